@@ -1,0 +1,58 @@
+import { createApp } from '../app.js';
+import type { Config } from '../config.js';
+import { openStore } from '../storage/store.js';
+
+/**
+ * Runs the server until SIGTERM or SIGINT, then shuts down gracefully: readiness fails, the
+ * listener stops accepting, in-flight requests finish (new ones get 503), pending writes commit,
+ * the database closes, and the process exits 0. A deadline stops a shutdown that hangs.
+ */
+export async function serve(config: Config): Promise<void> {
+  const store = await openStore(config.database, { postgresPoolSize: config.postgresPoolSize });
+  const parley = await createApp({ config, store });
+  const { app } = parley;
+
+  const bootstrap = await parley.keys.bootstrap();
+  if (bootstrap) {
+    // Printed once, to the terminal only: the key is not stored anywhere in plain text.
+    process.stdout.write(
+      [
+        '',
+        'Parley created the "default" organisation and an admin API key. It is shown only this once:',
+        '',
+        `  ${bootstrap.key}`,
+        '',
+        'Use it in the x-api-key header. Create more with: npx parley keys create --org default',
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  await app.listen({ port: config.port, host: config.host });
+  const where = config.database.kind === 'sqlite' ? `sqlite:${config.database.filename}` : 'postgres';
+  app.log.info({ database: where }, `Parley listening on http://${config.host}:${config.port} (docs at /docs)`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    parley.beginShutdown();
+    const deadline = setTimeout(() => {
+      app.log.error('shutdown deadline passed; exiting with in-flight work abandoned');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    try {
+      await app.close();
+      await store.close();
+      clearTimeout(deadline);
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,126 @@
+/**
+ * Domain objects, in the contract's shape (snake_case, as the API returns them). Stores map rows
+ * to these in one function per aggregate; services and routes pass them through unchanged.
+ */
+export type JsonObject = Record<string, unknown>;
+
+export type Scope = 'read' | 'write' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
+
+export interface Organization {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface User {
+  id: string;
+  organization_id: string;
+  name: string;
+  created_at: string;
+}
+
+/** An API key as it may be shown: never its hash or secret part. */
+export interface ApiKey {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  name: string;
+  /** Enough to recognise the key: `pk_<id>_…` and its last four characters. */
+  prefix: string;
+  last_four: string;
+  scopes: Scope[];
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+/** What authentication needs: the stored hash and the key's owner. */
+export interface ApiKeyCredential {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  key_hash: string;
+  scopes: Scope[];
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export type AgentStatus = 'active' | 'inactive' | 'draft' | 'archived';
+export const AGENT_STATUSES: readonly AgentStatus[] = ['active', 'inactive', 'draft', 'archived'];
+
+export interface Agent {
+  id: string;
+  name: string;
+  description: string | null;
+  avatar_url: string | null;
+  configuration: JsonObject;
+  template_id: string;
+  organization_id: string;
+  status: string;
+  metadata: JsonObject;
+  files: JsonObject[];
+  team_id: string[] | null;
+  completed_flows_count: number;
+  pending_flows_count: number;
+  bot_sub: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ToolCall {
+  tool_name: string;
+  arguments: JsonObject;
+  result: unknown;
+  error: string | null;
+  start_time: string;
+  end_time: string | null;
+}
+
+export interface MessageFeedbackSimple {
+  id: string;
+  human_message_id: string | null;
+  ai_message_id: string | null;
+  flow_execution_id: string | null;
+  user_id: string;
+  organization_id: string;
+  feedback_type: string | null;
+  issue_type: string | null;
+  comment: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
+export const MESSAGE_ROLES: readonly MessageRole[] = ['user', 'assistant', 'system', 'tool'];
+
+export interface ChatMessage {
+  id: string;
+  thread_id: string;
+  content: string;
+  content_html: string | null;
+  role: string;
+  tool_calls: ToolCall[];
+  attachments: JsonObject[];
+  metadata: JsonObject;
+  created_at: string;
+  feedback: MessageFeedbackSimple | null;
+}
+
+export interface ChatThread {
+  id: string;
+  agent_id: string;
+  user_id: string | null;
+  anon_user_id: string | null;
+  organization_id: string;
+  title: string | null;
+  metadata: JsonObject;
+  created_at: string;
+  updated_at: string;
+  messages: ChatMessage[];
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}

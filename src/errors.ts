@@ -1,0 +1,60 @@
+/**
+ * The one registry of error codes. Every error the API returns has a stable snake_case `code`
+ * listed here; `docs/errors.md` documents each one and a test keeps the two in sync.
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, message: 'The request could not be understood.' },
+  validation_error: { status: 422, message: 'The request is not valid.' },
+  invalid_api_key: { status: 401, message: 'A valid API key is required in the x-api-key header.' },
+  insufficient_scope: { status: 403, message: 'The API key lacks the scope this operation needs.' },
+  route_not_found: { status: 404, message: 'Not Found' },
+  agent_not_found: { status: 404, message: 'Agent not found.' },
+  thread_not_found: { status: 404, message: 'Chat thread not found.' },
+  api_key_not_found: { status: 404, message: 'API key not found.' },
+  method_not_allowed: { status: 405, message: 'Method Not Allowed' },
+  idempotency_key_in_flight: {
+    status: 409,
+    message: 'A request with this Idempotency-Key is still being processed.',
+  },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'Unsupported Content-Type.' },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'This Idempotency-Key was already used with a different request.',
+  },
+  internal_error: { status: 500, message: 'Internal Server Error' },
+  service_unavailable: { status: 503, message: 'The server is shutting down or not ready.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A validation problem in the FastAPI shape: `loc` is where, `msg` is what, `type` the kind. */
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly issues: ValidationIssue[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; issues?: ValidationIssue[]; headers?: Record<string, string> } = {},
+  ) {
+    super(options.message ?? ERROR_CODES[code].message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.issues = options.issues;
+    this.headers = options.headers;
+  }
+}
+
+/** Shorthand for a 422 with one issue, e.g. `validationError(['body', 'agent_id'], '...', 'value_error')`. */
+export function validationError(loc: (string | number)[], msg: string, type = 'value_error'): AppError {
+  return new AppError('validation_error', { issues: [{ loc, msg, type }] });
+}

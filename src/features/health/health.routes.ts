@@ -1,0 +1,38 @@
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../errors.js';
+import type { Store } from '../../storage/store.js';
+
+/**
+ * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers and
+ * the server is not shutting down (a load balancer should stop sending requests on 503).
+ */
+export function registerHealthRoutes(
+  parent: FastifyInstance,
+  dependencies: { store: Store; isShuttingDown: () => boolean },
+): void {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const Status = Type.Object({ status: Type.String() });
+  const common = { tags: ['health'], 'x-parley-extension': true, security: [] };
+
+  app.get('/healthz', {
+    config: { public: true },
+    schema: { ...common, summary: 'Liveness', response: { 200: Status } },
+    handler: async () => ({ status: 'ok' }),
+  });
+
+  app.get('/readyz', {
+    config: { public: true },
+    schema: { ...common, summary: 'Readiness', response: { 200: Status } },
+    handler: async () => {
+      if (dependencies.isShuttingDown()) throw new AppError('service_unavailable');
+      try {
+        await dependencies.store.ping();
+      } catch {
+        // The cause is logged by nobody else: the probe's job is the answer, not the details.
+        throw new AppError('service_unavailable', { message: 'The database is not reachable.' });
+      }
+      return { status: 'ready' };
+    },
+  });
+}

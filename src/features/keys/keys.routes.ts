@@ -1,0 +1,120 @@
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { SCOPES } from '../../domain/models.js';
+import { principalOf } from '../../http/auth.js';
+import type { Idempotency } from '../../http/idempotency.js';
+import { errorResponses, Nullable, Uuid } from '../../http/schemas.js';
+import type { KeysService } from './keys.service.js';
+
+const Scope = Type.Union(SCOPES.map((scope) => Type.Literal(scope)));
+
+const ApiKey = Type.Object(
+  {
+    id: Uuid,
+    organization_id: Uuid,
+    user_id: Uuid,
+    name: Type.String(),
+    prefix: Type.String({ description: 'The start of the key, to recognise it.' }),
+    last_four: Type.String({ description: 'The last four characters of the key.' }),
+    scopes: Type.Array(Scope),
+    created_at: Type.String({ format: 'date-time' }),
+    expires_at: Nullable(Type.String({ format: 'date-time' })),
+    revoked_at: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'ApiKey', additionalProperties: false, description: 'An API key, without its secret.' },
+);
+
+const ApiKeyCreate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    user_name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description: 'The user the key acts as (created if missing). Defaults to the calling key’s user.',
+      }),
+    ),
+    scopes: Type.Array(Scope, { minItems: 1, uniqueItems: true }),
+    expires_at: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
+  },
+  { $id: 'ApiKeyCreate', additionalProperties: false },
+);
+
+const ApiKeyCreated = Type.Object(
+  {
+    api_key: Type.Ref(ApiKey),
+    key: Nullable(
+      Type.String({ description: 'The whole key, shown only in this response (null when an Idempotency-Key replays it).' }),
+    ),
+  },
+  { $id: 'ApiKeyCreated', additionalProperties: false },
+);
+
+const KeyParams = Type.Object({ key_id: Uuid });
+
+export function registerKeyRoutes(
+  parent: FastifyInstance,
+  dependencies: { keys: KeysService; idempotency: Idempotency },
+): void {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { keys, idempotency } = dependencies;
+  for (const schema of [ApiKey, ApiKeyCreate, ApiKeyCreated]) app.addSchema(schema);
+  const common = { tags: ['api-keys'], 'x-parley-extension': true };
+
+  app.get('/api/v1/api-keys', {
+    config: { scope: 'admin' },
+    schema: {
+      ...common,
+      summary: 'List the organisation’s API keys',
+      response: { 200: Type.Array(Type.Ref(ApiKey)), ...errorResponses() },
+    },
+    handler: (request) => keys.list(principalOf(request).organizationId),
+  });
+
+  app.post('/api/v1/api-keys', {
+    config: { scope: 'admin' },
+    schema: {
+      ...common,
+      summary: 'Create an API key (its secret is shown once)',
+      body: Type.Ref(ApiKeyCreate),
+      response: { 200: Type.Ref(ApiKeyCreated), ...errorResponses(409) },
+    },
+    handler: async (request, reply) => {
+      const principal = principalOf(request);
+      const body = request.body as typeof ApiKeyCreate.static;
+      const caller = await keys.describeUser(principal);
+      return idempotency.send(request, reply, (claim) =>
+        keys.create({
+          organization: { id: principal.organizationId },
+          userName: body.user_name ?? caller,
+          name: body.name,
+          scopes: body.scopes,
+          expiresAt: body.expires_at,
+          idempotency: claim,
+        }),
+      );
+    },
+  });
+
+  app.get('/api/v1/api-keys/:key_id', {
+    config: { scope: 'admin' },
+    schema: {
+      ...common,
+      summary: 'Get an API key',
+      params: KeyParams,
+      response: { 200: Type.Ref(ApiKey), ...errorResponses(404) },
+    },
+    handler: (request) => keys.require({ organizationId: principalOf(request).organizationId, id: request.params.key_id }),
+  });
+
+  app.delete('/api/v1/api-keys/:key_id', {
+    config: { scope: 'admin' },
+    schema: {
+      ...common,
+      summary: 'Revoke an API key',
+      params: KeyParams,
+      response: { 200: Type.Ref(ApiKey), ...errorResponses(404) },
+    },
+    handler: (request) => keys.revoke({ organizationId: principalOf(request).organizationId, id: request.params.key_id }),
+  });
+}

@@ -1,0 +1,190 @@
+import { AppError } from '../../errors.js';
+import type { Clock, IdGenerator } from '../../ids.js';
+import type { ApiKey, ApiKeyCredential, Scope } from '../../domain/models.js';
+import type { IdempotencyClaim, Store } from '../../storage/store.js';
+import { apiKeyHashesMatch, generateApiKey, hashApiKey, parseApiKeyId } from './api-key-secret.js';
+
+/** Who is calling: derived from the API key, never from the request. */
+export interface Principal {
+  organizationId: string;
+  userId: string;
+  keyId: string;
+  scopes: readonly Scope[];
+}
+
+/** `admin` includes `write`, which includes `read`. */
+const SCOPE_RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
+
+export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
+  return granted.some((scope) => SCOPE_RANK[scope] >= SCOPE_RANK[needed]);
+}
+
+export interface CreatedApiKey {
+  api_key: ApiKey;
+  /** The whole key. Returned once, at creation; only its hash is stored. */
+  key: string;
+}
+
+interface CachedCredential {
+  credential: ApiKeyCredential | null;
+  cachedUntil: number;
+}
+
+export class KeysService {
+  readonly #cache = new Map<string, CachedCredential>();
+  readonly #cacheLimit = 10_000;
+
+  constructor(
+    private readonly dependencies: {
+      store: Store;
+      clock: Clock;
+      newId: IdGenerator;
+      /** How long a looked-up key is trusted before it is read again (0 disables the cache). */
+      cacheTtlMs: number;
+    },
+  ) {}
+
+  /**
+   * Turns a presented key into a principal, or throws 401. Unknown, malformed, revoked and
+   * expired keys all get the same answer.
+   */
+  async authenticate(presented: string | undefined): Promise<Principal> {
+    const keyId = presented === undefined ? null : parseApiKeyId(presented);
+    if (keyId === null || presented === undefined) throw new AppError('invalid_api_key');
+    const credential = await this.#findCredential(keyId);
+    const now = this.dependencies.clock.now().toISOString();
+    if (
+      credential === null ||
+      !apiKeyHashesMatch(hashApiKey(presented), credential.key_hash) ||
+      credential.revoked_at !== null ||
+      (credential.expires_at !== null && credential.expires_at <= now)
+    ) {
+      throw new AppError('invalid_api_key');
+    }
+    return {
+      organizationId: credential.organization_id,
+      userId: credential.user_id,
+      keyId: credential.id,
+      scopes: credential.scopes,
+    };
+  }
+
+  async #findCredential(keyId: string): Promise<ApiKeyCredential | null> {
+    const { cacheTtlMs, clock, store } = this.dependencies;
+    const nowMs = clock.now().getTime();
+    const cached = this.#cache.get(keyId);
+    if (cached && cached.cachedUntil > nowMs) return cached.credential;
+    const credential = await store.apiKeys.findCredential(keyId);
+    // Only existing keys are cached: random ids from guessing clients must not fill the map.
+    if (cacheTtlMs > 0 && credential !== null) {
+      if (this.#cache.size >= this.#cacheLimit) this.#cache.clear();
+      this.#cache.set(keyId, { credential, cachedUntil: nowMs + cacheTtlMs });
+    }
+    return credential;
+  }
+
+  /**
+   * Creates a key. The organisation and user are found by name or created. Used by the CLI (any
+   * organisation) and by the admin API (the caller's organisation only, by id).
+   */
+  async create(input: {
+    organization: { name: string } | { id: string };
+    userName: string;
+    name?: string | undefined;
+    scopes: readonly Scope[];
+    expiresAt?: string | null | undefined;
+    idempotency?: IdempotencyClaim | undefined;
+  }): Promise<CreatedApiKey> {
+    const { store, clock, newId } = this.dependencies;
+    const now = clock.now().toISOString();
+    if (input.expiresAt && input.expiresAt <= now) {
+      throw new AppError('validation_error', {
+        issues: [{ loc: ['body', 'expires_at'], msg: 'Expiry must be in the future', type: 'value_error' }],
+      });
+    }
+    const id = newId();
+    const key = generateApiKey(id);
+    return store.write(
+      async (writers) => {
+        const organizationId =
+          'id' in input.organization
+            ? input.organization.id
+            : (await writers.organizations.ensure({ id: newId(), name: input.organization.name, now })).id;
+        const user = await writers.organizations.ensureUser({
+          id: newId(),
+          organizationId,
+          name: input.userName,
+          now,
+        });
+        const apiKey = await writers.apiKeys.insert({
+          id,
+          organization_id: organizationId,
+          user_id: user.id,
+          name: input.name ?? `${input.userName} key`,
+          key_hash: hashApiKey(key),
+          last_four: key.slice(-4),
+          scopes: normaliseScopes(input.scopes).join(','),
+          created_at: now,
+          expires_at: input.expiresAt ?? null,
+          revoked_at: null,
+        });
+        return { api_key: apiKey, key };
+      },
+      // A replay cannot show the secret again: it is not stored anywhere.
+      { idempotency: input.idempotency, replayBody: (created) => ({ ...created, key: null }) },
+    );
+  }
+
+  async require(input: { organizationId: string; id: string }): Promise<ApiKey> {
+    const apiKey = await this.dependencies.store.apiKeys.get(input);
+    if (!apiKey) throw new AppError('api_key_not_found');
+    return apiKey;
+  }
+
+  /** The name of the user a principal acts as. */
+  async describeUser(principal: Principal): Promise<string> {
+    const user = await this.dependencies.store.organizations.getUser({
+      organizationId: principal.organizationId,
+      id: principal.userId,
+    });
+    if (!user) throw new AppError('invalid_api_key');
+    return user.name;
+  }
+
+  async list(organizationId: string): Promise<ApiKey[]> {
+    return this.dependencies.store.apiKeys.list({ organizationId });
+  }
+
+  async listAll(): ReturnType<Store['apiKeys']['listAll']> {
+    return this.dependencies.store.apiKeys.listAll();
+  }
+
+  /** Revokes a key now. `organizationId` null is the operator's CLI, which may revoke any key. */
+  async revoke(input: { organizationId: string | null; id: string }): Promise<ApiKey> {
+    const now = this.dependencies.clock.now().toISOString();
+    const apiKey = await this.dependencies.store.write((writers) =>
+      writers.apiKeys.revoke({ organizationId: input.organizationId, id: input.id, now }),
+    );
+    if (apiKey === null) throw new AppError('api_key_not_found');
+    this.#cache.delete(input.id);
+    return apiKey;
+  }
+
+  /**
+   * On an empty database: creates the `default` organisation, its `admin` user and an admin key,
+   * and returns the key so the caller can print it once. Returns null when any organisation exists.
+   */
+  async bootstrap(): Promise<CreatedApiKey | null> {
+    if ((await this.dependencies.store.organizations.count()) > 0) return null;
+    return this.create({
+      organization: { name: 'default' },
+      userName: 'admin',
+      name: 'bootstrap admin key',
+      scopes: ['read', 'write', 'admin'],
+    });
+  }
+}
+
+function normaliseScopes(scopes: readonly Scope[]): Scope[] {
+  return (['read', 'write', 'admin'] as const).filter((scope) => scopes.includes(scope));
+}

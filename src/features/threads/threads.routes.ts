@@ -1,0 +1,164 @@
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { principalOf } from '../../http/auth.js';
+import type { Idempotency } from '../../http/idempotency.js';
+import { errorResponses } from '../../http/schemas.js';
+import type { ThreadsService } from './threads.service.js';
+import {
+  AgentPathParams,
+  ChatMessage,
+  ChatMessageFeedbackSimple,
+  ChatThread,
+  ChatThreadCreate,
+  ChatThreadUpdate,
+  ClearAllQuery,
+  MessageListQuery,
+  ThreadGetQuery,
+  ThreadListQuery,
+  ThreadPathParams,
+  ToolCall,
+} from './threads.schemas.js';
+
+export function registerThreadRoutes(
+  parent: FastifyInstance,
+  dependencies: { threads: ThreadsService; idempotency: Idempotency },
+): void {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { threads, idempotency } = dependencies;
+  for (const schema of [ToolCall, ChatMessageFeedbackSimple, ChatMessage, ChatThread, ChatThreadCreate, ChatThreadUpdate]) {
+    app.addSchema(schema);
+  }
+  const tags = ['chat'];
+
+  // Registered before the parameterised /chat/:agent_id routes it sits beside.
+  app.delete('/api/v1/chat/clear-all-chats', {
+    config: { scope: 'write' },
+    schema: {
+      tags,
+      summary: 'Clear all chats of an agent',
+      querystring: ClearAllQuery,
+      response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses(404) },
+    },
+    handler: async (request) => {
+      await threads.clearAll({ organizationId: principalOf(request).organizationId, agentId: request.query.agent_id });
+      return {};
+    },
+  });
+
+  app.get('/api/v1/chat/:agent_id/threads', {
+    config: { scope: 'read' },
+    schema: {
+      tags,
+      summary: 'List chat threads (newest first)',
+      params: AgentPathParams,
+      querystring: ThreadListQuery,
+      response: { 200: Type.Array(Type.Ref(ChatThread)), ...errorResponses(404) },
+    },
+    handler: (request) =>
+      threads.list({
+        organizationId: principalOf(request).organizationId,
+        agentId: request.params.agent_id,
+        limit: request.query.limit,
+        offset: request.query.offset,
+        includeMessages: request.query.include_messages,
+      }),
+  });
+
+  app.post('/api/v1/chat/:agent_id/threads', {
+    config: { scope: 'write' },
+    schema: {
+      tags,
+      summary: 'Create chat thread',
+      params: AgentPathParams,
+      body: Type.Ref(ChatThreadCreate),
+      response: { 200: Type.Ref(ChatThread), ...errorResponses(404, 409) },
+    },
+    handler: (request, reply) => {
+      const principal = principalOf(request);
+      return idempotency.send(request, reply, (claim) =>
+        threads.create({
+          organizationId: principal.organizationId,
+          userId: principal.userId,
+          agentId: request.params.agent_id,
+          body: request.body as typeof ChatThreadCreate.static,
+          idempotency: claim,
+        }),
+      );
+    },
+  });
+
+  app.get('/api/v1/chat/:agent_id/threads/:thread_id', {
+    config: { scope: 'read' },
+    schema: {
+      tags,
+      summary: 'Get chat thread with its messages',
+      params: ThreadPathParams,
+      querystring: ThreadGetQuery,
+      response: { 200: Type.Ref(ChatThread), ...errorResponses(404) },
+    },
+    handler: (request) =>
+      threads.get({
+        organizationId: principalOf(request).organizationId,
+        agentId: request.params.agent_id,
+        threadId: request.params.thread_id,
+        includeMessages: request.query.include_messages,
+      }),
+  });
+
+  app.patch('/api/v1/chat/:agent_id/threads/:thread_id', {
+    config: { scope: 'write' },
+    schema: {
+      tags,
+      summary: 'Rename a thread or replace its metadata',
+      'x-parley-extension': true,
+      params: ThreadPathParams,
+      body: Type.Ref(ChatThreadUpdate),
+      response: { 200: Type.Ref(ChatThread), ...errorResponses(404) },
+    },
+    handler: (request) =>
+      threads.update({
+        organizationId: principalOf(request).organizationId,
+        agentId: request.params.agent_id,
+        threadId: request.params.thread_id,
+        changes: request.body as typeof ChatThreadUpdate.static,
+      }),
+  });
+
+  app.delete('/api/v1/chat/:agent_id/threads/:thread_id', {
+    config: { scope: 'write' },
+    schema: {
+      tags,
+      summary: 'Delete chat thread with its messages, tool calls and feedback',
+      params: ThreadPathParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(404) },
+    },
+    handler: async (request, reply) => {
+      await threads.delete({
+        organizationId: principalOf(request).organizationId,
+        agentId: request.params.agent_id,
+        threadId: request.params.thread_id,
+      });
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.get('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
+    config: { scope: 'read' },
+    schema: {
+      tags,
+      summary: 'List chat messages (oldest first)',
+      params: ThreadPathParams,
+      querystring: MessageListQuery,
+      response: { 200: Type.Array(Type.Ref(ChatMessage)), ...errorResponses(404) },
+    },
+    handler: (request) =>
+      threads.listMessages({
+        organizationId: principalOf(request).organizationId,
+        agentId: request.params.agent_id,
+        threadId: request.params.thread_id,
+        limit: request.query.limit,
+        offset: request.query.offset,
+        filterSuggestions: request.query.filter_suggestions,
+      }),
+  });
+}

@@ -1,0 +1,124 @@
+import { AppError, validationError } from '../../errors.js';
+import type { Clock, IdGenerator } from '../../ids.js';
+import type { ChatMessage, ChatThread, JsonObject, Page } from '../../domain/models.js';
+import { threadRowToThread } from '../../storage/kysely/threads-store.js';
+import type { ThreadRow } from '../../storage/schema.js';
+import type { IdempotencyClaim, Store } from '../../storage/store.js';
+import { withoutSuggestions } from './suggestions.js';
+
+interface AgentScope {
+  organizationId: string;
+  agentId: string;
+}
+
+interface ThreadScope extends AgentScope {
+  threadId: string;
+}
+
+export class ThreadsService {
+  constructor(private readonly dependencies: { store: Store; clock: Clock; newId: IdGenerator }) {}
+
+  async create(
+    input: AgentScope & {
+      userId: string;
+      body: { agent_id?: string | undefined; title?: string | null | undefined; metadata?: JsonObject | undefined };
+      idempotency?: IdempotencyClaim | undefined;
+    },
+  ): Promise<ChatThread> {
+    const { store, clock, newId } = this.dependencies;
+    if (input.body.agent_id !== undefined && input.body.agent_id.toLowerCase() !== input.agentId.toLowerCase()) {
+      throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
+    }
+    const now = clock.now().toISOString();
+    const row: ThreadRow = {
+      id: newId(),
+      organization_id: input.organizationId,
+      agent_id: input.agentId.toLowerCase(),
+      user_id: input.userId,
+      anon_user_id: null,
+      title: input.body.title ?? null,
+      metadata: JSON.stringify(input.body.metadata ?? {}),
+      created_at: now,
+      updated_at: now,
+    };
+    return store.write(
+      async (writers) => {
+        if (!(await writers.threads.insert(row))) throw new AppError('agent_not_found');
+        return threadRowToThread(row, []);
+      },
+      { idempotency: input.idempotency },
+    );
+  }
+
+  async list(input: AgentScope & Page & { includeMessages: boolean }): Promise<ChatThread[]> {
+    const { store } = this.dependencies;
+    await this.#requireAgent(input);
+    const rows = await store.threads.list(input);
+    if (!input.includeMessages) return rows.map((row) => threadRowToThread(row));
+    const messages = await store.messages.listForThreads({
+      organizationId: input.organizationId,
+      threadIds: rows.map((row) => row.id),
+    });
+    return rows.map((row) => threadRowToThread(row, messages.get(row.id) ?? []));
+  }
+
+  async get(input: ThreadScope & { includeMessages: boolean }): Promise<ChatThread> {
+    const row = await this.#requireThread(input);
+    if (!input.includeMessages) return threadRowToThread(row);
+    const messages = await this.dependencies.store.messages.listForThreads({
+      organizationId: input.organizationId,
+      threadIds: [row.id],
+    });
+    return threadRowToThread(row, messages.get(row.id) ?? []);
+  }
+
+  async update(
+    input: ThreadScope & { changes: { title?: string | null | undefined; metadata?: JsonObject | undefined } },
+  ): Promise<ChatThread> {
+    const now = this.dependencies.clock.now().toISOString();
+    const changes: { title?: string | null; metadata?: JsonObject } = {};
+    if (input.changes.title !== undefined) changes.title = input.changes.title;
+    if (input.changes.metadata !== undefined) changes.metadata = input.changes.metadata;
+    const row = await this.dependencies.store.write((writers) =>
+      writers.threads.update({ ...key(input), changes, now }),
+    );
+    if (!row) throw new AppError('thread_not_found');
+    return this.get({ ...input, includeMessages: true });
+  }
+
+  async delete(input: ThreadScope): Promise<void> {
+    const deleted = await this.dependencies.store.write((writers) => writers.threads.delete(key(input)));
+    if (!deleted) throw new AppError('thread_not_found');
+  }
+
+  async clearAll(input: AgentScope): Promise<void> {
+    await this.#requireAgent(input);
+    await this.dependencies.store.write((writers) => writers.threads.deleteAllForAgent(input));
+  }
+
+  async listMessages(input: ThreadScope & Page & { filterSuggestions: boolean }): Promise<ChatMessage[]> {
+    await this.#requireThread(input);
+    const messages = await this.dependencies.store.messages.listForThread({
+      organizationId: input.organizationId,
+      threadId: input.threadId,
+      limit: input.limit,
+      offset: input.offset,
+    });
+    return input.filterSuggestions ? messages.map(withoutSuggestions) : messages;
+  }
+
+  async #requireAgent(input: AgentScope): Promise<void> {
+    const agent = await this.dependencies.store.agents.get({ organizationId: input.organizationId, id: input.agentId });
+    if (!agent) throw new AppError('agent_not_found');
+  }
+
+  async #requireThread(input: ThreadScope): Promise<ThreadRow> {
+    const row = await this.dependencies.store.threads.get(key(input));
+    if (!row) throw new AppError('thread_not_found');
+    return row;
+  }
+}
+
+function key(input: ThreadScope): { organizationId: string; agentId: string; id: string } {
+  return { organizationId: input.organizationId, agentId: input.agentId, id: input.threadId };
+}

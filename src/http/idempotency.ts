@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, validationError } from '../errors.js';
+import type { Clock } from '../ids.js';
+import type { IdempotencyClaim, Store } from '../storage/store.js';
+import { principalOf } from './auth.js';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * `Idempotency-Key` for creating POSTs, kept 24 hours per organisation:
+ * - a replay (same key, same request) gets the recorded status and body, with
+ *   `idempotent-replayed: true`;
+ * - the same key with another request gets 422 `idempotency_key_reused`;
+ * - while the first request is still running, 409 `idempotency_key_in_flight` (checked here for
+ *   this process, and by the record's primary key across processes).
+ * Requests that fail record nothing, so a corrected retry with the same key runs.
+ */
+export class Idempotency {
+  readonly #inFlight = new Set<string>();
+
+  constructor(private readonly dependencies: { store: Store; clock: Clock }) {}
+
+  /** Runs `work` under the request's Idempotency-Key (if any) and sends its result. */
+  async send<T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    work: (claim: IdempotencyClaim | undefined) => Promise<T>,
+  ): Promise<void> {
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) {
+      await reply.send(await work(undefined));
+      return;
+    }
+    if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
+      throw validationError(
+        ['header', 'idempotency-key'],
+        'Idempotency-Key must be 1 to 255 printable ASCII characters',
+        'string_pattern_mismatch',
+      );
+    }
+    const { organizationId } = principalOf(request);
+    const now = this.dependencies.clock.now();
+    const fingerprint = fingerprintOf(request);
+    const recorded = await this.dependencies.store.idempotency.find({
+      organizationId,
+      key: header,
+      now: now.toISOString(),
+    });
+    if (recorded) {
+      if (recorded.fingerprint !== fingerprint) throw new AppError('idempotency_key_reused');
+      await reply
+        .code(recorded.status_code)
+        .header('idempotent-replayed', 'true')
+        .type('application/json; charset=utf-8')
+        .send(recorded.response_body);
+      return;
+    }
+    const slot = `${organizationId}\u0000${header}`;
+    if (this.#inFlight.has(slot)) throw new AppError('idempotency_key_in_flight');
+    this.#inFlight.add(slot);
+    try {
+      const result = await work({ organizationId, key: header, fingerprint, now });
+      await reply.send(result);
+    } finally {
+      this.#inFlight.delete(slot);
+    }
+  }
+}
+
+/** Method, path (with its ids) and the validated body: what makes two requests "the same". */
+function fingerprintOf(request: FastifyRequest): string {
+  const path = request.url.split('?')[0] ?? request.url;
+  return createHash('sha256')
+    .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
+    .digest('hex');
+}

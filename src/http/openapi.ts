@@ -1,0 +1,36 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { ErrorResponse, ValidationErrorResponse } from './schemas.js';
+
+/**
+ * The OpenAPI 3.1 document is generated from the route schemas, never written by hand. Routes the
+ * hosted contract lacks carry `x-parley-extension: true`.
+ */
+export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  app.addSchema(ErrorResponse);
+  app.addSchema(ValidationErrorResponse);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Parley — Agent Studio API',
+        version,
+        description:
+          'Self-hosted, wire-compatible implementation of the Agent Studio REST API. Authenticate with the `x-api-key` header.',
+      },
+      components: {
+        securitySchemes: { APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      },
+      security: [{ APIKeyHeader: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+
+  app.get('/openapi.json', {
+    config: { public: true },
+    schema: { hide: true },
+    handler: async () => app.swagger(),
+  });
+}

@@ -1,0 +1,75 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { METADATA_LIMITS } from './validation.js';
+
+/** Schemas shared by every feature: ids, timestamps, metadata, pagination and error bodies. */
+export const Uuid = Type.String({ format: 'uuid' });
+export const DateTime = Type.String({ format: 'date-time' });
+
+/**
+ * Nullability as OpenAPI 3.1 / JSON Schema writes it: `type: ["string", "null"]` for a simple
+ * type (one clear validation error, as Pydantic gives), `anyOf` with null for a reference.
+ */
+export function Nullable<T extends TSchema>(schema: T) {
+  const { type } = schema as { type?: unknown };
+  if (typeof type === 'string') return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
+  return Type.Union([schema, Type.Null()]);
+}
+
+export const FreeObject = Type.Object({}, { additionalProperties: true });
+
+export const Metadata = Type.Object(
+  {},
+  {
+    additionalProperties: Type.Unsafe({ 'x-max-value-length': METADATA_LIMITS.maxValueLength }),
+    maxProperties: METADATA_LIMITS.maxKeys,
+    propertyNames: { maxLength: METADATA_LIMITS.maxKeyLength },
+    description: `Free-form key/value pairs: at most ${METADATA_LIMITS.maxKeys} keys of at most ${METADATA_LIMITS.maxKeyLength} characters; a string value at most ${METADATA_LIMITS.maxValueLength} characters, any other value at most ${METADATA_LIMITS.maxValueLength} characters of JSON.`,
+  },
+);
+
+export const LIST_LIMIT = { min: 1, max: 100, default: 50 } as const;
+
+export const PaginationQuery = {
+  limit: Type.Integer({
+    minimum: LIST_LIMIT.min,
+    maximum: LIST_LIMIT.max,
+    default: LIST_LIMIT.default,
+    description: 'How many items to return.',
+  }),
+  offset: Type.Integer({ minimum: 0, default: 0, description: 'How many items to skip.' }),
+};
+
+export const ValidationErrorResponse = Type.Object(
+  {
+    detail: Type.Array(
+      Type.Object({
+        loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+        msg: Type.String(),
+        type: Type.String(),
+      }),
+    ),
+    code: Type.Literal('validation_error'),
+    request_id: Type.String(),
+  },
+  { $id: 'HTTPValidationError', description: 'FastAPI-shaped validation error (422).' },
+);
+
+export const ErrorResponse = Type.Object(
+  {
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable error code; see docs/errors.md.' }),
+    request_id: Type.String(),
+  },
+  { $id: 'ErrorResponse' },
+);
+
+/** The error responses every authenticated route can give, for the OpenAPI document. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  const responses: Record<number, TSchema> = {
+    401: Type.Ref(ErrorResponse),
+    403: Type.Ref(ErrorResponse),
+    422: Type.Ref(ValidationErrorResponse),
+  };
+  for (const status of statuses) responses[status] = Type.Ref(ErrorResponse);
+  return responses;
+}

@@ -1,0 +1,157 @@
+import { Ajv, type ErrorObject, type Options } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { ValidationIssue } from '../errors.js';
+
+// ajv-formats ships CommonJS with `exports.default`; under NodeNext the default import is the module.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+export const METADATA_LIMITS = { maxKeys: 16, maxKeyLength: 64, maxValueLength: 512 } as const;
+
+function createAjv(options: Options): Ajv {
+  const ajv = new Ajv({
+    removeAdditional: true,
+    useDefaults: true,
+    allErrors: true,
+    strict: false,
+    ...options,
+  });
+  addFormats(ajv);
+  // A metadata value: a string of at most N characters, or any other JSON value whose JSON text is at most N.
+  ajv.addKeyword({
+    keyword: 'x-max-value-length',
+    type: [],
+    schemaType: 'number',
+    errors: false,
+    validate: (limit: number, data: unknown) =>
+      typeof data === 'string' ? data.length <= limit : (JSON.stringify(data) ?? '').length <= limit,
+  });
+  return ajv;
+}
+
+/**
+ * Bodies are validated strictly (a number is not a string), as Pydantic does; path, query and
+ * header values arrive as text and are coerced ("50" → 50, "true" → true).
+ */
+export function buildValidatorCompiler(sharedSchemas: Record<string, unknown>): FastifySchemaCompiler<object> {
+  const bodyAjv = createAjv({ coerceTypes: false });
+  const textAjv = createAjv({ coerceTypes: 'array' });
+  for (const schema of Object.values(sharedSchemas)) {
+    bodyAjv.addSchema(schema as object);
+    textAjv.addSchema(schema as object);
+  }
+  return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+}
+
+const PART_NAMES: Record<string, string> = {
+  body: 'body',
+  params: 'path',
+  querystring: 'query',
+  headers: 'header',
+};
+
+const TYPE_ISSUES: Record<string, { type: string; msg: string }> = {
+  string: { type: 'string_type', msg: 'Input should be a valid string' },
+  integer: { type: 'int_type', msg: 'Input should be a valid integer' },
+  number: { type: 'float_type', msg: 'Input should be a valid number' },
+  boolean: { type: 'bool_type', msg: 'Input should be a valid boolean' },
+  object: { type: 'dict_type', msg: 'Input should be a valid dictionary or object' },
+  array: { type: 'list_type', msg: 'Input should be a valid list' },
+  null: { type: 'none_required', msg: 'Input should be None' },
+};
+
+/** Turns ajv's errors into FastAPI's `detail` list (`loc`, `msg`, `type`). */
+export function toValidationIssues(
+  errors: readonly ErrorObject[],
+  context: string,
+  input: { bodyMissing: boolean },
+): ValidationIssue[] {
+  const part = PART_NAMES[context] ?? context;
+  if (part === 'body' && input.bodyMissing) return [{ loc: ['body'], msg: 'Field required', type: 'missing' }];
+  const issues: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    // anyOf/oneOf repeat what their branches said; the branch errors are the useful ones.
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
+    const issue = toIssue(error, part);
+    const fingerprint = JSON.stringify(issue);
+    if (!seen.has(fingerprint)) {
+      seen.add(fingerprint);
+      issues.push(issue);
+    }
+  }
+  return issues.length > 0 ? issues : [{ loc: [part], msg: 'Input is not valid', type: 'value_error' }];
+}
+
+function pathSegments(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+}
+
+function toIssue(error: ErrorObject, part: string): ValidationIssue {
+  const loc = [part, ...pathSegments(error.instancePath)];
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { loc: [...loc, String(params.missingProperty)], msg: 'Field required', type: 'missing' };
+    case 'type': {
+      const expected = String(params.type).split(',')[0] ?? 'string';
+      return { loc, ...(TYPE_ISSUES[expected] ?? { type: `${expected}_type`, msg: `Input should be ${expected}` }) };
+    }
+    case 'format':
+      if (params.format === 'uuid') return { loc, msg: 'Input should be a valid UUID', type: 'uuid_parsing' };
+      if (params.format === 'date-time') return { loc, msg: 'Input should be a valid datetime', type: 'datetime_parsing' };
+      return { loc, msg: `Input should be a valid ${String(params.format)}`, type: 'value_error' };
+    case 'pattern':
+      return { loc, msg: `String should match pattern '${String(params.pattern)}'`, type: 'string_pattern_mismatch' };
+    case 'enum':
+      return {
+        loc,
+        msg: `Input should be ${(params.allowedValues as unknown[]).map((value) => `'${String(value)}'`).join(', ')}`,
+        type: 'enum',
+      };
+    case 'const':
+      return { loc, msg: `Input should be '${String(params.allowedValue)}'`, type: 'literal_error' };
+    case 'minLength':
+      return { loc, msg: `String should have at least ${String(params.limit)} characters`, type: 'string_too_short' };
+    case 'maxLength':
+      if (params.propertyName !== undefined) return keyTooLong(loc, params);
+      return { loc, msg: `String should have at most ${String(params.limit)} characters`, type: 'string_too_long' };
+    case 'propertyNames':
+      return keyTooLong(loc, params);
+    case 'minimum':
+      return { loc, msg: `Input should be greater than or equal to ${String(params.limit)}`, type: 'greater_than_equal' };
+    case 'maximum':
+      return { loc, msg: `Input should be less than or equal to ${String(params.limit)}`, type: 'less_than_equal' };
+    case 'maxProperties':
+      return { loc, msg: `Object should have at most ${String(params.limit)} keys`, type: 'too_long' };
+    case 'maxItems':
+      return { loc, msg: `List should have at most ${String(params.limit)} items`, type: 'too_long' };
+    case 'minItems':
+      return { loc, msg: `List should have at least ${String(params.limit)} items`, type: 'too_short' };
+    case 'uniqueItems':
+      return { loc, msg: 'List items should be unique', type: 'value_error' };
+    case 'x-max-value-length':
+      return {
+        loc,
+        msg: `Value should have at most ${METADATA_LIMITS.maxValueLength} characters`,
+        type: 'string_too_long',
+      };
+    case 'additionalProperties':
+      return { loc: [...loc, String(params.additionalProperty)], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' };
+    default:
+      return { loc, msg: error.message ?? 'Input is not valid', type: 'value_error' };
+  }
+}
+
+function keyTooLong(loc: (string | number)[], params: Record<string, unknown>): ValidationIssue {
+  return {
+    loc: [...loc, String(params.propertyName)],
+    msg: `Key should have at most ${METADATA_LIMITS.maxKeyLength} characters`,
+    type: 'string_too_long',
+  };
+}

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DatabaseTarget } from '../../config.js';
+import type { Database } from '../schema.js';
+import * as initial from '../migrations/0001-initial.js';
+import { GroupCommitWriter } from './group-commit.js';
+import { ParleySqliteDialect } from './sqlite-driver.js';
+
+/**
+ * The small adapter that holds every difference between the two dialects. Everything above it
+ * (stores, services) is written once.
+ *
+ * - SQLite: one write connection whose transactions are grouped (see GroupCommitWriter), and a
+ *   separate read connection, so readers only ever see committed data (WAL snapshots).
+ * - PostgreSQL: one pool; each write unit is its own transaction and PostgreSQL groups the WAL
+ *   flushes of concurrent commits itself.
+ */
+export interface DatabaseHandle {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Queries outside a write unit; sees only committed data. */
+  readonly reader: Kysely<Database>;
+  /** Runs `work` in a transaction and resolves after that transaction has committed. */
+  write<T>(work: (transaction: Transaction<Database>) => Promise<T>): Promise<T>;
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {
+  return target.kind === 'sqlite'
+    ? openSqlite(target.filename)
+    : openPostgres(target.connectionString, options.postgresPoolSize ?? 10);
+}
+
+function openSqliteConnection(filename: string): BetterSqlite3.Database {
+  const connection = new BetterSqlite3(filename);
+  connection.pragma('journal_mode = WAL');
+  // FULL: every commit syncs the WAL, so an acknowledged write survives power loss too.
+  connection.pragma('synchronous = FULL');
+  connection.pragma('busy_timeout = 5000');
+  connection.pragma('foreign_keys = ON');
+  return connection;
+}
+
+function openSqlite(filename: string): DatabaseHandle {
+  if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
+  const writeConnection = openSqliteConnection(filename);
+  const writer = new Kysely<Database>({ dialect: new ParleySqliteDialect(writeConnection) });
+  // An in-memory database exists only on its one connection, so it has no separate reader.
+  const reader =
+    filename === ':memory:'
+      ? writer
+      : new Kysely<Database>({ dialect: new ParleySqliteDialect(openSqliteConnection(filename)) });
+  const groupCommit = new GroupCommitWriter(writer);
+  let closed = false;
+
+  return {
+    dialect: 'sqlite',
+    reader,
+    write: (work) => groupCommit.run(work),
+    migrate: () => migrateToLatest(writer),
+    ping: async () => {
+      await sql`select 1`.execute(reader);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await groupCommit.drain();
+      if (reader !== writer) await reader.destroy();
+      // Fold the WAL back into the main file so a stopped server leaves one tidy file.
+      writeConnection.pragma('wal_checkpoint(TRUNCATE)');
+      await writer.destroy();
+    },
+  };
+}
+
+function openPostgres(connectionString: string, poolSize: number): DatabaseHandle {
+  // COUNT(*) and other bigints arrive as strings by default; our counts fit in a double.
+  pg.types.setTypeParser(20, (value) => Number(value));
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    dialect: 'postgres',
+    reader: database,
+    write: (work) => database.transaction().execute(work),
+    migrate: () => migrateToLatest(database),
+    ping: async () => {
+      await sql`select 1`.execute(database);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await database.destroy();
+    },
+  };
+}
+
+async function migrateToLatest(database: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({
+    db: database,
+    provider: { getMigrations: async () => MIGRATIONS },
+    migrationTableName: 'parley_migrations',
+    migrationLockTableName: 'parley_migration_lock',
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

@@ -1,0 +1,151 @@
+import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } from '../../domain/models.js';
+import type { FeedbackRow, MessageRow, ToolCallRow } from '../schema.js';
+import { parseJson, parseNullableJson, type Executor } from './executor.js';
+
+function toolCallRowToToolCall(row: ToolCallRow): ToolCall {
+  return {
+    tool_name: row.tool_name,
+    arguments: parseJson<JsonObject>(row.arguments),
+    result: parseNullableJson<unknown>(row.result),
+    error: row.error,
+    start_time: row.start_time,
+    end_time: row.end_time,
+  };
+}
+
+function feedbackRowToFeedback(row: FeedbackRow): MessageFeedbackSimple {
+  return {
+    id: row.id,
+    human_message_id: row.human_message_id,
+    ai_message_id: row.ai_message_id,
+    flow_execution_id: row.flow_execution_id,
+    user_id: row.user_id,
+    organization_id: row.organization_id,
+    feedback_type: row.feedback_type,
+    issue_type: row.issue_type,
+    comment: row.comment,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+function messageRowToMessage(
+  row: MessageRow,
+  toolCalls: ToolCall[],
+  feedback: MessageFeedbackSimple | null,
+): ChatMessage {
+  return {
+    id: row.id,
+    thread_id: row.thread_id,
+    content: row.content,
+    content_html: row.content_html,
+    role: row.role,
+    tool_calls: toolCalls,
+    attachments: parseJson<JsonObject[]>(row.attachments),
+    metadata: parseJson<JsonObject>(row.metadata),
+    created_at: row.created_at,
+    feedback,
+  };
+}
+
+export class MessageReader {
+  constructor(private readonly db: Executor) {}
+
+  async listForThread(input: { organizationId: string; threadId: string } & Page): Promise<ChatMessage[]> {
+    const rows = await this.db
+      .selectFrom('chat_messages')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('thread_id', '=', input.threadId)
+      // Chronological; the time-ordered id breaks ties within one millisecond.
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(input.limit)
+      .offset(input.offset)
+      .execute();
+    return this.#assemble(input.organizationId, rows);
+  }
+
+  /** Every message of each thread, grouped by thread id, in three queries whatever the count. */
+  async listForThreads(input: { organizationId: string; threadIds: string[] }): Promise<Map<string, ChatMessage[]>> {
+    const grouped = new Map<string, ChatMessage[]>(input.threadIds.map((id) => [id, []]));
+    if (input.threadIds.length === 0) return grouped;
+    const rows = await this.db
+      .selectFrom('chat_messages')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('thread_id', 'in', input.threadIds)
+      // Chronological; the time-ordered id breaks ties within one millisecond.
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .execute();
+    for (const message of await this.#assemble(input.organizationId, rows)) {
+      grouped.get(message.thread_id)?.push(message);
+    }
+    return grouped;
+  }
+
+  async #assemble(organizationId: string, rows: MessageRow[]): Promise<ChatMessage[]> {
+    if (rows.length === 0) return [];
+    const messageIds = rows.map((row) => row.id);
+    const [toolCallRows, feedbackRows] = await Promise.all([
+      this.db
+        .selectFrom('tool_calls')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where('message_id', 'in', messageIds)
+        .orderBy('message_id')
+        .orderBy('position')
+        .execute(),
+      this.db
+        .selectFrom('message_feedback')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where((eb) => eb.or([eb('ai_message_id', 'in', messageIds), eb('human_message_id', 'in', messageIds)]))
+        .orderBy('updated_at', 'asc')
+        .execute(),
+    ]);
+    const toolCalls = new Map<string, ToolCall[]>();
+    for (const row of toolCallRows) {
+      const list = toolCalls.get(row.message_id) ?? [];
+      list.push(toolCallRowToToolCall(row));
+      toolCalls.set(row.message_id, list);
+    }
+    // The newest feedback wins; feedback on the answer (ai_message_id) wins over feedback on the question.
+    const feedback = new Map<string, MessageFeedbackSimple>();
+    for (const row of feedbackRows) {
+      if (row.human_message_id !== null) feedback.set(row.human_message_id, feedbackRowToFeedback(row));
+    }
+    for (const row of feedbackRows) {
+      if (row.ai_message_id !== null) feedback.set(row.ai_message_id, feedbackRowToFeedback(row));
+    }
+    return rows.map((row) => messageRowToMessage(row, toolCalls.get(row.id) ?? [], feedback.get(row.id) ?? null));
+  }
+}
+
+export interface NewMessage {
+  message: MessageRow;
+  toolCalls?: ToolCallRow[];
+}
+
+export class MessageWriter {
+  constructor(private readonly db: Executor) {}
+
+  /** Appends a message with its tool calls; the thread must belong to the message's organisation. */
+  async insert(input: NewMessage): Promise<ChatMessage> {
+    await this.db.insertInto('chat_messages').values(input.message).execute();
+    const toolCalls = input.toolCalls ?? [];
+    if (toolCalls.length > 0) await this.db.insertInto('tool_calls').values(toolCalls).execute();
+    await this.db
+      .updateTable('chat_threads')
+      .set({ updated_at: input.message.created_at })
+      .where('organization_id', '=', input.message.organization_id)
+      .where('id', '=', input.message.thread_id)
+      .execute();
+    return messageRowToMessage(input.message, toolCalls.map(toolCallRowToToolCall), null);
+  }
+
+  async insertFeedback(row: FeedbackRow): Promise<void> {
+    await this.db.insertInto('message_feedback').values(row).execute();
+  }
+}

@@ -1,0 +1,65 @@
+import type { Organization, User } from '../../domain/models.js';
+import type { Executor } from './executor.js';
+
+export class OrganizationReader {
+  constructor(private readonly db: Executor) {}
+
+  async findByName(name: string): Promise<Organization | null> {
+    const row = await this.db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ?? null;
+  }
+
+  async findById(id: string): Promise<Organization | null> {
+    const row = await this.db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ?? null;
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom('organizations')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  async getUser(input: { organizationId: string; id: string }): Promise<User | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  async findUser(organizationId: string, name: string): Promise<User | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+}
+
+export class OrganizationWriter {
+  constructor(private readonly db: Executor) {}
+
+  /** Finds the organisation by name or creates it, inside the caller's transaction. */
+  async ensure(input: { id: string; name: string; now: string }): Promise<Organization> {
+    const existing = await new OrganizationReader(this.db).findByName(input.name);
+    if (existing) return existing;
+    const organization = { id: input.id, name: input.name, created_at: input.now };
+    await this.db.insertInto('organizations').values(organization).execute();
+    return organization;
+  }
+
+  async ensureUser(input: { id: string; organizationId: string; name: string; now: string }): Promise<User> {
+    const existing = await new OrganizationReader(this.db).findUser(input.organizationId, input.name);
+    if (existing) return existing;
+    const user = { id: input.id, organization_id: input.organizationId, name: input.name, created_at: input.now };
+    await this.db.insertInto('users').values(user).execute();
+    return user;
+  }
+}

@@ -1,0 +1,133 @@
+import type { ChatThread, JsonObject, Page } from '../../domain/models.js';
+import type { ThreadRow } from '../schema.js';
+import { parseJson, type Executor } from './executor.js';
+
+export function threadRowToThread(row: ThreadRow, messages: ChatThread['messages'] = []): ChatThread {
+  return {
+    id: row.id,
+    agent_id: row.agent_id,
+    user_id: row.user_id,
+    anon_user_id: row.anon_user_id,
+    organization_id: row.organization_id,
+    title: row.title,
+    metadata: parseJson<JsonObject>(row.metadata),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    messages,
+  };
+}
+
+interface ThreadKey {
+  organizationId: string;
+  agentId: string;
+  id: string;
+}
+
+export class ThreadReader {
+  constructor(private readonly db: Executor) {}
+
+  async get(input: ThreadKey): Promise<ThreadRow | null> {
+    const row = await this.db
+      .selectFrom('chat_threads')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Newest first; the time-ordered id breaks ties within one millisecond. */
+  async list(input: { organizationId: string; agentId: string } & Page): Promise<ThreadRow[]> {
+    return this.db
+      .selectFrom('chat_threads')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(input.limit)
+      .offset(input.offset)
+      .execute();
+  }
+}
+
+export class ThreadWriter {
+  constructor(private readonly db: Executor) {}
+
+  /**
+   * Inserts the thread only if its agent exists in the same organisation, in one statement, so
+   * no check-then-write gap exists. Returns false when there is no such agent.
+   */
+  async insert(row: ThreadRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('chat_threads')
+      .columns([
+        'id',
+        'organization_id',
+        'agent_id',
+        'user_id',
+        'anon_user_id',
+        'title',
+        'metadata',
+        'created_at',
+        'updated_at',
+      ])
+      .expression((eb) =>
+        eb
+          .selectFrom('agents')
+          .select([
+            eb.val(row.id).as('id'),
+            'agents.organization_id',
+            'agents.id as agent_id',
+            eb.val(row.user_id).as('user_id'),
+            eb.val(row.anon_user_id).as('anon_user_id'),
+            eb.val(row.title).as('title'),
+            eb.val(row.metadata).as('metadata'),
+            eb.val(row.created_at).as('created_at'),
+            eb.val(row.updated_at).as('updated_at'),
+          ])
+          .where('agents.id', '=', row.agent_id)
+          .where('agents.organization_id', '=', row.organization_id),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async update(
+    input: ThreadKey & { changes: { title?: string | null; metadata?: JsonObject }; now: string },
+  ): Promise<ThreadRow | null> {
+    const set: Partial<ThreadRow> = { updated_at: input.now };
+    if (input.changes.title !== undefined) set.title = input.changes.title;
+    if (input.changes.metadata !== undefined) set.metadata = JSON.stringify(input.changes.metadata);
+    const row = await this.db
+      .updateTable('chat_threads')
+      .set(set)
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .where('id', '=', input.id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Deletes the thread; its messages, tool calls and feedback go with it (foreign-key cascades). */
+  async delete(input: ThreadKey): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('chat_threads')
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async deleteAllForAgent(input: { organizationId: string; agentId: string }): Promise<number> {
+    const result = await this.db
+      .deleteFrom('chat_threads')
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,122 @@
+import type { Transaction } from 'kysely';
+import type { DatabaseTarget } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Database } from './schema.js';
+import { AgentReader, AgentWriter } from './kysely/agents-store.js';
+import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
+import { openDatabase, type DatabaseHandle } from './kysely/database.js';
+import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store.js';
+import { MessageReader, MessageWriter } from './kysely/messages-store.js';
+import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
+import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
+
+/**
+ * The one entry to storage. Reads go through the readers and see committed data only. Writes go
+ * through `store.write(unit)`: the unit gets writers bound to one transaction, and the returned
+ * promise settles after that transaction has committed. Every method takes the organisation id:
+ * tenant scoping lives here, not in the routes.
+ */
+export interface StoreWriters {
+  organizations: OrganizationWriter;
+  apiKeys: ApiKeyWriter;
+  agents: AgentWriter;
+  threads: ThreadWriter;
+  messages: MessageWriter;
+  idempotency: IdempotencyWriter;
+}
+
+/** How long a recorded Idempotency-Key answers replays. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface IdempotencyClaim {
+  organizationId: string;
+  key: string;
+  fingerprint: string;
+  now: Date;
+}
+
+export interface WriteOptions<T> {
+  idempotency?: IdempotencyClaim | undefined;
+  /** What a replay returns, when it must differ from the result (e.g. without a secret). */
+  replayBody?: (result: T) => unknown;
+}
+
+export class Store {
+  readonly dialect: DatabaseHandle['dialect'];
+  readonly organizations: OrganizationReader;
+  readonly apiKeys: ApiKeyReader;
+  readonly agents: AgentReader;
+  readonly threads: ThreadReader;
+  readonly messages: MessageReader;
+  readonly idempotency: IdempotencyReader;
+  readonly #database: DatabaseHandle;
+
+  constructor(database: DatabaseHandle) {
+    this.#database = database;
+    this.dialect = database.dialect;
+    const reader = database.reader;
+    this.organizations = new OrganizationReader(reader);
+    this.apiKeys = new ApiKeyReader(reader);
+    this.agents = new AgentReader(reader);
+    this.threads = new ThreadReader(reader);
+    this.messages = new MessageReader(reader);
+    this.idempotency = new IdempotencyReader(reader);
+  }
+
+  /**
+   * Runs `unit` in one transaction. With `idempotency`, the response (`replayBody(result)`, or
+   * the result itself) is recorded in that same transaction, so a retry after a crash finds
+   * either both or neither; a concurrent request that recorded the key first makes this unit
+   * fail with 409 `idempotency_key_in_flight` and roll back.
+   */
+  write<T>(unit: (writers: StoreWriters) => Promise<T>, options: WriteOptions<T> = {}): Promise<T> {
+    const { idempotency } = options;
+    return this.#database.write(async (transaction) => {
+      const writers = bindWriters(transaction);
+      const result = await unit(writers);
+      if (idempotency) {
+        const body = options.replayBody ? options.replayBody(result) : result;
+        const recorded = await writers.idempotency.record({
+          organization_id: idempotency.organizationId,
+          key: idempotency.key,
+          fingerprint: idempotency.fingerprint,
+          status_code: 200,
+          response_body: JSON.stringify(body),
+          created_at: idempotency.now.toISOString(),
+          expires_at: new Date(idempotency.now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+        });
+        if (!recorded) throw new AppError('idempotency_key_in_flight');
+      }
+      return result;
+    });
+  }
+
+  migrate(): Promise<void> {
+    return this.#database.migrate();
+  }
+
+  ping(): Promise<void> {
+    return this.#database.ping();
+  }
+
+  close(): Promise<void> {
+    return this.#database.close();
+  }
+}
+
+function bindWriters(transaction: Transaction<Database>): StoreWriters {
+  return {
+    organizations: new OrganizationWriter(transaction),
+    apiKeys: new ApiKeyWriter(transaction),
+    agents: new AgentWriter(transaction),
+    threads: new ThreadWriter(transaction),
+    messages: new MessageWriter(transaction),
+    idempotency: new IdempotencyWriter(transaction),
+  };
+}
+
+export async function openStore(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): Promise<Store> {
+  const store = new Store(openDatabase(target, options));
+  await store.migrate();
+  return store;
+}
