@@ -1,0 +1,221 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import pg from 'pg';
+import { createApp, type ParleyApp } from '../../src/app.js';
+import type { DatabaseTarget } from '../../src/config.js';
+import type { Scope } from '../../src/domain/models.js';
+import { openStore, type Store } from '../../src/storage/store.js';
+
+/**
+ * Test databases are real: a fresh SQLite file, or — with PARLEY_TEST_DATABASE=postgres — a fresh
+ * PostgreSQL database created on PARLEY_TEST_POSTGRES_URL (default: the local server as the
+ * current user) and dropped afterwards.
+ */
+export const TEST_DIALECT: 'sqlite' | 'postgres' =
+  process.env.PARLEY_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+
+export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  target: DatabaseTarget;
+  /** Removes the file or drops the database. */
+  destroy(): Promise<void>;
+}
+
+export async function createTestDatabase(dialect: 'sqlite' | 'postgres' = TEST_DIALECT): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
+    return {
+      target: { kind: 'sqlite', filename: path.join(directory, 'parley.db') },
+      destroy: async () => fs.rmSync(directory, { recursive: true, force: true }),
+    };
+  }
+  const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    target: { kind: 'postgres', connectionString: url.toString() },
+    destroy: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestContext {
+  parley: ParleyApp;
+  store: Store;
+  database: TestDatabase;
+  /** Everything the server logged, one JSON line per entry. */
+  logs: string[];
+  /** A fresh organisation with a key of the given scopes (default read, write, admin). */
+  newOrganization(scopes?: Scope[]): Promise<TestOrganization>;
+  close(): Promise<void>;
+}
+
+export interface TestOrganization {
+  organizationId: string;
+  userId: string;
+  keyId: string;
+  key: string;
+  /** Another key of the same organisation and user with other scopes. */
+  keyWith(scopes: Scope[], options?: { expiresAt?: string }): Promise<string>;
+}
+
+export async function createTestContext(
+  options: { dialect?: 'sqlite' | 'postgres'; authCacheTtlMs?: number; bodyLimitBytes?: number } = {},
+): Promise<TestContext> {
+  const database = await createTestDatabase(options.dialect);
+  const store = await openStore(database.target);
+  const logs: string[] = [];
+  const logStream = new PassThrough();
+  logStream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  const parley = await createApp({
+    config: {
+      logLevel: 'debug',
+      authCacheTtlMs: options.authCacheTtlMs ?? 0,
+      bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+    },
+    store,
+    logStream,
+  });
+  let organizations = 0;
+  return {
+    parley,
+    store,
+    database,
+    logs,
+    async newOrganization(scopes: Scope[] = ['read', 'write', 'admin']) {
+      organizations += 1;
+      const name = `org-${organizations}-${crypto.randomBytes(3).toString('hex')}`;
+      const created = await parley.keys.create({ organization: { name }, userName: 'tester', scopes });
+      return {
+        organizationId: created.api_key.organization_id,
+        userId: created.api_key.user_id,
+        keyId: created.api_key.id,
+        key: created.key,
+        keyWith: async (otherScopes, keyOptions = {}) =>
+          (
+            await parley.keys.create({
+              organization: { id: created.api_key.organization_id },
+              userName: 'tester',
+              scopes: otherScopes,
+              expiresAt: keyOptions.expiresAt ?? null,
+            })
+          ).key,
+      };
+    },
+    async close() {
+      await parley.app.close();
+      await store.close();
+      await database.destroy();
+    },
+  };
+}
+
+export const BLANK_TEMPLATE = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
+export const SUPPORT_TEMPLATE = '0b6a3c1e-5f1d-4a7e-9c2b-000000000002';
+
+/** Small request helpers over `app.inject`, always with a key. */
+export function client(context: TestContext, key: string) {
+  const request = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await context.parley.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    return { status: response.statusCode, headers: response.headers, body: parseBody(response.body), raw: response.body };
+  };
+  return {
+    request,
+    get: (url: string, headers?: Record<string, string>) => request('GET', url, undefined, headers),
+    post: (url: string, body: unknown, headers?: Record<string, string>) => request('POST', url, body, headers),
+    put: (url: string, body: unknown, headers?: Record<string, string>) => request('PUT', url, body, headers),
+    patch: (url: string, body: unknown, headers?: Record<string, string>) => request('PATCH', url, body, headers),
+    delete: (url: string, headers?: Record<string, string>) => request('DELETE', url, undefined, headers),
+    async createAgent(overrides: Record<string, unknown> = {}) {
+      const response = await request('POST', '/api/v1/agents', {
+        name: 'Test agent',
+        configuration: {},
+        template_id: SUPPORT_TEMPLATE,
+        ...overrides,
+      });
+      if (response.status !== 200) throw new Error(`createAgent: ${response.status} ${response.raw}`);
+      return response.body as { id: string } & Record<string, unknown>;
+    },
+    async createThread(agentId: string, overrides: Record<string, unknown> = {}) {
+      const response = await request('POST', `/api/v1/chat/${agentId}/threads`, {
+        agent_id: agentId,
+        title: 'A thread',
+        metadata: {},
+        ...overrides,
+      });
+      if (response.status !== 200) throw new Error(`createThread: ${response.status} ${response.raw}`);
+      return response.body as { id: string } & Record<string, unknown>;
+    },
+  };
+}
+
+function parseBody(text: string): any {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Inserts a message (with tool calls) straight through the store: message creation arrives with the runtime. */
+export async function seedMessage(
+  context: TestContext,
+  input: {
+    organizationId: string;
+    threadId: string;
+    role?: string;
+    content: string;
+    createdAt?: string;
+    toolCalls?: { tool_name: string; arguments: object; result?: unknown; error?: string | null }[];
+  },
+): Promise<string> {
+  const id = crypto.randomUUID();
+  const createdAt = input.createdAt ?? new Date().toISOString();
+  await context.store.write((writers) =>
+    writers.messages.insert({
+      message: {
+        id,
+        organization_id: input.organizationId,
+        thread_id: input.threadId,
+        role: input.role ?? 'user',
+        content: input.content,
+        content_html: null,
+        attachments: '[]',
+        metadata: '{}',
+        created_at: createdAt,
+      },
+      toolCalls: (input.toolCalls ?? []).map((call, position) => ({
+        id: crypto.randomUUID(),
+        organization_id: input.organizationId,
+        thread_id: input.threadId,
+        message_id: id,
+        position,
+        tool_name: call.tool_name,
+        arguments: JSON.stringify(call.arguments),
+        result: call.result === undefined ? null : JSON.stringify(call.result),
+        error: call.error ?? null,
+        start_time: createdAt,
+        end_time: createdAt,
+      })),
+    }),
+  );
+  return id;
+}
