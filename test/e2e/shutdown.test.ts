@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startServer } from '../helpers/server-process.js';
+
+let directory: string;
+beforeAll(() => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-shutdown-'));
+});
+afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+/** Sends the headers and half the body now; `finish()` sends the rest and resolves with the response. */
+function startRequest(baseUrl: string, pathname: string, key: string, body: string) {
+  const url = new URL(pathname, baseUrl);
+  const request = http.request(url, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
+  const half = Math.floor(body.length / 2);
+  request.write(body.slice(0, half));
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    request.once('error', reject);
+    request.once('response', (incoming) => {
+      let text = '';
+      incoming.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      incoming.once('end', () => resolve({ status: incoming.statusCode ?? 0, body: text }));
+    });
+  });
+  return {
+    finish: () => {
+      request.end(body.slice(half));
+      return response;
+    },
+  };
+}
+
+it('on SIGTERM finishes in-flight requests, refuses new ones, commits, and exits 0', async () => {
+  const env = { DATABASE_URL: `sqlite:${path.join(directory, 'parley.db')}`, LOG_LEVEL: 'warn' };
+  const server = await startServer(env);
+  const key = server.key!;
+  const agent = (await (
+    await fetch(`${server.baseUrl}/api/v1/agents`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'a', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001' }),
+    })
+  ).json()) as { id: string };
+
+  const inFlight = Array.from({ length: 20 }, (_, index) =>
+    startRequest(
+      server.baseUrl,
+      `/api/v1/chat/${agent.id}/threads`,
+      key,
+      JSON.stringify({ agent_id: agent.id, title: `in flight ${index}`, metadata: {} }),
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  server.child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();
+  const responses = await Promise.all(inFlight.map((request) => request.finish()));
+  expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
+  expect(await server.exited).toBe(0);
+
+  const restarted = await startServer(env);
+  try {
+    const threads = await fetch(`${restarted.baseUrl}/api/v1/chat/${agent.id}/threads?limit=100`, {
+      headers: { 'x-api-key': key },
+    });
+    const titles = ((await threads.json()) as { title: string }[]).map((thread) => thread.title).sort();
+    expect(titles).toEqual(Array.from({ length: 20 }, (_, index) => `in flight ${index}`).sort());
+  } finally {
+    restarted.child.kill('SIGTERM');
+    expect(await restarted.exited).toBe(0);
+  }
+});
