@@ -1,0 +1,21 @@
+import type { JsonObject } from '../domain/models.js';
+
+/**
+ * A tool is schema-first: a name, a description the model reads, a JSON Schema for its input,
+ * and `execute`, which gets the validated input and a context with an AbortSignal that fires on
+ * timeout or cancellation. A tool reports failure by throwing; the runner turns that into an
+ * error result for the model.
+ */
+export interface ToolContext {
+  signal: AbortSignal;
+  now(): Date;
+}
+
+export interface Tool {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: JsonObject;
+  /** Per-call deadline; the runner's default applies when absent. */
+  readonly timeoutMs?: number;
+  execute(input: JsonObject, context: ToolContext): Promise<unknown>;
+}
