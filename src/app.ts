@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
+import { registerMessageRoutes } from './features/messages/messages.routes.js';
+import { MessagesService } from './features/messages/messages.service.js';
+import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
+import { SseRegistry } from './http/sse.js';
+import { createModelRegistry, type ModelRegistry } from './models/registry.js';
+import { ThreadEventLog } from './runtime/event-log.js';
+import { MemoryLiveBus } from './runtime/live-bus.js';
+import { AgentRuntime } from './runtime/run-agent.js';
+import { BUILTIN_TOOLS } from './tools/builtin/index.js';
+import type { Tool } from './tools/tool.js';
+import { validationError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
@@ -12,16 +23,23 @@ import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerOpenApi } from './http/openapi.js';
-import { buildValidatorCompiler } from './http/validation.js';
+import { buildValidatorCompiler, isNestedDeeperThan, MAX_JSON_DEPTH } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
 import { PARLEY_VERSION } from './version.js';
 
+export type AppConfig = Pick<Config, 'logLevel' | 'authCacheTtlMs' | 'bodyLimitBytes'> &
+  Partial<Pick<Config, 'models' | 'runtime'>>;
+
 export interface AppDependencies {
-  config: Pick<Config, 'logLevel' | 'authCacheTtlMs' | 'bodyLimitBytes'>;
+  config: AppConfig;
   store: Store;
   clock?: Clock;
   newId?: IdGenerator;
+  /** Models by id; built from `config.models` when absent (tests pass scripted models). */
+  models?: ModelRegistry;
+  /** Tools agents can attach by name; the built-in tools when absent. */
+  tools?: ReadonlyMap<string, Tool>;
   /** A pino destination for the logs (tests capture them); stdout when absent. */
   logStream?: NodeJS.WritableStream;
 }
@@ -29,13 +47,24 @@ export interface AppDependencies {
 export interface ParleyApp {
   app: FastifyInstance;
   keys: KeysService;
+  runtime: AgentRuntime;
+  bus: MemoryLiveBus;
+  sse: SseRegistry;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
+  /**
+   * Graceful stop: readiness fails, no new connections, every SSE stream gets `shutdown` and
+   * ends, runs finish (or are stopped and stored as cancelled at the deadline), in-flight
+   * requests complete. The store stays open for the caller to close.
+   */
+  shutdown(runDeadlineMs: number): Promise<void>;
 }
 
 /** Builds the whole server without listening, so tests can `inject` requests. */
 export async function createApp(dependencies: AppDependencies): Promise<ParleyApp> {
-  const { config, store } = dependencies;
+  const { store } = dependencies;
+  const defaults = loadConfig({});
+  const config = { ...dependencies.config, models: dependencies.config.models ?? defaults.models, runtime: dependencies.config.runtime ?? defaults.runtime };
   const clock = dependencies.clock ?? systemClock;
   const generateId = dependencies.newId ?? newId;
   let shuttingDown = false;
@@ -73,6 +102,13 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       'request completed',
     );
   });
+  // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands the schemas a string.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('preValidation', async (request) => {
+    if (isNestedDeeperThan(request.body, MAX_JSON_DEPTH)) {
+      throw validationError(['body'], `JSON should nest at most ${MAX_JSON_DEPTH} levels deep`, 'json_invalid');
+    }
+  });
   // UUIDs are case-insensitive; ids are stored in lower case.
   app.addHook('preHandler', async (request) => {
     const params = request.params as Record<string, unknown> | undefined;
@@ -86,6 +122,20 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
+  const bus = new MemoryLiveBus();
+  const eventLog = new ThreadEventLog({ store, bus });
+  const sse = new SseRegistry();
+  const runtime = new AgentRuntime({
+    store,
+    eventLog,
+    models: dependencies.models ?? createModelRegistry(config.models),
+    tools: dependencies.tools ?? BUILTIN_TOOLS,
+    clock,
+    newId: generateId,
+    config: config.runtime,
+    logger: app.log,
+  });
+  const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
 
   registerErrorHandling(app);
   registerAuthentication(app, keys, { publicPrefixes: ['/docs'] });
@@ -94,13 +144,25 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
+  registerMessageRoutes(app, { messages, idempotency, sse, keepAliveMs: config.runtime.sseKeepAliveMs });
+  registerFlowExecutionRoutes(app, { store });
   await app.ready();
 
   return {
     app,
     keys,
+    runtime,
+    bus,
+    sse,
     beginShutdown: () => {
       shuttingDown = true;
+    },
+    shutdown: async (runDeadlineMs) => {
+      shuttingDown = true;
+      const closing = app.close();
+      sse.closeAll();
+      await runtime.shutdown(runDeadlineMs);
+      await closing;
     },
   };
 }

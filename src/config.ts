@@ -10,6 +10,26 @@ export type DatabaseTarget =
   | { readonly kind: 'sqlite'; readonly filename: string }
   | { readonly kind: 'postgres'; readonly connectionString: string };
 
+export interface ModelProvidersConfig {
+  /** Pace of the offline demo model's stream; 0 for no delay. */
+  readonly demoWordsPerSecond: number;
+  readonly openai: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined };
+  readonly anthropic: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined };
+  /** Ollama's OpenAI-compatible endpoint. */
+  readonly ollamaBaseUrl: string;
+  /** Named OpenAI-compatible endpoints (vLLM, llama.cpp server, LM Studio, OpenRouter…). */
+  readonly openaiCompatible: Readonly<Record<string, { readonly baseUrl: string; readonly apiKey: string | undefined }>>;
+}
+
+export interface RuntimeConfig {
+  /** Deadline of one tool call. */
+  readonly toolTimeoutMs: number;
+  /** Deadline of one whole agent run. */
+  readonly runTimeoutMs: number;
+  /** Idle SSE streams get a comment this often, so proxies keep them open. */
+  readonly sseKeepAliveMs: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -23,6 +43,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** PostgreSQL pool size (ignored for SQLite). */
   readonly postgresPoolSize: number;
+  readonly models: ModelProvidersConfig;
+  readonly runtime: RuntimeConfig;
 }
 
 export class ConfigError extends Error {
@@ -43,6 +65,11 @@ export const DEFAULTS = {
   BODY_LIMIT_BYTES: 1024 * 1024,
   SHUTDOWN_TIMEOUT_MS: 10_000,
   PG_POOL_SIZE: 10,
+  DEMO_MODEL_WORDS_PER_SECOND: 30,
+  OLLAMA_BASE_URL: 'http://127.0.0.1:11434/v1',
+  TOOL_TIMEOUT_MS: 10_000,
+  RUN_TIMEOUT_MS: 300_000,
+  SSE_KEEP_ALIVE_MS: 15_000,
 } as const;
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -66,7 +93,61 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       max: 600_000,
     }),
     postgresPoolSize: readInteger(environment, 'PG_POOL_SIZE', DEFAULTS.PG_POOL_SIZE, { min: 1, max: 1000 }),
+    models: Object.freeze({
+      demoWordsPerSecond: readInteger(environment, 'DEMO_MODEL_WORDS_PER_SECOND', DEFAULTS.DEMO_MODEL_WORDS_PER_SECOND, {
+        min: 0,
+        max: 100_000,
+      }),
+      openai: Object.freeze({
+        apiKey: readOptional(environment, 'OPENAI_API_KEY'),
+        baseUrl: readOptionalUrl(environment, 'OPENAI_BASE_URL'),
+      }),
+      anthropic: Object.freeze({
+        apiKey: readOptional(environment, 'ANTHROPIC_API_KEY'),
+        baseUrl: readOptionalUrl(environment, 'ANTHROPIC_BASE_URL'),
+      }),
+      ollamaBaseUrl: readOptionalUrl(environment, 'OLLAMA_BASE_URL') ?? DEFAULTS.OLLAMA_BASE_URL,
+      openaiCompatible: readOpenAiCompatible(environment),
+    }),
+    runtime: Object.freeze({
+      toolTimeoutMs: readInteger(environment, 'TOOL_TIMEOUT_MS', DEFAULTS.TOOL_TIMEOUT_MS, { min: 1, max: 600_000 }),
+      runTimeoutMs: readInteger(environment, 'RUN_TIMEOUT_MS', DEFAULTS.RUN_TIMEOUT_MS, { min: 1000, max: 3_600_000 }),
+      sseKeepAliveMs: readInteger(environment, 'SSE_KEEP_ALIVE_MS', DEFAULTS.SSE_KEEP_ALIVE_MS, {
+        min: 100,
+        max: 600_000,
+      }),
+    }),
   });
+}
+
+function readOptional(environment: Environment, name: string): string | undefined {
+  const value = environment[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function readOptionalUrl(environment: Environment, name: string): string | undefined {
+  const value = readOptional(environment, name);
+  if (value === undefined) return undefined;
+  if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(name, 'must be an http:// or https:// URL');
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * `OPENAI_COMPATIBLE_ENDPOINTS=vllm=http://10.0.0.5:8000/v1,lmstudio=http://127.0.0.1:1234/v1`;
+ * each endpoint's key, if it needs one, in `OPENAI_COMPATIBLE_<NAME>_API_KEY`.
+ */
+function readOpenAiCompatible(environment: Environment): ModelProvidersConfig['openaiCompatible'] {
+  const raw = readOptional(environment, 'OPENAI_COMPATIBLE_ENDPOINTS');
+  const endpoints: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
+  if (raw === undefined) return Object.freeze(endpoints);
+  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9][a-z0-9_-]{0,63})=(https?:\/\/\S+)$/i.exec(entry);
+    if (!match) throw new ConfigError('OPENAI_COMPATIBLE_ENDPOINTS', `has a bad entry "${entry}" (expected name=http://host/v1)`);
+    const name = match[1]!.toLowerCase();
+    const keyVariable = `OPENAI_COMPATIBLE_${name.toUpperCase().replaceAll('-', '_')}_API_KEY`;
+    endpoints[name] = Object.freeze({ baseUrl: match[2]!.replace(/\/+$/, ''), apiKey: readOptional(environment, keyVariable) });
+  }
+  return Object.freeze(endpoints);
 }
 
 /** `sqlite:<relative or absolute path>` (or `sqlite::memory:`), or a `postgres://`/`postgresql://` URL. */

@@ -11,6 +11,13 @@ export const ERROR_CODES = {
   agent_not_found: { status: 404, message: 'Agent not found.' },
   thread_not_found: { status: 404, message: 'Chat thread not found.' },
   api_key_not_found: { status: 404, message: 'API key not found.' },
+  run_not_found: { status: 404, message: 'Run not found.' },
+  flow_execution_not_found: { status: 404, message: 'Flow execution not found.' },
+  model_not_configured: { status: 400, message: 'The agent’s model is not configured on this server.' },
+  thread_busy: { status: 409, message: 'A reply is already being generated in this thread.' },
+  run_not_active: { status: 409, message: 'The run has already ended.' },
+  model_error: { status: 502, message: 'The model provider failed.' },
+  run_timeout: { status: 504, message: 'The run did not finish in time.' },
   method_not_allowed: { status: 405, message: 'Method Not Allowed' },
   idempotency_key_in_flight: {
     status: 409,

@@ -44,7 +44,8 @@ export async function serve(config: Config): Promise<void> {
     }, config.shutdownTimeoutMs);
     deadline.unref();
     try {
-      await app.close();
+      // Runs get most of the deadline to finish; what is left is for closing up.
+      await parley.shutdown(Math.max(0, config.shutdownTimeoutMs - 2000));
       await store.close();
       clearTimeout(deadline);
       process.exit(0);

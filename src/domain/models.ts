@@ -124,3 +124,82 @@ export interface Page {
   limit: number;
   offset: number;
 }
+
+export type ExecutionStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'timeout'
+  | 'retrying';
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  'pending',
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'timeout',
+  'retrying',
+];
+export const TRIGGER_TYPES = ['manual', 'event', 'scheduled', 'api', 'webhook', 'test'] as const;
+export type TriggerType = (typeof TRIGGER_TYPES)[number];
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface ExecutionStep {
+  step_id: string;
+  step_name: string;
+  step_type: string;
+  status: ExecutionStatus;
+  started_at: string;
+  tool_name: string | null;
+  input_data: JsonObject;
+  output_data: JsonObject;
+  error_message: string | null;
+  completed_at: string | null;
+  duration_ms: number | null;
+  retry_count: number;
+  metadata: JsonObject;
+}
+
+export interface FlowExecution {
+  id: string;
+  flow_id: string;
+  agent_id: string;
+  organization_id: string;
+  execution_number: number;
+  trigger_type: TriggerType;
+  trigger_data: JsonObject;
+  variables: JsonObject;
+  priority: Priority;
+  status: ExecutionStatus;
+  started_at: string;
+  completed_at: string | null;
+  duration_ms: number | null;
+  timeout_seconds: number;
+  steps: ExecutionStep[];
+  final_output: JsonObject | null;
+  error_message: string | null;
+  error_details: JsonObject | null;
+  retry_count: number;
+  max_retries: number;
+  parent_execution_id: string | null;
+  tokens_used: number | null;
+  tool_calls_count: number;
+  cost_estimate: number | null;
+  performance_metrics: JsonObject;
+  metadata: JsonObject;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One entry of a thread's event log. `seq` is the durable sequence number. */
+export interface ThreadEvent {
+  seq: number;
+  type: string;
+  data: JsonObject;
+  created_at: string;
+}

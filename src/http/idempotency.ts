@@ -27,11 +27,26 @@ export class Idempotency {
     reply: FastifyReply,
     work: (claim: IdempotencyClaim | undefined) => Promise<T>,
   ): Promise<void> {
-    const header = request.headers['idempotency-key'];
-    if (header === undefined) {
-      await reply.send(await work(undefined));
-      return;
+    const started = await this.begin(request, reply);
+    if (started.kind === 'replayed') return;
+    try {
+      await reply.send(await work(started.claim));
+    } finally {
+      started.release();
     }
+  }
+
+  /**
+   * The lower-level form, for routes that answer in their own way (streams): either the recorded
+   * response has been sent (`replayed`), or the caller proceeds with the claim (undefined when the
+   * request has no key) and calls `release()` once the work has been recorded or has failed.
+   */
+  async begin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<{ kind: 'replayed' } | { kind: 'proceed'; claim: IdempotencyClaim | undefined; release: () => void }> {
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return { kind: 'proceed', claim: undefined, release: () => undefined };
     if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
       throw validationError(
         ['header', 'idempotency-key'],
@@ -54,17 +69,16 @@ export class Idempotency {
         .header('idempotent-replayed', 'true')
         .type('application/json; charset=utf-8')
         .send(recorded.response_body);
-      return;
+      return { kind: 'replayed' };
     }
     const slot = `${organizationId}\u0000${header}`;
     if (this.#inFlight.has(slot)) throw new AppError('idempotency_key_in_flight');
     this.#inFlight.add(slot);
-    try {
-      const result = await work({ organizationId, key: header, fingerprint, now });
-      await reply.send(result);
-    } finally {
-      this.#inFlight.delete(slot);
-    }
+    return {
+      kind: 'proceed',
+      claim: { organizationId, key: header, fingerprint, now },
+      release: () => this.#inFlight.delete(slot),
+    };
   }
 }
 

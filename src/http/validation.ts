@@ -8,6 +8,24 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 
 export const METADATA_LIMITS = { maxKeys: 16, maxKeyLength: 64, maxValueLength: 512 } as const;
 
+/**
+ * How deeply a JSON body may nest: far more than any real configuration, far less than the depth
+ * (some thousands) at which the recursive code after JSON.parse — ajv, JSON.stringify — overflows
+ * the stack and would answer 500.
+ */
+export const MAX_JSON_DEPTH = 200;
+
+/** True when `value` nests arrays/objects deeper than `limit`; iterative, so any depth is safe. */
+export function isNestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth >= limit) return true;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return false;
+}
+
 function createAjv(options: Options): Ajv {
   const ajv = new Ajv({
     removeAdditional: true,
@@ -70,10 +88,18 @@ export function toValidationIssues(
   if (part === 'body' && input.bodyMissing) return [{ loc: ['body'], msg: 'Field required', type: 'missing' }];
   const issues: ValidationIssue[] = [];
   const seen = new Set<string>();
+  // A union of literals fails once per literal; Pydantic reports one literal_error naming them all.
+  const literals = new Map<string, unknown[]>();
+  for (const error of errors) {
+    if (error.keyword !== 'const') continue;
+    const allowed = literals.get(error.instancePath) ?? [];
+    allowed.push((error.params as { allowedValue?: unknown }).allowedValue);
+    literals.set(error.instancePath, allowed);
+  }
   for (const error of errors) {
     // anyOf/oneOf repeat what their branches said; the branch errors are the useful ones.
     if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
-    const issue = toIssue(error, part);
+    const issue = toIssue(error, part, literals);
     const fingerprint = JSON.stringify(issue);
     if (!seen.has(fingerprint)) {
       seen.add(fingerprint);
@@ -92,7 +118,7 @@ function pathSegments(instancePath: string): (string | number)[] {
     .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
 }
 
-function toIssue(error: ErrorObject, part: string): ValidationIssue {
+function toIssue(error: ErrorObject, part: string, literals: Map<string, unknown[]>): ValidationIssue {
   const loc = [part, ...pathSegments(error.instancePath)];
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
@@ -109,17 +135,18 @@ function toIssue(error: ErrorObject, part: string): ValidationIssue {
     case 'pattern':
       return { loc, msg: `String should match pattern '${String(params.pattern)}'`, type: 'string_pattern_mismatch' };
     case 'enum':
+      return { loc, msg: `Input should be ${oneOfText(params.allowedValues as unknown[])}`, type: 'enum' };
+    case 'const':
       return {
         loc,
-        msg: `Input should be ${(params.allowedValues as unknown[]).map((value) => `'${String(value)}'`).join(', ')}`,
-        type: 'enum',
+        msg: `Input should be ${oneOfText(literals.get(error.instancePath) ?? [params.allowedValue])}`,
+        type: 'literal_error',
       };
-    case 'const':
-      return { loc, msg: `Input should be '${String(params.allowedValue)}'`, type: 'literal_error' };
     case 'minLength':
       return { loc, msg: `String should have at least ${String(params.limit)} characters`, type: 'string_too_short' };
     case 'maxLength':
-      if (params.propertyName !== undefined) return keyTooLong(loc, params);
+      // Under propertyNames, ajv puts the offending key on the error itself, not in params.
+      if (error.propertyName !== undefined) return keyTooLong(loc, { propertyName: error.propertyName });
       return { loc, msg: `String should have at most ${String(params.limit)} characters`, type: 'string_too_long' };
     case 'propertyNames':
       return keyTooLong(loc, params);
@@ -146,6 +173,12 @@ function toIssue(error: ErrorObject, part: string): ValidationIssue {
     default:
       return { loc, msg: error.message ?? 'Input is not valid', type: 'value_error' };
   }
+}
+
+/** `'a', 'b' or 'c'`, as Pydantic lists expected values. */
+function oneOfText(values: readonly unknown[]): string {
+  const quoted = values.map((value) => `'${String(value)}'`);
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : (quoted[0] ?? "''");
 }
 
 function keyTooLong(loc: (string | number)[], params: Record<string, unknown>): ValidationIssue {

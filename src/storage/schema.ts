@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Row types of every table, as both dialects store them. JSON is kept in text columns and
  * timestamps as ISO-8601 UTC text with milliseconds (which sorts in time order), so one set of
@@ -111,14 +113,65 @@ export interface IdempotencyRow {
   expires_at: string;
 }
 
+/** Columns of chat_threads that only the runtime reads and writes (migration 0002). */
+export interface ThreadRunColumns {
+  last_event_seq: Generated<number>;
+  active_run_id: string | null;
+  active_run_expires_at: string | null;
+}
+
+export interface ThreadEventRow {
+  thread_id: string;
+  seq: number;
+  organization_id: string;
+  type: string;
+  data: string;
+  created_at: string;
+}
+
+export interface FlowExecutionRow {
+  id: string;
+  organization_id: string;
+  agent_id: string;
+  thread_id: string | null;
+  message_id: string | null;
+  flow_id: string;
+  execution_number: number;
+  trigger_type: string;
+  trigger_data: string;
+  variables: string;
+  priority: string;
+  status: string;
+  started_at: string;
+  completed_at: string | null;
+  duration_ms: number | null;
+  timeout_seconds: number;
+  steps: string;
+  final_output: string | null;
+  error_message: string | null;
+  error_details: string | null;
+  retry_count: number;
+  max_retries: number;
+  parent_execution_id: string | null;
+  tokens_used: number | null;
+  tool_calls_count: number;
+  cost_estimate: number | null;
+  performance_metrics: string;
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
   api_keys: ApiKeyRow;
   agents: AgentRow;
-  chat_threads: ThreadRow;
+  chat_threads: ThreadRow & ThreadRunColumns;
   chat_messages: MessageRow;
   tool_calls: ToolCallRow;
   message_feedback: FeedbackRow;
   idempotency_keys: IdempotencyRow;
+  thread_events: ThreadEventRow;
+  flow_executions: FlowExecutionRow;
 }

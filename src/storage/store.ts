@@ -9,6 +9,10 @@ import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store
 import { MessageReader, MessageWriter } from './kysely/messages-store.js';
 import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
 import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
+import { EventReader, EventWriter } from './kysely/events-store.js';
+import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.js';
+import { RunReader, RunWriter } from './kysely/runs-store.js';
+import { ThreadRunWriter } from './kysely/thread-runs-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -23,6 +27,10 @@ export interface StoreWriters {
   threads: ThreadWriter;
   messages: MessageWriter;
   idempotency: IdempotencyWriter;
+  events: EventWriter;
+  runs: RunWriter;
+  threadRuns: ThreadRunWriter;
+  runMessages: RunMessageWriter;
 }
 
 /** How long a recorded Idempotency-Key answers replays. */
@@ -49,6 +57,9 @@ export class Store {
   readonly threads: ThreadReader;
   readonly messages: MessageReader;
   readonly idempotency: IdempotencyReader;
+  readonly events: EventReader;
+  readonly runs: RunReader;
+  readonly runMessages: RunMessageReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -61,6 +72,9 @@ export class Store {
     this.threads = new ThreadReader(reader);
     this.messages = new MessageReader(reader);
     this.idempotency = new IdempotencyReader(reader);
+    this.events = new EventReader(reader);
+    this.runs = new RunReader(reader);
+    this.runMessages = new RunMessageReader(reader);
   }
 
   /**
@@ -112,6 +126,10 @@ function bindWriters(transaction: Transaction<Database>): StoreWriters {
     threads: new ThreadWriter(transaction),
     messages: new MessageWriter(transaction),
     idempotency: new IdempotencyWriter(transaction),
+    events: new EventWriter(transaction),
+    runs: new RunWriter(transaction),
+    threadRuns: new ThreadRunWriter(transaction),
+    runMessages: new RunMessageWriter(transaction),
   };
 }
 

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../../config.js';
 import type { Database } from '../schema.js';
 import * as initial from '../migrations/0001-initial.js';
+import * as runsAndEvents from '../migrations/0002-runs-and-events.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -31,6 +32,7 @@ export interface DatabaseHandle {
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-runs-and-events': runsAndEvents,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -1,0 +1,44 @@
+import { Type } from '@sinclair/typebox';
+import { MESSAGE_ROLES } from '../../domain/models.js';
+import { Metadata, Nullable, Uuid } from '../../http/schemas.js';
+
+/** Longest message content accepted, in characters. */
+export const MAX_MESSAGE_CHARACTERS = 32_768;
+
+export const ChatMessageCreate = Type.Object(
+  {
+    content: Type.String({ minLength: 1, maxLength: MAX_MESSAGE_CHARACTERS }),
+    role: Type.Union(
+      MESSAGE_ROLES.map((role) => Type.Literal(role)),
+      { description: '`user` runs the agent; other roles are stored as they are (importing history).' },
+    ),
+    content_html: Type.Optional(Nullable(Type.String({ maxLength: MAX_MESSAGE_CHARACTERS * 2 }))),
+    metadata: Type.Optional(Metadata),
+    agent_id: Type.Optional(Type.String({ format: 'uuid', description: 'If given, must equal the path agent_id.' })),
+  },
+  { $id: 'ChatMessageCreate', additionalProperties: false, description: 'Model for creating a new chat message.' },
+);
+
+export const StreamQuery = Type.Object({
+  format: Type.Union([Type.Literal('parley'), Type.Literal('ai-sdk')], {
+    default: 'parley',
+    description: '`parley` (named events, docs/streaming.md) or `ai-sdk` (Vercel AI SDK UI message stream).',
+  }),
+});
+
+export const FollowQuery = Type.Object({
+  format: StreamQuery.properties.format,
+  after: Type.Optional(
+    Type.String({
+      pattern: '^\\d{1,15}(\\.\\d{1,9})?$',
+      description: 'Replay events after this id (like Last-Event-ID); `0` replays the whole log.',
+    }),
+  ),
+});
+
+export const RunParams = Type.Object({ agent_id: Uuid, thread_id: Uuid, run_id: Uuid });
+
+export const RunCancelled = Type.Object(
+  { run_id: Uuid, status: Type.String(), message_id: Uuid },
+  { $id: 'RunCancelled', additionalProperties: false },
+);

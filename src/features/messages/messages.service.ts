@@ -1,0 +1,127 @@
+import { AppError, validationError } from '../../errors.js';
+import type { Clock, IdGenerator } from '../../ids.js';
+import type { ChatMessage, JsonObject } from '../../domain/models.js';
+import type { EventId } from '../../runtime/event-id.js';
+import type { ThreadEventLog } from '../../runtime/event-log.js';
+import type { LiveEvent } from '../../runtime/live-bus.js';
+import { toRow, type AgentRuntime, type StartedRun } from '../../runtime/run-agent.js';
+import type { IdempotencyClaim, Store } from '../../storage/store.js';
+
+interface ThreadScope {
+  organizationId: string;
+  agentId: string;
+  threadId: string;
+}
+
+export interface MessageInput {
+  content: string;
+  role: string;
+  content_html?: string | null | undefined;
+  metadata?: JsonObject | undefined;
+  agent_id?: string | undefined;
+}
+
+export type AddedMessage = { kind: 'run'; run: StartedRun } | { kind: 'stored'; message: ChatMessage };
+
+export class MessagesService {
+  constructor(
+    private readonly dependencies: {
+      store: Store;
+      runtime: AgentRuntime;
+      eventLog: ThreadEventLog;
+      clock: Clock;
+      newId: IdGenerator;
+    },
+  ) {}
+
+  /** A user message starts a run; any other role is stored as it is, without one. */
+  async add(input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined }): Promise<AddedMessage> {
+    const { store, runtime } = this.dependencies;
+    if (input.body.agent_id !== undefined && input.body.agent_id.toLowerCase() !== input.agentId) {
+      throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
+    }
+    const agent = await store.agents.get({ organizationId: input.organizationId, id: input.agentId });
+    if (!agent) throw new AppError('agent_not_found');
+    if (input.body.role !== 'user') return { kind: 'stored', message: await this.#store(input) };
+    const run = await runtime.start({
+      organizationId: input.organizationId,
+      agent,
+      threadId: input.threadId,
+      content: input.body.content,
+      contentHtml: input.body.content_html ?? null,
+      metadata: input.body.metadata ?? {},
+      idempotency: input.idempotency,
+    });
+    return { kind: 'run', run };
+  }
+
+  /** Adds the message and, for a user message, waits for the stored reply. */
+  async addAndWait(input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined }): Promise<ChatMessage> {
+    const added = await this.add(input);
+    if (added.kind === 'stored') return added.message;
+    const result = await added.run.completion;
+    if (result.error?.code === 'model_error') throw new AppError('model_error', { message: result.error.message });
+    if (result.error?.code === 'run_timeout') throw new AppError('run_timeout');
+    if (result.error) throw new AppError('internal_error');
+    return result.message;
+  }
+
+  async cancel(input: ThreadScope & { runId: string }): Promise<{ run_id: string; status: string; message_id: string }> {
+    const execution = await this.dependencies.store.runs.get({ organizationId: input.organizationId, id: input.runId });
+    const belongs = execution && execution.agent_id === input.agentId && execution.metadata.thread_id === input.threadId;
+    if (!belongs) throw new AppError('run_not_found');
+    if (execution.status !== 'running') throw new AppError('run_not_active');
+    if (!this.dependencies.runtime.cancel(input)) throw new AppError('run_not_active');
+    return { run_id: input.runId, status: 'cancelling', message_id: String(execution.metadata.message_id) };
+  }
+
+  /** Checks the thread belongs to the caller; the stream position to follow from when none is given. */
+  async prepareFollow(input: ThreadScope & { after: EventId | null }): Promise<EventId> {
+    const thread = await this.dependencies.store.threads.get({ organizationId: input.organizationId, agentId: input.agentId, id: input.threadId });
+    if (!thread) throw new AppError('thread_not_found');
+    if (input.after) return input.after;
+    const lastSeq = await this.dependencies.store.events.lastSeq({ organizationId: input.organizationId, threadId: input.threadId });
+    return { seq: lastSeq ?? 0, delta: 0 };
+  }
+
+  follow(input: ThreadScope & { after: EventId; signal: AbortSignal }): AsyncGenerator<LiveEvent> {
+    return this.dependencies.eventLog.follow(input);
+  }
+
+  async #store(input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined }): Promise<ChatMessage> {
+    const { store, clock, newId, eventLog } = this.dependencies;
+    const thread = await store.threads.get({ organizationId: input.organizationId, agentId: input.agentId, id: input.threadId });
+    if (!thread) throw new AppError('thread_not_found');
+    const message: ChatMessage = {
+      id: newId(),
+      thread_id: input.threadId,
+      content: input.body.content,
+      content_html: input.body.content_html ?? null,
+      role: input.body.role,
+      tool_calls: [],
+      attachments: [],
+      metadata: input.body.metadata ?? {},
+      created_at: clock.now().toISOString(),
+      feedback: null,
+    };
+    const events = await store.write(
+      async (writers) => {
+        const appended = await writers.events.append({
+          organizationId: input.organizationId,
+          threadId: input.threadId,
+          now: message.created_at,
+          events: [
+            { type: 'message-start', data: { message_id: message.id, role: message.role, run_id: null } },
+            { type: 'message-end', data: { message: message as unknown as JsonObject } },
+          ],
+        });
+        if (!appended) throw new AppError('thread_not_found');
+        await writers.messages.insert({ message: toRow(message, input.organizationId) });
+        return appended;
+      },
+      { idempotency: input.idempotency, replayBody: () => message },
+    );
+    eventLog.published(input.threadId, events);
+    return message;
+  }
+}

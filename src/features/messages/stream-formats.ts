@@ -1,0 +1,56 @@
+import type { JsonObject } from '../../domain/models.js';
+import { formatEventId } from '../../runtime/event-id.js';
+import type { LiveEvent } from '../../runtime/live-bus.js';
+import type { SseMessage } from '../../http/sse.js';
+
+/**
+ * One event log, two views. `parley` (the default) sends every event with its name and JSON
+ * payload (docs/streaming.md). `ai-sdk` sends the Vercel AI SDK UI message stream, so `useChat`
+ * clients work unchanged; it only covers the assistant's reply.
+ */
+export type StreamFormat = 'parley' | 'ai-sdk';
+
+export const AI_SDK_HEADERS = { 'x-vercel-ai-ui-message-stream': 'v1' } as const;
+
+export function toParleyMessage(event: LiveEvent): SseMessage {
+  return { id: formatEventId(event.id), event: event.type, data: JSON.stringify(event.data) };
+}
+
+/** The AI SDK UI chunks for one event (none for events that view does not show). */
+export function toAiSdkMessages(event: LiveEvent): SseMessage[] {
+  const id = formatEventId(event.id);
+  const data = event.data;
+  const chunk = (value: JsonObject): SseMessage => ({ id, data: JSON.stringify(value) });
+  switch (event.type) {
+    case 'run-start':
+      return [chunk({ type: 'start', messageId: String(data.message_id) }), chunk({ type: 'start-step' })];
+    case 'message-start':
+      return data.role === 'assistant' ? [chunk({ type: 'text-start', id: String(data.message_id) })] : [];
+    case 'text-delta':
+      return [chunk({ type: 'text-delta', id: String(data.message_id), delta: String(data.delta) })];
+    case 'tool-call-start':
+      return [
+        chunk({ type: 'tool-input-available', toolCallId: String(data.tool_call_id), toolName: String(data.tool_name), input: (data.arguments ?? {}) as JsonObject }),
+      ];
+    case 'tool-call-end':
+      return data.error
+        ? [chunk({ type: 'tool-output-error', toolCallId: String(data.tool_call_id), errorText: String(data.error) })]
+        : [chunk({ type: 'tool-output-available', toolCallId: String(data.tool_call_id), output: (data.result ?? null) as JsonObject })];
+    case 'message-end': {
+      const message = data.message as { role?: string; id?: string } | undefined;
+      return message?.role === 'assistant' ? [chunk({ type: 'text-end', id: String(message.id) })] : [];
+    }
+    case 'run-end':
+      return [chunk({ type: 'finish-step' }), chunk({ type: 'finish' }), { data: '[DONE]' }];
+    case 'run-error': {
+      const error = data.error as { message?: string } | undefined;
+      return [chunk({ type: 'error', errorText: error?.message ?? 'The run failed' }), chunk({ type: 'finish' }), { data: '[DONE]' }];
+    }
+    default:
+      return [];
+  }
+}
+
+export function isRunEnd(event: LiveEvent, runId: string): boolean {
+  return (event.type === 'run-end' || event.type === 'run-error') && event.data.run_id === runId;
+}

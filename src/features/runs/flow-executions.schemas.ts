@@ -1,0 +1,82 @@
+import { Type } from '@sinclair/typebox';
+import { EXECUTION_STATUSES, PRIORITIES, TRIGGER_TYPES } from '../../domain/models.js';
+import { FreeObject, Nullable } from '../../http/schemas.js';
+
+const literals = (values: readonly string[]) => Type.Union(values.map((value) => Type.Literal(value)));
+export const ExecutionStatus = literals(EXECUTION_STATUSES);
+export const TriggerType = literals(TRIGGER_TYPES);
+
+export const ExecutionStep = Type.Object(
+  {
+    step_id: Type.String(),
+    step_name: Type.String(),
+    step_type: Type.String(),
+    status: ExecutionStatus,
+    started_at: Type.String({ format: 'date-time' }),
+    tool_name: Nullable(Type.String()),
+    input_data: FreeObject,
+    output_data: FreeObject,
+    error_message: Nullable(Type.String()),
+    completed_at: Nullable(Type.String({ format: 'date-time' })),
+    duration_ms: Nullable(Type.Integer()),
+    retry_count: Type.Integer(),
+    metadata: FreeObject,
+  },
+  { $id: 'ExecutionStep', additionalProperties: false },
+);
+
+export const FlowExecution = Type.Object(
+  {
+    id: Type.String(),
+    flow_id: Type.String(),
+    agent_id: Type.String(),
+    organization_id: Type.String(),
+    execution_number: Type.Integer(),
+    trigger_type: TriggerType,
+    trigger_data: FreeObject,
+    variables: FreeObject,
+    priority: literals(PRIORITIES),
+    status: ExecutionStatus,
+    started_at: Type.String({ format: 'date-time' }),
+    completed_at: Nullable(Type.String({ format: 'date-time' })),
+    duration_ms: Nullable(Type.Integer()),
+    timeout_seconds: Type.Integer(),
+    steps: Type.Array(Type.Ref(ExecutionStep)),
+    final_output: Nullable(FreeObject),
+    error_message: Nullable(Type.String()),
+    error_details: Nullable(FreeObject),
+    retry_count: Type.Integer(),
+    max_retries: Type.Integer(),
+    parent_execution_id: Nullable(Type.String()),
+    tokens_used: Nullable(Type.Integer()),
+    tool_calls_count: Type.Integer(),
+    cost_estimate: Nullable(Type.Number()),
+    performance_metrics: FreeObject,
+    metadata: FreeObject,
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'FlowExecution', additionalProperties: false, description: 'Complete flow execution record.' },
+);
+
+export const FlowExecutionList = Type.Object(
+  {
+    executions: Type.Array(Type.Ref(FlowExecution)),
+    total_count: Type.Integer(),
+    page: Type.Integer(),
+    page_size: Type.Integer(),
+    has_more: Type.Boolean(),
+  },
+  { $id: 'FlowExecutionList', additionalProperties: false },
+);
+
+export const FlowExecutionListQuery = Type.Object({
+  flow_id: Type.Optional(Type.String({ maxLength: 255 })),
+  agent_id: Type.Optional(Type.String({ format: 'uuid' })),
+  status: Type.Optional(ExecutionStatus),
+  trigger_type: Type.Optional(TriggerType),
+  page: Type.Integer({ minimum: 1, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+});
+
+export const ExecutionParams = Type.Object({ execution_id: Type.String({ minLength: 1, maxLength: 255 }) });

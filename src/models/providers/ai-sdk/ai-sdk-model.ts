@@ -1,0 +1,143 @@
+import { jsonSchema, streamText, tool, type LanguageModel as AiSdkLanguageModel, type ModelMessage as AiSdkMessage, type ToolSet } from 'ai';
+import type { JsonObject } from '../../../domain/models.js';
+import {
+  ModelError,
+  type FinishReason,
+  type LanguageModel,
+  type ModelMessage,
+  type ModelRequest,
+  type ModelStreamPart,
+} from '../../model-port.js';
+
+/**
+ * Adapts any Vercel AI SDK provider model to Parley's model port. One call streams one model
+ * turn: tools are declared without `execute`, so the SDK returns tool calls to our runtime
+ * instead of running them. The SDK retries 429/5xx with backoff (two retries) before failing.
+ */
+export function createAiSdkModel(id: string, model: AiSdkLanguageModel): LanguageModel {
+  return {
+    id,
+    async *stream(request: ModelRequest): AsyncIterable<ModelStreamPart> {
+      const result = streamText({
+        model,
+        system: request.system,
+        messages: request.messages.map(toAiSdkMessage),
+        tools: toToolSet(request),
+        temperature: request.temperature,
+        maxOutputTokens: request.maxOutputTokens,
+        abortSignal: request.signal,
+        maxRetries: 2,
+      });
+      let streamError: unknown;
+      for await (const part of result.fullStream) {
+        switch (part.type) {
+          case 'text-delta':
+            if (part.text !== '') yield { type: 'text-delta', text: part.text };
+            break;
+          case 'tool-call':
+            yield {
+              type: 'tool-call',
+              toolCallId: part.toolCallId,
+              toolName: part.toolName,
+              input: (part.input ?? {}) as JsonObject,
+            };
+            break;
+          case 'finish':
+            yield {
+              type: 'finish',
+              finishReason: toFinishReason(part.finishReason),
+              usage: {
+                inputTokens: part.totalUsage.inputTokens ?? 0,
+                outputTokens: part.totalUsage.outputTokens ?? 0,
+              },
+            };
+            break;
+          case 'error':
+            streamError = part.error;
+            break;
+          case 'abort':
+            request.signal.throwIfAborted();
+            break;
+          default:
+            break;
+        }
+        if (streamError !== undefined) break;
+      }
+      if (streamError !== undefined) throw toModelError(streamError);
+    },
+  };
+}
+
+function toToolSet(request: ModelRequest): ToolSet | undefined {
+  if (request.tools.length === 0) return undefined;
+  const tools: ToolSet = {};
+  for (const definition of request.tools) {
+    tools[definition.name] = tool({
+      description: definition.description,
+      inputSchema: jsonSchema(definition.inputSchema as Parameters<typeof jsonSchema>[0]),
+    });
+  }
+  return tools;
+}
+
+function toAiSdkMessage(message: ModelMessage): AiSdkMessage {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return { role: 'user', content: message.content };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: [
+          ...(message.content === '' ? [] : [{ type: 'text' as const, text: message.content }]),
+          ...(message.toolCalls ?? []).map((call) => ({
+            type: 'tool-call' as const,
+            toolCallId: call.toolCallId,
+            toolName: call.toolName,
+            input: call.input,
+          })),
+        ],
+      };
+    case 'tool':
+      return {
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: message.toolCallId,
+            toolName: message.toolName,
+            output: message.isError
+              ? { type: 'error-text', value: String(message.result) }
+              : { type: 'json', value: (message.result ?? null) as never },
+          },
+        ],
+      };
+  }
+}
+
+function toFinishReason(reason: string): FinishReason {
+  switch (reason) {
+    case 'stop':
+    case 'length':
+    case 'content-filter':
+    case 'tool-calls':
+    case 'error':
+      return reason;
+    default:
+      return 'other';
+  }
+}
+
+/** Keeps the provider's status and message, never its headers or request (they may hold keys). */
+function toModelError(error: unknown): ModelError {
+  if (error instanceof ModelError) return error;
+  const status = (error as { statusCode?: number }).statusCode;
+  const message = error instanceof Error ? error.message : String(error);
+  if (status === 429) return new ModelError('rate_limited', `The model provider is rate limiting: ${message}`, { cause: error });
+  return new ModelError(
+    'provider_error',
+    status ? `The model provider answered ${status}: ${message}` : `The model provider failed: ${message}`,
+    { cause: error },
+  );
+}

@@ -1,0 +1,53 @@
+import type { ModelMessage } from '../models/model-port.js';
+import type { MessageRow, ToolCallRow } from '../storage/schema.js';
+
+/**
+ * Turns stored messages into the model's conversation. An assistant message that used tools
+ * becomes: the assistant's tool calls, the tools' results, then the assistant's text. Messages
+ * imported with role `tool` stay data: they reach the model as user-side text, never as
+ * instructions.
+ */
+export function toModelMessages(history: { message: MessageRow; toolCalls: ToolCallRow[] }[]): ModelMessage[] {
+  const messages: ModelMessage[] = [];
+  for (const { message, toolCalls } of history) {
+    switch (message.role) {
+      case 'user':
+        messages.push({ role: 'user', content: message.content });
+        break;
+      case 'system':
+        messages.push({ role: 'system', content: message.content });
+        break;
+      case 'tool':
+        messages.push({ role: 'user', content: `[tool output]\n${message.content}` });
+        break;
+      case 'assistant': {
+        const finished = toolCalls.filter((call) => call.end_time !== null);
+        if (finished.length > 0) {
+          messages.push({
+            role: 'assistant',
+            content: '',
+            toolCalls: finished.map((call) => ({
+              toolCallId: `call_${call.id}`,
+              toolName: call.tool_name,
+              input: JSON.parse(call.arguments) as Record<string, unknown>,
+            })),
+          });
+          for (const call of finished) {
+            messages.push({
+              role: 'tool',
+              toolCallId: `call_${call.id}`,
+              toolName: call.tool_name,
+              result: call.error ?? (call.result === null ? null : JSON.parse(call.result)),
+              isError: call.error !== null,
+            });
+          }
+        }
+        if (message.content !== '') messages.push({ role: 'assistant', content: message.content });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return messages;
+}

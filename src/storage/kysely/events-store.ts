@@ -1,0 +1,71 @@
+import type { JsonObject, ThreadEvent } from '../../domain/models.js';
+import type { ThreadEventRow } from '../schema.js';
+import { parseJson, type Executor } from './executor.js';
+
+function eventRowToEvent(row: ThreadEventRow): ThreadEvent {
+  return { seq: row.seq, type: row.type, data: parseJson<JsonObject>(row.data), created_at: row.created_at };
+}
+
+export class EventReader {
+  constructor(private readonly db: Executor) {}
+
+  /** Durable events after `afterSeq`, oldest first. */
+  async listAfter(input: { organizationId: string; threadId: string; afterSeq: number; limit: number }): Promise<ThreadEvent[]> {
+    const rows = await this.db
+      .selectFrom('thread_events')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('thread_id', '=', input.threadId)
+      .where('seq', '>', input.afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(input.limit)
+      .execute();
+    return rows.map(eventRowToEvent);
+  }
+
+  async lastSeq(input: { organizationId: string; threadId: string }): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('chat_threads')
+      .select('last_event_seq')
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.threadId)
+      .executeTakeFirst();
+    return row ? Number(row.last_event_seq) : null;
+  }
+}
+
+export class EventWriter {
+  constructor(private readonly db: Executor) {}
+
+  /**
+   * Appends events to the thread's log with the next sequence numbers. The counter lives on the
+   * thread row, so concurrent appenders (any process) are serialised by the row lock and the
+   * numbers have no gaps. Returns null when the thread does not exist in the organisation.
+   */
+  async append(input: {
+    organizationId: string;
+    threadId: string;
+    events: { type: string; data: JsonObject }[];
+    now: string;
+  }): Promise<ThreadEvent[] | null> {
+    const updated = await this.db
+      .updateTable('chat_threads')
+      .set((eb) => ({ last_event_seq: eb('last_event_seq', '+', input.events.length) }))
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.threadId)
+      .returning('last_event_seq')
+      .executeTakeFirst();
+    if (!updated) return null;
+    const first = Number(updated.last_event_seq) - input.events.length + 1;
+    const rows: ThreadEventRow[] = input.events.map((event, index) => ({
+      thread_id: input.threadId,
+      seq: first + index,
+      organization_id: input.organizationId,
+      type: event.type,
+      data: JSON.stringify(event.data),
+      created_at: input.now,
+    }));
+    if (rows.length > 0) await this.db.insertInto('thread_events').values(rows).execute();
+    return rows.map(eventRowToEvent);
+  }
+}

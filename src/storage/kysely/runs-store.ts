@@ -1,0 +1,119 @@
+import type {
+  ExecutionStatus,
+  ExecutionStep,
+  FlowExecution,
+  JsonObject,
+  Priority,
+  TriggerType,
+} from '../../domain/models.js';
+import type { FlowExecutionRow } from '../schema.js';
+import { parseJson, parseNullableJson, type Executor } from './executor.js';
+
+export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExecution {
+  return {
+    id: row.id,
+    flow_id: row.flow_id,
+    agent_id: row.agent_id,
+    organization_id: row.organization_id,
+    execution_number: Number(row.execution_number),
+    trigger_type: row.trigger_type as TriggerType,
+    trigger_data: parseJson<JsonObject>(row.trigger_data),
+    variables: parseJson<JsonObject>(row.variables),
+    priority: row.priority as Priority,
+    status: row.status as ExecutionStatus,
+    started_at: row.started_at,
+    completed_at: row.completed_at,
+    duration_ms: row.duration_ms === null ? null : Number(row.duration_ms),
+    timeout_seconds: Number(row.timeout_seconds),
+    steps: parseJson<ExecutionStep[]>(row.steps),
+    final_output: parseNullableJson<JsonObject>(row.final_output),
+    error_message: row.error_message,
+    error_details: parseNullableJson<JsonObject>(row.error_details),
+    retry_count: Number(row.retry_count),
+    max_retries: Number(row.max_retries),
+    parent_execution_id: row.parent_execution_id,
+    tokens_used: row.tokens_used === null ? null : Number(row.tokens_used),
+    tool_calls_count: Number(row.tool_calls_count),
+    cost_estimate: row.cost_estimate === null ? null : Number(row.cost_estimate),
+    performance_metrics: parseJson<JsonObject>(row.performance_metrics),
+    metadata: parseJson<JsonObject>(row.metadata),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export interface FlowExecutionFilter {
+  organizationId: string;
+  flowId?: string | undefined;
+  agentId?: string | undefined;
+  status?: string | undefined;
+  triggerType?: string | undefined;
+}
+
+export class RunReader {
+  constructor(private readonly db: Executor) {}
+
+  async get(input: { organizationId: string; id: string }): Promise<FlowExecution | null> {
+    const row = await this.db
+      .selectFrom('flow_executions')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ? flowExecutionRowToFlowExecution(row) : null;
+  }
+
+  /** Newest first, with the total for the contract's `total_count`. */
+  async list(
+    input: FlowExecutionFilter & { limit: number; offset: number },
+  ): Promise<{ executions: FlowExecution[]; total: number }> {
+    let query = this.db.selectFrom('flow_executions').where('organization_id', '=', input.organizationId);
+    if (input.flowId !== undefined) query = query.where('flow_id', '=', input.flowId);
+    if (input.agentId !== undefined) query = query.where('agent_id', '=', input.agentId);
+    if (input.status !== undefined) query = query.where('status', '=', input.status);
+    if (input.triggerType !== undefined) query = query.where('trigger_type', '=', input.triggerType);
+    const [rows, count] = await Promise.all([
+      query
+        .selectAll()
+        .orderBy('started_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(input.limit)
+        .offset(input.offset)
+        .execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+    ]);
+    return { executions: rows.map(flowExecutionRowToFlowExecution), total: Number(count.count) };
+  }
+}
+
+export class RunWriter {
+  constructor(private readonly db: Executor) {}
+
+  /** Inserts a run with the next `execution_number` of its flow (serialised by the write unit). */
+  async insert(row: Omit<FlowExecutionRow, 'execution_number'>): Promise<FlowExecution> {
+    const last = await this.db
+      .selectFrom('flow_executions')
+      .select((eb) => eb.fn.max('execution_number').as('number'))
+      .where('organization_id', '=', row.organization_id)
+      .where('flow_id', '=', row.flow_id)
+      .executeTakeFirst();
+    const complete: FlowExecutionRow = { ...row, execution_number: Number(last?.number ?? 0) + 1 };
+    await this.db.insertInto('flow_executions').values(complete).execute();
+    return flowExecutionRowToFlowExecution(complete);
+  }
+
+  async update(input: {
+    organizationId: string;
+    id: string;
+    changes: Partial<Omit<FlowExecutionRow, 'id' | 'organization_id'>>;
+  }): Promise<FlowExecution | null> {
+    const row = await this.db
+      .updateTable('flow_executions')
+      .set(input.changes)
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? flowExecutionRowToFlowExecution(row) : null;
+  }
+}
