@@ -17,6 +17,19 @@ export function threadRowToThread(row: ThreadRow, messages: ChatThread['messages
   };
 }
 
+/** The thread's own columns: the runtime's bookkeeping (event counter, run lease) stays out. */
+const THREAD_COLUMNS = [
+  'id',
+  'organization_id',
+  'agent_id',
+  'user_id',
+  'anon_user_id',
+  'title',
+  'metadata',
+  'created_at',
+  'updated_at',
+] as const;
+
 interface ThreadKey {
   organizationId: string;
   agentId: string;
@@ -29,7 +42,7 @@ export class ThreadReader {
   async get(input: ThreadKey): Promise<ThreadRow | null> {
     const row = await this.db
       .selectFrom('chat_threads')
-      .selectAll()
+      .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('agent_id', '=', input.agentId)
       .where('id', '=', input.id)
@@ -41,7 +54,7 @@ export class ThreadReader {
   async list(input: { organizationId: string; agentId: string } & Page): Promise<ThreadRow[]> {
     return this.db
       .selectFrom('chat_threads')
-      .selectAll()
+      .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('agent_id', '=', input.agentId)
       .orderBy('created_at', 'desc')
@@ -106,7 +119,7 @@ export class ThreadWriter {
       .where('organization_id', '=', input.organizationId)
       .where('agent_id', '=', input.agentId)
       .where('id', '=', input.id)
-      .returningAll()
+      .returning(THREAD_COLUMNS)
       .executeTakeFirst();
     return row ?? null;
   }
