@@ -5,7 +5,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import type { DatabaseTarget } from '../../src/config.js';
+import { loadConfig, type DatabaseTarget, type RuntimeConfig } from '../../src/config.js';
+import type { ModelRegistry } from '../../src/models/registry.js';
+import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
 
@@ -59,6 +61,8 @@ export interface TestContext {
   logs: string[];
   /** A fresh organisation with a key of the given scopes (default read, write, admin). */
   newOrganization(scopes?: Scope[]): Promise<TestOrganization>;
+  /** Listens on a free loopback port (for real HTTP and SSE clients); returns the base URL. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -72,7 +76,15 @@ export interface TestOrganization {
 }
 
 export async function createTestContext(
-  options: { dialect?: 'sqlite' | 'postgres'; authCacheTtlMs?: number; bodyLimitBytes?: number } = {},
+  options: {
+    dialect?: 'sqlite' | 'postgres';
+    authCacheTtlMs?: number;
+    bodyLimitBytes?: number;
+    /** Models the app resolves by id (scripted ones from test/fixtures/scripted-model.ts). */
+    models?: ModelRegistry;
+    tools?: ReadonlyMap<string, Tool>;
+    runtime?: Partial<RuntimeConfig>;
+  } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
   const store = await openStore(database.target);
@@ -84,9 +96,13 @@ export async function createTestContext(
       logLevel: 'debug',
       authCacheTtlMs: options.authCacheTtlMs ?? 0,
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+      models: { ...loadConfig({}).models, demoWordsPerSecond: 0 },
+      runtime: { ...loadConfig({}).runtime, ...options.runtime },
     },
     store,
     logStream,
+    ...(options.models ? { models: options.models } : {}),
+    ...(options.tools ? { tools: options.tools } : {}),
   });
   let organizations = 0;
   return {
@@ -114,8 +130,13 @@ export async function createTestContext(
           ).key,
       };
     },
+    async listen() {
+      await parley.app.listen({ port: 0, host: '127.0.0.1' });
+      const address = parley.app.server.address() as import('node:net').AddressInfo;
+      return `http://127.0.0.1:${address.port}`;
+    },
     async close() {
-      await parley.app.close();
+      await parley.shutdown(0);
       await store.close();
       await database.destroy();
     },
