@@ -4,6 +4,7 @@ import { ModelError, type LanguageModel, type ModelMessage, type ModelToolCall, 
 import { estimateCost } from '../models/pricing.js';
 import { IDEMPOTENCY_TTL_MS } from '../storage/store.js';
 import type { Tool } from '../tools/tool.js';
+import { extractSuggestions } from '../features/threads/suggestions.js';
 import { renderMarkdown } from './markdown.js';
 import { RUN_LEASE_MS, RunStop, type RunResult, type RuntimeDependencies } from './run-agent.js';
 import { toModelMessages } from './run-history.js';
@@ -212,11 +213,13 @@ async function finish(
     status,
     ...(error ? { error } : {}),
   };
+  const { text: visibleText, suggestions } = extractSuggestions(progress.text);
+  if (suggestions.length > 0) metadata.suggestions = suggestions;
   const message: ChatMessage = {
     id: run.assistantMessageId,
     thread_id: run.threadId,
     content: progress.text,
-    content_html: renderMarkdown(progress.text),
+    content_html: renderMarkdown(visibleText),
     role: 'assistant',
     tool_calls: progress.toolCalls,
     attachments: [],
