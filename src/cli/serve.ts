@@ -12,6 +12,15 @@ export async function serve(config: Config): Promise<void> {
   const parley = await createApp({ config, store });
   const { app } = parley;
 
+  // SQLite serves one process, so at start every running run is a dead one; with PostgreSQL
+  // other processes may own live runs, and only lapsed leases count (checked every minute).
+  const orphaned = await parley.runtime.recoverOrphanedRuns({ ignoreLeases: config.database.kind === 'sqlite' });
+  if (orphaned > 0) app.log.warn({ runs: orphaned }, 'marked runs interrupted by an earlier stop as failed');
+  const sweep = setInterval(() => {
+    parley.runtime.recoverOrphanedRuns().catch((error: unknown) => app.log.error({ err: error }, 'orphaned-run sweep failed'));
+  }, 60_000);
+  sweep.unref();
+
   const bootstrap = await parley.keys.bootstrap();
   if (bootstrap) {
     // Printed once, to the terminal only: the key is not stored anywhere in plain text.
@@ -38,6 +47,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     parley.beginShutdown();
+    clearInterval(sweep);
     const deadline = setTimeout(() => {
       app.log.error('shutdown deadline passed; exiting with in-flight work abandoned');
       process.exit(1);

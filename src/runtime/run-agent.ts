@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { Clock, IdGenerator } from '../ids.js';
 import { ModelError, type LanguageModel } from '../models/model-port.js';
 import { DEFAULT_MODEL_ID, type ModelRegistry } from '../models/registry.js';
-import type { IdempotencyClaim, Store, StoreWriters } from '../storage/store.js';
+import type { IdempotencyClaim, Store } from '../storage/store.js';
 import type { Tool } from '../tools/tool.js';
 import type { EventId } from './event-id.js';
 import type { ThreadEventLog } from './event-log.js';
@@ -126,7 +126,8 @@ export class AgentRuntime {
       });
       if (claim.outcome === 'missing') throw new AppError('thread_not_found');
       if (claim.outcome === 'busy') throw new AppError('thread_busy');
-      if (claim.replacedRunId) await markInterrupted(writers, input.organizationId, claim.replacedRunId, nowText);
+      // The previous owner's lease lapsed: its run is failed and its reply marked interrupted.
+      if (claim.replacedRunId) await writers.runs.failOrphaned(nowText);
       await writers.messages.insert({ message: toRow(userMessage, input.organizationId) });
       await writers.messages.insert({
         message: {
@@ -185,6 +186,12 @@ export class AgentRuntime {
     });
     const firstSeq = events[0]?.seq ?? 1;
     return { runId, userMessage, assistantMessageId, after: { seq: firstSeq - 1, delta: 0 }, completion };
+  }
+
+  /** Fails the runs that died with their process (see failOrphanedRuns); returns how many. */
+  recoverOrphanedRuns(options: { ignoreLeases?: boolean } = {}): Promise<number> {
+    const now = this.dependencies.clock.now().toISOString();
+    return this.dependencies.store.write((writers) => writers.runs.failOrphaned(now, options));
   }
 
   /** Cancels a run of this process. Returns false when no such run is active here. */
@@ -283,15 +290,6 @@ function newExecutionRow(input: {
     created_at: input.now,
     updated_at: input.now,
   };
-}
-
-/** A run whose owner died: its execution fails and its message says it was interrupted. */
-async function markInterrupted(writers: StoreWriters, organizationId: string, runId: string, now: string): Promise<void> {
-  await writers.runs.update({
-    organizationId,
-    id: runId,
-    changes: { status: 'failed', completed_at: now, error_message: 'The run was interrupted (its server stopped)', updated_at: now },
-  });
 }
 
 export type { ToolCall };

@@ -87,6 +87,11 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
   // COUNT(*) and other bigints arrive as strings by default; our counts fit in a double.
   pg.types.setTypeParser(20, (value) => Number(value));
   const pool = new pg.Pool({ connectionString, max: poolSize });
+  // An idle connection that the server ends (restart, failover, pg_terminate_backend) makes the
+  // pool emit 'error', which crashes the process when nobody listens (pg-pool 3.x). The pool has
+  // already discarded that connection and the next query opens a fresh one; a query in flight
+  // gets its own error. So there is nothing to do here, and no request to report it to.
+  pool.on('error', () => {});
   const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -89,6 +89,10 @@ export class RunReader {
 export class RunWriter {
   constructor(private readonly db: Executor) {}
 
+  failOrphaned(now: string, options: { ignoreLeases?: boolean } = {}): Promise<number> {
+    return failOrphanedRuns(this.db, now, options);
+  }
+
   /** Inserts a run with the next `execution_number` of its flow (serialised by the write unit). */
   async insert(row: Omit<FlowExecutionRow, 'execution_number'>): Promise<FlowExecution> {
     const last = await this.db
@@ -116,4 +120,50 @@ export class RunWriter {
       .executeTakeFirst();
     return row ? flowExecutionRowToFlowExecution(row) : null;
   }
+}
+
+/**
+ * Runs left `running` by a process that died: their thread lease has lapsed or moved on. They are
+ * failed, and their unfinished reply says it was interrupted. Safe to call from any process at
+ * any time: a live run's lease is never lapsed. `ignoreLeases` treats every running run as dead:
+ * right for a server starting on SQLite, which is only ever used by one server process.
+ */
+export async function failOrphanedRuns(db: Executor, now: string, options: { ignoreLeases?: boolean } = {}): Promise<number> {
+  const orphans = await db
+    .selectFrom('flow_executions')
+    .leftJoin('chat_threads', 'chat_threads.id', 'flow_executions.thread_id')
+    .select(['flow_executions.id', 'flow_executions.organization_id', 'flow_executions.message_id'])
+    .where('flow_executions.status', '=', 'running')
+    .where((eb) =>
+      eb.or([
+        eb.lit(options.ignoreLeases === true),
+        eb('chat_threads.id', 'is', null),
+        eb('chat_threads.active_run_id', 'is', null),
+        eb('chat_threads.active_run_id', '!=', eb.ref('flow_executions.id')),
+        eb('chat_threads.active_run_expires_at', '<=', now),
+      ]),
+    )
+    .execute();
+  for (const orphan of orphans) {
+    await db
+      .updateTable('flow_executions')
+      .set({ status: 'failed', completed_at: now, updated_at: now, error_message: 'The run was interrupted (its server stopped)' })
+      .where('id', '=', orphan.id)
+      .where('status', '=', 'running')
+      .execute();
+    if (orphan.message_id !== null) {
+      await db
+        .updateTable('chat_messages')
+        .set({ metadata: JSON.stringify({ run_id: orphan.id, flow_execution_id: orphan.id, status: 'interrupted' }) })
+        .where('id', '=', orphan.message_id)
+        .where('organization_id', '=', orphan.organization_id)
+        .execute();
+    }
+    await db
+      .updateTable('chat_threads')
+      .set({ active_run_id: null, active_run_expires_at: null })
+      .where('active_run_id', '=', orphan.id)
+      .execute();
+  }
+  return orphans.length;
 }

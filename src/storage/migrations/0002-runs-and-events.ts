@@ -72,6 +72,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .unique()
     .execute();
   await db.schema.createIndex('flow_executions_agent').on('flow_executions').column('agent_id').execute();
+  await db.schema.createIndex('flow_executions_status').on('flow_executions').column('status').execute();
   await db.schema.createIndex('flow_executions_thread').on('flow_executions').column('thread_id').execute();
 }
 

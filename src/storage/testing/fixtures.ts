@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { DatabaseTarget } from '../../config.js';
+import type { Agent } from '../../domain/models.js';
+import type { AgentRow, Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../schema.js';
+import type { Store } from '../store.js';
+
+/**
+ * Row builders and the shared state of one run of the storage contract suite. Test support only:
+ * nothing in the server imports `src/storage/testing`.
+ */
+export interface ContractDatabase {
+  target: DatabaseTarget;
+  /** Removes the file or drops the database. */
+  destroy(): Promise<void>;
+}
+
+export interface ContractOrganization {
+  organizationId: string;
+  userId: string;
+}
+
+export interface ContractFixture {
+  /** The store under test; every case goes through its readers and `write`. */
+  readonly store: Store;
+  /** A second handle on the same database, used only to count rows when asserting cascades. */
+  readonly inspector: Kysely<Database>;
+  /** A fresh organisation (with one user): cases share one database and stay apart by organisation. */
+  newOrganization(): Promise<ContractOrganization>;
+  newAgent(organizationId: string, overrides?: Partial<AgentRow>): Promise<Agent>;
+  /** Inserts a thread and fails the case if the store refuses it. */
+  newThread(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): Promise<ThreadRow>;
+}
+
+const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z');
+
+/** A fixed ISO-8601 timestamp `seconds` after the suite's base time (cases never depend on the clock). */
+export function at(seconds: number): string {
+  return new Date(BASE_TIME + seconds * 1000).toISOString();
+}
+
+/**
+ * Random (v4) ids, not the server's time-ordered ones: insertion order then says nothing about id
+ * order, so the tie-breaking cases really test `ORDER BY …, id`.
+ */
+export function randomId(): string {
+  return randomUUID();
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+export function agentRow(organizationId: string, overrides: Partial<AgentRow> = {}): AgentRow {
+  const createdAt = overrides.created_at ?? at(0);
+  return {
+    id: randomId(),
+    organization_id: organizationId,
+    template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001',
+    name: 'Contract agent',
+    description: null,
+    avatar_url: null,
+    configuration: '{}',
+    metadata: '{}',
+    status: 'active',
+    team_id: null,
+    bot_sub: randomId(),
+    created_at: createdAt,
+    updated_at: createdAt,
+    ...overrides,
+  };
+}
+
+export function threadRow(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): ThreadRow {
+  const { organizationId, agentId, ...overrides } = input;
+  const createdAt = overrides.created_at ?? at(0);
+  return {
+    id: randomId(),
+    organization_id: organizationId,
+    agent_id: agentId,
+    user_id: null,
+    anon_user_id: null,
+    title: 'Contract thread',
+    metadata: '{}',
+    created_at: createdAt,
+    updated_at: createdAt,
+    ...overrides,
+  };
+}
+
+export function messageRow(input: { organizationId: string; threadId: string } & Partial<MessageRow>): MessageRow {
+  const { organizationId, threadId, ...overrides } = input;
+  return {
+    id: randomId(),
+    organization_id: organizationId,
+    thread_id: threadId,
+    role: 'user',
+    content: 'Hello',
+    content_html: null,
+    attachments: '[]',
+    metadata: '{}',
+    created_at: at(0),
+    ...overrides,
+  };
+}
+
+export function toolCallRow(message: MessageRow, overrides: Partial<ToolCallRow> = {}): ToolCallRow {
+  return {
+    id: randomId(),
+    organization_id: message.organization_id,
+    thread_id: message.thread_id,
+    message_id: message.id,
+    position: 0,
+    tool_name: 'lookup',
+    arguments: '{}',
+    result: null,
+    error: null,
+    start_time: message.created_at,
+    end_time: message.created_at,
+    ...overrides,
+  };
+}
+
+export function feedbackRow(
+  input: { organizationId: string; threadId: string; userId: string } & Partial<FeedbackRow>,
+): FeedbackRow {
+  const { organizationId, threadId, userId, ...overrides } = input;
+  const createdAt = overrides.created_at ?? at(0);
+  return {
+    id: randomId(),
+    organization_id: organizationId,
+    thread_id: threadId,
+    user_id: userId,
+    human_message_id: null,
+    ai_message_id: null,
+    flow_execution_id: null,
+    feedback_type: 'thumbs_up',
+    issue_type: null,
+    comment: null,
+    created_at: createdAt,
+    updated_at: createdAt,
+    ...overrides,
+  };
+}
+
+/** The order the readers promise for agents and threads: newest first, then id descending. */
+export function newestFirst<T extends { id: string; created_at: string }>(items: readonly T[]): string[] {
+  return [...items].sort((left, right) => compareDescending(left, right)).map((item) => item.id);
+}
+
+/** The order the readers promise for messages: oldest first, then id ascending. */
+export function oldestFirst<T extends { id: string; created_at: string }>(items: readonly T[]): string[] {
+  return [...items].sort((left, right) => compareDescending(right, left)).map((item) => item.id);
+}
+
+function compareDescending(
+  left: { id: string; created_at: string },
+  right: { id: string; created_at: string },
+): number {
+  if (left.created_at !== right.created_at) return left.created_at < right.created_at ? 1 : -1;
+  if (left.id === right.id) return 0;
+  return left.id < right.id ? 1 : -1;
+}
+
+/** Rows in `table` whose `column` equals `value`, counted with raw SQL: only for cascades. */
+export async function countRows(
+  inspector: Kysely<Database>,
+  table: 'chat_threads' | 'chat_messages' | 'tool_calls' | 'message_feedback' | 'thread_events',
+  column: 'agent_id' | 'thread_id',
+  value: string,
+): Promise<number> {
+  const result = await sql<{ count: number | string }>`
+    select count(*) as count from ${sql.table(table)} where ${sql.ref(column)} = ${value}
+  `.execute(inspector);
+  return Number(result.rows[0]?.count);
+}

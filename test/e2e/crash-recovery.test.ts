@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startServer } from '../helpers/server-process.js';
+
+let directory: string;
+beforeAll(() => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-crash-'));
+});
+afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+async function json(response: Response) {
+  return (await response.json()) as any;
+}
+
+it('after kill -9 mid-run, a restart fails the orphaned run, marks the reply interrupted and frees the thread', async () => {
+  // Two words a second: the run is still going when the process is killed.
+  const env = { DATABASE_URL: `sqlite:${path.join(directory, 'parley.db')}`, LOG_LEVEL: 'warn', DEMO_MODEL_WORDS_PER_SECOND: '2', SHUTDOWN_TIMEOUT_MS: '2500' };
+  const server = await startServer(env);
+  const key = server.key!;
+  const headers = { 'x-api-key': key, 'content-type': 'application/json' };
+  const agent = await json(
+    await fetch(`${server.baseUrl}/api/v1/agents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'a', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001' }),
+    }),
+  );
+  const thread = await json(
+    await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads`, { method: 'POST', headers, body: JSON.stringify({ title: 't' }) }),
+  );
+  const stream = await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/messages/stream`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ role: 'user', content: 'hello' }),
+  });
+  expect(stream.status).toBe(200);
+  const reader = stream.body!.getReader();
+  let received = '';
+  while (!received.includes('event: text-delta')) received += new TextDecoder().decode((await reader.read()).value);
+  const runId = /"run_id":"([0-9a-f-]{36})"/.exec(received)![1]!;
+  server.child.kill('SIGKILL');
+  await server.exited;
+
+  const restarted = await startServer(env);
+  try {
+    const execution = await json(await fetch(`${restarted.baseUrl}/api/v1/flows/executions/${runId}`, { headers }));
+    expect(execution).toMatchObject({ id: runId, status: 'failed', error_message: 'The run was interrupted (its server stopped)' });
+    const messages = await json(
+      await fetch(`${restarted.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, { headers }),
+    );
+    expect(messages.map((message: any) => [message.role, message.metadata.status ?? null])).toEqual([
+      ['user', null],
+      ['assistant', 'interrupted'],
+    ]);
+    // The thread is free again: a new message is accepted (the pace makes it return later, so only its start is checked).
+    const next = await fetch(`${restarted.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/messages/stream`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ role: 'user', content: 'again' }),
+    });
+    expect(next.status).toBe(200);
+    await next.body!.cancel();
+  } finally {
+    restarted.child.kill('SIGTERM');
+    expect(await restarted.exited).toBe(0);
+  }
+});
