@@ -162,9 +162,29 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       const closing = app.close();
       sse.closeAll();
       await runtime.shutdown(runDeadlineMs);
-      await closing;
+      // Node closes the connections that are idle when close() is called; those that finish
+      // their request later (replies that waited for a run, ended streams) are closed here.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+      app.server.closeIdleConnections();
+      let grace: NodeJS.Timeout | undefined;
+      try {
+        const closedInTime = await Promise.race([
+          closing.then(() => true),
+          new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS))),
+        ]);
+        // What is left is a socket whose request has ended but which Node does not see as idle
+        // (seen with ended SSE responses whose client stopped reading): nothing is in flight on it.
+        if (!closedInTime) app.server.closeAllConnections();
+        await closing;
+      } finally {
+        clearInterval(sweeper);
+        clearTimeout(grace);
+      }
     },
   };
 }
+
+/** After runs have ended, how long requests still in flight get before remaining sockets are closed. */
+const SHUTDOWN_GRACE_MS = 1000;
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

@@ -90,8 +90,10 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
   // An idle connection that the server ends (restart, failover, pg_terminate_backend) makes the
   // pool emit 'error', which crashes the process when nobody listens (pg-pool 3.x). The pool has
   // already discarded that connection and the next query opens a fresh one; a query in flight
-  // gets its own error. So there is nothing to do here, and no request to report it to.
-  pool.on('error', () => {});
+  // gets its own error. No request is there to report it to, so it goes to the operator's log.
+  pool.on('error', (error) => {
+    process.stderr.write(`parley: an idle PostgreSQL connection was closed by the server: ${error.message}\n`);
+  });
   const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -1,0 +1,32 @@
+import pg from 'pg';
+import { describe, it } from 'vitest';
+import { openStore } from '../../src/storage/store.js';
+import { describeStoreContract } from '../../src/storage/testing/store-contract.js';
+import { createTestDatabase, POSTGRES_ADMIN_URL } from '../helpers/harness.js';
+
+// CI sets PARLEY_TEST_POSTGRES_URL (the harness creates and drops a database on that server).
+// Without it this file registers nothing, rather than a suite of skipped or failing cases.
+if (process.env.PARLEY_TEST_POSTGRES_URL) {
+  describeStoreContract('postgres', () => createTestDatabase('postgres'));
+
+  describe('postgres pool', () => {
+    it('survives the server ending its idle connections', async () => {
+      const database = await createTestDatabase('postgres');
+      const store = await openStore(database.target);
+      try {
+        await store.ping();
+        const name = new URL(database.target.kind === 'postgres' ? database.target.connectionString : '').pathname;
+        const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+        await admin.connect();
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name.slice(1)]);
+        await admin.end();
+        // Let the server's FATAL reach the idle client: unheard, the pool's 'error' would crash the run.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await store.ping();
+      } finally {
+        await store.close();
+        await database.destroy();
+      }
+    });
+  });
+}
