@@ -142,7 +142,8 @@ export class AgentRuntime {
           created_at: assistantCreatedAt,
         },
       });
-      await writers.runs.insert(newExecutionRow({ runId, organizationId: input.organizationId, agent: input.agent, threadId: input.threadId, messageId: assistantMessageId, model: model.id, now: nowText, timeoutMs: this.dependencies.config.runTimeoutMs }));
+      const execution = await writers.runs.insert(newExecutionRow({ runId, organizationId: input.organizationId, agent: input.agent, threadId: input.threadId, messageId: assistantMessageId, model: model.id, now: nowText, timeoutMs: this.dependencies.config.runTimeoutMs }));
+      if (!execution) throw new AppError('agent_not_found');
       const appended = await writers.events.append({
         organizationId: input.organizationId,
         threadId: input.threadId,

@@ -166,7 +166,7 @@ export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
   api_keys: ApiKeyRow;
-  agents: AgentRow;
+  agents: AgentRow & { last_execution_number: Generated<number> };
   chat_threads: ThreadRow & ThreadRunColumns;
   chat_messages: MessageRow;
   tool_calls: ToolCallRow;

@@ -48,18 +48,21 @@ export class OrganizationWriter {
 
   /** Finds the organisation by name or creates it, inside the caller's transaction. */
   async ensure(input: { id: string; name: string; now: string }): Promise<Organization> {
-    const existing = await new OrganizationReader(this.db).findByName(input.name);
-    if (existing) return existing;
-    const organization = { id: input.id, name: input.name, created_at: input.now };
-    await this.db.insertInto('organizations').values(organization).execute();
-    return organization;
+    // Insert-or-ignore, then read: two processes creating the same name both end with one row.
+    await this.db
+      .insertInto('organizations')
+      .values({ id: input.id, name: input.name, created_at: input.now })
+      .onConflict((conflict) => conflict.column('name').doNothing())
+      .execute();
+    return (await new OrganizationReader(this.db).findByName(input.name))!;
   }
 
   async ensureUser(input: { id: string; organizationId: string; name: string; now: string }): Promise<User> {
-    const existing = await new OrganizationReader(this.db).findUser(input.organizationId, input.name);
-    if (existing) return existing;
-    const user = { id: input.id, organization_id: input.organizationId, name: input.name, created_at: input.now };
-    await this.db.insertInto('users').values(user).execute();
-    return user;
+    await this.db
+      .insertInto('users')
+      .values({ id: input.id, organization_id: input.organizationId, name: input.name, created_at: input.now })
+      .onConflict((conflict) => conflict.columns(['organization_id', 'name']).doNothing())
+      .execute();
+    return (await new OrganizationReader(this.db).findUser(input.organizationId, input.name))!;
   }
 }

@@ -93,15 +93,21 @@ export class RunWriter {
     return failOrphanedRuns(this.db, now, options);
   }
 
-  /** Inserts a run with the next `execution_number` of its flow (serialised by the write unit). */
-  async insert(row: Omit<FlowExecutionRow, 'execution_number'>): Promise<FlowExecution> {
-    const last = await this.db
-      .selectFrom('flow_executions')
-      .select((eb) => eb.fn.max('execution_number').as('number'))
+  /**
+   * Inserts a run with the next `execution_number` of its agent. The counter on the agent row is
+   * bumped in the same transaction, so concurrent runs (any process) get distinct numbers.
+   * Returns null when the agent is not in the organisation.
+   */
+  async insert(row: Omit<FlowExecutionRow, 'execution_number'>): Promise<FlowExecution | null> {
+    const counter = await this.db
+      .updateTable('agents')
+      .set((eb) => ({ last_execution_number: eb('last_execution_number', '+', 1) }))
       .where('organization_id', '=', row.organization_id)
-      .where('flow_id', '=', row.flow_id)
+      .where('id', '=', row.agent_id)
+      .returning('last_execution_number')
       .executeTakeFirst();
-    const complete: FlowExecutionRow = { ...row, execution_number: Number(last?.number ?? 0) + 1 };
+    if (!counter) return null;
+    const complete: FlowExecutionRow = { ...row, execution_number: Number(counter.last_execution_number) };
     await this.db.insertInto('flow_executions').values(complete).execute();
     return flowExecutionRowToFlowExecution(complete);
   }

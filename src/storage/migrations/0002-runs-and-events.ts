@@ -14,6 +14,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_event_seq', 'integer', (column) => column.notNull().defaultTo(0))
     .execute();
   await db.schema.alterTable('chat_threads').addColumn('active_run_id', 'text').execute();
+  // Numbers the agent's executions; a counter on the row (not MAX()+1) so concurrent runs in
+  // several processes are serialised by the row lock instead of colliding.
+  await db.schema
+    .alterTable('agents')
+    .addColumn('last_execution_number', 'integer', (column) => column.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('chat_threads').addColumn('active_run_expires_at', 'text').execute();
 
   await db.schema
@@ -77,6 +83,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('agents').dropColumn('last_execution_number').execute();
   await db.schema.dropTable('flow_executions').execute();
   await db.schema.dropTable('thread_events').execute();
   await db.schema.alterTable('chat_threads').dropColumn('active_run_expires_at').execute();

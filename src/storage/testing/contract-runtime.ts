@@ -138,6 +138,23 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       expect(await activeRunId()).toBeNull();
     });
 
+    it('numbers concurrently started runs of one agent without collisions, and refuses another organisation', async () => {
+      const { store } = fixture;
+      const { organizationId } = await fixture.newOrganization();
+      const intruder = await fixture.newOrganization();
+      const agent = await fixture.newAgent(organizationId);
+      const runs = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          store.write((writers) => writers.runs.insert(runRow({ organizationId, agentId: agent.id }))),
+        ),
+      );
+      expect(runs.map((run) => run!.execution_number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      const refused = await store.write((writers) =>
+        writers.runs.insert(runRow({ organizationId: intruder.organizationId, agentId: agent.id })),
+      );
+      expect(refused).toBeNull();
+    });
+
     it('numbers runs per flow, lists them newest first and keeps them to their organisation', async () => {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
@@ -150,10 +167,9 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
         runRow({ organizationId, agentId: otherAgent.id, started_at: at(2) }),
         runRow({ organizationId, agentId: agent.id, started_at: at(2), status: 'completed' }),
       ];
-      // Run numbers are allocated in order within one unit; concurrent allocation is not part of this contract.
       const inserted = await store.write(async (writers) => {
         const runs = [];
-        for (const row of rows) runs.push(await writers.runs.insert(row));
+        for (const row of rows) runs.push((await writers.runs.insert(row))!);
         return runs;
       });
       expect(inserted.map((run) => run.execution_number)).toEqual([1, 2, 1, 3]);

@@ -1,0 +1,479 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { expect } from 'vitest';
+import { SUPPORT_TEMPLATE, seedMessage, type client, type TestContext } from './harness.js';
+
+/**
+ * Helpers for the security suites: the operation inventory read from the app's own OpenAPI
+ * document, a minimal valid request per operation, the error envelope, and database dumps.
+ */
+
+export type Api = ReturnType<typeof client>;
+export type Response = Awaited<ReturnType<Api['request']>>;
+
+/**
+ * Parameters (path or query) that name a tenant-owned object. Any other path parameter fails the
+ * suites until it is added here. `execution_id` is a run's id; `flow_id` is an agent's id.
+ */
+export const ID_PARAMS = ['agent_id', 'thread_id', 'key_id', 'run_id', 'execution_id', 'flow_id'] as const;
+export type IdParam = (typeof ID_PARAMS)[number];
+export type Ids = Record<IdParam, string>;
+
+export interface Operation {
+  /** `METHOD /path/{param}` as the OpenAPI document spells it. */
+  name: string;
+  method: string;
+  path: string;
+  pathParams: string[];
+  /** Query parameters that carry an object id (e.g. `agent_id` of clear-all-chats). */
+  idQueryParams: IdParam[];
+  hasBody: boolean;
+  /** The operation declares `security: []`. */
+  public: boolean;
+}
+
+export interface OperationSpec {
+  /** Status the owning organisation gets with its own objects and the minimal body. */
+  owner: number;
+  /**
+   * The 404 `code` another organisation gets with this operation's ids; a function when it depends
+   * on which of the ids are the other organisation's. Every id route needs this or `filter`.
+   */
+  notFound?: string | ((foreign: ReadonlySet<IdParam>) => string);
+  /** The id parameters only filter a list: another organisation gets 200 and none of the rows. */
+  filter?: true;
+  /** A minimal valid body. Required when the operation has a request body. */
+  body?: (ids: Ids) => unknown;
+  /** Bodies the cross-organisation matrix tries (default: `body`), e.g. every message role. */
+  crossOrgBodies?: (ids: Ids) => unknown[];
+  /** Answers with server-sent events: called over loopback HTTP and read up to the headers. */
+  stream?: true;
+}
+
+/**
+ * One entry per operation in the OpenAPI document. A new route without an entry fails the suites
+ * (`operationSpecProblems`), so it cannot escape the BOLA, scope and inventory tests.
+ */
+export const OPERATIONS: Record<string, OperationSpec> = {
+  'GET /healthz': { owner: 200 },
+  'GET /readyz': { owner: 200 },
+  'GET /api/v1/agents': { owner: 200 },
+  'POST /api/v1/agents': {
+    owner: 200,
+    body: () => ({ name: 'Created by the security suite', configuration: {}, template_id: SUPPORT_TEMPLATE }),
+  },
+  'GET /api/v1/agents/{agent_id}': { owner: 200, notFound: 'agent_not_found' },
+  'PUT /api/v1/agents/{agent_id}': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    body: () => ({ name: 'Renamed by the security suite', metadata: { tampered: true } }),
+  },
+  'DELETE /api/v1/agents/{agent_id}': { owner: 204, notFound: 'agent_not_found' },
+  'GET /api/v1/templates': { owner: 200 },
+  'DELETE /api/v1/chat/clear-all-chats': { owner: 200, notFound: 'agent_not_found' },
+  'GET /api/v1/chat/{agent_id}/threads': { owner: 200, notFound: 'agent_not_found' },
+  'POST /api/v1/chat/{agent_id}/threads': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    body: (ids) => ({ agent_id: ids.agent_id, title: 'Planted by the security suite', metadata: {} }),
+  },
+  'GET /api/v1/chat/{agent_id}/threads/{thread_id}': { owner: 200, notFound: 'thread_not_found' },
+  'PATCH /api/v1/chat/{agent_id}/threads/{thread_id}': {
+    owner: 200,
+    notFound: 'thread_not_found',
+    body: () => ({ title: 'Renamed by the security suite', metadata: { tampered: true } }),
+  },
+  'DELETE /api/v1/chat/{agent_id}/threads/{thread_id}': { owner: 204, notFound: 'thread_not_found' },
+  'GET /api/v1/chat/{agent_id}/threads/{thread_id}/messages': { owner: 200, notFound: 'thread_not_found' },
+  'GET /api/v1/api-keys': { owner: 200 },
+  'POST /api/v1/api-keys': { owner: 200, body: () => ({ name: 'made by the security suite', scopes: ['read'] }) },
+  'GET /api/v1/api-keys/{key_id}': { owner: 200, notFound: 'api_key_not_found' },
+  'DELETE /api/v1/api-keys/{key_id}': { owner: 200, notFound: 'api_key_not_found' },
+  // The agent is checked before the thread, so the code names the first foreign object.
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages': {
+    owner: 200,
+    notFound: agentThenThread,
+    body: () => ({ content: 'Stored by the security suite', role: 'assistant' }),
+    crossOrgBodies: (ids) => [
+      { content: 'Run by the security suite', role: 'user' },
+      { content: 'Stored by the security suite', role: 'assistant', agent_id: ids.agent_id },
+    ],
+  },
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages/stream': {
+    owner: 200,
+    notFound: agentThenThread,
+    stream: true,
+    body: () => ({ content: 'Stored by the security suite', role: 'assistant' }),
+    crossOrgBodies: () => [
+      { content: 'Run by the security suite', role: 'user' },
+      { content: 'Stored by the security suite', role: 'assistant' },
+    ],
+  },
+  'GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream': { owner: 200, notFound: 'thread_not_found', stream: true },
+  // The owner's run has finished: 409 run_not_active, where another organisation gets 404.
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel': { owner: 409, notFound: 'run_not_found' },
+  'GET /api/v1/flows/executions': { owner: 200, filter: true },
+  'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
+};
+
+function agentThenThread(foreign: ReadonlySet<IdParam>): string {
+  return foreign.has('agent_id') ? 'agent_not_found' : 'thread_not_found';
+}
+
+/** The `detail` of each error code the suites expect (exact strings, as clients see them). */
+export const ERROR_DETAILS: Record<string, string> = {
+  invalid_api_key: 'A valid API key is required in the x-api-key header.',
+  insufficient_scope: 'The API key lacks the scope this operation needs.',
+  route_not_found: 'Not Found',
+  method_not_allowed: 'Method Not Allowed',
+  agent_not_found: 'Agent not found.',
+  thread_not_found: 'Chat thread not found.',
+  api_key_not_found: 'API key not found.',
+  run_not_found: 'Run not found.',
+  flow_execution_not_found: 'Flow execution not found.',
+  payload_too_large: 'The request body is too large.',
+  unsupported_media_type: 'Unsupported Content-Type.',
+};
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
+
+export async function loadSpec(context: TestContext): Promise<any> {
+  const response = await context.parley.app.inject({ method: 'GET', url: '/openapi.json' });
+  if (response.statusCode !== 200) throw new Error(`GET /openapi.json: ${response.statusCode}`);
+  return JSON.parse(response.body);
+}
+
+/** Every operation of the OpenAPI document. */
+export async function loadOperations(context: TestContext): Promise<Operation[]> {
+  const spec = await loadSpec(context);
+  const operations: Operation[] = [];
+  for (const [path, item] of Object.entries<Record<string, any>>(spec.paths)) {
+    for (const [method, operation] of Object.entries<any>(item)) {
+      if (!HTTP_METHODS.includes(method)) continue;
+      const parameters: { in: string; name: string }[] = [...(item.parameters ?? []), ...(operation.parameters ?? [])];
+      const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!);
+      operations.push({
+        name: `${method.toUpperCase()} ${path}`,
+        method: method.toUpperCase(),
+        path,
+        pathParams,
+        idQueryParams: parameters
+          .filter((parameter) => parameter.in === 'query' && (ID_PARAMS as readonly string[]).includes(parameter.name))
+          .map((parameter) => parameter.name as IdParam),
+        hasBody: operation.requestBody !== undefined,
+        public: Array.isArray(operation.security) && operation.security.length === 0,
+      });
+    }
+  }
+  return operations;
+}
+
+/** The id parameters (path or query) of an operation. */
+export function idParamsOf(operation: Operation): IdParam[] {
+  return [...operation.pathParams, ...operation.idQueryParams].filter((name): name is IdParam =>
+    (ID_PARAMS as readonly string[]).includes(name),
+  );
+}
+
+/** What is wrong with the OPERATIONS map for this document; empty when every route is covered. */
+export function operationSpecProblems(operations: Operation[]): string[] {
+  const problems: string[] = [];
+  for (const operation of operations) {
+    const spec = OPERATIONS[operation.name];
+    if (!spec) {
+      problems.push(`${operation.name}: no entry in OPERATIONS (test/helpers/routes.ts)`);
+      continue;
+    }
+    for (const name of operation.pathParams) {
+      if (!(ID_PARAMS as readonly string[]).includes(name))
+        problems.push(`${operation.name}: unknown path parameter ${name}`);
+    }
+    if (operation.hasBody && !spec.body)
+      problems.push(`${operation.name}: has a request body but no body in OPERATIONS`);
+    if (idParamsOf(operation).length > 0 && !spec.notFound && !spec.filter) {
+      problems.push(`${operation.name}: id route without notFound or filter`);
+    }
+  }
+  const names = new Set(operations.map((operation) => operation.name));
+  for (const name of Object.keys(OPERATIONS))
+    if (!names.has(name)) problems.push(`${name}: in OPERATIONS but not in the spec`);
+  return problems;
+}
+
+export function specOf(operation: Operation): OperationSpec {
+  const spec = OPERATIONS[operation.name];
+  if (!spec) throw new Error(`${operation.name}: no entry in OPERATIONS (test/helpers/routes.ts)`);
+  return spec;
+}
+
+/** The URL of an operation with the given ids in its path and id query parameters. */
+export function urlOf(operation: Operation, ids: Partial<Ids>): string {
+  const value = (name: string): string => {
+    const id = ids[name as IdParam];
+    if (id === undefined) throw new Error(`${operation.name}: no value for ${name}`);
+    return encodeURIComponent(id);
+  };
+  const path = operation.path.replace(/\{([^}]+)\}/g, (_match, name: string) => value(name));
+  const query = operation.idQueryParams.map((name) => `${name}=${value(name)}`).join('&');
+  return query ? `${path}?${query}` : path;
+}
+
+/** The 404 code another organisation must get when the ids in `foreign` are not its own. */
+export function notFoundCode(operation: Operation, foreign: ReadonlySet<IdParam>): string {
+  const { notFound } = specOf(operation);
+  if (notFound === undefined) throw new Error(`${operation.name}: no notFound in OPERATIONS`);
+  return typeof notFound === 'string' ? notFound : notFound(foreign);
+}
+
+/**
+ * Calls an operation with `key` (or none) and its minimal valid body, or `options.body`. Streaming
+ * operations go over loopback HTTP, and the stream is dropped once its headers have arrived.
+ */
+export async function call(
+  context: TestContext,
+  key: string | null,
+  operation: Operation,
+  ids: Partial<Ids>,
+  options: { headers?: Record<string, string>; body?: unknown } = {},
+): Promise<Response> {
+  const spec = specOf(operation);
+  const body = options.body ?? (operation.hasBody ? spec.body!(ids as Ids) : undefined);
+  const headers = { ...(key === null ? {} : { 'x-api-key': key }), ...options.headers };
+  if (spec.stream)
+    return rawRequest(await loopbackPort(context), operation.method, urlOf(operation, ids), headers, body);
+  return bareRequest(context, operation.method, urlOf(operation, ids), { headers, body });
+}
+
+/** Objects of one organisation for the matrices. */
+export interface Objects extends Ids {
+  message_id: string;
+  /** The plaintext of the key `key_id` (a read-only key, not the one making the calls). */
+  key: string;
+}
+
+/**
+ * Creates, through the API with an admin key of the organisation: an agent, a thread with a
+ * seeded message (and tool call), an extra read-only API key and — unless `run` is false — a
+ * finished run of the agent (the offline demo model) in that thread.
+ */
+export async function createObjects(
+  context: TestContext,
+  admin: Api,
+  organizationId: string,
+  label: string,
+  options: { run?: boolean } = {},
+): Promise<Objects> {
+  const agent = await admin.createAgent({ name: `${label} agent` });
+  const thread = await admin.createThread(agent.id, { title: `${label} thread`, metadata: { owner: label } });
+  const messageId = await seedMessage(context, {
+    organizationId,
+    threadId: thread.id,
+    content: `${label} private message`,
+    toolCalls: [{ tool_name: 'lookup', arguments: { owner: label }, result: { ok: true } }],
+  });
+  const key = await admin.post('/api/v1/api-keys', { name: `${label} extra key`, scopes: ['read'] });
+  if (key.status !== 200) throw new Error(`create key: ${key.status} ${key.raw}`);
+  let runId: string = crypto.randomUUID();
+  if (options.run !== false) {
+    const reply = await admin.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
+      content: `${label} question`,
+      role: 'user',
+    });
+    if (reply.status !== 200) throw new Error(`run: ${reply.status} ${reply.raw}`);
+    const executions = await admin.get(`/api/v1/flows/executions?agent_id=${agent.id}`);
+    if (executions.status !== 200 || executions.body.executions.length !== 1) {
+      throw new Error(`executions: ${executions.status} ${executions.raw}`);
+    }
+    runId = executions.body.executions[0].id;
+  }
+  return {
+    agent_id: agent.id,
+    thread_id: thread.id,
+    key_id: key.body.api_key.id,
+    run_id: runId,
+    execution_id: runId,
+    flow_id: agent.id,
+    message_id: messageId,
+    key: key.body.key,
+  };
+}
+
+/** Whether an operation needs a real run among its objects. */
+export function needsRun(operation: Operation): boolean {
+  return idParamsOf(operation).some((name) => name === 'run_id' || name === 'execution_id');
+}
+
+/** The error envelope of a response, in a shape that makes a failing matrix easy to read. */
+export function outcome(name: string, response: Response) {
+  return { route: name, status: response.status, body: response.body };
+}
+
+/** The outcome an error with this code must have: exact detail, and request_id = x-request-id. */
+export function expectedError(name: string, response: Response, status: number, code: string) {
+  const detail = ERROR_DETAILS[code];
+  if (detail === undefined) throw new Error(`no detail known for ${code}`);
+  return { route: name, status, body: { detail, code, request_id: requestIdOf(response) } };
+}
+
+/** The x-request-id header, checked to be a server-generated UUID. */
+export function requestIdOf(response: Response): string {
+  const id = response.headers['x-request-id'];
+  expect(id, 'x-request-id header').toMatch(UUID_PATTERN);
+  return id as string;
+}
+
+export function expectError(response: Response, status: number, code: string, name = 'request'): void {
+  expect(outcome(name, response)).toEqual(expectedError(name, response, status, code));
+}
+
+/** The `Allow` value a path must answer with: its methods in the spec, plus HEAD wherever GET is. */
+export function allowFor(operations: Operation[], path: string): string {
+  const methods = new Set(
+    operations.filter((operation) => operation.path === path).map((operation) => operation.method),
+  );
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort().join(', ');
+}
+
+/** Every route the router knows, read from `printRoutes` (one entry per method). */
+export function registeredRoutes(context: TestContext): { method: string; url: string }[] {
+  const text = context.parley.app.printRoutes({ commonPrefix: false });
+  const routes: { method: string; url: string }[] = [];
+  const stack: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const match = /^((?:[│ ] {3})*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) throw new Error(`printRoutes line not understood: ${JSON.stringify(line)}`);
+    const depth = match[1]!.length / 4;
+    const url = (depth === 0 ? '' : stack[depth - 1]!) + match[2]!;
+    stack.length = depth;
+    stack.push(url);
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, url });
+  }
+  return routes;
+}
+
+/** The rows of every table, sorted, so two dumps compare equal exactly when nothing changed. */
+export async function dumpDatabase(context: TestContext): Promise<Record<string, unknown[]>> {
+  const target = context.database.target;
+  const dump: Record<string, unknown[]> = {};
+  const sortRows = (rows: unknown[]) =>
+    rows
+      .map((row) => JSON.stringify(row))
+      .sort()
+      .map((row) => JSON.parse(row) as unknown);
+  if (target.kind === 'sqlite') {
+    const connection = new Database(target.filename, { readonly: true, fileMustExist: true });
+    try {
+      const tables = connection
+        .prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`)
+        .all() as { name: string }[];
+      for (const { name } of tables) dump[name] = sortRows(connection.prepare(`select * from "${name}"`).all());
+    } finally {
+      connection.close();
+    }
+    return dump;
+  }
+  const connection = new pg.Client({ connectionString: target.connectionString });
+  await connection.connect();
+  try {
+    const tables = await connection.query<{ table_name: string }>(
+      `select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by table_name`,
+    );
+    for (const { table_name: name } of tables.rows) {
+      dump[name] = sortRows((await connection.query(`select * from "${name}"`)).rows);
+    }
+  } finally {
+    await connection.end();
+  }
+  return dump;
+}
+
+/** The bytes of the SQLite database and its WAL (and shared-memory index), as stored on disk. */
+export function sqliteFileBytes(filename: string): Buffer {
+  const parts = [filename, `${filename}-wal`, `${filename}-shm`, `${filename}-journal`]
+    .filter((file) => fs.existsSync(file))
+    .map((file) => fs.readFileSync(file));
+  return Buffer.concat(parts);
+}
+
+const ports = new WeakMap<TestContext, Promise<number>>();
+
+/**
+ * The app listening on loopback (started on first use; `context.close()` stops it), so requests
+ * reach the router exactly as sent and streams can be dropped like a real client does.
+ */
+export function loopbackPort(context: TestContext): Promise<number> {
+  let port = ports.get(context);
+  if (!port) {
+    port = context.listen().then((base) => Number(new URL(base).port));
+    ports.set(context, port);
+  }
+  return port;
+}
+
+/**
+ * A raw HTTP request whose path is sent byte for byte, without client-side normalisation. An
+ * event-stream answer resolves at its headers (body undefined) and the connection is dropped.
+ */
+export function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<Response> {
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const allHeaders = { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, method, path, headers: allHeaders, agent: false },
+      (response) => {
+        const base = { status: response.statusCode ?? 0, headers: response.headers as Response['headers'] };
+        if (String(response.headers['content-type']).startsWith('text/event-stream')) {
+          resolve({ ...base, body: undefined, raw: '' });
+          response.destroy();
+          request.destroy();
+          return;
+        }
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ ...base, body: parseJson(text), raw: text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+function parseJson(text: string): any {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A request through `app.inject` with exactly the given headers (no key unless one is passed). */
+export async function bareRequest(
+  context: TestContext,
+  method: string,
+  url: string,
+  options: { headers?: Record<string, string | string[]>; body?: unknown } = {},
+): Promise<Response> {
+  const { headers = {}, body } = options;
+  const response = await context.parley.app.inject({
+    method: method as 'GET',
+    url,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: response.statusCode, headers: response.headers, body: parseJson(response.body), raw: response.body };
+}

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import {
+  allowFor,
+  call,
+  createObjects,
+  dumpDatabase,
+  expectedError,
+  loadOperations,
+  needsRun,
+  operationSpecProblems,
+  outcome,
+  requestIdOf,
+  specOf,
+  urlOf,
+  type Api,
+  type Objects,
+  type Operation,
+} from '../helpers/routes.js';
+
+/**
+ * T4 (reliability.md): scopes and method switching. `admin` includes `write`, which includes
+ * `read`; key management needs `admin`. Every operation comes from the OpenAPI document.
+ */
+
+let context: TestContext;
+let operations: Operation[];
+let org: TestOrganization;
+let admin: Api;
+let objects: Objects;
+
+beforeAll(async () => {
+  context = await createTestContext();
+  operations = await loadOperations(context);
+  org = await context.newOrganization();
+  admin = client(context, org.key);
+  objects = await createObjects(context, admin, org.organizationId, 'scopes');
+});
+afterAll(async () => {
+  await context.close();
+});
+
+const isKeyManagement = (operation: Operation) => operation.path.startsWith('/api/v1/api-keys');
+
+describe('scopes (BFLA)', () => {
+  it('covers every operation of the OpenAPI document', () => {
+    expect(operationSpecProblems(operations)).toEqual([]);
+  });
+
+  it('gives a read-only key 403 insufficient_scope on every non-GET operation and key management, and writes nothing', async () => {
+    const read = await org.keyWith(['read']);
+    const databaseBefore = await dumpDatabase(context);
+    const actual: unknown[] = [];
+    const expected: unknown[] = [];
+    const writes = operations.filter((operation) => operation.method !== 'GET');
+    expect(writes.length).toBeGreaterThanOrEqual(9);
+    for (const operation of operations.filter((candidate) => !candidate.public)) {
+      const response = await call(context, read, operation, objects);
+      if (operation.method === 'GET' && !isKeyManagement(operation)) {
+        actual.push({ route: operation.name, status: response.status });
+        expected.push({ route: operation.name, status: 200 });
+      } else {
+        actual.push(outcome(operation.name, response));
+        expected.push(expectedError(operation.name, response, 403, 'insufficient_scope'));
+      }
+    }
+    expect(actual).toEqual(expected);
+    expect(await dumpDatabase(context)).toEqual(databaseBefore);
+  });
+
+  it('gives a read+write key 403 insufficient_scope on every /api/v1/api-keys operation, and writes nothing', async () => {
+    const readWrite = await org.keyWith(['read', 'write']);
+    const databaseBefore = await dumpDatabase(context);
+    const keyOperations = operations.filter(isKeyManagement);
+    expect(keyOperations.map((operation) => operation.name).sort()).toEqual([
+      'DELETE /api/v1/api-keys/{key_id}',
+      'GET /api/v1/api-keys',
+      'GET /api/v1/api-keys/{key_id}',
+      'POST /api/v1/api-keys',
+    ]);
+    const actual: unknown[] = [];
+    const expected: unknown[] = [];
+    for (const operation of keyOperations) {
+      const response = await call(context, readWrite, operation, objects);
+      actual.push(outcome(operation.name, response));
+      expected.push(expectedError(operation.name, response, 403, 'insufficient_scope'));
+    }
+    expect(actual).toEqual(expected);
+    expect(await dumpDatabase(context)).toEqual(databaseBefore);
+    // The key the requests aimed at still works.
+    expect((await client(context, objects.key).get('/api/v1/agents')).status).toBe(200);
+  });
+
+  it('lets a read+write key run every other operation (the 403s above are about scope, not the request)', async () => {
+    const readWrite = await org.keyWith(['read', 'write']);
+    const actual: unknown[] = [];
+    const expected: unknown[] = [];
+    for (const operation of operations.filter((candidate) => !isKeyManagement(candidate))) {
+      const fresh = await createObjects(context, admin, org.organizationId, 'scope-control', {
+        run: needsRun(operation),
+      });
+      const response = await call(context, readWrite, operation, fresh);
+      actual.push({ route: operation.name, status: response.status });
+      expected.push({ route: operation.name, status: specOf(operation).owner });
+    }
+    expect(actual).toEqual(expected);
+  });
+});
+
+describe('method switching', () => {
+  it('answers 405 with an exact Allow header for every method a path does not register, never 2xx', async () => {
+    const databaseBefore = await dumpDatabase(context);
+    const paths = [...new Set(operations.map((operation) => operation.path))];
+    const actual: unknown[] = [];
+    const expected: unknown[] = [];
+    for (const path of paths) {
+      const allow = allowFor(operations, path);
+      const sample = operations.find((operation) => operation.path === path)!;
+      const url = urlOf(sample, objects);
+      for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+        if (allow.split(', ').includes(method)) continue;
+        const body = ['POST', 'PUT', 'PATCH'].includes(method) ? { name: 'switched' } : undefined;
+        const response = await admin.request(method, url, body);
+        const label = `${method} ${path}`;
+        if (method === 'HEAD') {
+          // A HEAD answer has no body; its status and headers must still say 405.
+          actual.push({ route: label, status: response.status, allow: response.headers.allow });
+          expected.push({ route: label, status: 405, allow });
+          continue;
+        }
+        actual.push({ ...outcome(label, response), allow: response.headers.allow });
+        expected.push({ ...expectedError(label, response, 405, 'method_not_allowed'), allow });
+        requestIdOf(response);
+      }
+    }
+    // Today: 11 paths × 7 methods, minus the 29 registered (GET implies HEAD).
+    expect(actual.length).toBeGreaterThanOrEqual(48);
+    expect(actual).toEqual(expected);
+    expect(await dumpDatabase(context)).toEqual(databaseBefore);
+  });
+});
