@@ -56,8 +56,24 @@ it('on SIGTERM finishes in-flight requests, refuses new ones, commits, and exits
       JSON.stringify({ agent_id: agent.id, title: `in flight ${index}`, metadata: {} }),
     ),
   );
+  // A thread follower, open across the shutdown.
+  const thread = (await (
+    await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'followed' }),
+    })
+  ).json()) as { id: string };
+  const follower = await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/stream`, {
+    headers: { 'x-api-key': key },
+  });
+  expect(follower.status).toBe(200);
+  const followerText = new Response(follower.body).text();
+
   await new Promise((resolve) => setTimeout(resolve, 200));
   server.child.kill('SIGTERM');
+  // The follower is told to reconnect, then its stream ends.
+  expect(await followerText).toBe('event: shutdown\nretry: 1000\ndata: {}\n\n');
   await new Promise((resolve) => setTimeout(resolve, 200));
 
   await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();
@@ -71,7 +87,7 @@ it('on SIGTERM finishes in-flight requests, refuses new ones, commits, and exits
       headers: { 'x-api-key': key },
     });
     const titles = ((await threads.json()) as { title: string }[]).map((thread) => thread.title).sort();
-    expect(titles).toEqual(Array.from({ length: 20 }, (_, index) => `in flight ${index}`).sort());
+    expect(titles).toEqual([...Array.from({ length: 20 }, (_, index) => `in flight ${index}`), 'followed'].sort());
   } finally {
     restarted.child.kill('SIGTERM');
     expect(await restarted.exited).toBe(0);
