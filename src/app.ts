@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { loadConfig, type Config } from './config.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
@@ -11,7 +11,7 @@ import { MemoryLiveBus } from './runtime/live-bus.js';
 import { AgentRuntime } from './runtime/run-agent.js';
 import { BUILTIN_TOOLS } from './tools/builtin/index.js';
 import type { Tool } from './tools/tool.js';
-import { validationError } from './errors.js';
+import { AppError, validationError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
@@ -20,7 +20,7 @@ import { KeysService } from './features/keys/keys.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerOpenApi } from './http/openapi.js';
 import { buildValidatorCompiler, isNestedDeeperThan, MAX_JSON_DEPTH } from './http/validation.js';
@@ -81,7 +81,13 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    return503OnClosing: true,
+    // Requests that arrive while closing get our own 503 envelope (see the onRequest hook).
+    return503OnClosing: false,
+    // Errors Fastify raises before routing (a malformed URL such as `/%zz`) get the same envelope.
+    frameworkErrors: (error, request, reply) => {
+      setSecurityHeaders(request.id, reply);
+      sendError(reply, request, new AppError('bad_request', { message: `Bad request: ${error.message}` }));
+    },
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     // Slow clients cannot hold a connection open forever (headers, then the whole request).
     connectionTimeout: 0,
@@ -92,9 +98,11 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
+    setSecurityHeaders(request.id, reply);
+    if (shuttingDown) {
+      reply.header('connection', 'close');
+      throw new AppError('service_unavailable');
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
@@ -182,6 +190,12 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       }
     },
   };
+}
+
+function setSecurityHeaders(requestId: string, reply: FastifyReply): void {
+  reply.header('x-request-id', requestId);
+  reply.header('cache-control', 'no-store');
+  reply.header('x-content-type-options', 'nosniff');
 }
 
 /** After runs have ended, how long requests still in flight get before remaining sockets are closed. */

@@ -82,10 +82,23 @@ export class Idempotency {
   }
 }
 
-/** Method, path (with its ids) and the validated body: what makes two requests "the same". */
+/**
+ * Method, path and the validated body: what makes two requests "the same". The path is lower-cased
+ * (ids are case-insensitive UUIDs) and the body's keys sorted, so neither spelling nor key order
+ * makes a retry look like another request.
+ */
 function fingerprintOf(request: FastifyRequest): string {
-  const path = request.url.split('?')[0] ?? request.url;
+  const path = (request.url.split('?')[0] ?? request.url).toLowerCase();
   return createHash('sha256')
-    .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
+    .update(`${request.method} ${path}\n${canonicalJson(request.body ?? null)}`)
     .digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

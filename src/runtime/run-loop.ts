@@ -59,6 +59,8 @@ export async function executeRun(input: {
     ({ status, error } = classify(caught, signal));
     if (status === 'failed' && error?.code === 'internal_error') {
       dependencies.logger.error({ err: caught, runId: run.runId }, 'run failed');
+    } else if (caught instanceof ModelError) {
+      dependencies.logger.warn({ err: caught.cause ?? caught, runId: run.runId, model: run.model.id }, 'model call failed');
     }
   } finally {
     clearInterval(lease);

@@ -256,13 +256,33 @@ describe('health and documentation', () => {
     expect((await inject('/docs/json')).json().openapi).toBe('3.1.0');
   });
 
-  it('reports not ready while shutting down', async () => {
+  it('answers a malformed URL with the standard envelope and headers', async () => {
+    const response = await context.parley.app.inject({ method: 'GET', url: '/api/v1/agents/%zz' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      detail: expect.stringContaining('Bad request'),
+      code: 'bad_request',
+      request_id: response.headers['x-request-id'],
+    });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('reports not ready while shutting down, and refuses new requests with the envelope', async () => {
     const other = await createTestContext();
     try {
       other.parley.beginShutdown();
       const response = await other.parley.app.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(503);
       expect(response.json().code).toBe('service_unavailable');
+      const api = await other.parley.app.inject({ method: 'GET', url: '/api/v1/agents' });
+      expect(api.statusCode).toBe(503);
+      expect(api.headers.connection).toBe('close');
+      expect(api.json()).toEqual({
+        detail: 'The server is shutting down or not ready.',
+        code: 'service_unavailable',
+        request_id: api.headers['x-request-id'],
+      });
     } finally {
       await other.close();
     }

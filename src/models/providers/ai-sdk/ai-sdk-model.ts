@@ -129,15 +129,17 @@ function toFinishReason(reason: string): FinishReason {
   }
 }
 
-/** Keeps the provider's status and message, never its headers or request (they may hold keys). */
+/**
+ * The message tenants see. An HTTP answer from the provider keeps its status and message (for
+ * example "model not found"); anything else — a refused connection, a cut or malformed stream —
+ * gets a fixed text, because its details name the operator's hosts. Headers and the request,
+ * which may hold keys, are never included. The original error stays as `cause` for the logs.
+ */
 function toModelError(error: unknown): ModelError {
   if (error instanceof ModelError) return error;
   const status = (error as { statusCode?: number }).statusCode;
   const message = error instanceof Error ? error.message : String(error);
   if (status === 429) return new ModelError('rate_limited', `The model provider is rate limiting: ${message}`, { cause: error });
-  return new ModelError(
-    'provider_error',
-    status ? `The model provider answered ${status}: ${message}` : `The model provider failed: ${message}`,
-    { cause: error },
-  );
+  if (status) return new ModelError('provider_error', `The model provider answered ${status}: ${message}`, { cause: error });
+  return new ModelError('provider_error', 'The model provider could not be reached or sent a broken response', { cause: error });
 }
