@@ -73,7 +73,6 @@ async function loop(dependencies: RuntimeDependencies, run: RunPlan, signal: Abo
   const history = await store.runMessages.recent({ organizationId: run.organizationId, threadId: run.threadId, limit: HISTORY_LIMIT + 1 });
   const messages: ModelMessage[] = toModelMessages(history.filter(({ message }) => message.id !== run.assistantMessageId));
   const system = buildSystemPrompt(run.agent);
-  const toolsByName = new Map(run.tools.map((tool) => [tool.name, tool]));
   const definitions = run.tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
   const temperature = typeof run.agent.configuration.temperature === 'number' ? run.agent.configuration.temperature : undefined;
 

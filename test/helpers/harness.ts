@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,7 +133,7 @@ export async function createTestContext(
     },
     async listen() {
       await parley.app.listen({ port: 0, host: '127.0.0.1' });
-      const address = parley.app.server.address() as import('node:net').AddressInfo;
+      const address = parley.app.server.address() as AddressInfo;
       return `http://127.0.0.1:${address.port}`;
     },
     async close() {
