@@ -29,9 +29,9 @@ function openConnection(busyTimeoutMs: number): BetterSqlite3.Database {
 }
 
 /** Opens the writer; a short busy timeout makes a held write lock fail BEGIN quickly. */
-function openWriter(busyTimeoutMs = 5000): void {
+function openWriter(busyTimeoutMs = 5000, maxBatchSize?: number): void {
   database = new Kysely<Database>({ dialect: new ParleySqliteDialect(openConnection(busyTimeoutMs)) });
-  writer = new GroupCommitWriter(database);
+  writer = new GroupCommitWriter(database, maxBatchSize === undefined ? {} : { maxBatchSize });
 }
 
 function insertProbe(id: number) {
@@ -84,6 +84,15 @@ describe('GroupCommitWriter', () => {
     await writer.run(insertProbe(101));
     await writer.run(insertProbe(102));
     expect(writer.statistics).toEqual({ batches: 3, units: 102 });
+  });
+
+  it('commits a batch as soon as it reaches maxBatchSize', async () => {
+    openWriter(5000, 4);
+    const ids = Array.from({ length: 10 }, (_, index) => index + 1);
+    expect(await Promise.all(ids.map((id) => writer.run(insertProbe(id))))).toEqual(ids);
+    // The fourth unit starts a commit at once; the six queued while it runs go in the next one.
+    expect(writer.statistics).toEqual({ batches: 2, units: 10 });
+    expect(committedCount()).toBe(10);
   });
 
   it('rolls back a failing unit alone, inside a batch that commits the others', async () => {

