@@ -38,14 +38,27 @@ export function registerAuthentication(
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  // Callback-style with a synchronous path for keys verified recently: most requests never
+  // create a promise here.
+  app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config as { public?: boolean; scope?: Scope } | undefined;
-    if (config?.public) return;
-    const header = request.headers['x-api-key'];
-    request.principal = await keys.authenticate(typeof header === 'string' ? header : undefined);
+    if (config?.public) return done();
     // Unknown paths have no route config: any valid key may learn that they do not exist.
     const needed = config?.scope ?? 'read';
-    if (!hasScope(request.principal.scopes, needed)) throw new AppError('insufficient_scope');
+    const header = request.headers['x-api-key'];
+    const presented = typeof header === 'string' ? header : undefined;
+    const admit = (principal: Principal) => {
+      request.principal = principal;
+      done(hasScope(principal.scopes, needed) ? undefined : new AppError('insufficient_scope'));
+    };
+    let cached: Principal | undefined;
+    try {
+      cached = keys.authenticateFromCache(presented);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (cached) return admit(cached);
+    keys.authenticate(presented).then(admit, done);
   });
 }
 

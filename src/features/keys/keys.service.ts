@@ -45,6 +45,20 @@ export class KeysService {
   ) {}
 
   /**
+   * The synchronous path of `authenticate`: a principal when the key was verified within the
+   * cache lifetime, a 401 when it is malformed or no longer valid, undefined when the database
+   * must be asked.
+   */
+  authenticateFromCache(presented: string | undefined): Principal | undefined {
+    const keyId = presented === undefined ? null : parseApiKeyId(presented);
+    if (keyId === null || presented === undefined) throw new AppError('invalid_api_key');
+    const nowMs = this.dependencies.clock.now().getTime();
+    const cached = this.#cache.get(keyId);
+    if (!cached || cached.cachedUntil <= nowMs) return undefined;
+    return this.#verify(presented, cached.credential, nowMs);
+  }
+
+  /**
    * Turns a presented key into a principal, or throws 401. Unknown, malformed, revoked and
    * expired keys all get the same answer.
    */
@@ -52,12 +66,15 @@ export class KeysService {
     const keyId = presented === undefined ? null : parseApiKeyId(presented);
     if (keyId === null || presented === undefined) throw new AppError('invalid_api_key');
     const credential = await this.#findCredential(keyId);
-    const now = this.dependencies.clock.now().toISOString();
+    return this.#verify(presented, credential, this.dependencies.clock.now().getTime());
+  }
+
+  #verify(presented: string, credential: ApiKeyCredential | null, nowMs: number): Principal {
     if (
       credential === null ||
       !apiKeyHashesMatch(hashApiKey(presented), credential.key_hash) ||
       credential.revoked_at !== null ||
-      (credential.expires_at !== null && credential.expires_at <= now)
+      (credential.expires_at !== null && Date.parse(credential.expires_at) <= nowMs)
     ) {
       throw new AppError('invalid_api_key');
     }

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 
 const DEFAULT_MAX_BATCH_SIZE = 1000;
@@ -98,18 +98,23 @@ export class GroupCommitWriter {
   }
 }
 
+// Compiled once: these run twice per unit.
+const SAVEPOINT = CompiledQuery.raw('savepoint parley_unit');
+const RELEASE = CompiledQuery.raw('release savepoint parley_unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint parley_unit');
+
 async function runInSavepoint(
   transaction: Transaction<Database>,
   work: Work<unknown>,
 ): Promise<{ ok: boolean; value: unknown }> {
-  await sql`savepoint parley_unit`.execute(transaction);
+  await transaction.executeQuery(SAVEPOINT);
   try {
     const value = await work(transaction);
-    await sql`release savepoint parley_unit`.execute(transaction);
+    await transaction.executeQuery(RELEASE);
     return { ok: true, value };
   } catch (error) {
-    await sql`rollback to savepoint parley_unit`.execute(transaction);
-    await sql`release savepoint parley_unit`.execute(transaction);
+    await transaction.executeQuery(ROLLBACK_TO);
+    await transaction.executeQuery(RELEASE);
     return { ok: false, value: error };
   }
 }

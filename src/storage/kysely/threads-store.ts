@@ -1,6 +1,7 @@
 import type { ChatThread, JsonObject, Page } from '../../domain/models.js';
 import type { ThreadRow } from '../schema.js';
 import { parseJson, type Executor } from './executor.js';
+import { PreparedQuery } from './prepared-query.js';
 
 export function threadRowToThread(row: ThreadRow, messages: ChatThread['messages'] = []): ChatThread {
   return {
@@ -65,27 +66,13 @@ export class ThreadReader {
   }
 }
 
-export class ThreadWriter {
-  constructor(private readonly db: Executor) {}
-
-  /**
-   * Inserts the thread only if its agent exists in the same organisation, in one statement, so
-   * no check-then-write gap exists. Returns false when there is no such agent.
-   */
-  async insert(row: ThreadRow): Promise<boolean> {
-    const result = await this.db
+/** The hottest write of the API (thread creation), compiled once: see PreparedQuery. */
+const INSERT_THREAD = new PreparedQuery<ThreadRow>(
+  ['id', 'organization_id', 'agent_id', 'user_id', 'anon_user_id', 'title', 'metadata', 'created_at', 'updated_at'],
+  (db, row) =>
+    db
       .insertInto('chat_threads')
-      .columns([
-        'id',
-        'organization_id',
-        'agent_id',
-        'user_id',
-        'anon_user_id',
-        'title',
-        'metadata',
-        'created_at',
-        'updated_at',
-      ])
+      .columns(['id', 'organization_id', 'agent_id', 'user_id', 'anon_user_id', 'title', 'metadata', 'created_at', 'updated_at'])
       .expression((eb) =>
         eb
           .selectFrom('agents')
@@ -102,9 +89,19 @@ export class ThreadWriter {
           ])
           .where('agents.id', '=', row.agent_id)
           .where('agents.organization_id', '=', row.organization_id),
-      )
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      ),
+);
+
+export class ThreadWriter {
+  constructor(private readonly db: Executor) {}
+
+  /**
+   * Inserts the thread only if its agent exists in the same organisation, in one statement, so
+   * no check-then-write gap exists. Returns false when there is no such agent.
+   */
+  async insert(row: ThreadRow): Promise<boolean> {
+    const result = await INSERT_THREAD.execute(this.db, row);
+    return Number(result.numAffectedRows ?? 0) > 0;
   }
 
   async update(
