@@ -41,10 +41,23 @@ export class ThreadsService {
       created_at: now,
       updated_at: now,
     };
+    // The reply is built from what was written, not parsed back from it.
+    const thread: ChatThread = {
+      id: row.id,
+      agent_id: row.agent_id,
+      user_id: row.user_id,
+      anon_user_id: null,
+      organization_id: row.organization_id,
+      title: row.title,
+      metadata: input.body.metadata ?? {},
+      created_at: now,
+      updated_at: now,
+      messages: [],
+    };
     return store.write(
       async (writers) => {
         if (!(await writers.threads.insert(row))) throw new AppError('agent_not_found');
-        return threadRowToThread(row, []);
+        return thread;
       },
       { idempotency: input.idempotency },
     );

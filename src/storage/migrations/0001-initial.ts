@@ -77,12 +77,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (column) => column.notNull())
     .addColumn('updated_at', 'text', (column) => column.notNull())
     .execute();
+  // One index serves the thread list (agent, newest first) and the agent foreign key's cascade.
+  // Agent ids are unique across organisations, so the organisation filter needs no column here.
   await db.schema
     .createIndex('chat_threads_agent_created')
     .on('chat_threads')
-    .columns(['organization_id', 'agent_id', 'created_at', 'id'])
+    .columns(['agent_id', 'created_at', 'id'])
     .execute();
-  await db.schema.createIndex('chat_threads_agent').on('chat_threads').column('agent_id').execute();
 
   await db.schema
     .createTable('chat_messages')
