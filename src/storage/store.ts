@@ -1,7 +1,6 @@
-import type { Transaction } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import { AppError } from '../errors.js';
-import type { Database } from './schema.js';
+import type { Executor } from './kysely/executor.js';
 import { AgentReader, AgentWriter } from './kysely/agents-store.js';
 import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
@@ -118,7 +117,7 @@ export class Store {
   }
 }
 
-function bindWriters(transaction: Transaction<Database>): StoreWriters {
+function bindWriters(transaction: Executor): StoreWriters {
   return {
     organizations: new OrganizationWriter(transaction),
     apiKeys: new ApiKeyWriter(transaction),

@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GroupCommitWriter } from '../../src/storage/kysely/group-commit.js';
-import { ParleySqliteDialect } from '../../src/storage/kysely/sqlite-driver.js';
-import type { Database } from '../../src/storage/schema.js';
+import type { Executor } from '../../src/storage/kysely/executor.js';
 
 /**
  * GroupCommitWriter over a real SQLite file, set up as the server sets up its write connection
@@ -15,7 +14,7 @@ import type { Database } from '../../src/storage/schema.js';
  */
 let directory: string;
 let filename: string;
-let database: Kysely<Database>;
+let connection: BetterSqlite3.Database;
 let writer: GroupCommitWriter;
 let observer: BetterSqlite3.Database;
 
@@ -30,12 +29,12 @@ function openConnection(busyTimeoutMs: number): BetterSqlite3.Database {
 
 /** Opens the writer; a short busy timeout makes a held write lock fail BEGIN quickly. */
 function openWriter(busyTimeoutMs = 5000, maxBatchSize?: number): void {
-  database = new Kysely<Database>({ dialect: new ParleySqliteDialect(openConnection(busyTimeoutMs)) });
-  writer = new GroupCommitWriter(database, maxBatchSize === undefined ? {} : { maxBatchSize });
+  connection = openConnection(busyTimeoutMs);
+  writer = new GroupCommitWriter(connection, maxBatchSize === undefined ? {} : { maxBatchSize });
 }
 
 function insertProbe(id: number) {
-  return async (transaction: Transaction<Database>) => {
+  return async (transaction: Executor) => {
     await sql`insert into probe (id) values (${id})`.execute(transaction);
     return id;
   };
@@ -67,7 +66,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await writer.drain();
-  await database.destroy();
+  connection.close();
   observer.close();
   fs.rmSync(directory, { recursive: true, force: true });
 });
@@ -168,7 +167,7 @@ describe('GroupCommitWriter', () => {
   it('rejects every unit in the batch when COMMIT fails, then recovers', async () => {
     openWriter();
     // A deferred foreign key is checked at COMMIT: one unit's orphan row makes the commit fail.
-    const orphan = async (transaction: Transaction<Database>) => {
+    const orphan = async (transaction: Executor) => {
       await sql`insert into child (id, parent_id) values (1, 999)`.execute(transaction);
       return 0;
     };

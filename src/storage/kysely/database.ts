@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, type Migration, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import type { Executor } from './executor.js';
 import pg from 'pg';
 import type { DatabaseTarget } from '../../config.js';
 import type { Database } from '../schema.js';
@@ -24,7 +25,7 @@ export interface DatabaseHandle {
   /** Queries outside a write unit; sees only committed data. */
   readonly reader: Kysely<Database>;
   /** Runs `work` in a transaction and resolves after that transaction has committed. */
-  write<T>(work: (transaction: Transaction<Database>) => Promise<T>): Promise<T>;
+  write<T>(work: (db: Executor) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -60,7 +61,7 @@ function openSqlite(filename: string): DatabaseHandle {
     filename === ':memory:'
       ? writer
       : new Kysely<Database>({ dialect: new ParleySqliteDialect(openSqliteConnection(filename)) });
-  const groupCommit = new GroupCommitWriter(writer);
+  const groupCommit = new GroupCommitWriter(writeConnection);
   let closed = false;
 
   return {

@@ -1,9 +1,13 @@
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import type { Executor } from './executor.js';
+import { ParleySqliteDialect } from './sqlite-driver.js';
 
 const DEFAULT_MAX_BATCH_SIZE = 1000;
 
-type Work<T> = (transaction: Transaction<Database>) => Promise<T>;
+type Work<T> = (db: Executor) => Promise<T>;
+type Outcome = { ok: true; value: unknown } | { ok: false; value: unknown };
 
 interface PendingWrite {
   work: Work<unknown>;
@@ -11,33 +15,52 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
+/** Thrown inside an optimistic batch to roll it back when one of its units failed. */
+class UnitFailed extends Error {}
+
 /**
  * Group commit for SQLite. Every write unit that arrives while the event loop is busy joins one
- * `BEGIN IMMEDIATE … COMMIT`, so one fsync (synchronous=FULL) covers many requests. Each unit runs
- * inside its own savepoint: a unit that fails is rolled back alone and rejects alone. No unit's
- * promise settles before the commit that holds it has returned, so a response is never sent for
- * a write that could still be lost.
+ * `BEGIN IMMEDIATE … COMMIT`, so one fsync (synchronous=FULL) covers many requests. A unit that
+ * fails is rolled back alone and rejects alone (see #commit). No unit's promise settles before
+ * the commit that holds it has returned, so a response is never sent for a write that could
+ * still be lost.
  *
- * Units must only touch the database: awaiting anything else would hold the write lock.
+ * The writer owns its connection's transactions: it issues BEGIN, SAVEPOINT and COMMIT itself,
+ * and units run their Kysely queries on that connection directly, without Kysely's transaction
+ * machinery (a lock and several promise hops per statement). Nothing else writes through this
+ * connection while a batch runs; batches never overlap.
+ *
+ * Units must only touch the database: awaiting anything else would hold the write lock, and a
+ * unit may run a second time after its batch was rolled back.
  */
 export class GroupCommitWriter {
-  readonly #database: Kysely<Database>;
+  readonly #statements: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', BetterSqlite3.Statement>;
+  readonly #connection: BetterSqlite3.Database;
+  readonly #unitDb: Kysely<Database>;
+  readonly #maxBatchSize: number;
   #queue: PendingWrite[] = [];
   #flushing = false;
   #scheduled = false;
   #idle: Promise<void> = Promise.resolve();
   #batchSizes = { batches: 0, units: 0 };
 
-  readonly #maxBatchSize: number;
-
   /**
    * `maxBatchSize` bounds one transaction: a batch this large is committed at once instead of at
    * the end of the loop turn. Measured with 100 concurrent clients, small caps (32) lose about a
    * fifth of the throughput to the extra fsyncs, so the default only guards against huge batches.
    */
-  constructor(database: Kysely<Database>, options: { maxBatchSize?: number } = {}) {
-    this.#database = database;
+  constructor(connection: BetterSqlite3.Database, options: { maxBatchSize?: number } = {}) {
+    this.#connection = connection;
+    this.#unitDb = new Kysely<Database>({ dialect: new ParleySqliteDialect(connection, { exclusive: true }) });
     this.#maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    this.#statements = {
+      begin: connection.prepare('begin immediate'),
+      commit: connection.prepare('commit'),
+      rollback: connection.prepare('rollback'),
+      savepoint: connection.prepare('savepoint parley_unit'),
+      release: connection.prepare('release savepoint parley_unit'),
+      rollbackTo: connection.prepare('rollback to savepoint parley_unit'),
+    };
   }
 
   run<T>(work: Work<T>): Promise<T> {
@@ -76,11 +99,8 @@ export class GroupCommitWriter {
     this.#queue = [];
     if (batch.length === 0) return;
     this.#flushing = true;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      await this.#database.transaction().execute(async (transaction) => {
-        for (const pending of batch) outcomes.push(await runInSavepoint(transaction, pending.work));
-      });
+      const outcomes = await this.#commit(batch);
       this.#batchSizes.batches += 1;
       this.#batchSizes.units += batch.length;
       batch.forEach((pending, index) => {
@@ -96,25 +116,75 @@ export class GroupCommitWriter {
       if (this.#queue.length > 0) this.#schedule();
     }
   }
-}
 
-// Compiled once: these run twice per unit.
-const SAVEPOINT = CompiledQuery.raw('savepoint parley_unit');
-const RELEASE = CompiledQuery.raw('release savepoint parley_unit');
-const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint parley_unit');
+  /**
+   * Runs the batch in one transaction. Optimistically without savepoints (they cost as much as a
+   * small insert): if any unit fails, that transaction is rolled back and the batch runs again
+   * with a savepoint around each unit, so the failing one is undone alone. Units may therefore
+   * run twice; they only touch the database, so the first run leaves no trace. A batch of one
+   * needs no savepoint: its transaction is its own.
+   */
+  async #commit(batch: PendingWrite[]): Promise<Outcome[]> {
+    if (batch.length === 1) {
+      try {
+        return [{ ok: true, value: await this.#transaction((db) => batch[0]!.work(db)) }];
+      } catch (error) {
+        if (this.#connection.inTransaction) throw error;
+        return [{ ok: false, value: error }];
+      }
+    }
+    try {
+      return await this.#transaction(async (db) => {
+        const outcomes: Outcome[] = [];
+        for (const pending of batch) {
+          try {
+            outcomes.push({ ok: true, value: await pending.work(db) });
+          } catch {
+            throw new UnitFailed();
+          }
+        }
+        return outcomes;
+      });
+    } catch (error) {
+      if (!(error instanceof UnitFailed)) throw error;
+    }
+    return this.#transaction(async (db) => {
+      const outcomes: Outcome[] = [];
+      for (const pending of batch) outcomes.push(await this.#inSavepoint(db, pending.work));
+      return outcomes;
+    });
+  }
 
-async function runInSavepoint(
-  transaction: Transaction<Database>,
-  work: Work<unknown>,
-): Promise<{ ok: boolean; value: unknown }> {
-  await transaction.executeQuery(SAVEPOINT);
-  try {
-    const value = await work(transaction);
-    await transaction.executeQuery(RELEASE);
-    return { ok: true, value };
-  } catch (error) {
-    await transaction.executeQuery(ROLLBACK_TO);
-    await transaction.executeQuery(RELEASE);
-    return { ok: false, value: error };
+  /** BEGIN IMMEDIATE, the work, COMMIT; ROLLBACK if the work throws. */
+  async #transaction<T>(work: (db: Executor) => Promise<T>): Promise<T> {
+    this.#statements.begin.run();
+    let result: T;
+    try {
+      result = await work(this.#unitDb);
+    } catch (error) {
+      this.#statements.rollback.run();
+      throw error;
+    }
+    try {
+      this.#statements.commit.run();
+    } catch (error) {
+      // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY): end it.
+      if (this.#connection.inTransaction) this.#statements.rollback.run();
+      throw error;
+    }
+    return result;
+  }
+
+  async #inSavepoint(db: Executor, work: Work<unknown>): Promise<Outcome> {
+    this.#statements.savepoint.run();
+    try {
+      const value = await work(db);
+      this.#statements.release.run();
+      return { ok: true, value };
+    } catch (error) {
+      this.#statements.rollbackTo.run();
+      this.#statements.release.run();
+      return { ok: false, value: error };
+    }
   }
 }

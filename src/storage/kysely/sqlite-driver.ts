@@ -21,14 +21,20 @@ import {
  */
 export class ParleySqliteDialect implements Dialect {
   readonly #database: BetterSqlite3.Database;
-  constructor(database: BetterSqlite3.Database) {
+  readonly #exclusive: boolean;
+  /**
+   * `exclusive`: the caller guarantees that one query runs at a time on this Kysely instance (the
+   * group-commit writer's units), so queries skip the connection lock.
+   */
+  constructor(database: BetterSqlite3.Database, options: { exclusive?: boolean } = {}) {
     this.#database = database;
+    this.#exclusive = options.exclusive ?? false;
   }
   createAdapter() {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new ParleySqliteDriver(this.#database);
+    return new ParleySqliteDriver(this.#database, this.#exclusive);
   }
   createIntrospector(db: Kysely<unknown>) {
     return new SqliteIntrospector(db);
@@ -82,8 +88,11 @@ class ParleySqliteDriver implements Driver {
   #lock: Promise<void> | undefined;
   #unlock: (() => void) | undefined;
 
-  constructor(database: BetterSqlite3.Database) {
+  readonly #exclusive: boolean;
+
+  constructor(database: BetterSqlite3.Database, exclusive: boolean) {
     this.#database = database;
+    this.#exclusive = exclusive;
     this.#connection = new ParleySqliteConnection(database);
   }
 
@@ -91,12 +100,14 @@ class ParleySqliteDriver implements Driver {
 
   // One connection: callers take turns, so a transaction never sees another caller's statements.
   async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.#exclusive) return this.#connection;
     while (this.#lock) await this.#lock;
     this.#lock = new Promise((resolve) => (this.#unlock = resolve));
     return this.#connection;
   }
 
   async releaseConnection(): Promise<void> {
+    if (this.#exclusive) return;
     const unlock = this.#unlock;
     this.#lock = undefined;
     this.#unlock = undefined;
@@ -113,6 +124,7 @@ class ParleySqliteDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
   async destroy(): Promise<void> {
-    this.#database.close();
+    // An exclusive view shares a connection its owner closes.
+    if (!this.#exclusive) this.#database.close();
   }
 }
