@@ -181,10 +181,14 @@ export class AgentRuntime {
     const active: ActiveRun = { organizationId: input.organizationId, threadId: input.threadId, controller, completion };
     this.#active.set(runId, active);
     const timeout = setTimeout(() => controller.abort(new RunStop('timeout')), this.dependencies.config.runTimeoutMs);
-    void completion.finally(() => {
-      clearTimeout(timeout);
-      this.#active.delete(runId);
-    });
+    void completion
+      .finally(() => {
+        clearTimeout(timeout);
+        this.#active.delete(runId);
+      })
+      // A run that cannot be stored at its end (its agent was deleted meanwhile) must not take the
+      // process down with an unhandled rejection.
+      .catch((error: unknown) => this.dependencies.logger.error({ err: error, runId }, 'run could not be finished'));
     const firstSeq = events[0]?.seq ?? 1;
     return { runId, userMessage, assistantMessageId, after: { seq: firstSeq - 1, delta: 0 }, completion };
   }

@@ -1,5 +1,5 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, validationError } from '../../errors.js';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
@@ -86,10 +86,11 @@ export function registerMessageRoutes(
           return;
         }
         const { run } = added;
-        void run.completion.finally(started.release);
+        void run.completion.then(started.release, started.release);
         await pump({
           stream,
           format,
+          log: request.log,
           events: messages.follow({ ...scope, after: run.after, signal: stream.signal }),
           until: (event) => isRunEnd(event, run.runId),
         });
@@ -117,6 +118,7 @@ export function registerMessageRoutes(
       await pump({
         stream,
         format: request.query.format,
+        log: request.log,
         events: messages.follow({ ...scope, after, signal: stream.signal }),
         until: () => false,
       });
@@ -159,6 +161,7 @@ function resumePoint(request: FastifyRequest, after: string | undefined): EventI
 async function pump(input: {
   stream: SseStream;
   format: StreamFormat;
+  log: FastifyBaseLogger;
   events: AsyncGenerator<LiveEvent>;
   until: (event: LiveEvent) => boolean;
 }): Promise<void> {
@@ -170,6 +173,8 @@ async function pump(input: {
       if (input.until(event)) break;
     }
   } catch (error) {
+    // Like any 5xx, an unexpected failure is logged (with the request id) for the operator.
+    if (!(error instanceof AppError) || error.status >= 500) input.log.error({ err: error }, 'stream failed after its headers were sent');
     const detail = error instanceof AppError ? { code: error.code, detail: error.message } : { code: 'internal_error', detail: 'Internal Server Error' };
     stream.send({ event: 'error', data: JSON.stringify(detail) });
   } finally {
