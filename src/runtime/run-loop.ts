@@ -286,7 +286,10 @@ async function finish(
     });
     return { execution, events: events ?? [] };
   });
-  eventLog.published(run.threadId, events);
+  if (events.length > 0) eventLog.published(run.threadId, events);
+  // The thread (or its agent) was deleted during the run: nothing could be stored, but whoever
+  // follows the run still hears that it ended, so no stream waits forever.
+  else eventLog.delta(run.threadId, runEvent.type, runEvent.data);
   if (!execution) throw new Error(`run ${run.runId} vanished before it finished`);
   return { status, message, execution, error };
 }

@@ -209,7 +209,7 @@ describe('POST …/messages/stream framing', () => {
 });
 
 describe('POST …/messages/stream of a message without a run', () => {
-  it('streams the stored message alone and ends', async () => {
+  it('streams the stored message’s two events, with their log ids, and ends', async () => {
     const thread = await newThread({ model: 'demo' });
     const follower = await follow(thread);
     const stream = await SseConnection.open(`${base}${threadPath(thread)}/messages/stream`, {
@@ -218,10 +218,10 @@ describe('POST …/messages/stream of a message without a run', () => {
     });
     expect(stream.status).toBe(200);
     const events = await stream.readToEnd();
-    expect(events.map((event) => event.event)).toEqual(['message-end']);
+    expect(events.map((event) => `${event.id} ${event.event}`)).toEqual(['1 message-start', '2 message-end']);
     const stored = await storedMessages(thread);
     expect(stored).toHaveLength(1);
-    expect(events[0]!.data).toEqual({ message: stored[0] });
+    expect(events[1]!.data).toEqual({ message: stored[0] });
     expect(stored[0]).toMatchObject({ role: 'assistant', content: 'Imported answer', metadata: { source: 'import' } });
     // A follower of the thread sees it as two durable events of the log.
     const followed = await follower.readUntil((event) => event.event === 'message-end');

@@ -80,8 +80,11 @@ export function registerMessageRoutes(
         });
         const stream = openStream(request, reply, format);
         if (added.kind === 'stored') {
-          // No run: the stream is the stored message alone.
-          stream.send({ event: 'message-end', data: JSON.stringify({ message: added.message }) });
+          // No run: the stream is the message's own two events.
+          for (const event of added.events) {
+            for (const message of format === 'ai-sdk' ? toAiSdkMessages(event) : [toParleyMessage(event)]) stream.send(message);
+          }
+          if (format === 'ai-sdk') stream.send({ data: '[DONE]' });
           stream.close();
           return;
         }

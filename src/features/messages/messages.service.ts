@@ -21,7 +21,9 @@ export interface MessageInput {
   agent_id?: string | undefined;
 }
 
-export type AddedMessage = { kind: 'run'; run: StartedRun } | { kind: 'stored'; message: ChatMessage };
+export type AddedMessage =
+  | { kind: 'run'; run: StartedRun }
+  | { kind: 'stored'; message: ChatMessage; events: LiveEvent[] };
 
 export class MessagesService {
   constructor(
@@ -42,7 +44,7 @@ export class MessagesService {
     }
     const agent = await store.agents.get({ organizationId: input.organizationId, id: input.agentId });
     if (!agent) throw new AppError('agent_not_found');
-    if (input.body.role !== 'user') return { kind: 'stored', message: await this.#store(input) };
+    if (input.body.role !== 'user') return { kind: 'stored', ...(await this.#store(input)) };
     const run = await runtime.start({
       organizationId: input.organizationId,
       agent,
@@ -88,7 +90,9 @@ export class MessagesService {
     return this.dependencies.eventLog.follow(input);
   }
 
-  async #store(input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined }): Promise<ChatMessage> {
+  async #store(
+    input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined },
+  ): Promise<{ message: ChatMessage; events: LiveEvent[] }> {
     const { store, clock, newId, eventLog } = this.dependencies;
     const thread = await store.threads.get({ organizationId: input.organizationId, agentId: input.agentId, id: input.threadId });
     if (!thread) throw new AppError('thread_not_found');
@@ -122,6 +126,9 @@ export class MessagesService {
       { idempotency: input.idempotency, replayBody: () => message },
     );
     eventLog.published(input.threadId, events);
-    return message;
+    return {
+      message,
+      events: events.map((event) => ({ id: { seq: event.seq, delta: 0 }, type: event.type, data: event.data })),
+    };
   }
 }
