@@ -64,7 +64,11 @@ export interface ParleyApp {
 export async function createApp(dependencies: AppDependencies): Promise<ParleyApp> {
   const { store } = dependencies;
   const defaults = loadConfig({});
-  const config = { ...dependencies.config, models: dependencies.config.models ?? defaults.models, runtime: dependencies.config.runtime ?? defaults.runtime };
+  const config = {
+    ...dependencies.config,
+    models: dependencies.config.models ?? defaults.models,
+    runtime: dependencies.config.runtime ?? defaults.runtime,
+  };
   const clock = dependencies.clock ?? systemClock;
   const generateId = dependencies.newId ?? newId;
   let shuttingDown = false;

@@ -18,7 +18,9 @@ export interface ModelProvidersConfig {
   /** Ollama's OpenAI-compatible endpoint. */
   readonly ollamaBaseUrl: string;
   /** Named OpenAI-compatible endpoints (vLLM, llama.cpp server, LM Studio, OpenRouter…). */
-  readonly openaiCompatible: Readonly<Record<string, { readonly baseUrl: string; readonly apiKey: string | undefined }>>;
+  readonly openaiCompatible: Readonly<
+    Record<string, { readonly baseUrl: string; readonly apiKey: string | undefined }>
+  >;
 }
 
 export interface RuntimeConfig {
@@ -94,10 +96,15 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     }),
     postgresPoolSize: readInteger(environment, 'PG_POOL_SIZE', DEFAULTS.PG_POOL_SIZE, { min: 1, max: 1000 }),
     models: Object.freeze({
-      demoWordsPerSecond: readInteger(environment, 'DEMO_MODEL_WORDS_PER_SECOND', DEFAULTS.DEMO_MODEL_WORDS_PER_SECOND, {
-        min: 0,
-        max: 100_000,
-      }),
+      demoWordsPerSecond: readInteger(
+        environment,
+        'DEMO_MODEL_WORDS_PER_SECOND',
+        DEFAULTS.DEMO_MODEL_WORDS_PER_SECOND,
+        {
+          min: 0,
+          max: 100_000,
+        },
+      ),
       openai: Object.freeze({
         apiKey: readOptional(environment, 'OPENAI_API_KEY'),
         baseUrl: readOptionalUrl(environment, 'OPENAI_BASE_URL'),
@@ -140,12 +147,19 @@ function readOpenAiCompatible(environment: Environment): ModelProvidersConfig['o
   const raw = readOptional(environment, 'OPENAI_COMPATIBLE_ENDPOINTS');
   const endpoints: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
   if (raw === undefined) return Object.freeze(endpoints);
-  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([a-z0-9][a-z0-9_-]{0,63})=(https?:\/\/\S+)$/i.exec(entry);
-    if (!match) throw new ConfigError('OPENAI_COMPATIBLE_ENDPOINTS', `has a bad entry "${entry}" (expected name=http://host/v1)`);
+    if (!match)
+      throw new ConfigError('OPENAI_COMPATIBLE_ENDPOINTS', `has a bad entry "${entry}" (expected name=http://host/v1)`);
     const name = match[1]!.toLowerCase();
     const keyVariable = `OPENAI_COMPATIBLE_${name.toUpperCase().replaceAll('-', '_')}_API_KEY`;
-    endpoints[name] = Object.freeze({ baseUrl: match[2]!.replace(/\/+$/, ''), apiKey: readOptional(environment, keyVariable) });
+    endpoints[name] = Object.freeze({
+      baseUrl: match[2]!.replace(/\/+$/, ''),
+      apiKey: readOptional(environment, keyVariable),
+    });
   }
   return Object.freeze(endpoints);
 }

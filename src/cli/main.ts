@@ -104,7 +104,10 @@ async function keysCommand(store: Store, argv: string[]): Promise<void> {
 }
 
 function parseScopes(text: string): Scope[] {
-  const scopes = text.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
+  const scopes = text
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter((scope) => scope !== '');
   const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope));
   if (scopes.length === 0 || unknown.length > 0) {
     throw new UsageError(`--scopes takes a comma-separated list of ${SCOPES.join(', ')}`);

@@ -17,7 +17,9 @@ export async function serve(config: Config): Promise<void> {
   const orphaned = await parley.runtime.recoverOrphanedRuns({ ignoreLeases: config.database.kind === 'sqlite' });
   if (orphaned > 0) app.log.warn({ runs: orphaned }, 'marked runs interrupted by an earlier stop as failed');
   const sweep = setInterval(() => {
-    parley.runtime.recoverOrphanedRuns().catch((error: unknown) => app.log.error({ err: error }, 'orphaned-run sweep failed'));
+    parley.runtime
+      .recoverOrphanedRuns()
+      .catch((error: unknown) => app.log.error({ err: error }, 'orphaned-run sweep failed'));
   }, 60_000);
   sweep.unref();
 

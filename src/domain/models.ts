@@ -126,14 +126,7 @@ export interface Page {
 }
 
 export type ExecutionStatus =
-  | 'pending'
-  | 'queued'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'timeout'
-  | 'retrying';
+  'pending' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timeout' | 'retrying';
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'pending',
   'queued',

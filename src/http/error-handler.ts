@@ -28,9 +28,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   if (error.headers) reply.headers(error.headers);
   const detail = error.code === 'validation_error' && error.issues ? error.issues : error.message;
-  return reply.code(error.status).type('application/json; charset=utf-8').send(
-    JSON.stringify({ detail, code: error.code, request_id: request.id }),
-  );
+  return reply
+    .code(error.status)
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify({ detail, code: error.code, request_id: request.id }));
 }
 
 function toAppError(error: FastifyError, request: FastifyRequest): AppError {
@@ -58,7 +59,9 @@ function toAppError(error: FastifyError, request: FastifyRequest): AppError {
   }
   // JSON.parse and secure-json-parse (prototype poisoning) raise SyntaxError for bad bodies.
   if (error instanceof SyntaxError || (error.statusCode === 400 && /json/i.test(error.message))) {
-    return new AppError('validation_error', { issues: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] });
+    return new AppError('validation_error', {
+      issues: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }],
+    });
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError('bad_request');
@@ -86,7 +89,8 @@ function collectRoutes(app: FastifyInstance) {
   return {
     methodsFor(path: string): string[] {
       const methods = new Set<string>();
-      for (const entry of patterns) if (entry.pattern.test(path)) for (const method of entry.methods) methods.add(method);
+      for (const entry of patterns)
+        if (entry.pattern.test(path)) for (const method of entry.methods) methods.add(method);
       return [...methods].sort();
     },
   };
@@ -95,4 +99,3 @@ function collectRoutes(app: FastifyInstance) {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-

@@ -20,7 +20,13 @@ export class SseStream {
   readonly #registry: SseRegistry;
   #closed = false;
 
-  constructor(input: { request: FastifyRequest; reply: FastifyReply; keepAliveMs: number; registry: SseRegistry; headers?: Record<string, string> }) {
+  constructor(input: {
+    request: FastifyRequest;
+    reply: FastifyReply;
+    keepAliveMs: number;
+    registry: SseRegistry;
+    headers?: Record<string, string>;
+  }) {
     this.#reply = input.reply;
     this.#registry = input.registry;
     input.reply.hijack();

@@ -130,7 +130,8 @@ function toIssue(error: ErrorObject, part: string, literals: Map<string, unknown
     }
     case 'format':
       if (params.format === 'uuid') return { loc, msg: 'Input should be a valid UUID', type: 'uuid_parsing' };
-      if (params.format === 'date-time') return { loc, msg: 'Input should be a valid datetime', type: 'datetime_parsing' };
+      if (params.format === 'date-time')
+        return { loc, msg: 'Input should be a valid datetime', type: 'datetime_parsing' };
       return { loc, msg: `Input should be a valid ${String(params.format)}`, type: 'value_error' };
     case 'pattern':
       return { loc, msg: `String should match pattern '${String(params.pattern)}'`, type: 'string_pattern_mismatch' };
@@ -151,7 +152,11 @@ function toIssue(error: ErrorObject, part: string, literals: Map<string, unknown
     case 'propertyNames':
       return keyTooLong(loc, params);
     case 'minimum':
-      return { loc, msg: `Input should be greater than or equal to ${String(params.limit)}`, type: 'greater_than_equal' };
+      return {
+        loc,
+        msg: `Input should be greater than or equal to ${String(params.limit)}`,
+        type: 'greater_than_equal',
+      };
     case 'maximum':
       return { loc, msg: `Input should be less than or equal to ${String(params.limit)}`, type: 'less_than_equal' };
     case 'maxProperties':
@@ -169,7 +174,11 @@ function toIssue(error: ErrorObject, part: string, literals: Map<string, unknown
         type: 'string_too_long',
       };
     case 'additionalProperties':
-      return { loc: [...loc, String(params.additionalProperty)], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' };
+      return {
+        loc: [...loc, String(params.additionalProperty)],
+        msg: 'Extra inputs are not permitted',
+        type: 'extra_forbidden',
+      };
     default:
       return { loc, msg: error.message ?? 'Input is not valid', type: 'value_error' };
   }

@@ -68,7 +68,11 @@ function build(modelId: string, config: ModelProvidersConfig): LanguageModel {
           `Model "${modelId}" names no configured OpenAI-compatible endpoint (set OPENAI_COMPATIBLE_ENDPOINTS)`,
         );
       }
-      const provider = createOpenAICompatible({ name: endpointName, baseURL: endpoint.baseUrl, apiKey: endpoint.apiKey });
+      const provider = createOpenAICompatible({
+        name: endpointName,
+        baseURL: endpoint.baseUrl,
+        apiKey: endpoint.apiKey,
+      });
       return createAiSdkModel(modelId, provider.chatModel(model));
     }
     default:

@@ -49,7 +49,8 @@ export class ThreadEventLog {
     state.deltaCount += 1;
     const event: LiveEvent = { id: { seq: state.lastSeq, delta: state.deltaCount }, type, data };
     state.deltas.push(event);
-    if (state.deltas.length > MAX_DELTAS_PER_THREAD) state.deltas.splice(0, state.deltas.length - MAX_DELTAS_PER_THREAD);
+    if (state.deltas.length > MAX_DELTAS_PER_THREAD)
+      state.deltas.splice(0, state.deltas.length - MAX_DELTAS_PER_THREAD);
     this.dependencies.bus.publish(threadId, event);
     return event;
   }

@@ -10,7 +10,8 @@ import MarkdownIt from 'markdown-it';
 const renderer = new MarkdownIt({ html: false, linkify: true, breaks: false });
 
 const defaultLinkOpen =
-  renderer.renderer.rules.link_open ?? ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
+  renderer.renderer.rules.link_open ??
+  ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
 renderer.renderer.rules.link_open = (tokens, index, options, env, self) => {
   tokens[index]!.attrSet('rel', 'noopener noreferrer nofollow');
   return defaultLinkOpen(tokens, index, options, env, self);

@@ -53,7 +53,11 @@ export interface RuntimeDependencies {
 /** Why a run's signal fired. */
 export class RunStop extends Error {
   constructor(readonly reason: 'cancelled' | 'timeout' | 'shutdown') {
-    super(reason === 'timeout' ? 'The run did not finish in time' : `The run was ${reason === 'shutdown' ? 'stopped by server shutdown' : 'cancelled'}`);
+    super(
+      reason === 'timeout'
+        ? 'The run did not finish in time'
+        : `The run was ${reason === 'shutdown' ? 'stopped by server shutdown' : 'cancelled'}`,
+    );
     this.name = 'RunStop';
   }
 }
@@ -142,7 +146,18 @@ export class AgentRuntime {
           created_at: assistantCreatedAt,
         },
       });
-      const execution = await writers.runs.insert(newExecutionRow({ runId, organizationId: input.organizationId, agent: input.agent, threadId: input.threadId, messageId: assistantMessageId, model: model.id, now: nowText, timeoutMs: this.dependencies.config.runTimeoutMs }));
+      const execution = await writers.runs.insert(
+        newExecutionRow({
+          runId,
+          organizationId: input.organizationId,
+          agent: input.agent,
+          threadId: input.threadId,
+          messageId: assistantMessageId,
+          model: model.id,
+          now: nowText,
+          timeoutMs: this.dependencies.config.runTimeoutMs,
+        }),
+      );
       if (!execution) throw new AppError('agent_not_found');
       const appended = await writers.events.append({
         organizationId: input.organizationId,
@@ -157,7 +172,8 @@ export class AgentRuntime {
       });
       return { events: appended ?? [], replacedRunId: claim.replacedRunId };
     });
-    if (replacedRunId) this.dependencies.logger.warn({ runId: replacedRunId }, 'took over a thread whose run had lost its lease');
+    if (replacedRunId)
+      this.dependencies.logger.warn({ runId: replacedRunId }, 'took over a thread whose run had lost its lease');
     eventLog.published(input.threadId, events);
 
     const controller = new AbortController();
@@ -178,7 +194,12 @@ export class AgentRuntime {
       },
       signal: controller.signal,
     }).then((outcome: RunOutcome) => outcome);
-    const active: ActiveRun = { organizationId: input.organizationId, threadId: input.threadId, controller, completion };
+    const active: ActiveRun = {
+      organizationId: input.organizationId,
+      threadId: input.threadId,
+      controller,
+      completion,
+    };
     this.#active.set(runId, active);
     const timeout = setTimeout(() => controller.abort(new RunStop('timeout')), this.dependencies.config.runTimeoutMs);
     void completion
@@ -236,7 +257,9 @@ export class AgentRuntime {
 
 function maxStepsOf(agent: Agent): number {
   const value = agent.configuration.max_steps;
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? Math.min(value, MAX_MAX_STEPS) : DEFAULT_MAX_STEPS;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1
+    ? Math.min(value, MAX_MAX_STEPS)
+    : DEFAULT_MAX_STEPS;
 }
 
 export function toRow(message: ChatMessage, organizationId: string) {

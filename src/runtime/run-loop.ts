@@ -1,6 +1,12 @@
 import type { ChatMessage, ExecutionStatus, ExecutionStep, JsonObject, ToolCall } from '../domain/models.js';
 import type { IdempotencyClaim } from '../storage/store.js';
-import { ModelError, type LanguageModel, type ModelMessage, type ModelToolCall, type ModelUsage } from '../models/model-port.js';
+import {
+  ModelError,
+  type LanguageModel,
+  type ModelMessage,
+  type ModelToolCall,
+  type ModelUsage,
+} from '../models/model-port.js';
 import { estimateCost } from '../models/pricing.js';
 import { IDEMPOTENCY_TTL_MS } from '../storage/store.js';
 import type { Tool } from '../tools/tool.js';
@@ -49,7 +55,13 @@ export async function executeRun(input: {
   signal: AbortSignal;
 }): Promise<RunResult> {
   const { dependencies, run, signal } = input;
-  const progress: Progress = { text: '', usage: { inputTokens: 0, outputTokens: 0 }, steps: [], toolCalls: [], finishReason: 'stop' };
+  const progress: Progress = {
+    text: '',
+    usage: { inputTokens: 0, outputTokens: 0 },
+    steps: [],
+    toolCalls: [],
+    finishReason: 'stop',
+  };
   const lease = setInterval(() => void renewLease(dependencies, run), RUN_LEASE_MS / 3);
   let status: ExecutionStatus = 'completed';
   let error: RunResult['error'] = null;
@@ -60,7 +72,10 @@ export async function executeRun(input: {
     if (status === 'failed' && error?.code === 'internal_error') {
       dependencies.logger.error({ err: caught, runId: run.runId }, 'run failed');
     } else if (caught instanceof ModelError) {
-      dependencies.logger.warn({ err: caught.cause ?? caught, runId: run.runId, model: run.model.id }, 'model call failed');
+      dependencies.logger.warn(
+        { err: caught.cause ?? caught, runId: run.runId, model: run.model.id },
+        'model call failed',
+      );
     }
   } finally {
     clearInterval(lease);
@@ -68,13 +83,29 @@ export async function executeRun(input: {
   return finish(dependencies, run, progress, status, error);
 }
 
-async function loop(dependencies: RuntimeDependencies, run: RunPlan, signal: AbortSignal, progress: Progress): Promise<void> {
+async function loop(
+  dependencies: RuntimeDependencies,
+  run: RunPlan,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<void> {
   const { store, eventLog, clock } = dependencies;
-  const history = await store.runMessages.recent({ organizationId: run.organizationId, threadId: run.threadId, limit: HISTORY_LIMIT + 1 });
-  const messages: ModelMessage[] = toModelMessages(history.filter(({ message }) => message.id !== run.assistantMessageId));
+  const history = await store.runMessages.recent({
+    organizationId: run.organizationId,
+    threadId: run.threadId,
+    limit: HISTORY_LIMIT + 1,
+  });
+  const messages: ModelMessage[] = toModelMessages(
+    history.filter(({ message }) => message.id !== run.assistantMessageId),
+  );
   const system = buildSystemPrompt(run.agent);
-  const definitions = run.tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
-  const temperature = typeof run.agent.configuration.temperature === 'number' ? run.agent.configuration.temperature : undefined;
+  const definitions = run.tools.map((tool) => ({
+    name: tool.name,
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+  }));
+  const temperature =
+    typeof run.agent.configuration.temperature === 'number' ? run.agent.configuration.temperature : undefined;
 
   for (let step = 1; step <= run.maxSteps; step += 1) {
     const stepStarted = clock.now();
@@ -85,7 +116,11 @@ async function loop(dependencies: RuntimeDependencies, run: RunPlan, signal: Abo
       if (part.type === 'text-delta') {
         stepText += part.text;
         progress.text += part.text;
-        eventLog.delta(run.threadId, 'text-delta', { message_id: run.assistantMessageId, run_id: run.runId, delta: part.text });
+        eventLog.delta(run.threadId, 'text-delta', {
+          message_id: run.assistantMessageId,
+          run_id: run.runId,
+          delta: part.text,
+        });
       } else if (part.type === 'tool-call') {
         calls.push(part);
       } else {
@@ -97,7 +132,17 @@ async function loop(dependencies: RuntimeDependencies, run: RunPlan, signal: Abo
     signal.throwIfAborted();
     progress.usage.inputTokens += stepUsage.inputTokens;
     progress.usage.outputTokens += stepUsage.outputTokens;
-    progress.steps.push(modelStep({ step, started: stepStarted, ended: clock.now(), model: run.model.id, text: stepText, calls, usage: stepUsage }));
+    progress.steps.push(
+      modelStep({
+        step,
+        started: stepStarted,
+        ended: clock.now(),
+        model: run.model.id,
+        text: stepText,
+        calls,
+        usage: stepUsage,
+      }),
+    );
     if (calls.length === 0) return;
     if (step === run.maxSteps) {
       // The model still wants tools but the budget is spent: stop here, and say why.
@@ -120,10 +165,22 @@ async function callTool(
 ): Promise<ModelMessage> {
   const { store, eventLog, clock, newId, config } = dependencies;
   const position = progress.toolCalls.length;
-  const record: ToolCall = { tool_name: call.toolName, arguments: call.input, result: null, error: null, start_time: clock.now().toISOString(), end_time: null };
+  const record: ToolCall = {
+    tool_name: call.toolName,
+    arguments: call.input,
+    result: null,
+    error: null,
+    start_time: clock.now().toISOString(),
+    end_time: null,
+  };
   progress.toolCalls.push(record);
   const rowId = newId();
-  const common = { message_id: run.assistantMessageId, run_id: run.runId, tool_call_id: call.toolCallId, tool_name: call.toolName };
+  const common = {
+    message_id: run.assistantMessageId,
+    run_id: run.runId,
+    tool_call_id: call.toolCallId,
+    tool_name: call.toolName,
+  };
   const started = await store.write(async (writers) => {
     await writers.runMessages.startToolCall({
       id: rowId,
@@ -172,20 +229,33 @@ async function callTool(
       organizationId: run.organizationId,
       threadId: run.threadId,
       now: record.end_time!,
-      events: [{ type: 'tool-call-end', data: { ...common, result: record.result as JsonObject, error: record.error, end_time: record.end_time } }],
+      events: [
+        {
+          type: 'tool-call-end',
+          data: { ...common, result: record.result as JsonObject, error: record.error, end_time: record.end_time },
+        },
+      ],
     });
   });
   eventLog.published(run.threadId, ended ?? []);
-  return { role: 'tool', toolCallId: call.toolCallId, toolName: call.toolName, result: outcome.ok ? outcome.result : outcome.error, isError: !outcome.ok };
+  return {
+    role: 'tool',
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    result: outcome.ok ? outcome.result : outcome.error,
+    isError: !outcome.ok,
+  };
 }
 
 function classify(caught: unknown, signal: AbortSignal): { status: ExecutionStatus; error: RunResult['error'] } {
   const reason = signal.aborted ? signal.reason : caught;
   if (reason instanceof RunStop) {
-    if (reason.reason === 'timeout') return { status: 'timeout', error: { code: 'run_timeout', message: reason.message } };
+    if (reason.reason === 'timeout')
+      return { status: 'timeout', error: { code: 'run_timeout', message: reason.message } };
     return { status: 'cancelled', error: null };
   }
-  if (caught instanceof ModelError) return { status: 'failed', error: { code: 'model_error', message: caught.message } };
+  if (caught instanceof ModelError)
+    return { status: 'failed', error: { code: 'model_error', message: caught.message } };
   return { status: 'failed', error: { code: 'internal_error', message: 'The run failed unexpectedly' } };
 }
 
@@ -232,8 +302,20 @@ async function finish(
   const costEstimate = estimateCost(run.model.id, progress.usage);
   const runEvent =
     status === 'completed' || status === 'cancelled'
-      ? { type: 'run-end', data: { run_id: run.runId, status, finish_reason: finishReason, usage, message: message as unknown as JsonObject } }
-      : { type: 'run-error', data: { run_id: run.runId, status, error: error as JsonObject, message: message as unknown as JsonObject } };
+      ? {
+          type: 'run-end',
+          data: {
+            run_id: run.runId,
+            status,
+            finish_reason: finishReason,
+            usage,
+            message: message as unknown as JsonObject,
+          },
+        }
+      : {
+          type: 'run-error',
+          data: { run_id: run.runId, status, error: error as JsonObject, message: message as unknown as JsonObject },
+        };
 
   const { execution, events } = await store.write(async (writers) => {
     await writers.runMessages.finish({

@@ -36,7 +36,9 @@ export async function runTool(input: {
   if (!tool) return { ok: false, error: `Tool "${input.toolName}" is not available to this agent` };
   const validate = validatorFor(tool);
   if (!validate(input.arguments)) {
-    const reasons = (validate.errors ?? []).map((error) => `${error.instancePath || 'input'} ${error.message ?? ''}`.trim());
+    const reasons = (validate.errors ?? []).map((error) =>
+      `${error.instancePath || 'input'} ${error.message ?? ''}`.trim(),
+    );
     return { ok: false, error: `Invalid arguments for ${tool.name}: ${reasons.join('; ')}` };
   }
   const timeoutMs = tool.timeoutMs ?? input.timeoutMs;

@@ -16,7 +16,12 @@ async function json(response: Response) {
 
 it('after kill -9 mid-run, a restart fails the orphaned run, marks the reply interrupted and frees the thread', async () => {
   // Two words a second: the run is still going when the process is killed.
-  const env = { DATABASE_URL: `sqlite:${path.join(directory, 'parley.db')}`, LOG_LEVEL: 'warn', DEMO_MODEL_WORDS_PER_SECOND: '2', SHUTDOWN_TIMEOUT_MS: '2500' };
+  const env = {
+    DATABASE_URL: `sqlite:${path.join(directory, 'parley.db')}`,
+    LOG_LEVEL: 'warn',
+    DEMO_MODEL_WORDS_PER_SECOND: '2',
+    SHUTDOWN_TIMEOUT_MS: '2500',
+  };
   const server = await startServer(env);
   const key = server.key!;
   const headers = { 'x-api-key': key, 'content-type': 'application/json' };
@@ -28,7 +33,11 @@ it('after kill -9 mid-run, a restart fails the orphaned run, marks the reply int
     }),
   );
   const thread = await json(
-    await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads`, { method: 'POST', headers, body: JSON.stringify({ title: 't' }) }),
+    await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ title: 't' }),
+    }),
   );
   const stream = await fetch(`${server.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/messages/stream`, {
     method: 'POST',
@@ -46,7 +55,11 @@ it('after kill -9 mid-run, a restart fails the orphaned run, marks the reply int
   const restarted = await startServer(env);
   try {
     const execution = await json(await fetch(`${restarted.baseUrl}/api/v1/flows/executions/${runId}`, { headers }));
-    expect(execution).toMatchObject({ id: runId, status: 'failed', error_message: 'The run was interrupted (its server stopped)' });
+    expect(execution).toMatchObject({
+      id: runId,
+      status: 'failed',
+      error_message: 'The run was interrupted (its server stopped)',
+    });
     const messages = await json(
       await fetch(`${restarted.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, { headers }),
     );

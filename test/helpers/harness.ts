@@ -156,7 +156,12 @@ export function client(context: TestContext, key: string) {
       headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-    return { status: response.statusCode, headers: response.headers, body: parseBody(response.body), raw: response.body };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: parseBody(response.body),
+      raw: response.body,
+    };
   };
   return {
     request,

@@ -127,7 +127,13 @@ describe('agents', () => {
     expect(deleted.status).toBe(204);
     expect(deleted.raw).toBe('');
     expect((await api.get(`/api/v1/agents/${agent.id}`)).body.code).toBe('agent_not_found');
-    expect(await context.store.threads.get({ organizationId: organization.organizationId, agentId: agent.id, id: thread.id })).toBeNull();
+    expect(
+      await context.store.threads.get({
+        organizationId: organization.organizationId,
+        agentId: agent.id,
+        id: thread.id,
+      }),
+    ).toBeNull();
     expect((await api.delete(`/api/v1/agents/${agent.id}`)).status).toBe(404);
   });
 });
@@ -158,7 +164,10 @@ describe('chat threads', () => {
     const api = client(context, organization.key);
     const agent = await api.createAgent();
     const thread = await api.createThread(agent.id, { metadata: { a: '1' } });
-    const response = await api.patch(`/api/v1/chat/${agent.id}/threads/${thread.id}`, { title: 'Renamed', metadata: { b: 2 } });
+    const response = await api.patch(`/api/v1/chat/${agent.id}/threads/${thread.id}`, {
+      title: 'Renamed',
+      metadata: { b: 2 },
+    });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ id: thread.id, title: 'Renamed', metadata: { b: 2 }, messages: [] });
     expect((await api.get(`/api/v1/chat/${agent.id}/threads/${thread.id}`)).body.title).toBe('Renamed');
@@ -219,7 +228,9 @@ describe('chat threads', () => {
     const response = await api.delete(`/api/v1/chat/clear-all-chats?agent_id=${agent.id}`);
     expect(response).toMatchObject({ status: 200, body: {} });
     expect((await api.get(`/api/v1/chat/${agent.id}/threads`)).body).toEqual([]);
-    expect((await api.get(`/api/v1/chat/${other.id}/threads`)).body.map((thread: { id: string }) => thread.id)).toEqual([kept.id]);
+    expect((await api.get(`/api/v1/chat/${other.id}/threads`)).body.map((thread: { id: string }) => thread.id)).toEqual(
+      [kept.id],
+    );
     const missing = await api.delete('/api/v1/chat/clear-all-chats');
     expect(missing.status).toBe(422);
     expect(missing.body.detail[0].loc).toEqual(['query', 'agent_id']);

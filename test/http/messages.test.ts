@@ -69,7 +69,9 @@ describe('POST …/messages', () => {
       cost_estimate: null,
       error_message: null,
     });
-    expect(execution.body.steps.map((step: { step_type: string; status: string }) => [step.step_type, step.status])).toEqual([
+    expect(
+      execution.body.steps.map((step: { step_type: string; status: string }) => [step.step_type, step.status]),
+    ).toEqual([
       ['llm', 'completed'],
       ['tool', 'completed'],
       ['llm', 'completed'],
@@ -92,7 +94,12 @@ describe('POST …/messages', () => {
       metadata: { source: 'import' },
     });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ role: 'assistant', content: 'Imported answer', tool_calls: [], metadata: { source: 'import' } });
+    expect(response.body).toMatchObject({
+      role: 'assistant',
+      content: 'Imported answer',
+      tool_calls: [],
+      metadata: { source: 'import' },
+    });
     const executions = await api.get('/api/v1/flows/executions');
     expect(executions.body.total_count).toBe(0);
   });

@@ -21,7 +21,18 @@ describe('POST /api/v1/chat/{agent_id}/threads', () => {
     });
     expect(response.status).toBe(200);
     expect(Object.keys(response.body).sort()).toEqual(
-      ['agent_id', 'anon_user_id', 'created_at', 'id', 'messages', 'metadata', 'organization_id', 'title', 'updated_at', 'user_id'].sort(),
+      [
+        'agent_id',
+        'anon_user_id',
+        'created_at',
+        'id',
+        'messages',
+        'metadata',
+        'organization_id',
+        'title',
+        'updated_at',
+        'user_id',
+      ].sort(),
     );
     expect(response.body).toMatchObject({
       agent_id: agent.id,
@@ -76,7 +87,9 @@ describe('POST /api/v1/chat/{agent_id}/threads', () => {
       },
     ]);
 
-    const page = await api.get(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages?limit=1&offset=1&filter_suggestions=true`);
+    const page = await api.get(
+      `/api/v1/chat/${agent.id}/threads/${thread.id}/messages?limit=1&offset=1&filter_suggestions=true`,
+    );
     expect(page.status).toBe(200);
     expect(page.body).toHaveLength(1);
     expect(page.body[0].content).toBe('It is noon.');

@@ -21,10 +21,9 @@ describe('demo model', () => {
       { type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 2, outputTokens: 0 } },
     ]);
     const both = await collect([{ role: 'user', content: 'What time is it, and what is (2+3)*4?' }]);
-    expect(both.filter((part) => part.type === 'tool-call').map((part) => (part as { toolName: string }).toolName)).toEqual([
-      'calculator',
-      'current_time',
-    ]);
+    expect(
+      both.filter((part) => part.type === 'tool-call').map((part) => (part as { toolName: string }).toolName),
+    ).toEqual(['calculator', 'current_time']);
   });
 
   it('does not call tools the agent lacks, and says it is a demo', async () => {
@@ -34,18 +33,30 @@ describe('demo model', () => {
     expect(text).toContain('You said: "what time is it".');
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
     // Word by word: every delta is one word with its trailing space.
-    expect(parts.filter((part) => part.type === 'text-delta').every((part) => /^\S+\s*$/.test((part as { text: string }).text))).toBe(true);
+    expect(
+      parts
+        .filter((part) => part.type === 'text-delta')
+        .every((part) => /^\S+\s*$/.test((part as { text: string }).text)),
+    ).toBe(true);
   });
 
   it('answers from tool results, including failures', async () => {
     const parts = await collect([
       { role: 'user', content: 'calculate 17*23 and the time' },
       { role: 'assistant', content: '', toolCalls: [] },
-      { role: 'tool', toolCallId: 'a', toolName: 'calculator', result: { expression: '17*23', result: 391 }, isError: false },
+      {
+        role: 'tool',
+        toolCallId: 'a',
+        toolName: 'calculator',
+        result: { expression: '17*23', result: 391 },
+        isError: false,
+      },
       { role: 'tool', toolCallId: 'b', toolName: 'current_time', result: 'clock broke', isError: true },
     ]);
     const text = parts.flatMap((part) => (part.type === 'text-delta' ? [part.text] : [])).join('');
-    expect(text).toBe("17*23 = 391. The current_time tool failed: clock broke. (Answered by Parley's offline demo model.)");
+    expect(text).toBe(
+      "17*23 = 391. The current_time tool failed: clock broke. (Answered by Parley's offline demo model.)",
+    );
   });
 
   it('streams at the configured pace and stops when aborted', async () => {

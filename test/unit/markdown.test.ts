@@ -41,7 +41,9 @@ describe('stripSuggestions', () => {
 describe('extractSuggestions', () => {
   it('lists the suggestions and returns the text without the block', async () => {
     const { extractSuggestions } = await import('../../src/features/threads/suggestions.js');
-    expect(extractSuggestions('It is done.\n\n<suggestions>\n- What next?\n* And then?\n1. Why?\n</suggestions>')).toEqual({
+    expect(
+      extractSuggestions('It is done.\n\n<suggestions>\n- What next?\n* And then?\n1. Why?\n</suggestions>'),
+    ).toEqual({
       text: 'It is done.',
       suggestions: ['What next?', 'And then?', 'Why?'],
     });

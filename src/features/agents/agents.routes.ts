@@ -24,8 +24,7 @@ export function registerAgentRoutes(
       querystring: AgentListQuery,
       response: { 200: Type.Array(Type.Ref(Agent)), ...errorResponses() },
     },
-    handler: (request) =>
-      agents.list({ organizationId: principalOf(request).organizationId, ...request.query }),
+    handler: (request) => agents.list({ organizationId: principalOf(request).organizationId, ...request.query }),
   });
 
   app.post('/api/v1/agents', {
@@ -54,7 +53,8 @@ export function registerAgentRoutes(
       params: AgentParams,
       response: { 200: Type.Ref(Agent), ...errorResponses(404) },
     },
-    handler: (request) => agents.require({ organizationId: principalOf(request).organizationId, id: request.params.agent_id }),
+    handler: (request) =>
+      agents.require({ organizationId: principalOf(request).organizationId, id: request.params.agent_id }),
   });
 
   app.put('/api/v1/agents/:agent_id', {

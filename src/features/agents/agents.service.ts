@@ -35,7 +35,11 @@ export class AgentsService {
     const { store, clock, newId } = this.dependencies;
     const template = findTemplate(input.body.template_id);
     if (!template) {
-      throw validationError(['body', 'template_id'], 'Unknown template: see GET /api/v1/templates', 'template_not_found');
+      throw validationError(
+        ['body', 'template_id'],
+        'Unknown template: see GET /api/v1/templates',
+        'template_not_found',
+      );
     }
     const now = clock.now().toISOString();
     const { body } = input;

@@ -44,7 +44,9 @@ const ApiKeyCreated = Type.Object(
   {
     api_key: Type.Ref(ApiKey),
     key: Nullable(
-      Type.String({ description: 'The whole key, shown only in this response (null when an Idempotency-Key replays it).' }),
+      Type.String({
+        description: 'The whole key, shown only in this response (null when an Idempotency-Key replays it).',
+      }),
     ),
   },
   { $id: 'ApiKeyCreated', additionalProperties: false },
@@ -104,7 +106,8 @@ export function registerKeyRoutes(
       params: KeyParams,
       response: { 200: Type.Ref(ApiKey), ...errorResponses(404) },
     },
-    handler: (request) => keys.require({ organizationId: principalOf(request).organizationId, id: request.params.key_id }),
+    handler: (request) =>
+      keys.require({ organizationId: principalOf(request).organizationId, id: request.params.key_id }),
   });
 
   app.delete('/api/v1/api-keys/:key_id', {
@@ -115,6 +118,7 @@ export function registerKeyRoutes(
       params: KeyParams,
       response: { 200: Type.Ref(ApiKey), ...errorResponses(404) },
     },
-    handler: (request) => keys.revoke({ organizationId: principalOf(request).organizationId, id: request.params.key_id }),
+    handler: (request) =>
+      keys.revoke({ organizationId: principalOf(request).organizationId, id: request.params.key_id }),
   });
 }

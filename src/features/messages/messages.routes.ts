@@ -61,7 +61,8 @@ export function registerMessageRoutes(
     schema: {
       tags,
       summary: 'Add a message and stream the reply (SSE)',
-      description: 'Server-sent events; see docs/streaming.md. The last event (`run-end` or `run-error`) carries the stored message.',
+      description:
+        'Server-sent events; see docs/streaming.md. The last event (`run-end` or `run-error`) carries the stored message.',
       params: ThreadPathParams,
       querystring: StreamQuery,
       body: Type.Ref(ChatMessageCreate),
@@ -82,7 +83,8 @@ export function registerMessageRoutes(
         if (added.kind === 'stored') {
           // No run: the stream is the message's own two events.
           for (const event of added.events) {
-            for (const message of format === 'ai-sdk' ? toAiSdkMessages(event) : [toParleyMessage(event)]) stream.send(message);
+            for (const message of format === 'ai-sdk' ? toAiSdkMessages(event) : [toParleyMessage(event)])
+              stream.send(message);
           }
           if (format === 'ai-sdk') stream.send({ data: '[DONE]' });
           stream.close();
@@ -109,7 +111,8 @@ export function registerMessageRoutes(
     schema: {
       tags,
       summary: 'Follow a thread live (SSE); resumes from Last-Event-ID',
-      description: 'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent.',
+      description:
+        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent.',
       params: ThreadPathParams,
       querystring: FollowQuery,
       response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(404) },
@@ -151,7 +154,12 @@ function resumePoint(request: FastifyRequest, after: string | undefined): EventI
   const header = request.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') {
     const parsed = parseEventId(header);
-    if (!parsed) throw validationError(['header', 'last-event-id'], 'Last-Event-ID must be an event id such as 42 or 42.7', 'value_error');
+    if (!parsed)
+      throw validationError(
+        ['header', 'last-event-id'],
+        'Last-Event-ID must be an event id such as 42 or 42.7',
+        'value_error',
+      );
     return parsed;
   }
   return after === undefined ? null : parseEventId(after);
@@ -177,8 +185,12 @@ async function pump(input: {
     }
   } catch (error) {
     // Like any 5xx, an unexpected failure is logged (with the request id) for the operator.
-    if (!(error instanceof AppError) || error.status >= 500) input.log.error({ err: error }, 'stream failed after its headers were sent');
-    const detail = error instanceof AppError ? { code: error.code, detail: error.message } : { code: 'internal_error', detail: 'Internal Server Error' };
+    if (!(error instanceof AppError) || error.status >= 500)
+      input.log.error({ err: error }, 'stream failed after its headers were sent');
+    const detail =
+      error instanceof AppError
+        ? { code: error.code, detail: error.message }
+        : { code: 'internal_error', detail: 'Internal Server Error' };
     stream.send({ event: 'error', data: JSON.stringify(detail) });
   } finally {
     await events.return(undefined);

@@ -22,8 +22,7 @@ export interface MessageInput {
 }
 
 export type AddedMessage =
-  | { kind: 'run'; run: StartedRun }
-  | { kind: 'stored'; message: ChatMessage; events: LiveEvent[] };
+  { kind: 'run'; run: StartedRun } | { kind: 'stored'; message: ChatMessage; events: LiveEvent[] };
 
 export class MessagesService {
   constructor(
@@ -37,7 +36,9 @@ export class MessagesService {
   ) {}
 
   /** A user message starts a run; any other role is stored as it is, without one. */
-  async add(input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined }): Promise<AddedMessage> {
+  async add(
+    input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined },
+  ): Promise<AddedMessage> {
     const { store, runtime } = this.dependencies;
     if (input.body.agent_id !== undefined && input.body.agent_id.toLowerCase() !== input.agentId) {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
@@ -58,7 +59,9 @@ export class MessagesService {
   }
 
   /** Adds the message and, for a user message, waits for the stored reply. */
-  async addAndWait(input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined }): Promise<ChatMessage> {
+  async addAndWait(
+    input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined },
+  ): Promise<ChatMessage> {
     const added = await this.add(input);
     if (added.kind === 'stored') return added.message;
     const result = await added.run.completion;
@@ -68,9 +71,12 @@ export class MessagesService {
     return result.message;
   }
 
-  async cancel(input: ThreadScope & { runId: string }): Promise<{ run_id: string; status: string; message_id: string }> {
+  async cancel(
+    input: ThreadScope & { runId: string },
+  ): Promise<{ run_id: string; status: string; message_id: string }> {
     const execution = await this.dependencies.store.runs.get({ organizationId: input.organizationId, id: input.runId });
-    const belongs = execution && execution.agent_id === input.agentId && execution.metadata.thread_id === input.threadId;
+    const belongs =
+      execution && execution.agent_id === input.agentId && execution.metadata.thread_id === input.threadId;
     if (!belongs) throw new AppError('run_not_found');
     if (execution.status !== 'running') throw new AppError('run_not_active');
     if (!this.dependencies.runtime.cancel(input)) throw new AppError('run_not_active');
@@ -79,10 +85,17 @@ export class MessagesService {
 
   /** Checks the thread belongs to the caller; the stream position to follow from when none is given. */
   async prepareFollow(input: ThreadScope & { after: EventId | null }): Promise<EventId> {
-    const thread = await this.dependencies.store.threads.get({ organizationId: input.organizationId, agentId: input.agentId, id: input.threadId });
+    const thread = await this.dependencies.store.threads.get({
+      organizationId: input.organizationId,
+      agentId: input.agentId,
+      id: input.threadId,
+    });
     if (!thread) throw new AppError('thread_not_found');
     if (input.after) return input.after;
-    const lastSeq = await this.dependencies.store.events.lastSeq({ organizationId: input.organizationId, threadId: input.threadId });
+    const lastSeq = await this.dependencies.store.events.lastSeq({
+      organizationId: input.organizationId,
+      threadId: input.threadId,
+    });
     return { seq: lastSeq ?? 0, delta: 0 };
   }
 
@@ -94,7 +107,11 @@ export class MessagesService {
     input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined },
   ): Promise<{ message: ChatMessage; events: LiveEvent[] }> {
     const { store, clock, newId, eventLog } = this.dependencies;
-    const thread = await store.threads.get({ organizationId: input.organizationId, agentId: input.agentId, id: input.threadId });
+    const thread = await store.threads.get({
+      organizationId: input.organizationId,
+      agentId: input.agentId,
+      id: input.threadId,
+    });
     if (!thread) throw new AppError('thread_not_found');
     const message: ChatMessage = {
       id: newId(),

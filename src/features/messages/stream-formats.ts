@@ -30,12 +30,23 @@ export function toAiSdkMessages(event: LiveEvent): SseMessage[] {
       return [chunk({ type: 'text-delta', id: String(data.message_id), delta: String(data.delta) })];
     case 'tool-call-start':
       return [
-        chunk({ type: 'tool-input-available', toolCallId: String(data.tool_call_id), toolName: String(data.tool_name), input: (data.arguments ?? {}) as JsonObject }),
+        chunk({
+          type: 'tool-input-available',
+          toolCallId: String(data.tool_call_id),
+          toolName: String(data.tool_name),
+          input: (data.arguments ?? {}) as JsonObject,
+        }),
       ];
     case 'tool-call-end':
       return data.error
         ? [chunk({ type: 'tool-output-error', toolCallId: String(data.tool_call_id), errorText: String(data.error) })]
-        : [chunk({ type: 'tool-output-available', toolCallId: String(data.tool_call_id), output: (data.result ?? null) as JsonObject })];
+        : [
+            chunk({
+              type: 'tool-output-available',
+              toolCallId: String(data.tool_call_id),
+              output: (data.result ?? null) as JsonObject,
+            }),
+          ];
     case 'message-end': {
       const message = data.message as { role?: string; id?: string } | undefined;
       return message?.role === 'assistant' ? [chunk({ type: 'text-end', id: String(message.id) })] : [];
@@ -44,7 +55,11 @@ export function toAiSdkMessages(event: LiveEvent): SseMessage[] {
       return [chunk({ type: 'finish-step' }), chunk({ type: 'finish' }), { data: '[DONE]' }];
     case 'run-error': {
       const error = data.error as { message?: string } | undefined;
-      return [chunk({ type: 'error', errorText: error?.message ?? 'The run failed' }), chunk({ type: 'finish' }), { data: '[DONE]' }];
+      return [
+        chunk({ type: 'error', errorText: error?.message ?? 'The run failed' }),
+        chunk({ type: 'finish' }),
+        { data: '[DONE]' },
+      ];
     }
     default:
       return [];

@@ -4,7 +4,13 @@ import { AppError } from '../../errors.js';
 import { principalOf } from '../../http/auth.js';
 import { errorResponses } from '../../http/schemas.js';
 import type { Store } from '../../storage/store.js';
-import { ExecutionParams, ExecutionStep, FlowExecution, FlowExecutionList, FlowExecutionListQuery } from './flow-executions.schemas.js';
+import {
+  ExecutionParams,
+  ExecutionStep,
+  FlowExecution,
+  FlowExecutionList,
+  FlowExecutionListQuery,
+} from './flow-executions.schemas.js';
 
 /** Every agent run is a flow execution (trigger `api`); these routes read them. */
 export function registerFlowExecutionRoutes(parent: FastifyInstance, dependencies: { store: Store }): void {

@@ -25,7 +25,14 @@ export function registerThreadRoutes(
 ): void {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { threads, idempotency } = dependencies;
-  for (const schema of [ToolCall, ChatMessageFeedbackSimple, ChatMessage, ChatThread, ChatThreadCreate, ChatThreadUpdate]) {
+  for (const schema of [
+    ToolCall,
+    ChatMessageFeedbackSimple,
+    ChatMessage,
+    ChatThread,
+    ChatThreadCreate,
+    ChatThreadUpdate,
+  ]) {
     app.addSchema(schema);
   }
   const tags = ['chat'];

@@ -68,7 +68,12 @@ export class AgentWriter {
     return agentRowToAgent(row);
   }
 
-  async update(input: { organizationId: string; id: string; changes: AgentChanges; now: string }): Promise<Agent | null> {
+  async update(input: {
+    organizationId: string;
+    id: string;
+    changes: AgentChanges;
+    now: string;
+  }): Promise<Agent | null> {
     const { changes } = input;
     const set: Partial<AgentRow> = { updated_at: input.now };
     if (changes.name !== undefined) set.name = changes.name;

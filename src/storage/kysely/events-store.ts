@@ -10,7 +10,12 @@ export class EventReader {
   constructor(private readonly db: Executor) {}
 
   /** Durable events after `afterSeq`, oldest first. */
-  async listAfter(input: { organizationId: string; threadId: string; afterSeq: number; limit: number }): Promise<ThreadEvent[]> {
+  async listAfter(input: {
+    organizationId: string;
+    threadId: string;
+    afterSeq: number;
+    limit: number;
+  }): Promise<ThreadEvent[]> {
     const rows = await this.db
       .selectFrom('thread_events')
       .selectAll()

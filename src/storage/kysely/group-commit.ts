@@ -34,7 +34,10 @@ class UnitFailed extends Error {}
  * unit may run a second time after its batch was rolled back.
  */
 export class GroupCommitWriter {
-  readonly #statements: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', BetterSqlite3.Statement>;
+  readonly #statements: Record<
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo',
+    BetterSqlite3.Statement
+  >;
   readonly #connection: BetterSqlite3.Database;
   readonly #unitDb: Kysely<Database>;
   readonly #maxBatchSize: number;

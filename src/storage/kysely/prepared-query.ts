@@ -35,7 +35,8 @@ export class PreparedQuery<Values extends object, Row = unknown> {
       const template = this.#build(db, markers).compile();
       const order = template.parameters.map((parameter) => {
         const name = this.#names.find((candidate) => markers[candidate] === parameter);
-        if (name === undefined) throw new Error(`Prepared query has a parameter that is not a named value: ${String(parameter)}`);
+        if (name === undefined)
+          throw new Error(`Prepared query has a parameter that is not a named value: ${String(parameter)}`);
         return name;
       });
       entry = { template, order };

@@ -134,7 +134,11 @@ export class RunWriter {
  * any time: a live run's lease is never lapsed. `ignoreLeases` treats every running run as dead:
  * right for a server starting on SQLite, which is only ever used by one server process.
  */
-export async function failOrphanedRuns(db: Executor, now: string, options: { ignoreLeases?: boolean } = {}): Promise<number> {
+export async function failOrphanedRuns(
+  db: Executor,
+  now: string,
+  options: { ignoreLeases?: boolean } = {},
+): Promise<number> {
   const orphans = await db
     .selectFrom('flow_executions')
     .leftJoin('chat_threads', 'chat_threads.id', 'flow_executions.thread_id')
@@ -153,7 +157,12 @@ export async function failOrphanedRuns(db: Executor, now: string, options: { ign
   for (const orphan of orphans) {
     await db
       .updateTable('flow_executions')
-      .set({ status: 'failed', completed_at: now, updated_at: now, error_message: 'The run was interrupted (its server stopped)' })
+      .set({
+        status: 'failed',
+        completed_at: now,
+        updated_at: now,
+        error_message: 'The run was interrupted (its server stopped)',
+      })
       .where('id', '=', orphan.id)
       .where('status', '=', 'running')
       .execute();

@@ -1,6 +1,7 @@
 import type { Executor } from './executor.js';
 
-export type RunClaim = { outcome: 'claimed'; replacedRunId: string | null } | { outcome: 'busy' } | { outcome: 'missing' };
+export type RunClaim =
+  { outcome: 'claimed'; replacedRunId: string | null } | { outcome: 'busy' } | { outcome: 'missing' };
 
 /**
  * The one-run-per-thread lease. A run holds `active_run_id` until it ends; the lease expiry lets

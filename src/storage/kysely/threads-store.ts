@@ -72,7 +72,17 @@ const INSERT_THREAD = new PreparedQuery<ThreadRow>(
   (db, row) =>
     db
       .insertInto('chat_threads')
-      .columns(['id', 'organization_id', 'agent_id', 'user_id', 'anon_user_id', 'title', 'metadata', 'created_at', 'updated_at'])
+      .columns([
+        'id',
+        'organization_id',
+        'agent_id',
+        'user_id',
+        'anon_user_id',
+        'title',
+        'metadata',
+        'created_at',
+        'updated_at',
+      ])
       .expression((eb) =>
         eb
           .selectFrom('agents')

@@ -89,9 +89,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('chat_messages')
     .addColumn('id', 'text', (column) => column.primaryKey())
     .addColumn('organization_id', 'text', (column) => column.notNull())
-    .addColumn('thread_id', 'text', (column) =>
-      column.notNull().references('chat_threads.id').onDelete('cascade'),
-    )
+    .addColumn('thread_id', 'text', (column) => column.notNull().references('chat_threads.id').onDelete('cascade'))
     .addColumn('role', 'text', (column) => column.notNull())
     .addColumn('content', 'text', (column) => column.notNull())
     .addColumn('content_html', 'text')
@@ -109,12 +107,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('tool_calls')
     .addColumn('id', 'text', (column) => column.primaryKey())
     .addColumn('organization_id', 'text', (column) => column.notNull())
-    .addColumn('thread_id', 'text', (column) =>
-      column.notNull().references('chat_threads.id').onDelete('cascade'),
-    )
-    .addColumn('message_id', 'text', (column) =>
-      column.notNull().references('chat_messages.id').onDelete('cascade'),
-    )
+    .addColumn('thread_id', 'text', (column) => column.notNull().references('chat_threads.id').onDelete('cascade'))
+    .addColumn('message_id', 'text', (column) => column.notNull().references('chat_messages.id').onDelete('cascade'))
     .addColumn('position', 'integer', (column) => column.notNull())
     .addColumn('tool_name', 'text', (column) => column.notNull())
     .addColumn('arguments', 'text', (column) => column.notNull())
@@ -130,9 +124,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('message_feedback')
     .addColumn('id', 'text', (column) => column.primaryKey())
     .addColumn('organization_id', 'text', (column) => column.notNull())
-    .addColumn('thread_id', 'text', (column) =>
-      column.notNull().references('chat_threads.id').onDelete('cascade'),
-    )
+    .addColumn('thread_id', 'text', (column) => column.notNull().references('chat_threads.id').onDelete('cascade'))
     .addColumn('user_id', 'text', (column) => column.notNull())
     .addColumn('human_message_id', 'text', (column) => column.references('chat_messages.id').onDelete('cascade'))
     .addColumn('ai_message_id', 'text', (column) => column.references('chat_messages.id').onDelete('cascade'))

@@ -8,7 +8,12 @@ export const calculatorTool: Tool = {
   inputSchema: {
     type: 'object',
     properties: {
-      expression: { type: 'string', minLength: 1, maxLength: MAX_EXPRESSION_LENGTH, description: 'For example "17*23".' },
+      expression: {
+        type: 'string',
+        minLength: 1,
+        maxLength: MAX_EXPRESSION_LENGTH,
+        description: 'For example "17*23".',
+      },
     },
     required: ['expression'],
     additionalProperties: false,

@@ -100,7 +100,9 @@ class Parser {
   #expect(symbol: string): void {
     if (this.#peekSymbol(symbol) === null) {
       const token = this.tokens[this.#index];
-      throw new ExpressionError(token ? `Expected "${symbol}" at position ${token.position + 1}` : `Expected "${symbol}"`);
+      throw new ExpressionError(
+        token ? `Expected "${symbol}" at position ${token.position + 1}` : `Expected "${symbol}"`,
+      );
     }
     this.#index += 1;
   }
@@ -178,7 +180,9 @@ class Parser {
       }
       this.#expect(')');
       if (values.length < fn.arity[0] || values.length > fn.arity[1]) {
-        throw new ExpressionError(`${name}() takes ${fn.arity[0] === fn.arity[1] ? fn.arity[0] : `${fn.arity[0]} to ${fn.arity[1]}`} argument(s)`);
+        throw new ExpressionError(
+          `${name}() takes ${fn.arity[0] === fn.arity[1] ? fn.arity[0] : `${fn.arity[0]} to ${fn.arity[1]}`} argument(s)`,
+        );
       }
       return fn.apply(...values);
     }

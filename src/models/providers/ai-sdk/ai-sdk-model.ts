@@ -1,4 +1,11 @@
-import { jsonSchema, streamText, tool, type LanguageModel as AiSdkLanguageModel, type ModelMessage as AiSdkMessage, type ToolSet } from 'ai';
+import {
+  jsonSchema,
+  streamText,
+  tool,
+  type LanguageModel as AiSdkLanguageModel,
+  type ModelMessage as AiSdkMessage,
+  type ToolSet,
+} from 'ai';
 import type { JsonObject } from '../../../domain/models.js';
 import {
   ModelError,
@@ -139,7 +146,11 @@ function toModelError(error: unknown): ModelError {
   if (error instanceof ModelError) return error;
   const status = (error as { statusCode?: number }).statusCode;
   const message = error instanceof Error ? error.message : String(error);
-  if (status === 429) return new ModelError('rate_limited', `The model provider is rate limiting: ${message}`, { cause: error });
-  if (status) return new ModelError('provider_error', `The model provider answered ${status}: ${message}`, { cause: error });
-  return new ModelError('provider_error', 'The model provider could not be reached or sent a broken response', { cause: error });
+  if (status === 429)
+    return new ModelError('rate_limited', `The model provider is rate limiting: ${message}`, { cause: error });
+  if (status)
+    return new ModelError('provider_error', `The model provider answered ${status}: ${message}`, { cause: error });
+  return new ModelError('provider_error', 'The model provider could not be reached or sent a broken response', {
+    cause: error,
+  });
 }

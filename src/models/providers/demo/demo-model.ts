@@ -61,7 +61,7 @@ function toolCallsFor(content: string, available: Set<string>): ModelToolCall[] 
 
 function expressionIn(content: string): string | null {
   const cue = CALCULATION_CUE.exec(content);
-  const candidate = cue ? ARITHMETIC.exec(cue[1]!) ?? ARITHMETIC.exec(content) : ARITHMETIC.exec(content);
+  const candidate = cue ? (ARITHMETIC.exec(cue[1]!) ?? ARITHMETIC.exec(content)) : ARITHMETIC.exec(content);
   return candidate ? candidate[0].trim() : null;
 }
 
