@@ -120,7 +120,9 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands the schemas a string.
   app.removeContentTypeParser('text/plain');
   app.addHook('preValidation', (request, _reply, done) => {
-    if (!isNestedDeeperThan(request.body, MAX_JSON_DEPTH)) return done();
+    // Nesting deeper than the limit takes more bytes than the limit: small bodies need no walk.
+    const length = Number(request.headers['content-length'] ?? Infinity);
+    if (length <= MAX_JSON_DEPTH * 2 || !isNestedDeeperThan(request.body, MAX_JSON_DEPTH)) return done();
     done(validationError(['body'], `JSON should nest at most ${MAX_JSON_DEPTH} levels deep`, 'json_invalid'));
   });
   // UUIDs are case-insensitive; ids are stored in lower case.
@@ -129,7 +131,9 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     if (params) {
       for (const name in params) {
         const value = params[name];
-        if (typeof value === 'string' && UUID.test(value)) params[name] = value.toLowerCase();
+        if (typeof value === 'string' && value !== value.toLowerCase() && UUID.test(value)) {
+          params[name] = value.toLowerCase();
+        }
       }
     }
     done();

@@ -27,6 +27,11 @@ export class Idempotency {
     reply: FastifyReply,
     work: (claim: IdempotencyClaim | undefined) => Promise<T>,
   ): Promise<void> {
+    // Without the header there is nothing to look up: skip the asynchronous path.
+    if (request.headers['idempotency-key'] === undefined) {
+      await reply.send(await work(undefined));
+      return;
+    }
     const started = await this.begin(request, reply);
     if (started.kind === 'replayed') return;
     try {

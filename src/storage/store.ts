@@ -117,19 +117,58 @@ export class Store {
   }
 }
 
+/**
+ * Writers bound to one unit's transaction, made on first use: a unit touches one or two of them,
+ * and this runs for every write of every request.
+ */
+class BoundWriters implements StoreWriters {
+  #organizations?: OrganizationWriter;
+  #apiKeys?: ApiKeyWriter;
+  #agents?: AgentWriter;
+  #threads?: ThreadWriter;
+  #messages?: MessageWriter;
+  #idempotency?: IdempotencyWriter;
+  #events?: EventWriter;
+  #runs?: RunWriter;
+  #threadRuns?: ThreadRunWriter;
+  #runMessages?: RunMessageWriter;
+
+  constructor(private readonly db: Executor) {}
+
+  get organizations() {
+    return (this.#organizations ??= new OrganizationWriter(this.db));
+  }
+  get apiKeys() {
+    return (this.#apiKeys ??= new ApiKeyWriter(this.db));
+  }
+  get agents() {
+    return (this.#agents ??= new AgentWriter(this.db));
+  }
+  get threads() {
+    return (this.#threads ??= new ThreadWriter(this.db));
+  }
+  get messages() {
+    return (this.#messages ??= new MessageWriter(this.db));
+  }
+  get idempotency() {
+    return (this.#idempotency ??= new IdempotencyWriter(this.db));
+  }
+  get events() {
+    return (this.#events ??= new EventWriter(this.db));
+  }
+  get runs() {
+    return (this.#runs ??= new RunWriter(this.db));
+  }
+  get threadRuns() {
+    return (this.#threadRuns ??= new ThreadRunWriter(this.db));
+  }
+  get runMessages() {
+    return (this.#runMessages ??= new RunMessageWriter(this.db));
+  }
+}
+
 function bindWriters(transaction: Executor): StoreWriters {
-  return {
-    organizations: new OrganizationWriter(transaction),
-    apiKeys: new ApiKeyWriter(transaction),
-    agents: new AgentWriter(transaction),
-    threads: new ThreadWriter(transaction),
-    messages: new MessageWriter(transaction),
-    idempotency: new IdempotencyWriter(transaction),
-    events: new EventWriter(transaction),
-    runs: new RunWriter(transaction),
-    threadRuns: new ThreadRunWriter(transaction),
-    runMessages: new RunMessageWriter(transaction),
-  };
+  return new BoundWriters(transaction);
 }
 
 export async function openStore(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): Promise<Store> {

@@ -22,9 +22,8 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** Constant-time comparison of two SHA-256 hex digests (always the same length). */
-export function apiKeyHashesMatch(presentedHash: string, storedHash: string): boolean {
-  const presented = Buffer.from(presentedHash, 'hex');
-  const stored = Buffer.from(storedHash, 'hex');
-  return presented.length === stored.length && timingSafeEqual(presented, stored);
+/** True when the presented key hashes to the stored SHA-256 (hex), compared in constant time. */
+export function apiKeyMatches(presented: string, storedHash: Buffer): boolean {
+  const digest = createHash('sha256').update(presented).digest();
+  return digest.length === storedHash.length && timingSafeEqual(digest, storedHash);
 }

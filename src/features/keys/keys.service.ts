@@ -2,7 +2,7 @@ import { AppError } from '../../errors.js';
 import type { Clock, IdGenerator } from '../../ids.js';
 import type { ApiKey, ApiKeyCredential, Scope } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
-import { apiKeyHashesMatch, generateApiKey, hashApiKey, parseApiKeyId } from './api-key-secret.js';
+import { apiKeyMatches, generateApiKey, hashApiKey, parseApiKeyId } from './api-key-secret.js';
 
 /** Who is calling: derived from the API key, never from the request. */
 export interface Principal {
@@ -25,8 +25,11 @@ export interface CreatedApiKey {
   key: string;
 }
 
+/** A stored credential with its hash decoded once, for the comparison on every request. */
+type VerifiableCredential = ApiKeyCredential & { digest: Buffer };
+
 interface CachedCredential {
-  credential: ApiKeyCredential | null;
+  credential: VerifiableCredential | null;
   cachedUntil: number;
 }
 
@@ -69,10 +72,10 @@ export class KeysService {
     return this.#verify(presented, credential, this.dependencies.clock.now().getTime());
   }
 
-  #verify(presented: string, credential: ApiKeyCredential | null, nowMs: number): Principal {
+  #verify(presented: string, credential: VerifiableCredential | null, nowMs: number): Principal {
     if (
       credential === null ||
-      !apiKeyHashesMatch(hashApiKey(presented), credential.key_hash) ||
+      !apiKeyMatches(presented, credential.digest) ||
       credential.revoked_at !== null ||
       (credential.expires_at !== null && Date.parse(credential.expires_at) <= nowMs)
     ) {
@@ -86,12 +89,13 @@ export class KeysService {
     };
   }
 
-  async #findCredential(keyId: string): Promise<ApiKeyCredential | null> {
+  async #findCredential(keyId: string): Promise<VerifiableCredential | null> {
     const { cacheTtlMs, clock, store } = this.dependencies;
     const nowMs = clock.now().getTime();
     const cached = this.#cache.get(keyId);
     if (cached && cached.cachedUntil > nowMs) return cached.credential;
-    const credential = await store.apiKeys.findCredential(keyId);
+    const stored = await store.apiKeys.findCredential(keyId);
+    const credential = stored && { ...stored, digest: Buffer.from(stored.key_hash, 'hex') };
     // Only existing keys are cached: random ids from guessing clients must not fill the map.
     if (cacheTtlMs > 0 && credential !== null) {
       if (this.#cache.size >= this.#cacheLimit) this.#cache.clear();
