@@ -2,7 +2,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Executor } from './executor.js';
-import { ParleySqliteDialect } from './sqlite-driver.js';
+import { registerDirectConnection } from './prepared-query.js';
+import { ParleySqliteConnection, ParleySqliteDialect } from './sqlite-driver.js';
 
 const DEFAULT_MAX_BATCH_SIZE = 1000;
 
@@ -55,6 +56,7 @@ export class GroupCommitWriter {
   constructor(connection: BetterSqlite3.Database, options: { maxBatchSize?: number } = {}) {
     this.#connection = connection;
     this.#unitDb = new Kysely<Database>({ dialect: new ParleySqliteDialect(connection, { exclusive: true }) });
+    registerDirectConnection(this.#unitDb, new ParleySqliteConnection(connection));
     this.#maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
     this.#statements = {
       begin: connection.prepare('begin immediate'),

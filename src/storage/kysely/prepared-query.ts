@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import type { Compilable, CompiledQuery, DatabaseConnection, QueryResult } from 'kysely';
 import type { Executor } from './executor.js';
 
 /**
@@ -10,6 +10,16 @@ import type { Executor } from './executor.js';
  * parameters: no `IS NULL` for a null value, no `IN` lists of varying length, no transforming the
  * value. Compiling with the markers tells where each value goes.
  */
+/**
+ * Executors whose queries may run directly on a connection, with no Kysely plugins in between:
+ * registered by the group-commit writer for the Kysely view its units use.
+ */
+const directConnections = new WeakMap<object, DatabaseConnection>();
+
+export function registerDirectConnection(db: Executor, connection: DatabaseConnection): void {
+  directConnections.set(db, connection);
+}
+
 export class PreparedQuery<Values extends object, Row = unknown> {
   readonly #names: readonly (keyof Values & string)[];
   readonly #build: (db: Executor, values: Values) => Compilable<Row>;
@@ -23,7 +33,10 @@ export class PreparedQuery<Values extends object, Row = unknown> {
   execute(db: Executor, values: Values): Promise<QueryResult<Row>> {
     const { template, order } = this.#templateFor(db);
     const compiled: CompiledQuery<Row> = { ...template, parameters: order.map((name) => values[name]) };
-    return db.executeQuery(compiled);
+    // Inside a group-commit unit the statement goes straight to the connection: Kysely's
+    // executor would add a connection hand-off and several promise hops around a synchronous call.
+    const direct = directConnections.get(db);
+    return direct ? direct.executeQuery<Row>(compiled) : db.executeQuery(compiled);
   }
 
   #templateFor(db: Executor) {

@@ -46,7 +46,7 @@ export class ParleySqliteDialect implements Dialect {
 
 const STATEMENT_CACHE_SIZE = 500;
 
-class ParleySqliteConnection implements DatabaseConnection {
+export class ParleySqliteConnection implements DatabaseConnection {
   readonly #database: BetterSqlite3.Database;
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
 
