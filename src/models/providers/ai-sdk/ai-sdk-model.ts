@@ -34,6 +34,9 @@ export function createAiSdkModel(id: string, model: AiSdkLanguageModel): Languag
         maxOutputTokens: request.maxOutputTokens,
         abortSignal: request.signal,
         maxRetries: 2,
+        // Errors arrive as `error` parts below and are reported by the runtime; the SDK's default
+        // handler would also print them to the console.
+        onError: () => undefined,
       });
       let streamError: unknown;
       for await (const part of result.fullStream) {
@@ -142,8 +145,10 @@ function toFinishReason(reason: string): FinishReason {
  * gets a fixed text, because its details name the operator's hosts. Headers and the request,
  * which may hold keys, are never included. The original error stays as `cause` for the logs.
  */
-function toModelError(error: unknown): ModelError {
-  if (error instanceof ModelError) return error;
+function toModelError(caught: unknown): ModelError {
+  if (caught instanceof ModelError) return caught;
+  // After its retries the SDK throws a RetryError; the provider's answer is its last error.
+  const error = (caught as { lastError?: unknown }).lastError ?? caught;
   const status = (error as { statusCode?: number }).statusCode;
   const message = error instanceof Error ? error.message : String(error);
   if (status === 429)
