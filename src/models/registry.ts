@@ -54,7 +54,9 @@ function build(modelId: string, config: ModelProvidersConfig): LanguageModel {
       return createAiSdkModel(modelId, anthropic(name));
     }
     case 'ollama': {
-      const ollama = createOpenAICompatible({ name: 'ollama', baseURL: config.ollamaBaseUrl });
+      // `includeUsage` asks for the final usage chunk (`stream_options.include_usage`): without it
+      // OpenAI-compatible servers send no token counts and every run would record zero.
+      const ollama = createOpenAICompatible({ name: 'ollama', baseURL: config.ollamaBaseUrl, includeUsage: true });
       return createAiSdkModel(modelId, ollama.chatModel(name));
     }
     case 'openai-compatible': {
@@ -72,6 +74,7 @@ function build(modelId: string, config: ModelProvidersConfig): LanguageModel {
         name: endpointName,
         baseURL: endpoint.baseUrl,
         apiKey: endpoint.apiKey,
+        includeUsage: true,
       });
       return createAiSdkModel(modelId, provider.chatModel(model));
     }

@@ -39,7 +39,7 @@ export function createAiSdkModel(id: string, model: AiSdkLanguageModel): Languag
         onError: () => undefined,
       });
       let streamError: unknown;
-      for await (const part of result.fullStream) {
+      for await (const part of withErrorsAsParts(result.fullStream, request.signal)) {
         switch (part.type) {
           case 'text-delta':
             if (part.text !== '') yield { type: 'text-delta', text: part.text };
@@ -53,6 +53,12 @@ export function createAiSdkModel(id: string, model: AiSdkLanguageModel): Languag
             };
             break;
           case 'finish':
+            // A provider that never said why it stopped was cut short (a body that ended early, a
+            // page that was no event stream at all): the SDK reports a finish without a reason.
+            if (part.rawFinishReason === undefined) {
+              streamError = new Error('The response ended without a finish reason');
+              break;
+            }
             yield {
               type: 'finish',
               finishReason: toFinishReason(part.finishReason),
@@ -76,6 +82,20 @@ export function createAiSdkModel(id: string, model: AiSdkLanguageModel): Languag
       if (streamError !== undefined) throw toModelError(streamError);
     },
   };
+}
+
+/**
+ * What breaks the response body itself (a connection cut mid-stream) the SDK throws instead of
+ * sending it as an `error` part; this makes it one, so every provider failure takes one path.
+ */
+async function* withErrorsAsParts<Part>(stream: AsyncIterable<Part>, signal: AbortSignal): AsyncIterable<Part> {
+  try {
+    yield* stream;
+  } catch (error) {
+    // An aborted request ends with the abort's reason, as on an `abort` part.
+    signal.throwIfAborted();
+    yield { type: 'error', error } as Part;
+  }
 }
 
 function toToolSet(request: ModelRequest): ToolSet | undefined {
@@ -153,7 +173,8 @@ function toModelError(caught: unknown): ModelError {
   const message = error instanceof Error ? error.message : String(error);
   if (status === 429)
     return new ModelError('rate_limited', `The model provider is rate limiting: ${message}`, { cause: error });
-  if (status)
+  // A body that broke after a 200 is no answer from the provider: it gets the fixed text below.
+  if (status !== undefined && status >= 400)
     return new ModelError('provider_error', `The model provider answered ${status}: ${message}`, { cause: error });
   return new ModelError('provider_error', 'The model provider could not be reached or sent a broken response', {
     cause: error,
