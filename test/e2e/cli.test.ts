@@ -50,7 +50,7 @@ describe('parley CLI', () => {
       const keyId = row!.split('\t')[0]!;
 
       const revoked = await runCli(['keys', 'revoke', keyId], env);
-      expect(revoked).toMatchObject({ code: 0, stdout: `revoked ${keyId}\n` });
+      expect(revoked).toEqual({ code: 0, stdout: `revoked ${keyId}\n`, stderr: '' });
       // The server caches a verified key for AUTH_CACHE_TTL_MS (default 5 s); this server ran with it.
       await new Promise((resolve) => setTimeout(resolve, 5_100));
       const after = await fetch(`${server.baseUrl}/api/v1/agents`, { headers: { 'x-api-key': key } });

@@ -77,8 +77,14 @@ function openSqlite(filename: string): DatabaseHandle {
       closed = true;
       await groupCommit.drain();
       if (reader !== writer) await reader.destroy();
-      // Fold the WAL back into the main file so a stopped server leaves one tidy file.
-      writeConnection.pragma('wal_checkpoint(TRUNCATE)');
+      // Fold the WAL back into the main file so a stopped server leaves one tidy file. Another
+      // process using the file (a CLI command beside a running server) makes this busy: the WAL
+      // then stays, which is correct, just less tidy.
+      try {
+        writeConnection.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      }
       await writer.destroy();
     },
   };
