@@ -302,8 +302,10 @@ export function render(result) {
       `a third big batch (${third.errors} errors, ${fixed(third.wallMs / 1000, 1)} s) went from ${mib(heap.before / 1024)} ` +
       `to ${mib(heap.after / 1024)} MiB: **${whole(result.retainedBytesPerReply)} bytes kept per finished reply**, ` +
       `mostly ${describeTypes(result.retainedByType)}. ` +
-      'What stays is the replay buffer (docs/streaming.md, "Event ids, resuming"): the text deltas of recent threads, ' +
-      'kept after the run ends so a client can resume; it is capped by thread count, not by bytes.',
+      `That matches the replay buffer (docs/streaming.md, "Event ids, resuming") holding the reply's ` +
+      `${Math.round(load.deltas / Math.max(1, load.streams - load.errors))} text deltas (about three objects and a string ` +
+      'each) after the run has ended, so that a client can resume; the buffer is capped by a number of threads and ' +
+      'deltas per thread, not by bytes, so longer replies keep proportionally more.',
   ].join('\n');
 }
 

@@ -97,10 +97,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('metadata', 'text', (column) => column.notNull())
     .addColumn('created_at', 'text', (column) => column.notNull())
     .execute();
+  // organization_id last: the tenant filter is checked in the index, so rows skipped by an OFFSET
+  // are never read from the table.
   await db.schema
     .createIndex('chat_messages_thread_created')
     .on('chat_messages')
-    .columns(['thread_id', 'created_at', 'id'])
+    .columns(['thread_id', 'created_at', 'id', 'organization_id'])
     .execute();
 
   await db.schema
