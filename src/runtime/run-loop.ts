@@ -8,7 +8,7 @@ import {
   type ModelUsage,
 } from '../models/model-port.js';
 import { estimateCost } from '../models/pricing.js';
-import { IDEMPOTENCY_TTL_MS } from '../storage/store.js';
+import { idempotencyRecord } from '../storage/store.js';
 import type { Tool } from '../tools/tool.js';
 import { extractSuggestions } from '../features/threads/suggestions.js';
 import { renderMarkdown } from './markdown.js';
@@ -350,15 +350,7 @@ async function finish(
     });
     await writers.threadRuns.release({ organizationId: run.organizationId, threadId: run.threadId, runId: run.runId });
     if (run.idempotency && status === 'completed') {
-      await writers.idempotency.record({
-        organization_id: run.idempotency.organizationId,
-        key: run.idempotency.key,
-        fingerprint: run.idempotency.fingerprint,
-        status_code: 200,
-        response_body: JSON.stringify(message),
-        created_at: endedText,
-        expires_at: new Date(ended.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
-      });
+      await writers.idempotency.record(idempotencyRecord(run.idempotency, message, ended));
     }
     const events = await writers.events.append({
       organizationId: run.organizationId,

@@ -1,6 +1,7 @@
 import type { DatabaseTarget } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Executor } from './kysely/executor.js';
+import type { IdempotencyRow } from './schema.js';
 import { AgentReader, AgentWriter } from './kysely/agents-store.js';
 import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
@@ -40,6 +41,19 @@ export interface IdempotencyClaim {
   key: string;
   fingerprint: string;
   now: Date;
+}
+
+/** The record that answers replays of a claimed key with `body` (status 200), kept 24 hours from `now`. */
+export function idempotencyRecord(claim: IdempotencyClaim, body: unknown, now: Date): IdempotencyRow {
+  return {
+    organization_id: claim.organizationId,
+    key: claim.key,
+    fingerprint: claim.fingerprint,
+    status_code: 200,
+    response_body: JSON.stringify(body),
+    created_at: now.toISOString(),
+    expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+  };
 }
 
 export interface WriteOptions<T> {
@@ -89,15 +103,7 @@ export class Store {
       const result = await unit(writers);
       if (idempotency) {
         const body = options.replayBody ? options.replayBody(result) : result;
-        const recorded = await writers.idempotency.record({
-          organization_id: idempotency.organizationId,
-          key: idempotency.key,
-          fingerprint: idempotency.fingerprint,
-          status_code: 200,
-          response_body: JSON.stringify(body),
-          created_at: idempotency.now.toISOString(),
-          expires_at: new Date(idempotency.now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
-        });
+        const recorded = await writers.idempotency.record(idempotencyRecord(idempotency, body, idempotency.now));
         if (!recorded) throw new AppError('idempotency_key_in_flight');
       }
       return result;

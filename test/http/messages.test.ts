@@ -83,6 +83,25 @@ describe('POST …/messages', () => {
     expect(list.body.executions[0].id).toBe(reply.metadata.run_id);
   });
 
+  it('replays a user message sent again with the same Idempotency-Key, without a second run', async () => {
+    const organization = await context.newOrganization();
+    const api = client(context, organization.key);
+    const agent = await api.createAgent();
+    const thread = await api.createThread(agent.id);
+    const path = `/api/v1/chat/${agent.id}/threads/${thread.id}/messages`;
+    const body = { role: 'user', content: 'calculate 2+2' };
+    const first = await api.post(path, body, { 'idempotency-key': 'message-1' });
+    expect(first.status).toBe(200);
+    const again = await api.post(path, body, { 'idempotency-key': 'message-1' });
+    expect(again.status).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    const other = await api.post(path, { ...body, content: 'calculate 3+3' }, { 'idempotency-key': 'message-1' });
+    expect(other).toMatchObject({ status: 422, body: { code: 'idempotency_key_reused' } });
+    expect((await api.get(path)).body.map((message: { role: string }) => message.role)).toEqual(['user', 'assistant']);
+    expect((await api.get('/api/v1/flows/executions')).body.total_count).toBe(1);
+  });
+
   it('stores other roles without a run', async () => {
     const organization = await context.newOrganization();
     const api = client(context, organization.key);
