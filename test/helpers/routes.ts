@@ -4,7 +4,7 @@ import http from 'node:http';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { SUPPORT_TEMPLATE, seedMessage, type client, type TestContext } from './harness.js';
+import { SUPPORT_TEMPLATE, client, seedMessage, type TestContext, type TestOrganization } from './harness.js';
 
 /**
  * Helpers for the security suites: the operation inventory read from the app's own OpenAPI
@@ -476,4 +476,26 @@ export async function bareRequest(
     ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.statusCode, headers: response.headers, body: parseJson(response.body), raw: response.body };
+}
+
+/** Two organisations, each with an admin key, a client and a full set of objects, plus the spec's operations. */
+export interface TwoOrganizations {
+  operations: Operation[];
+  orgA: TestOrganization;
+  orgB: TestOrganization;
+  apiA: Api;
+  apiB: Api;
+  a: Objects;
+  b: Objects;
+}
+
+export async function createTwoOrganizations(context: TestContext): Promise<TwoOrganizations> {
+  const operations = await loadOperations(context);
+  const orgA = await context.newOrganization();
+  const orgB = await context.newOrganization();
+  const apiA = client(context, orgA.key);
+  const apiB = client(context, orgB.key);
+  const a = await createObjects(context, apiA, orgA.organizationId, 'org-A');
+  const b = await createObjects(context, apiB, orgB.organizationId, 'org-B');
+  return { operations, orgA, orgB, apiA, apiB, a, b };
 }

@@ -8,7 +8,6 @@ import {
   dumpDatabase,
   expectedError,
   idParamsOf,
-  loadOperations,
   loadSpec,
   loopbackPort,
   needsRun,
@@ -23,6 +22,7 @@ import {
   type Objects,
   type Operation,
   type Response,
+  createTwoOrganizations,
 } from '../helpers/routes.js';
 
 /**
@@ -42,13 +42,7 @@ let port: number;
 
 beforeAll(async () => {
   context = await createTestContext();
-  operations = await loadOperations(context);
-  orgA = await context.newOrganization();
-  orgB = await context.newOrganization();
-  apiA = client(context, orgA.key);
-  apiB = client(context, orgB.key);
-  a = await createObjects(context, apiA, orgA.organizationId, 'org-A');
-  b = await createObjects(context, apiB, orgB.organizationId, 'org-B');
+  ({ operations, orgA, orgB, apiA, apiB, a, b } = await createTwoOrganizations(context));
   port = await loopbackPort(context);
 });
 afterAll(async () => {

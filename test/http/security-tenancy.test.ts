@@ -6,7 +6,6 @@ import {
   dumpDatabase,
   expectedError,
   idParamsOf,
-  loadOperations,
   needsRun,
   notFoundCode,
   operationSpecProblems,
@@ -17,6 +16,7 @@ import {
   type Ids,
   type Objects,
   type Operation,
+  createTwoOrganizations,
 } from '../helpers/routes.js';
 
 /**
@@ -35,13 +35,7 @@ let b: Objects;
 
 beforeAll(async () => {
   context = await createTestContext();
-  operations = await loadOperations(context);
-  orgA = await context.newOrganization();
-  orgB = await context.newOrganization();
-  apiA = client(context, orgA.key);
-  apiB = client(context, orgB.key);
-  a = await createObjects(context, apiA, orgA.organizationId, 'org-A');
-  b = await createObjects(context, apiB, orgB.organizationId, 'org-B');
+  ({ operations, orgA, orgB, apiA, apiB, a, b } = await createTwoOrganizations(context));
 });
 afterAll(async () => {
   await context.close();
