@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import { openStore } from '../../src/storage/store.js';
-import { describeStoreContract } from '../../src/storage/testing/store-contract.js';
+import { describeStoreContract } from './contract/store-contract.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL } from '../helpers/harness.js';
 
 // CI sets PARLEY_TEST_POSTGRES_URL (the harness creates and drops a database on that server).

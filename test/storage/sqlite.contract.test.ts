@@ -1,4 +1,4 @@
-import { describeStoreContract } from '../../src/storage/testing/store-contract.js';
+import { describeStoreContract } from './contract/store-contract.js';
 import { createTestDatabase } from '../helpers/harness.js';
 
 describeStoreContract('sqlite', () => createTestDatabase('sqlite'));

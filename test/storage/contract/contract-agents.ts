@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Agent, JsonObject } from '../../domain/models.js';
+import type { Agent, JsonObject } from '../../../src/domain/models.js';
 import { agentRow, at, newestFirst, randomId, type ContractFixture } from './fixtures.js';
 
 /**

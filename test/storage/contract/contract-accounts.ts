@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRow } from '../schema.js';
+import type { ApiKeyRow } from '../../../src/storage/schema.js';
 import { at, newestFirst, randomId, uniqueName, type ContractFixture } from './fixtures.js';
 
 function apiKeyRow(input: { organizationId: string; userId: string } & Partial<ApiKeyRow>): ApiKeyRow {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../store.js';
+import type { Store } from '../../../src/storage/store.js';
 import {
   at,
   countRows,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatThread } from '../../domain/models.js';
-import { threadRowToThread } from '../kysely/threads-store.js';
-import type { ThreadRow } from '../schema.js';
+import type { ChatThread } from '../../../src/domain/models.js';
+import { threadRowToThread } from '../../../src/storage/kysely/threads-store.js';
+import type { ThreadRow } from '../../../src/storage/schema.js';
 import {
   at,
   countRows,

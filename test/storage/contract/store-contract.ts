@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../kysely/database.js';
-import { openStore, type Store } from '../store.js';
+import { openDatabase, type DatabaseHandle } from '../../../src/storage/kysely/database.js';
+import { openStore, type Store } from '../../../src/storage/store.js';
 import { describeAccountCases } from './contract-accounts.js';
 import { describeAgentCases } from './contract-agents.js';
 import { describeIsolationCases } from './contract-isolation.js';

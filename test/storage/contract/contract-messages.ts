@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageRow } from '../schema.js';
+import type { MessageRow } from '../../../src/storage/schema.js';
 import { at, feedbackRow, messageRow, oldestFirst, randomId, toolCallRow, type ContractFixture } from './fixtures.js';
 
 async function seedMessages(fixture: ContractFixture, rows: MessageRow[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../errors.js';
-import type { IdempotencyRow } from '../schema.js';
-import { IDEMPOTENCY_TTL_MS } from '../store.js';
+import { AppError } from '../../../src/errors.js';
+import type { IdempotencyRow } from '../../../src/storage/schema.js';
+import { IDEMPOTENCY_TTL_MS } from '../../../src/storage/store.js';
 import { agentRow, at, randomId, threadRow, type ContractFixture } from './fixtures.js';
 
 function idempotencyRow(input: Partial<IdempotencyRow> & { organization_id: string; key: string }): IdempotencyRow {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowExecutionRow } from '../schema.js';
+import type { FlowExecutionRow } from '../../../src/storage/schema.js';
 import { at, countRows, newestFirst, randomId, type ContractFixture } from './fixtures.js';
 
 type NewRun = Omit<FlowExecutionRow, 'execution_number'>;
