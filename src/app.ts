@@ -7,10 +7,12 @@ import { registerFlowExecutionRoutes } from './features/runs/flow-executions.rou
 import { SseRegistry } from './http/sse.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
+import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
 import { MemoryLiveBus } from './runtime/live-bus.js';
 import { AgentRuntime } from './runtime/run-agent.js';
 import { BUILTIN_TOOLS } from './tools/builtin/index.js';
 import type { Tool } from './tools/tool.js';
+import { CatalogToolResolver } from './tools/tool-resolver.js';
 import { AppError, validationError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
@@ -144,13 +146,13 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
   const bus = new MemoryLiveBus();
-  const eventLog = new ThreadEventLog({ store, bus });
+  const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
   const sse = new SseRegistry();
   const runtime = new AgentRuntime({
     store,
     eventLog,
     models: dependencies.models ?? createModelRegistry(config.models),
-    tools: dependencies.tools ?? BUILTIN_TOOLS,
+    tools: new CatalogToolResolver(dependencies.tools ?? BUILTIN_TOOLS),
     clock,
     newId: generateId,
     config: config.runtime,

@@ -163,6 +163,9 @@ export interface FlowExecution {
   flow_id: string;
   agent_id: string;
   organization_id: string;
+  /** The chat thread a chat run answers in, and the assistant message it writes (null for other runs). */
+  thread_id: string | null;
+  message_id: string | null;
   execution_number: number;
   trigger_type: TriggerType;
   trigger_data: JsonObject;
@@ -187,12 +190,4 @@ export interface FlowExecution {
   metadata: JsonObject;
   created_at: string;
   updated_at: string;
-}
-
-/** One entry of a thread's event log. `seq` is the durable sequence number. */
-export interface ThreadEvent {
-  seq: number;
-  type: string;
-  data: JsonObject;
-  created_at: string;
 }

@@ -1,58 +1,70 @@
-import type { JsonObject, ThreadEvent } from '../domain/models.js';
-import type { Store } from '../storage/store.js';
+import type { NewThreadEvent, RunEndEvent, TextDelta, ThreadEvent } from '../domain/thread-events.js';
+import type { Store, StoreWriters, WriteOptions } from '../storage/store.js';
+import type { DeltaBuffer } from './delta-buffer.js';
 import { compareEventIds, type EventId } from './event-id.js';
 import type { LiveBus, LiveEvent } from './live-bus.js';
 
-/** Deltas are replayable for this many durable events after the one they follow. */
-const DELTA_WINDOW_SEQS = 64;
-const MAX_DELTAS_PER_THREAD = 20_000;
-const MAX_THREADS = 10_000;
 const REPLAY_PAGE = 500;
 
-interface ThreadState {
-  lastSeq: number;
-  deltaCount: number;
-  deltas: LiveEvent[];
+/** A write unit that may append to thread logs: what `ThreadEventLog.write` hands its unit. */
+export interface EventUnit {
+  writers: StoreWriters;
+  /**
+   * Appends durable events to the thread's log inside this unit; they are published once the unit
+   * has committed, and never if it rolls back. Null when the thread is not in the organisation.
+   */
+  append(input: {
+    organizationId: string;
+    threadId: string;
+    now: string;
+    events: readonly NewThreadEvent[];
+  }): Promise<ThreadEvent[] | null>;
 }
 
 /**
- * One ordered event log per thread. Durable events are stored (by the write unit that makes
- * them) and published after their commit; text deltas are published at once and kept in a
- * bounded replay buffer, so a follower that reconnects with `Last-Event-ID` gets every later
- * event exactly once — deltas included, while they are in the buffer. The full text is always
- * in the stored message of the `message-end` event.
+ * One ordered event log per thread. Durable events are stored by the unit that causes them and
+ * published after its commit — `write` is the one path that does both. Text deltas are published
+ * at once and kept in a bounded replay buffer (a port: memory here, Redis when scaled out), so a
+ * follower that reconnects with `Last-Event-ID` gets every later event exactly once — deltas
+ * included, while they are in the buffer. The full text is always in the stored message of the
+ * `message-end` event.
  */
 export class ThreadEventLog {
-  readonly #threads = new Map<string, ThreadState>();
+  constructor(private readonly dependencies: { store: Store; bus: LiveBus; deltas: DeltaBuffer }) {}
 
-  constructor(private readonly dependencies: { store: Store; bus: LiveBus }) {}
-
-  /** Publishes durable events once the transaction that stored them has committed. */
-  published(threadId: string, events: ThreadEvent[]): void {
-    const state = this.#state(threadId);
-    for (const event of events) {
-      if (event.seq > state.lastSeq) {
-        state.lastSeq = event.seq;
-        state.deltaCount = 0;
-      }
-      this.dependencies.bus.publish(threadId, { id: { seq: event.seq, delta: 0 }, type: event.type, data: event.data });
-    }
-    const oldest = state.lastSeq - DELTA_WINDOW_SEQS;
-    if (state.deltas.length > 0 && state.deltas[0]!.id.seq < oldest) {
-      state.deltas = state.deltas.filter((delta) => delta.id.seq >= oldest);
-    }
+  /** Runs `unit` in one transaction (see `Store.write`), then publishes what it appended. */
+  async write<T>(unit: (unit: EventUnit) => Promise<T>, options?: WriteOptions<T>): Promise<T> {
+    let appended: { threadId: string; events: ThreadEvent[] }[] = [];
+    const result = await this.dependencies.store.write(async (writers) => {
+      // Group commit may run a unit again (a batch that failed is re-run unit by unit).
+      appended = [];
+      return unit({
+        writers,
+        append: async (input) => {
+          const events = await writers.events.append(input);
+          if (events) appended.push({ threadId: input.threadId, events });
+          return events;
+        },
+      });
+    }, options);
+    for (const { threadId, events } of appended) this.#publish(threadId, events);
+    return result;
   }
 
   /** Publishes a text delta; it follows the latest durable event of the thread. */
-  delta(threadId: string, type: string, data: JsonObject): LiveEvent {
-    const state = this.#state(threadId);
-    state.deltaCount += 1;
-    const event: LiveEvent = { id: { seq: state.lastSeq, delta: state.deltaCount }, type, data };
-    state.deltas.push(event);
-    if (state.deltas.length > MAX_DELTAS_PER_THREAD)
-      state.deltas.splice(0, state.deltas.length - MAX_DELTAS_PER_THREAD);
-    this.dependencies.bus.publish(threadId, event);
-    return event;
+  delta(threadId: string, delta: TextDelta['data']): void {
+    this.dependencies.bus.publish(
+      threadId,
+      this.dependencies.deltas.record(threadId, { type: 'text-delta', data: delta }),
+    );
+  }
+
+  /**
+   * Tells followers a run ended when nothing could be stored (its thread was deleted under it),
+   * so no stream waits forever.
+   */
+  announce(threadId: string, event: RunEndEvent): void {
+    this.dependencies.bus.publish(threadId, this.dependencies.deltas.record(threadId, event));
   }
 
   /**
@@ -65,93 +77,78 @@ export class ThreadEventLog {
     after: EventId;
     signal: AbortSignal;
   }): AsyncGenerator<LiveEvent> {
-    const { threadId, signal } = input;
     const queue: LiveEvent[] = [];
     let wake: (() => void) | null = null;
     // Subscribe first, then read the store: an event is then either stored, queued, or both.
-    const unsubscribe = this.dependencies.bus.subscribe(threadId, (event) => {
+    const unsubscribe = this.dependencies.bus.subscribe(input.threadId, (event) => {
       queue.push(event);
       wake?.();
     });
     const onAbort = () => wake?.();
-    signal.addEventListener('abort', onAbort);
+    input.signal.addEventListener('abort', onAbort);
     try {
       let last = input.after;
-      for (const delta of this.#bufferedDeltas(threadId, input.after)) {
-        yield delta;
-        last = delta.id;
+      for await (const event of this.#replay(input)) {
+        yield event;
+        last = event.id;
       }
-      let cursor = input.after.seq;
-      for (;;) {
-        const page = await this.dependencies.store.events.listAfter({
-          organizationId: input.organizationId,
-          threadId,
-          afterSeq: cursor,
-          limit: REPLAY_PAGE,
-        });
-        for (const event of page) {
-          cursor = event.seq;
-          const live: LiveEvent = { id: { seq: event.seq, delta: 0 }, type: event.type, data: event.data };
-          if (compareEventIds(live.id, last) > 0) {
-            yield live;
-            last = live.id;
-          }
-          for (const delta of this.#bufferedDeltas(threadId, { seq: event.seq, delta: 0 })) {
-            if (compareEventIds(delta.id, last) > 0) {
-              yield delta;
-              last = delta.id;
-            }
-          }
-        }
-        if (page.length < REPLAY_PAGE || signal.aborted) break;
-      }
-      while (!signal.aborted) {
+      while (!input.signal.aborted) {
         const event = queue.shift();
         if (event === undefined) {
           await new Promise<void>((resolve) => (wake = resolve));
           wake = null;
-          continue;
-        }
-        if (compareEventIds(event.id, last) > 0) {
+        } else if (compareEventIds(event.id, last) > 0) {
           yield event;
           last = event.id;
         }
       }
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      input.signal.removeEventListener('abort', onAbort);
       unsubscribe();
     }
   }
 
-  /** The newest durable sequence number this process knows for the thread (0 when none). */
-  knownLastSeq(threadId: string): number {
-    return this.#threads.get(threadId)?.lastSeq ?? 0;
-  }
-
-  forget(threadId: string): void {
-    this.#threads.delete(threadId);
-  }
-
-  #bufferedDeltas(threadId: string, after: EventId): LiveEvent[] {
-    const state = this.#threads.get(threadId);
-    if (!state) return [];
-    return state.deltas.filter((delta) => delta.id.seq === after.seq && delta.id.delta > after.delta);
-  }
-
-  #state(threadId: string): ThreadState {
-    let state = this.#threads.get(threadId);
-    if (state) {
-      // Map order is insertion order: re-inserting keeps the most recently used thread last.
-      this.#threads.delete(threadId);
-      this.#threads.set(threadId, state);
-      return state;
+  /**
+   * Stored events after `after`, page by page, with the buffered deltas between them. The buffer
+   * is read after each page: a delta recorded before a stored event was committed is then in it.
+   */
+  async *#replay(input: {
+    organizationId: string;
+    threadId: string;
+    after: EventId;
+    signal: AbortSignal;
+  }): AsyncGenerator<LiveEvent> {
+    const { store, deltas } = this.dependencies;
+    let last = input.after;
+    for (;;) {
+      const page = await store.events.listAfter({
+        organizationId: input.organizationId,
+        threadId: input.threadId,
+        afterSeq: last.seq,
+        limit: REPLAY_PAGE,
+      });
+      const complete = page.length < REPLAY_PAGE;
+      const lastPageSeq = page.at(-1)?.seq ?? last.seq;
+      const buffered = (await deltas.after(input.threadId, last)).filter(
+        (delta) => complete || delta.id.seq <= lastPageSeq,
+      );
+      const stored: LiveEvent[] = page.map(({ seq, created_at: _createdAt, ...event }) => ({
+        ...event,
+        id: { seq, delta: 0 },
+      }));
+      for (const event of [...stored, ...buffered].sort((left, right) => compareEventIds(left.id, right.id))) {
+        if (compareEventIds(event.id, last) <= 0) continue;
+        yield event;
+        last = event.id;
+      }
+      if (complete || input.signal.aborted) return;
     }
-    if (this.#threads.size >= MAX_THREADS) {
-      const oldest = this.#threads.keys().next().value;
-      if (oldest !== undefined) this.#threads.delete(oldest);
+  }
+
+  #publish(threadId: string, events: ThreadEvent[]): void {
+    for (const { seq, created_at: _createdAt, ...event } of events) {
+      this.dependencies.deltas.advance(threadId, seq);
+      this.dependencies.bus.publish(threadId, { ...event, id: { seq, delta: 0 } });
     }
-    state = { lastSeq: 0, deltaCount: 0, deltas: [] };
-    this.#threads.set(threadId, state);
-    return state;
   }
 }

@@ -1,12 +1,8 @@
-import type { JsonObject } from '../domain/models.js';
+import type { ThreadEventOf, ThreadEventType } from '../domain/thread-events.js';
 import type { EventId } from './event-id.js';
 
 /** An event as it travels to live subscribers: durable (stored) or a text delta (not stored). */
-export interface LiveEvent {
-  id: EventId;
-  type: string;
-  data: JsonObject;
-}
+export type LiveEvent = ThreadEventOf<ThreadEventType> & { id: EventId };
 
 /**
  * Fan-out of a thread's events to the clients following it. In one process this is memory; when

@@ -1,5 +1,5 @@
+import type { ConversationMessage } from '../domain/runs.js';
 import type { ModelMessage } from '../models/model-port.js';
-import type { MessageRow, ToolCallRow } from '../storage/schema.js';
 
 /**
  * Turns stored messages into the model's conversation. An assistant message that used tools
@@ -7,9 +7,9 @@ import type { MessageRow, ToolCallRow } from '../storage/schema.js';
  * imported with role `tool` stay data: they reach the model as user-side text, never as
  * instructions.
  */
-export function toModelMessages(history: { message: MessageRow; toolCalls: ToolCallRow[] }[]): ModelMessage[] {
+export function toModelMessages(history: ConversationMessage[]): ModelMessage[] {
   const messages: ModelMessage[] = [];
-  for (const { message, toolCalls } of history) {
+  for (const message of history) {
     switch (message.role) {
       case 'user':
         messages.push({ role: 'user', content: message.content });
@@ -21,7 +21,7 @@ export function toModelMessages(history: { message: MessageRow; toolCalls: ToolC
         messages.push({ role: 'user', content: `[tool output]\n${message.content}` });
         break;
       case 'assistant': {
-        const finished = toolCalls.filter((call) => call.end_time !== null);
+        const finished = message.tool_calls.filter((call) => call.end_time !== null);
         if (finished.length > 0) {
           messages.push({
             role: 'assistant',
@@ -29,7 +29,7 @@ export function toModelMessages(history: { message: MessageRow; toolCalls: ToolC
             toolCalls: finished.map((call) => ({
               toolCallId: `call_${call.id}`,
               toolName: call.tool_name,
-              input: JSON.parse(call.arguments) as Record<string, unknown>,
+              input: call.arguments,
             })),
           });
           for (const call of finished) {
@@ -37,7 +37,7 @@ export function toModelMessages(history: { message: MessageRow; toolCalls: ToolC
               role: 'tool',
               toolCallId: `call_${call.id}`,
               toolName: call.tool_name,
-              result: call.error ?? (call.result === null ? null : JSON.parse(call.result)),
+              result: call.error ?? call.result,
               isError: call.error !== null,
             });
           }

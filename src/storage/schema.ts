@@ -160,6 +160,8 @@ export interface FlowExecutionRow {
   metadata: string;
   created_at: string;
   updated_at: string;
+  /** JSON `RunCheckpoint` at the last step boundary, or null (migration 0003). */
+  checkpoint: string | null;
 }
 
 export interface Database {

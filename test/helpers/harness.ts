@@ -218,26 +218,21 @@ export async function seedMessage(
   const createdAt = input.createdAt ?? new Date().toISOString();
   await context.store.write((writers) =>
     writers.messages.insert({
-      message: {
-        id,
-        organization_id: input.organizationId,
-        thread_id: input.threadId,
-        role: input.role ?? 'user',
-        content: input.content,
-        content_html: null,
-        attachments: '[]',
-        metadata: '{}',
-        created_at: createdAt,
-      },
-      toolCalls: (input.toolCalls ?? []).map((call, position) => ({
+      id,
+      organization_id: input.organizationId,
+      thread_id: input.threadId,
+      role: input.role ?? 'user',
+      content: input.content,
+      content_html: null,
+      attachments: [],
+      metadata: {},
+      created_at: createdAt,
+      tool_calls: (input.toolCalls ?? []).map((call, position) => ({
         id: crypto.randomUUID(),
-        organization_id: input.organizationId,
-        thread_id: input.threadId,
-        message_id: id,
         position,
         tool_name: call.tool_name,
-        arguments: JSON.stringify(call.arguments),
-        result: call.result === undefined ? null : JSON.stringify(call.result),
+        arguments: call.arguments as Record<string, unknown>,
+        result: call.result === undefined ? null : call.result,
         error: call.error ?? null,
         start_time: createdAt,
         end_time: createdAt,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/runtime/markdown.js';
-import { stripSuggestions } from '../../src/features/threads/suggestions.js';
+import { stripSuggestions } from '../../src/domain/suggestions.js';
 
 describe('renderMarkdown', () => {
   it('renders Markdown', () => {
@@ -40,7 +40,7 @@ describe('stripSuggestions', () => {
 
 describe('extractSuggestions', () => {
   it('lists the suggestions and returns the text without the block', async () => {
-    const { extractSuggestions } = await import('../../src/features/threads/suggestions.js');
+    const { extractSuggestions } = await import('../../src/domain/suggestions.js');
     expect(
       extractSuggestions('It is done.\n\n<suggestions>\n- What next?\n* And then?\n1. Why?\n</suggestions>'),
     ).toEqual({

@@ -4,7 +4,8 @@ import type { ChatMessage, JsonObject } from '../../domain/models.js';
 import type { EventId } from '../../runtime/event-id.js';
 import type { ThreadEventLog } from '../../runtime/event-log.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
-import { toRow, type AgentRuntime, type StartedRun } from '../../runtime/run-agent.js';
+import { newMessageOf } from '../../domain/runs.js';
+import type { AgentRuntime, StartedRun } from '../../runtime/run-agent.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 
 interface ThreadScope {
@@ -75,12 +76,11 @@ export class MessagesService {
     input: ThreadScope & { runId: string },
   ): Promise<{ run_id: string; status: string; message_id: string }> {
     const execution = await this.dependencies.store.runs.get({ organizationId: input.organizationId, id: input.runId });
-    const belongs =
-      execution && execution.agent_id === input.agentId && execution.metadata.thread_id === input.threadId;
+    const belongs = execution && execution.agent_id === input.agentId && execution.thread_id === input.threadId;
     if (!belongs) throw new AppError('run_not_found');
-    if (execution.status !== 'running') throw new AppError('run_not_active');
+    if (execution.status !== 'running' || execution.message_id === null) throw new AppError('run_not_active');
     if (!this.dependencies.runtime.cancel(input)) throw new AppError('run_not_active');
-    return { run_id: input.runId, status: 'cancelling', message_id: String(execution.metadata.message_id) };
+    return { run_id: input.runId, status: 'cancelling', message_id: execution.message_id };
   }
 
   /** Checks the thread belongs to the caller; the stream position to follow from when none is given. */
@@ -125,27 +125,26 @@ export class MessagesService {
       created_at: clock.now().toISOString(),
       feedback: null,
     };
-    const events = await store.write(
-      async (writers) => {
-        const appended = await writers.events.append({
+    const events = await eventLog.write(
+      async ({ writers, append }) => {
+        const appended = await append({
           organizationId: input.organizationId,
           threadId: input.threadId,
           now: message.created_at,
           events: [
             { type: 'message-start', data: { message_id: message.id, role: message.role, run_id: null } },
-            { type: 'message-end', data: { message: message as unknown as JsonObject } },
+            { type: 'message-end', data: { message } },
           ],
         });
         if (!appended) throw new AppError('thread_not_found');
-        await writers.messages.insert({ message: toRow(message, input.organizationId) });
+        await writers.messages.insert(newMessageOf(message, input.organizationId));
         return appended;
       },
       { idempotency: input.idempotency, replayBody: () => message },
     );
-    eventLog.published(input.threadId, events);
     return {
       message,
-      events: events.map((event) => ({ id: { seq: event.seq, delta: 0 }, type: event.type, data: event.data })),
+      events: events.map(({ seq, created_at: _createdAt, ...event }) => ({ ...event, id: { seq, delta: 0 } })),
     };
   }
 }

@@ -19,50 +19,43 @@ export function toParleyMessage(event: LiveEvent): SseMessage {
 /** The AI SDK UI chunks for one event (none for events that view does not show). */
 export function toAiSdkMessages(event: LiveEvent): SseMessage[] {
   const id = formatEventId(event.id);
-  const data = event.data;
   const chunk = (value: JsonObject): SseMessage => ({ id, data: JSON.stringify(value) });
   switch (event.type) {
     case 'run-start':
-      return [chunk({ type: 'start', messageId: String(data.message_id) }), chunk({ type: 'start-step' })];
+      return [chunk({ type: 'start', messageId: event.data.message_id }), chunk({ type: 'start-step' })];
     case 'message-start':
-      return data.role === 'assistant' ? [chunk({ type: 'text-start', id: String(data.message_id) })] : [];
+      return event.data.role === 'assistant' ? [chunk({ type: 'text-start', id: event.data.message_id })] : [];
     case 'text-delta':
-      return [chunk({ type: 'text-delta', id: String(data.message_id), delta: String(data.delta) })];
+      return [chunk({ type: 'text-delta', id: event.data.message_id, delta: event.data.delta })];
     case 'tool-call-start':
       return [
         chunk({
           type: 'tool-input-available',
-          toolCallId: String(data.tool_call_id),
-          toolName: String(data.tool_name),
-          input: (data.arguments ?? {}) as JsonObject,
+          toolCallId: event.data.tool_call_id,
+          toolName: event.data.tool_name,
+          input: event.data.arguments,
         }),
       ];
     case 'tool-call-end':
-      return data.error
-        ? [chunk({ type: 'tool-output-error', toolCallId: String(data.tool_call_id), errorText: String(data.error) })]
+      return event.data.error
+        ? [chunk({ type: 'tool-output-error', toolCallId: event.data.tool_call_id, errorText: event.data.error })]
         : [
             chunk({
               type: 'tool-output-available',
-              toolCallId: String(data.tool_call_id),
-              output: (data.result ?? null) as JsonObject,
+              toolCallId: event.data.tool_call_id,
+              output: event.data.result ?? null,
             }),
           ];
-    case 'message-end': {
-      const message = data.message as { role?: string; id?: string } | undefined;
-      return message?.role === 'assistant' ? [chunk({ type: 'text-end', id: String(message.id) })] : [];
-    }
+    case 'message-end':
+      return event.data.message.role === 'assistant' ? [chunk({ type: 'text-end', id: event.data.message.id })] : [];
     case 'run-end':
       return [chunk({ type: 'finish-step' }), chunk({ type: 'finish' }), { data: '[DONE]' }];
-    case 'run-error': {
-      const error = data.error as { message?: string } | undefined;
+    case 'run-error':
       return [
-        chunk({ type: 'error', errorText: error?.message ?? 'The run failed' }),
+        chunk({ type: 'error', errorText: event.data.error.message }),
         chunk({ type: 'finish' }),
         { data: '[DONE]' },
       ];
-    }
-    default:
-      return [];
   }
 }
 

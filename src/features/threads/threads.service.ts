@@ -4,7 +4,7 @@ import type { ChatMessage, ChatThread, JsonObject, Page } from '../../domain/mod
 import { threadRowToThread } from '../../storage/kysely/threads-store.js';
 import type { ThreadRow } from '../../storage/schema.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
-import { withoutSuggestions } from './suggestions.js';
+import { withoutSuggestions } from '../../domain/suggestions.js';
 
 interface AgentScope {
   organizationId: string;

@@ -8,6 +8,7 @@ import type { DatabaseTarget } from '../../config.js';
 import type { Database } from '../schema.js';
 import * as initial from '../migrations/0001-initial.js';
 import * as runsAndEvents from '../migrations/0002-runs-and-events.js';
+import * as runCheckpoints from '../migrations/0003-run-checkpoints.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -34,6 +35,7 @@ export interface DatabaseHandle {
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-runs-and-events': runsAndEvents,
+  '0003-run-checkpoints': runCheckpoints,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

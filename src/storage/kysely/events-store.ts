@@ -1,9 +1,11 @@
-import type { JsonObject, ThreadEvent } from '../../domain/models.js';
+import type { NewThreadEvent, ThreadEvent } from '../../domain/thread-events.js';
 import type { ThreadEventRow } from '../schema.js';
 import { parseJson, type Executor } from './executor.js';
 
+/** Stored events were appended through `EventWriter.append`, so their data has their type's shape. */
 function eventRowToEvent(row: ThreadEventRow): ThreadEvent {
-  return { seq: row.seq, type: row.type, data: parseJson<JsonObject>(row.data), created_at: row.created_at };
+  const event = { type: row.type, data: parseJson<unknown>(row.data) } as NewThreadEvent;
+  return { ...event, seq: Number(row.seq), created_at: row.created_at };
 }
 
 export class EventReader {
@@ -50,7 +52,7 @@ export class EventWriter {
   async append(input: {
     organizationId: string;
     threadId: string;
-    events: { type: string; data: JsonObject }[];
+    events: readonly NewThreadEvent[];
     now: string;
   }): Promise<ThreadEvent[] | null> {
     const updated = await this.db
@@ -71,6 +73,7 @@ export class EventWriter {
       created_at: input.now,
     }));
     if (rows.length > 0) await this.db.insertInto('thread_events').values(rows).execute();
-    return rows.map(eventRowToEvent);
+    // Built from the input, not parsed back from what was written.
+    return input.events.map((event, index) => ({ ...event, seq: first + index, created_at: input.now }));
   }
 }

@@ -1,4 +1,5 @@
 import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } from '../../domain/models.js';
+import type { NewFeedback, NewMessage, PositionedToolCall } from '../../domain/runs.js';
 import type { FeedbackRow, MessageRow, ToolCallRow } from '../schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
@@ -123,29 +124,71 @@ export class MessageReader {
   }
 }
 
-export interface NewMessage {
-  message: MessageRow;
-  toolCalls?: ToolCallRow[];
-}
-
 export class MessageWriter {
   constructor(private readonly db: Executor) {}
 
   /** Appends a message with its tool calls; the thread must belong to the message's organisation. */
-  async insert(input: NewMessage): Promise<ChatMessage> {
-    await this.db.insertInto('chat_messages').values(input.message).execute();
-    const toolCalls = input.toolCalls ?? [];
-    if (toolCalls.length > 0) await this.db.insertInto('tool_calls').values(toolCalls).execute();
+  async insert(message: NewMessage): Promise<ChatMessage> {
+    const toolCalls = message.tool_calls ?? [];
+    await this.db
+      .insertInto('chat_messages')
+      .values({
+        id: message.id,
+        organization_id: message.organization_id,
+        thread_id: message.thread_id,
+        role: message.role,
+        content: message.content,
+        content_html: message.content_html,
+        attachments: JSON.stringify(message.attachments),
+        metadata: JSON.stringify(message.metadata),
+        created_at: message.created_at,
+      })
+      .execute();
+    if (toolCalls.length > 0) {
+      await this.db
+        .insertInto('tool_calls')
+        .values(toolCalls.map((call) => toolCallToRow(message, call)))
+        .execute();
+    }
     await this.db
       .updateTable('chat_threads')
-      .set({ updated_at: input.message.created_at })
-      .where('organization_id', '=', input.message.organization_id)
-      .where('id', '=', input.message.thread_id)
+      .set({ updated_at: message.created_at })
+      .where('organization_id', '=', message.organization_id)
+      .where('id', '=', message.thread_id)
       .execute();
-    return messageRowToMessage(input.message, toolCalls.map(toolCallRowToToolCall), null);
+    return {
+      id: message.id,
+      thread_id: message.thread_id,
+      content: message.content,
+      content_html: message.content_html,
+      role: message.role,
+      tool_calls: [...toolCalls]
+        .sort((left, right) => left.position - right.position)
+        .map(({ id: _id, position: _position, ...call }) => call),
+      attachments: message.attachments,
+      metadata: message.metadata,
+      created_at: message.created_at,
+      feedback: null,
+    };
   }
 
-  async insertFeedback(row: FeedbackRow): Promise<void> {
-    await this.db.insertInto('message_feedback').values(row).execute();
+  async insertFeedback(feedback: NewFeedback): Promise<void> {
+    await this.db.insertInto('message_feedback').values(feedback).execute();
   }
+}
+
+function toolCallToRow(message: NewMessage, call: PositionedToolCall): ToolCallRow {
+  return {
+    id: call.id,
+    organization_id: message.organization_id,
+    thread_id: message.thread_id,
+    message_id: message.id,
+    position: call.position,
+    tool_name: call.tool_name,
+    arguments: JSON.stringify(call.arguments),
+    result: call.result === null ? null : JSON.stringify(call.result),
+    error: call.error,
+    start_time: call.start_time,
+    end_time: call.end_time,
+  };
 }

@@ -1,41 +1,62 @@
-import type { MessageRow, ToolCallRow } from '../schema.js';
-import type { Executor } from './executor.js';
+import type { JsonObject } from '../../domain/models.js';
+import type { ConversationMessage, NewToolCall, StoredToolCall } from '../../domain/runs.js';
+import type { ToolCallRow } from '../schema.js';
+import { parseJson, parseNullableJson, type Executor } from './executor.js';
+
+function toolCallRowToStoredToolCall(row: ToolCallRow): StoredToolCall {
+  return {
+    id: row.id,
+    tool_name: row.tool_name,
+    arguments: parseJson<JsonObject>(row.arguments),
+    result: parseNullableJson<unknown>(row.result),
+    error: row.error,
+    start_time: row.start_time,
+    end_time: row.end_time,
+  };
+}
 
 /** The writes a run makes to its assistant message as it goes: tool calls, then the final text. */
 export class RunMessageWriter {
   constructor(private readonly db: Executor) {}
 
+  /** Stores the reply's final text and metadata; false when the message is gone. */
   async finish(input: {
     organizationId: string;
     messageId: string;
     content: string;
     contentHtml: string;
-    metadata: string;
-  }): Promise<MessageRow | null> {
-    const row = await this.db
+    metadata: JsonObject;
+  }): Promise<boolean> {
+    const result = await this.db
       .updateTable('chat_messages')
-      .set({ content: input.content, content_html: input.contentHtml, metadata: input.metadata })
+      .set({ content: input.content, content_html: input.contentHtml, metadata: JSON.stringify(input.metadata) })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.messageId)
-      .returningAll()
       .executeTakeFirst();
-    return row ?? null;
+    return Number(result.numUpdatedRows) > 0;
   }
 
-  async startToolCall(row: ToolCallRow): Promise<void> {
-    await this.db.insertInto('tool_calls').values(row).execute();
+  async startToolCall(call: NewToolCall): Promise<void> {
+    await this.db
+      .insertInto('tool_calls')
+      .values({ ...call, arguments: JSON.stringify(call.arguments), result: null, error: null, end_time: null })
+      .execute();
   }
 
   async finishToolCall(input: {
     organizationId: string;
     id: string;
-    result: string | null;
+    result: unknown;
     error: string | null;
     endTime: string;
   }): Promise<void> {
     await this.db
       .updateTable('tool_calls')
-      .set({ result: input.result, error: input.error, end_time: input.endTime })
+      .set({
+        result: input.error === null ? JSON.stringify(input.result ?? null) : null,
+        error: input.error,
+        end_time: input.endTime,
+      })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .execute();
@@ -46,14 +67,10 @@ export class RunMessageReader {
   constructor(private readonly db: Executor) {}
 
   /** The newest `limit` messages of a thread, oldest first, with their tool calls. */
-  async recent(input: {
-    organizationId: string;
-    threadId: string;
-    limit: number;
-  }): Promise<{ message: MessageRow; toolCalls: ToolCallRow[] }[]> {
+  async recent(input: { organizationId: string; threadId: string; limit: number }): Promise<ConversationMessage[]> {
     const rows = await this.db
       .selectFrom('chat_messages')
-      .selectAll()
+      .select(['id', 'role', 'content'])
       .where('organization_id', '=', input.organizationId)
       .where('thread_id', '=', input.threadId)
       .orderBy('created_at', 'desc')
@@ -73,6 +90,21 @@ export class RunMessageReader {
       )
       .orderBy('position')
       .execute();
-    return rows.map((message) => ({ message, toolCalls: toolCalls.filter((call) => call.message_id === message.id) }));
+    return rows.map((message) => ({
+      ...message,
+      tool_calls: toolCalls.filter((call) => call.message_id === message.id).map(toolCallRowToStoredToolCall),
+    }));
+  }
+
+  /** The tool calls a run has recorded on its message so far, in order. */
+  async toolCalls(input: { organizationId: string; messageId: string }): Promise<StoredToolCall[]> {
+    const rows = await this.db
+      .selectFrom('tool_calls')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('message_id', '=', input.messageId)
+      .orderBy('position')
+      .execute();
+    return rows.map(toolCallRowToStoredToolCall);
   }
 }

@@ -6,6 +6,7 @@ import type {
   Priority,
   TriggerType,
 } from '../../domain/models.js';
+import type { NewRun, PausedRun, RunCheckpoint, RunCompletion } from '../../domain/runs.js';
 import type { FlowExecutionRow } from '../schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
@@ -15,6 +16,8 @@ export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExec
     flow_id: row.flow_id,
     agent_id: row.agent_id,
     organization_id: row.organization_id,
+    thread_id: row.thread_id,
+    message_id: row.message_id,
     execution_number: Number(row.execution_number),
     trigger_type: row.trigger_type as TriggerType,
     trigger_data: parseJson<JsonObject>(row.trigger_data),
@@ -42,6 +45,42 @@ export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExec
   };
 }
 
+function newRunToRow(run: NewRun, executionNumber: number): FlowExecutionRow {
+  return {
+    ...run,
+    execution_number: executionNumber,
+    trigger_data: JSON.stringify(run.trigger_data),
+    variables: JSON.stringify(run.variables),
+    steps: JSON.stringify(run.steps),
+    final_output: encodeNullable(run.final_output),
+    error_details: encodeNullable(run.error_details),
+    performance_metrics: JSON.stringify(run.performance_metrics),
+    metadata: JSON.stringify(run.metadata),
+    checkpoint: null,
+  };
+}
+
+function changesToColumns(changes: Partial<RunCompletion>): Partial<FlowExecutionRow> {
+  const {
+    steps,
+    final_output: finalOutput,
+    error_details: errorDetails,
+    performance_metrics: metrics,
+    ...plain
+  } = changes;
+  return {
+    ...plain,
+    ...(steps !== undefined ? { steps: JSON.stringify(steps) } : {}),
+    ...(finalOutput !== undefined ? { final_output: encodeNullable(finalOutput) } : {}),
+    ...(errorDetails !== undefined ? { error_details: encodeNullable(errorDetails) } : {}),
+    ...(metrics !== undefined ? { performance_metrics: JSON.stringify(metrics) } : {}),
+  };
+}
+
+function encodeNullable(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
 export interface FlowExecutionFilter {
   organizationId: string;
   flowId?: string | undefined;
@@ -61,6 +100,20 @@ export class RunReader {
       .where('id', '=', input.id)
       .executeTakeFirst();
     return row ? flowExecutionRowToFlowExecution(row) : null;
+  }
+
+  /** A run that stopped at a step boundary (status `queued` with a checkpoint), or null. */
+  async paused(input: { organizationId: string; id: string }): Promise<PausedRun | null> {
+    const row = await this.db
+      .selectFrom('flow_executions')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .where('status', '=', 'queued')
+      .where('checkpoint', 'is not', null)
+      .executeTakeFirst();
+    if (!row || row.checkpoint === null) return null;
+    return { execution: flowExecutionRowToFlowExecution(row), checkpoint: parseJson<RunCheckpoint>(row.checkpoint) };
   }
 
   /** Newest first, with the total for the contract's `total_count`. */
@@ -98,33 +151,68 @@ export class RunWriter {
    * bumped in the same transaction, so concurrent runs (any process) get distinct numbers.
    * Returns null when the agent is not in the organisation.
    */
-  async insert(row: Omit<FlowExecutionRow, 'execution_number'>): Promise<FlowExecution | null> {
+  async insert(run: NewRun): Promise<FlowExecution | null> {
     const counter = await this.db
       .updateTable('agents')
       .set((eb) => ({ last_execution_number: eb('last_execution_number', '+', 1) }))
-      .where('organization_id', '=', row.organization_id)
-      .where('id', '=', row.agent_id)
+      .where('organization_id', '=', run.organization_id)
+      .where('id', '=', run.agent_id)
       .returning('last_execution_number')
       .executeTakeFirst();
     if (!counter) return null;
-    const complete: FlowExecutionRow = { ...row, execution_number: Number(counter.last_execution_number) };
-    await this.db.insertInto('flow_executions').values(complete).execute();
-    return flowExecutionRowToFlowExecution(complete);
+    const executionNumber = Number(counter.last_execution_number);
+    await this.db.insertInto('flow_executions').values(newRunToRow(run, executionNumber)).execute();
+    return { ...run, execution_number: executionNumber };
   }
 
+  /**
+   * Changes a run (its end, typically). A run that leaves `queued` or `running` loses its
+   * checkpoint: an ended run has nothing to resume.
+   */
   async update(input: {
     organizationId: string;
     id: string;
-    changes: Partial<Omit<FlowExecutionRow, 'id' | 'organization_id'>>;
+    changes: Partial<RunCompletion>;
   }): Promise<FlowExecution | null> {
+    const { status } = input.changes;
+    const ended = status !== undefined && status !== 'queued' && status !== 'running';
     const row = await this.db
       .updateTable('flow_executions')
-      .set(input.changes)
+      .set({ ...changesToColumns(input.changes), ...(ended ? { checkpoint: null } : {}) })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .returningAll()
       .executeTakeFirst();
     return row ? flowExecutionRowToFlowExecution(row) : null;
+  }
+
+  /**
+   * Stops a running run at a step boundary: its place is recorded and its status becomes
+   * `queued`, to be resumed later by any process. False when the run is gone.
+   */
+  async pause(input: { organizationId: string; id: string; checkpoint: RunCheckpoint; now: string }): Promise<boolean> {
+    const result = await this.db
+      .updateTable('flow_executions')
+      .set({ checkpoint: JSON.stringify(input.checkpoint), status: 'queued', updated_at: input.now })
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Takes a stopped run back (`queued` → `running`). Only one caller wins, in any process: the
+   * others get false.
+   */
+  async resume(input: { organizationId: string; id: string; now: string }): Promise<boolean> {
+    const result = await this.db
+      .updateTable('flow_executions')
+      .set({ status: 'running', updated_at: input.now })
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 }
 

@@ -3,11 +3,11 @@ import type { Store } from '../../../src/storage/store.js';
 import {
   at,
   countRows,
-  feedbackRow,
-  messageRow,
+  feedbackInput,
+  messageInput,
   randomId,
   threadRow,
-  toolCallRow,
+  toolCallInput,
   type ContractFixture,
   type ContractOrganization,
 } from './fixtures.js';
@@ -55,10 +55,10 @@ async function seedOwner(fixture: ContractFixture): Promise<Owned> {
       expires_at: null,
       revoked_at: null,
     });
-    const message = messageRow({ organizationId, threadId: thread.id, content: 'A message' });
-    await writers.messages.insert({ message, toolCalls: [toolCallRow(message, { result: '{"ok":true}' })] });
+    const message = messageInput({ organizationId, threadId: thread.id, content: 'A message' });
+    await writers.messages.insert({ ...message, tool_calls: [toolCallInput(message, { result: { ok: true } })] });
     await writers.messages.insertFeedback(
-      feedbackRow({ organizationId, threadId: thread.id, userId, human_message_id: message.id }),
+      feedbackInput({ organizationId, threadId: thread.id, userId, human_message_id: message.id }),
     );
     await writers.idempotency.record({
       organization_id: organizationId,

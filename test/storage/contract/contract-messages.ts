@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageRow } from '../../../src/storage/schema.js';
-import { at, feedbackRow, messageRow, oldestFirst, randomId, toolCallRow, type ContractFixture } from './fixtures.js';
+import type { NewMessage } from '../../../src/domain/runs.js';
+import {
+  at,
+  feedbackInput,
+  messageInput,
+  oldestFirst,
+  randomId,
+  toolCallInput,
+  type ContractFixture,
+} from './fixtures.js';
 
-async function seedMessages(fixture: ContractFixture, rows: MessageRow[]): Promise<void> {
+async function seedMessages(fixture: ContractFixture, rows: NewMessage[]): Promise<void> {
   await fixture.store.write(async (writers) => {
-    for (const message of rows) await writers.messages.insert({ message });
+    for (const message of rows) await writers.messages.insert(message);
   });
 }
 
@@ -25,27 +33,27 @@ export function describeMessageCases(fixture: ContractFixture): void {
       const { store } = fixture;
       const { organizationId, agentId, threadIds } = await seedThreads(fixture, 1);
       const threadId = threadIds[0]!;
-      const message = messageRow({
+      const message = messageInput({
         organizationId,
         threadId,
         role: 'assistant',
         content: 'Il est midi 🕛 — الساعة الثانية عشرة',
         content_html: '<p>Il est midi</p>',
-        attachments: '[{"name":"a.txt","size":3}]',
-        metadata: '{"model":"demo","usage":{"tokens":12}}',
+        attachments: [{ name: 'a.txt', size: 3 }],
+        metadata: { model: 'demo', usage: { tokens: 12 } },
         created_at: at(30),
       });
       // Inserted out of order: the reader sorts by position.
       const toolCalls = [
-        toolCallRow(message, { position: 1, tool_name: 'second', arguments: '{"n":2}', result: '"done"' }),
-        toolCallRow(message, {
+        toolCallInput(message, { position: 1, tool_name: 'second', arguments: { n: 2 }, result: 'done' }),
+        toolCallInput(message, {
           position: 0,
           tool_name: 'first',
-          arguments: '{"q":"時間"}',
-          result: '{"time":"12:00"}',
+          arguments: { q: '時間' },
+          result: { time: '12:00' },
         }),
       ];
-      const inserted = await store.write((writers) => writers.messages.insert({ message, toolCalls }));
+      const inserted = await store.write((writers) => writers.messages.insert({ ...message, tool_calls: toolCalls }));
       expect(inserted).toMatchObject({
         id: message.id,
         thread_id: threadId,
@@ -89,7 +97,7 @@ export function describeMessageCases(fixture: ContractFixture): void {
       const { organizationId, threadIds } = await seedThreads(fixture, 1);
       const threadId = threadIds[0]!;
       const rows = [3, 1, 2, 1, 3, 2, 1, 2, 3, 1].map((seconds) =>
-        messageRow({ organizationId, threadId, created_at: at(seconds), content: `m${seconds}` }),
+        messageInput({ organizationId, threadId, created_at: at(seconds), content: `m${seconds}` }),
       );
       await seedMessages(fixture, rows);
       const expected = oldestFirst(rows);
@@ -113,12 +121,12 @@ export function describeMessageCases(fixture: ContractFixture): void {
       const { organizationId, threadIds } = await seedThreads(fixture, 3);
       const [first, second, empty] = threadIds as [string, string, string];
       const rows = [
-        messageRow({ organizationId, threadId: second, created_at: at(2) }),
-        messageRow({ organizationId, threadId: first, created_at: at(3) }),
-        messageRow({ organizationId, threadId: first, created_at: at(1) }),
-        messageRow({ organizationId, threadId: second, created_at: at(2) }),
-        messageRow({ organizationId, threadId: first, created_at: at(1) }),
-        messageRow({ organizationId, threadId: second, created_at: at(0) }),
+        messageInput({ organizationId, threadId: second, created_at: at(2) }),
+        messageInput({ organizationId, threadId: first, created_at: at(3) }),
+        messageInput({ organizationId, threadId: first, created_at: at(1) }),
+        messageInput({ organizationId, threadId: second, created_at: at(2) }),
+        messageInput({ organizationId, threadId: first, created_at: at(1) }),
+        messageInput({ organizationId, threadId: second, created_at: at(0) }),
       ];
       await seedMessages(fixture, rows);
       const unknown = randomId();
@@ -143,24 +151,29 @@ export function describeMessageCases(fixture: ContractFixture): void {
       const { store } = fixture;
       const { organizationId, userId, threadIds } = await seedThreads(fixture, 1);
       const threadId = threadIds[0]!;
-      const question = messageRow({ organizationId, threadId, created_at: at(1) });
-      const answer = messageRow({ organizationId, threadId, role: 'assistant', created_at: at(2) });
-      const followUp = messageRow({ organizationId, threadId, created_at: at(3) });
-      const unrated = messageRow({ organizationId, threadId, created_at: at(4) });
+      const question = messageInput({ organizationId, threadId, created_at: at(1) });
+      const answer = messageInput({ organizationId, threadId, role: 'assistant', created_at: at(2) });
+      const followUp = messageInput({ organizationId, threadId, created_at: at(3) });
+      const unrated = messageInput({ organizationId, threadId, created_at: at(4) });
       await seedMessages(fixture, [question, answer, followUp, unrated]);
       const base = { organizationId, threadId, userId };
       // On `question`: an older rating as the answer's subject beats a newer one naming it as question.
-      const questionAsAnswer = feedbackRow({ ...base, ai_message_id: question.id, created_at: at(10), comment: 'ai' });
-      const questionAsQuestion = feedbackRow({ ...base, human_message_id: question.id, created_at: at(20) });
+      const questionAsAnswer = feedbackInput({
+        ...base,
+        ai_message_id: question.id,
+        created_at: at(10),
+        comment: 'ai',
+      });
+      const questionAsQuestion = feedbackInput({ ...base, human_message_id: question.id, created_at: at(20) });
       // On `answer`: two ratings, the newer (by updated_at) wins whatever the insertion order.
-      const newer = feedbackRow({
+      const newer = feedbackInput({
         ...base,
         ai_message_id: answer.id,
         created_at: at(5),
         updated_at: at(40),
         comment: 'newer',
       });
-      const older = feedbackRow({
+      const older = feedbackInput({
         ...base,
         ai_message_id: answer.id,
         created_at: at(30),
@@ -168,13 +181,13 @@ export function describeMessageCases(fixture: ContractFixture): void {
         comment: 'older',
       });
       // On `followUp`: named only as a question, twice; again the newer wins.
-      const laterOnFollowUp = feedbackRow({
+      const laterOnFollowUp = feedbackInput({
         ...base,
         human_message_id: followUp.id,
         updated_at: at(50),
         comment: 'later',
       });
-      const earlierOnFollowUp = feedbackRow({ ...base, human_message_id: followUp.id, updated_at: at(45) });
+      const earlierOnFollowUp = feedbackInput({ ...base, human_message_id: followUp.id, updated_at: at(45) });
       await store.write(async (writers) => {
         for (const row of [newer, laterOnFollowUp, questionAsQuestion, older, earlierOnFollowUp, questionAsAnswer]) {
           await writers.messages.insertFeedback(row);
@@ -204,16 +217,16 @@ export function describeMessageCases(fixture: ContractFixture): void {
     it('keeps a tool call’s null result apart from an object, array or string result', async () => {
       const { store } = fixture;
       const { organizationId, threadIds } = await seedThreads(fixture, 1);
-      const message = messageRow({ organizationId, threadId: threadIds[0]!, role: 'assistant' });
+      const message = messageInput({ organizationId, threadId: threadIds[0]!, role: 'assistant' });
       const toolCalls = [
-        toolCallRow(message, { position: 0, result: null, error: 'timed out', end_time: null }),
-        toolCallRow(message, { position: 1, result: '{}' }),
-        toolCallRow(message, { position: 2, result: '{"nested":{"value":null,"list":[1,"two",false]}}' }),
-        toolCallRow(message, { position: 3, result: '[]' }),
-        toolCallRow(message, { position: 4, result: '""' }),
-        toolCallRow(message, { position: 5, result: '0' }),
+        toolCallInput(message, { position: 0, result: null, error: 'timed out', end_time: null }),
+        toolCallInput(message, { position: 1, result: {} }),
+        toolCallInput(message, { position: 2, result: { nested: { value: null, list: [1, 'two', false] } } }),
+        toolCallInput(message, { position: 3, result: [] }),
+        toolCallInput(message, { position: 4, result: '' }),
+        toolCallInput(message, { position: 5, result: 0 }),
       ];
-      await store.write((writers) => writers.messages.insert({ message, toolCalls }));
+      await store.write((writers) => writers.messages.insert({ ...message, tool_calls: toolCalls }));
       const [stored] = await store.messages.listForThread({
         organizationId,
         threadId: threadIds[0]!,

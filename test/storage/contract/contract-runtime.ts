@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowExecutionRow } from '../../../src/storage/schema.js';
+import type { NewRun, RunCompletion } from '../../../src/domain/runs.js';
+import type { NewThreadEvent } from '../../../src/domain/thread-events.js';
 import { at, countRows, newestFirst, randomId, type ContractFixture } from './fixtures.js';
 
-type NewRun = Omit<FlowExecutionRow, 'execution_number'>;
+/** The store keeps any JSON an event carries; the union only types what the server appends. */
+function untypedEvent(type: string, data: Record<string, unknown>): NewThreadEvent {
+  return { type, data } as unknown as NewThreadEvent;
+}
 
-function runRow(input: { organizationId: string; agentId: string } & Partial<NewRun>): NewRun {
+function runInput(input: { organizationId: string; agentId: string } & Partial<NewRun>): NewRun {
   const { organizationId, agentId, ...overrides } = input;
   const startedAt = overrides.started_at ?? at(0);
   return {
@@ -15,15 +19,15 @@ function runRow(input: { organizationId: string; agentId: string } & Partial<New
     message_id: null,
     flow_id: agentId,
     trigger_type: 'api',
-    trigger_data: '{}',
-    variables: '{}',
+    trigger_data: {},
+    variables: {},
     priority: 'normal',
     status: 'running',
     started_at: startedAt,
     completed_at: null,
     duration_ms: null,
     timeout_seconds: 60,
-    steps: '[]',
+    steps: [],
     final_output: null,
     error_message: null,
     error_details: null,
@@ -33,8 +37,8 @@ function runRow(input: { organizationId: string; agentId: string } & Partial<New
     tokens_used: null,
     tool_calls_count: 0,
     cost_estimate: null,
-    performance_metrics: '{}',
-    metadata: '{}',
+    performance_metrics: {},
+    metadata: {},
     created_at: startedAt,
     updated_at: startedAt,
     ...overrides,
@@ -55,10 +59,7 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
           writers.events.append({
             organizationId: owner,
             threadId: thread.id,
-            events: [
-              { type: 'first', data },
-              { type: 'second', data: {} },
-            ],
+            events: [untypedEvent('first', data), untypedEvent('second', {})],
             now: at(1),
           }),
         );
@@ -145,12 +146,12 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       const agent = await fixture.newAgent(organizationId);
       const runs = await Promise.all(
         Array.from({ length: 10 }, () =>
-          store.write((writers) => writers.runs.insert(runRow({ organizationId, agentId: agent.id }))),
+          store.write((writers) => writers.runs.insert(runInput({ organizationId, agentId: agent.id }))),
         ),
       );
       expect(runs.map((run) => run!.execution_number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       const refused = await store.write((writers) =>
-        writers.runs.insert(runRow({ organizationId: intruder.organizationId, agentId: agent.id })),
+        writers.runs.insert(runInput({ organizationId: intruder.organizationId, agentId: agent.id })),
       );
       expect(refused).toBeNull();
     });
@@ -162,10 +163,10 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       const agent = await fixture.newAgent(organizationId);
       const otherAgent = await fixture.newAgent(organizationId);
       const rows = [
-        runRow({ organizationId, agentId: agent.id, started_at: at(2) }),
-        runRow({ organizationId, agentId: agent.id, started_at: at(1), trigger_type: 'webhook' }),
-        runRow({ organizationId, agentId: otherAgent.id, started_at: at(2) }),
-        runRow({ organizationId, agentId: agent.id, started_at: at(2), status: 'completed' }),
+        runInput({ organizationId, agentId: agent.id, started_at: at(2) }),
+        runInput({ organizationId, agentId: agent.id, started_at: at(1), trigger_type: 'webhook' }),
+        runInput({ organizationId, agentId: otherAgent.id, started_at: at(2) }),
+        runInput({ organizationId, agentId: agent.id, started_at: at(2), status: 'completed' }),
       ];
       const inserted = await store.write(async (writers) => {
         const runs = [];
@@ -189,7 +190,12 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       expect(filtered.total).toBe(2);
       expect(filtered.executions.map((run) => run.id)).toEqual([rows[1]!.id]);
 
-      const changes = { status: 'completed', completed_at: at(3), duration_ms: 1000, updated_at: at(3) };
+      const changes: Partial<RunCompletion> = {
+        status: 'completed',
+        completed_at: at(3),
+        duration_ms: 1000,
+        updated_at: at(3),
+      };
       const intruderKey = { organizationId: intruder.organizationId, id: rows[0]!.id };
       expect(await store.runs.get(intruderKey)).toBeNull();
       expect(await store.runs.list({ organizationId: intruder.organizationId, limit: 10, offset: 0 })).toEqual({

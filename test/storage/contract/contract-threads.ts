@@ -5,12 +5,12 @@ import type { ThreadRow } from '../../../src/storage/schema.js';
 import {
   at,
   countRows,
-  feedbackRow,
-  messageRow,
+  feedbackInput,
+  messageInput,
   newestFirst,
   randomId,
   threadRow,
-  toolCallRow,
+  toolCallInput,
   type ContractFixture,
 } from './fixtures.js';
 
@@ -48,21 +48,21 @@ async function seedConversation(
   input: { organizationId: string; userId: string; agentId: string },
 ): Promise<string> {
   const thread = await fixture.newThread(input);
-  const question = messageRow({ organizationId: input.organizationId, threadId: thread.id, created_at: at(1) });
-  const answer = messageRow({
+  const question = messageInput({ organizationId: input.organizationId, threadId: thread.id, created_at: at(1) });
+  const answer = messageInput({
     organizationId: input.organizationId,
     threadId: thread.id,
     role: 'assistant',
     created_at: at(2),
   });
   await fixture.store.write(async (writers) => {
-    await writers.messages.insert({ message: question });
+    await writers.messages.insert(question);
     await writers.messages.insert({
-      message: answer,
-      toolCalls: [toolCallRow(answer, { position: 0 }), toolCallRow(answer, { position: 1 })],
+      ...answer,
+      tool_calls: [toolCallInput(answer, { position: 0 }), toolCallInput(answer, { position: 1 })],
     });
     await writers.messages.insertFeedback(
-      feedbackRow({
+      feedbackInput({
         organizationId: input.organizationId,
         threadId: thread.id,
         userId: input.userId,

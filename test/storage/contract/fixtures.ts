@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseTarget } from '../../../src/config.js';
 import type { Agent } from '../../../src/domain/models.js';
-import type { AgentRow, Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../../../src/storage/schema.js';
+import type { NewFeedback, NewMessage, PositionedToolCall } from '../../../src/domain/runs.js';
+import type { AgentRow, Database, ThreadRow } from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
@@ -88,7 +89,7 @@ export function threadRow(input: { organizationId: string; agentId: string } & P
   };
 }
 
-export function messageRow(input: { organizationId: string; threadId: string } & Partial<MessageRow>): MessageRow {
+export function messageInput(input: { organizationId: string; threadId: string } & Partial<NewMessage>): NewMessage {
   const { organizationId, threadId, ...overrides } = input;
   return {
     id: randomId(),
@@ -97,22 +98,19 @@ export function messageRow(input: { organizationId: string; threadId: string } &
     role: 'user',
     content: 'Hello',
     content_html: null,
-    attachments: '[]',
-    metadata: '{}',
+    attachments: [],
+    metadata: {},
     created_at: at(0),
     ...overrides,
   };
 }
 
-export function toolCallRow(message: MessageRow, overrides: Partial<ToolCallRow> = {}): ToolCallRow {
+export function toolCallInput(message: NewMessage, overrides: Partial<PositionedToolCall> = {}): PositionedToolCall {
   return {
     id: randomId(),
-    organization_id: message.organization_id,
-    thread_id: message.thread_id,
-    message_id: message.id,
     position: 0,
     tool_name: 'lookup',
-    arguments: '{}',
+    arguments: {},
     result: null,
     error: null,
     start_time: message.created_at,
@@ -121,9 +119,9 @@ export function toolCallRow(message: MessageRow, overrides: Partial<ToolCallRow>
   };
 }
 
-export function feedbackRow(
-  input: { organizationId: string; threadId: string; userId: string } & Partial<FeedbackRow>,
-): FeedbackRow {
+export function feedbackInput(
+  input: { organizationId: string; threadId: string; userId: string } & Partial<NewFeedback>,
+): NewFeedback {
   const { organizationId, threadId, userId, ...overrides } = input;
   const createdAt = overrides.created_at ?? at(0);
   return {

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../domain/models.js';
+import type { ChatMessage } from './models.js';
 
 /**
  * Agents may end a reply with follow-up suggestions in this markup (documented in docs/api.md):

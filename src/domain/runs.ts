@@ -1,0 +1,161 @@
+import type { ChatMessage, ExecutionStep, FlowExecution, JsonObject, ToolCall } from './models.js';
+
+/**
+ * The domain inputs of a run's writes: what the runtime hands the store. The store encodes them
+ * into columns; nothing above src/storage/kysely/ sees a row.
+ */
+
+/** A message as it is added to a thread, with the tool calls it made (imported history). */
+export type NewMessage = Omit<ChatMessage, 'tool_calls' | 'feedback'> & {
+  organization_id: string;
+  tool_calls?: PositionedToolCall[];
+};
+
+/** A tool call with the id of its stored record (the API shows calls without it). */
+export interface StoredToolCall extends ToolCall {
+  id: string;
+}
+
+/** A tool call with its place among its message's calls (readers return them in that order). */
+export interface PositionedToolCall extends StoredToolCall {
+  position: number;
+}
+
+/** A tool call a run has started: its record exists before the tool returns. */
+export interface NewToolCall {
+  id: string;
+  organization_id: string;
+  thread_id: string;
+  message_id: string;
+  /** Order within the message. */
+  position: number;
+  tool_name: string;
+  arguments: JsonObject;
+  start_time: string;
+}
+
+/** A message of the conversation a run sends to the model, oldest first. */
+export interface ConversationMessage {
+  id: string;
+  role: string;
+  content: string;
+  tool_calls: StoredToolCall[];
+}
+
+/** Feedback on a message pair of a thread. */
+export interface NewFeedback {
+  id: string;
+  organization_id: string;
+  thread_id: string;
+  user_id: string;
+  human_message_id: string | null;
+  ai_message_id: string | null;
+  flow_execution_id: string | null;
+  feedback_type: string | null;
+  issue_type: string | null;
+  comment: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A flow execution before the store gives it its per-agent `execution_number`. */
+export type NewRun = Omit<FlowExecution, 'execution_number'>;
+
+/** What a run's end sets on its execution. */
+export type RunCompletion = Pick<
+  FlowExecution,
+  | 'status'
+  | 'completed_at'
+  | 'duration_ms'
+  | 'steps'
+  | 'final_output'
+  | 'error_message'
+  | 'error_details'
+  | 'tokens_used'
+  | 'tool_calls_count'
+  | 'cost_estimate'
+  | 'performance_metrics'
+  | 'updated_at'
+>;
+
+/**
+ * A chat run as it opens: an execution of the agent's own flow (ADR 0005), running, with no
+ * steps yet.
+ */
+export function openedChatRun(input: {
+  id: string;
+  organizationId: string;
+  agentId: string;
+  threadId: string;
+  messageId: string;
+  model: string;
+  startedAt: string;
+  timeoutSeconds: number;
+}): NewRun {
+  return {
+    id: input.id,
+    flow_id: input.agentId,
+    agent_id: input.agentId,
+    organization_id: input.organizationId,
+    thread_id: input.threadId,
+    message_id: input.messageId,
+    trigger_type: 'api',
+    trigger_data: { thread_id: input.threadId, message_id: input.messageId },
+    variables: {},
+    priority: 'normal',
+    status: 'running',
+    started_at: input.startedAt,
+    completed_at: null,
+    duration_ms: null,
+    timeout_seconds: input.timeoutSeconds,
+    steps: [],
+    final_output: null,
+    error_message: null,
+    error_details: null,
+    retry_count: 0,
+    max_retries: 0,
+    parent_execution_id: null,
+    tokens_used: null,
+    tool_calls_count: 0,
+    cost_estimate: null,
+    performance_metrics: {},
+    metadata: { thread_id: input.threadId, message_id: input.messageId, model: input.model },
+    created_at: input.startedAt,
+    updated_at: input.startedAt,
+  };
+}
+
+/**
+ * Where a run stands at a step boundary: enough to go on later from stored state alone (another
+ * process, after a pause for approval or a queue). `transcript` is what the run added to the
+ * conversation so far (the model's tool calls and the tools' results); the history before the
+ * run is read again from the thread.
+ */
+export interface RunCheckpoint {
+  /** The model call to make next (1-based). */
+  next_step: number;
+  /** When the reply message was created (it keeps its place in the thread). */
+  reply_created_at: string;
+  text: string;
+  usage: { input_tokens: number; output_tokens: number };
+  finish_reason: string;
+  steps: ExecutionStep[];
+  transcript: TranscriptEntry[];
+}
+
+/** One entry of a run's own part of the conversation (the same shape the model port takes). */
+export type TranscriptEntry =
+  | { role: 'assistant'; content: string; toolCalls: { toolCallId: string; toolName: string; input: JsonObject }[] }
+  | { role: 'tool'; toolCallId: string; toolName: string; result: unknown; isError: boolean };
+
+/** A run that stopped at a step boundary, as stored. */
+export interface PausedRun {
+  execution: FlowExecution;
+  checkpoint: RunCheckpoint;
+}
+
+/** A message without tool calls (a question, an imported message) as the store takes it. */
+export function newMessageOf(message: ChatMessage, organizationId: string): NewMessage {
+  const { tool_calls: _toolCalls, feedback: _feedback, ...fields } = message;
+  return { ...fields, organization_id: organizationId };
+}

@@ -1,0 +1,54 @@
+import type { ChatMessage, ExecutionStatus, JsonObject } from './models.js';
+
+/**
+ * The events of a thread's log, one member per `type`, like `ModelStreamPart` in
+ * models/model-port.ts. Durable events are stored with a per-thread sequence number; a text delta
+ * is never stored (its text is folded into the `message-end` that follows). Adding an event type
+ * is one entry here and one `append` where it happens.
+ */
+export interface ThreadEventData {
+  'message-start': { message_id: string; role: string; run_id: string | null };
+  'message-end': { message: ChatMessage };
+  'run-start': { run_id: string; message_id: string; model: string };
+  'tool-call-start': ToolCallEventKey & { arguments: JsonObject; start_time: string };
+  'tool-call-end': ToolCallEventKey & { result: unknown; error: string | null; end_time: string | null };
+  'run-end': { run_id: string; status: ExecutionStatus; finish_reason: string; usage: RunUsage; message: ChatMessage };
+  'run-error': { run_id: string; status: ExecutionStatus; error: RunError; message: ChatMessage };
+  'text-delta': { message_id: string; run_id: string; delta: string };
+}
+
+export interface ToolCallEventKey {
+  message_id: string;
+  run_id: string;
+  tool_call_id: string;
+  tool_name: string;
+}
+
+export interface RunUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
+
+/** Why a run did not complete, as clients see it (`run-error`, and the reply's metadata). */
+export interface RunError {
+  code: 'model_error' | 'run_timeout' | 'internal_error';
+  message: string;
+}
+
+export type ThreadEventType = keyof ThreadEventData;
+export type DurableEventType = Exclude<ThreadEventType, 'text-delta'>;
+
+/** One event of the given types, before it has a place in the log. */
+export type ThreadEventOf<K extends ThreadEventType> = { [T in K]: { type: T; data: ThreadEventData[T] } }[K];
+
+/** A durable event as the code that causes it appends it. */
+export type NewThreadEvent = ThreadEventOf<DurableEventType>;
+
+/** A durable event as stored: `seq` is its place in the thread's log (1, 2, … without gaps). */
+export type ThreadEvent = NewThreadEvent & { seq: number; created_at: string };
+
+export type TextDelta = ThreadEventOf<'text-delta'>;
+
+/** The events that end a run: its followers stop after one of these. */
+export type RunEndEvent = ThreadEventOf<'run-end' | 'run-error'>;

@@ -1,0 +1,89 @@
+import type { ThreadEventOf, ThreadEventType } from '../domain/thread-events.js';
+import type { EventId } from './event-id.js';
+import type { LiveEvent } from './live-bus.js';
+
+/**
+ * Where text deltas wait for followers that reconnect. Deltas are never stored: a delta's id is
+ * `<seq>.<n>`, the n-th delta after durable event `seq` (event-id.ts). In one process this is
+ * memory; scaled out it is a Redis stream per thread. The runtime only calls `record` (once per
+ * token, so it must stay cheap and synchronous) and the event log `advance` and `after`.
+ */
+export interface DeltaBuffer {
+  /** A durable event of the thread has committed: later deltas follow it. */
+  advance(threadId: string, seq: number): void;
+  /** Gives the delta the next id after the thread's latest durable event and keeps it for replay. */
+  record(threadId: string, event: TransientEvent): LiveEvent;
+  /** The kept deltas with an id after `after`, oldest first. */
+  after(threadId: string, after: EventId): Promise<LiveEvent[]>;
+}
+
+/**
+ * What is published without being stored: text deltas, and the end of a run whose thread was
+ * deleted under it (so its followers still hear that it ended).
+ */
+export type TransientEvent = ThreadEventOf<ThreadEventType>;
+
+/** Deltas are replayable for this many durable events after the one they follow. */
+const DELTA_WINDOW_SEQS = 64;
+const MAX_DELTAS_PER_THREAD = 20_000;
+const MAX_THREADS = 10_000;
+
+interface ThreadDeltas {
+  lastSeq: number;
+  deltaCount: number;
+  deltas: LiveEvent[];
+}
+
+/**
+ * The in-process buffer, bounded three ways: a window of durable events per thread, a count per
+ * thread, and a count of threads (least recently used first out).
+ */
+export class MemoryDeltaBuffer implements DeltaBuffer {
+  readonly #threads = new Map<string, ThreadDeltas>();
+
+  advance(threadId: string, seq: number): void {
+    const state = this.#state(threadId);
+    if (seq > state.lastSeq) {
+      state.lastSeq = seq;
+      state.deltaCount = 0;
+    }
+    const oldest = state.lastSeq - DELTA_WINDOW_SEQS;
+    if (state.deltas.length > 0 && state.deltas[0]!.id.seq < oldest) {
+      state.deltas = state.deltas.filter((delta) => delta.id.seq >= oldest);
+    }
+  }
+
+  record(threadId: string, transient: TransientEvent): LiveEvent {
+    const state = this.#state(threadId);
+    state.deltaCount += 1;
+    const event: LiveEvent = { ...transient, id: { seq: state.lastSeq, delta: state.deltaCount } };
+    state.deltas.push(event);
+    if (state.deltas.length > MAX_DELTAS_PER_THREAD)
+      state.deltas.splice(0, state.deltas.length - MAX_DELTAS_PER_THREAD);
+    return event;
+  }
+
+  async after(threadId: string, after: EventId): Promise<LiveEvent[]> {
+    const deltas = this.#threads.get(threadId)?.deltas ?? [];
+    return deltas.filter(
+      (delta) => delta.id.seq > after.seq || (delta.id.seq === after.seq && delta.id.delta > after.delta),
+    );
+  }
+
+  #state(threadId: string): ThreadDeltas {
+    let state = this.#threads.get(threadId);
+    if (state) {
+      // Map order is insertion order: re-inserting keeps the most recently used thread last.
+      this.#threads.delete(threadId);
+      this.#threads.set(threadId, state);
+      return state;
+    }
+    if (this.#threads.size >= MAX_THREADS) {
+      const oldest = this.#threads.keys().next().value;
+      if (oldest !== undefined) this.#threads.delete(oldest);
+    }
+    state = { lastSeq: 0, deltaCount: 0, deltas: [] };
+    this.#threads.set(threadId, state);
+    return state;
+  }
+}

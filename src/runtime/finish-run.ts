@@ -1,0 +1,146 @@
+import type { ChatMessage, ExecutionStatus, JsonObject } from '../domain/models.js';
+import type { RunCompletion } from '../domain/runs.js';
+import { extractSuggestions } from '../domain/suggestions.js';
+import type { RunEndEvent, RunError, RunUsage } from '../domain/thread-events.js';
+import { ModelError } from '../models/model-port.js';
+import { estimateCost } from '../models/pricing.js';
+import { idempotencyRecord } from '../storage/store.js';
+import { renderMarkdown } from './markdown.js';
+import type { RunProgress } from './run-progress.js';
+import { RunStop, type RunPlan, type RunResult, type RuntimeDependencies } from './run-types.js';
+
+/** What a run that threw ended as: stopped (cancelled, timed out), a model failure, or a bug. */
+export function classify(caught: unknown, signal: AbortSignal): { status: ExecutionStatus; error: RunError | null } {
+  const reason = signal.aborted ? signal.reason : caught;
+  if (reason instanceof RunStop) {
+    if (reason.reason === 'timeout')
+      return { status: 'timeout', error: { code: 'run_timeout', message: reason.message } };
+    return { status: 'cancelled', error: null };
+  }
+  if (caught instanceof ModelError)
+    return { status: 'failed', error: { code: 'model_error', message: caught.message } };
+  return { status: 'failed', error: { code: 'internal_error', message: 'The run failed unexpectedly' } };
+}
+
+/**
+ * The end of a run, in one transaction: the reply's final text, the execution's outcome, the
+ * thread released, the Idempotency-Key's record (a completed reply only), and `message-end` with
+ * `run-end` (or `run-error`).
+ */
+export async function finishRun(input: {
+  dependencies: RuntimeDependencies;
+  run: RunPlan;
+  progress: RunProgress;
+  status: ExecutionStatus;
+  error: RunError | null;
+}): Promise<RunResult> {
+  const { dependencies, run, progress, status, error } = input;
+  const ended = dependencies.clock.now();
+  const usage = usageOf(progress);
+  const finishReason = status === 'completed' ? progress.finishReason : status;
+  const message = finalMessage({ run, progress, usage, finishReason, status, error });
+  const runEvent: RunEndEvent =
+    status === 'completed' || status === 'cancelled'
+      ? { type: 'run-end', data: { run_id: run.runId, status, finish_reason: finishReason, usage, message } }
+      : { type: 'run-error', data: { run_id: run.runId, status, error: error!, message } };
+  const key = { organizationId: run.organizationId, threadId: run.threadId };
+
+  const { execution, stored } = await dependencies.eventLog.write(async ({ writers, append }) => {
+    await writers.runMessages.finish({
+      organizationId: run.organizationId,
+      messageId: run.assistantMessageId,
+      content: message.content,
+      contentHtml: message.content_html ?? '',
+      metadata: message.metadata,
+    });
+    const execution = await writers.runs.update({
+      organizationId: run.organizationId,
+      id: run.runId,
+      changes: completionOf({ run, progress, status, error, message, ended }),
+    });
+    await writers.threadRuns.release({ ...key, runId: run.runId });
+    if (run.idempotency && status === 'completed') {
+      await writers.idempotency.record(idempotencyRecord(run.idempotency, message, ended));
+    }
+    const now = ended.toISOString();
+    const events = await append({ ...key, now, events: [{ type: 'message-end', data: { message } }, runEvent] });
+    return { execution, stored: events !== null };
+  });
+  // The thread (or its agent) was deleted during the run: nothing could be stored, but whoever
+  // follows the run still hears that it ended, so no stream waits forever.
+  if (!stored) dependencies.eventLog.announce(run.threadId, runEvent);
+  if (!execution) throw new Error(`run ${run.runId} vanished before it finished`);
+  return { status, message, execution, error };
+}
+
+function usageOf(progress: RunProgress): RunUsage {
+  const { inputTokens, outputTokens } = progress.usage;
+  return { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
+}
+
+/** The reply as stored: its text, the tools it used, and how its run went (in metadata). */
+function finalMessage(input: {
+  run: RunPlan;
+  progress: RunProgress;
+  usage: RunUsage;
+  finishReason: string;
+  status: ExecutionStatus;
+  error: RunError | null;
+}): ChatMessage {
+  const { run, progress, error } = input;
+  const metadata: JsonObject = {
+    run_id: run.runId,
+    flow_execution_id: run.runId,
+    model: run.model.id,
+    usage: input.usage,
+    finish_reason: input.finishReason,
+    status: input.status,
+    ...(error ? { error } : {}),
+  };
+  const { text: visibleText, suggestions } = extractSuggestions(progress.text);
+  if (suggestions.length > 0) metadata.suggestions = suggestions;
+  return {
+    id: run.assistantMessageId,
+    thread_id: run.threadId,
+    content: progress.text,
+    content_html: renderMarkdown(visibleText),
+    role: 'assistant',
+    tool_calls: progress.toolCalls,
+    attachments: [],
+    metadata,
+    created_at: run.assistantCreatedAt,
+    feedback: null,
+  };
+}
+
+function completionOf(input: {
+  run: RunPlan;
+  progress: RunProgress;
+  status: ExecutionStatus;
+  error: RunError | null;
+  message: ChatMessage;
+  ended: Date;
+}): RunCompletion {
+  const { run, progress, error, ended } = input;
+  const usage = usageOf(progress);
+  const durationMs = ended.getTime() - run.startedAt.getTime();
+  return {
+    status: input.status,
+    completed_at: ended.toISOString(),
+    duration_ms: durationMs,
+    steps: progress.steps,
+    final_output: { content: input.message.content, message_id: input.message.id },
+    error_message: error?.message ?? null,
+    error_details: error ? { code: error.code } : null,
+    tokens_used: usage.total_tokens,
+    tool_calls_count: progress.toolCalls.length,
+    cost_estimate: estimateCost(run.model.id, progress.usage),
+    performance_metrics: {
+      duration_ms: durationMs,
+      model_calls: progress.steps.filter((step) => step.step_type === 'llm').length,
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+    },
+    updated_at: ended.toISOString(),
+  };
+}

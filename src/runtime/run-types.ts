@@ -1,0 +1,74 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { RuntimeConfig } from '../config.js';
+import type { Agent, ChatMessage, ExecutionStatus, FlowExecution } from '../domain/models.js';
+import type { RunError } from '../domain/thread-events.js';
+import type { Clock, IdGenerator } from '../ids.js';
+import type { LanguageModel } from '../models/model-port.js';
+import type { ModelRegistry } from '../models/registry.js';
+import type { IdempotencyClaim, Store } from '../storage/store.js';
+import type { Tool } from '../tools/tool.js';
+import type { ToolResolver } from '../tools/tool-resolver.js';
+import type { EventId } from './event-id.js';
+import type { ThreadEventLog } from './event-log.js';
+
+/** How long a run's hold on its thread lasts without renewal (a crashed owner loses it after this). */
+export const RUN_LEASE_MS = 30_000;
+
+export interface RuntimeDependencies {
+  store: Store;
+  eventLog: ThreadEventLog;
+  models: ModelRegistry;
+  tools: ToolResolver;
+  clock: Clock;
+  newId: IdGenerator;
+  config: RuntimeConfig;
+  logger: FastifyBaseLogger;
+}
+
+/** Everything a run needs to go on, fixed when it opens (or resumes). */
+export interface RunPlan {
+  runId: string;
+  organizationId: string;
+  agent: Agent;
+  threadId: string;
+  assistantMessageId: string;
+  assistantCreatedAt: string;
+  model: LanguageModel;
+  tools: Tool[];
+  maxSteps: number;
+  startedAt: Date;
+  /** The request's Idempotency-Key: a completed reply is recorded under it. */
+  idempotency: IdempotencyClaim | undefined;
+}
+
+/**
+ * How a run ended, or `queued` when it stopped at a step boundary to be resumed later (the reply
+ * is then as far as it got).
+ */
+export interface RunResult {
+  status: ExecutionStatus;
+  message: ChatMessage;
+  execution: FlowExecution;
+  error: RunError | null;
+}
+
+export interface StartedRun {
+  runId: string;
+  userMessage: ChatMessage;
+  assistantMessageId: string;
+  /** The stream position just before this request's first event. */
+  after: EventId;
+  completion: Promise<RunResult>;
+}
+
+/** Why a run's signal fired. */
+export class RunStop extends Error {
+  constructor(readonly reason: 'cancelled' | 'timeout' | 'shutdown') {
+    super(
+      reason === 'timeout'
+        ? 'The run did not finish in time'
+        : `The run was ${reason === 'shutdown' ? 'stopped by server shutdown' : 'cancelled'}`,
+    );
+    this.name = 'RunStop';
+  }
+}
