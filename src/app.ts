@@ -16,6 +16,7 @@ import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
+import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
 import { KeysService } from './features/keys/keys.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
@@ -159,7 +160,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
 
   registerErrorHandling(app);
-  registerAuthentication(app, keys, { publicPrefixes: ['/docs'] });
+  registerAuthentication(app, [new ApiKeyAuthenticator(keys)]);
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
