@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseTarget } from '../../../src/config.js';
 import type { Agent } from '../../../src/domain/models.js';
-import type { AgentRow, Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../../../src/storage/schema.js';
+import type {
+  AgentRow,
+  Database,
+  FeedbackRow,
+  MessageRow,
+  ThreadRow,
+  ToolCallRow,
+} from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
