@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { LogLevel } from '../config.js';
 import { AppError, validationError } from '../errors.js';
+import { UUID_PATTERN } from '../ids.js';
 import { isNestedDeeperThan, MAX_JSON_DEPTH } from './validation.js';
 
 /**
@@ -35,9 +36,11 @@ export function registerRequestHooks(
     if (length <= MAX_JSON_DEPTH * 2 || !isNestedDeeperThan(request.body, MAX_JSON_DEPTH)) return done();
     done(validationError(['body'], `JSON should nest at most ${MAX_JSON_DEPTH} levels deep`, 'json_invalid'));
   });
-  // UUIDs are case-insensitive; ids are stored in lower case.
+  // UUIDs are case-insensitive and stored in lower case: ids in the path and the query string are
+  // folded here, once, after validation, so no service or route has to.
   app.addHook('preHandler', (request, _reply, done) => {
     foldUuids(request.params);
+    foldUuids(request.query);
     done();
   });
 }
@@ -59,4 +62,4 @@ function foldUuids(values: unknown): void {
   }
 }
 
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const UUID = new RegExp(UUID_PATTERN);
