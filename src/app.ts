@@ -75,7 +75,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus });
-  const sse = new SseRegistry();
+  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs });
   const runtime = new AgentRuntime({
     store,
     eventLog,
@@ -95,7 +95,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
-  registerMessageRoutes(app, { messages, idempotency, sse, keepAliveMs: config.runtime.sseKeepAliveMs });
+  registerMessageRoutes(app, { messages, idempotency, sse });
   registerFlowExecutionRoutes(app, { store });
   await app.ready();
 
