@@ -17,6 +17,16 @@ export default tseslint.config(
     },
   },
   {
+    // http/ is the edge every feature plugs into (auth, SSE, errors): it may not depend on a feature.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/features/**'], message: 'src/http/ must not import from src/features/.' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
-import { loadConfig, type Config } from './config.js';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
@@ -13,11 +13,12 @@ import { AgentRuntime } from './runtime/run-agent.js';
 import { BUILTIN_TOOLS } from './tools/builtin/index.js';
 import type { Tool } from './tools/tool.js';
 import { CatalogToolResolver } from './tools/tool-resolver.js';
-import { AppError, validationError } from './errors.js';
+import { AppError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
+import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
 import { KeysService } from './features/keys/keys.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
@@ -25,16 +26,15 @@ import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerOpenApi } from './http/openapi.js';
-import { buildValidatorCompiler, isNestedDeeperThan, MAX_JSON_DEPTH } from './http/validation.js';
+import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
+import { buildValidatorCompiler } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
 import { PARLEY_VERSION } from './version.js';
 
-export type AppConfig = Pick<Config, 'logLevel' | 'authCacheTtlMs' | 'bodyLimitBytes'> &
-  Partial<Pick<Config, 'models' | 'runtime'>>;
-
 export interface AppDependencies {
-  config: AppConfig;
+  /** The whole configuration, as `loadConfig` makes it (tests spread it and override fields). */
+  config: Config;
   store: Store;
   clock?: Clock;
   newId?: IdGenerator;
@@ -64,82 +64,12 @@ export interface ParleyApp {
 
 /** Builds the whole server without listening, so tests can `inject` requests. */
 export async function createApp(dependencies: AppDependencies): Promise<ParleyApp> {
-  const { store } = dependencies;
-  const defaults = loadConfig({});
-  const config = {
-    ...dependencies.config,
-    models: dependencies.config.models ?? defaults.models,
-    runtime: dependencies.config.runtime ?? defaults.runtime,
-  };
+  const { config, store } = dependencies;
   const clock = dependencies.clock ?? systemClock;
   const generateId = dependencies.newId ?? newId;
   let shuttingDown = false;
-
-  const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      ...(dependencies.logStream ? { stream: dependencies.logStream } : {}),
-      // Belt and braces: request logging below never includes headers, but if a serializer ever does…
-      redact: ['req.headers["x-api-key"]', 'req.headers.authorization', 'headers["x-api-key"]'],
-    },
-    // Per-request lines would cost a third of the throughput; see the onResponse hook instead.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.bodyLimitBytes,
-    genReqId: () => randomUUID(),
-    requestIdHeader: false,
-    // Requests that arrive while closing get our own 503 envelope (see the onRequest hook).
-    return503OnClosing: false,
-    // Errors Fastify raises before routing (a malformed URL such as `/%zz`) get the same envelope.
-    frameworkErrors: (error, request, reply) => {
-      setSecurityHeaders(request.id, reply);
-      sendError(reply, request, new AppError('bad_request', { message: `Bad request: ${error.message}` }));
-    },
-    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
-    // Slow clients cannot hold a connection open forever (headers, then the whole request).
-    connectionTimeout: 0,
-    requestTimeout: 60_000,
-    keepAliveTimeout: 72_000,
-    // Fastify's types describe its own ajv pool; ours returns the same kind of compile function.
-    schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler as never } },
-  });
-
-  // Hooks on every request are callback-style: an async hook costs a promise and a microtask each.
-  app.addHook('onRequest', (request, reply, done) => {
-    setSecurityHeaders(request.id, reply);
-    if (!shuttingDown) return done();
-    reply.header('connection', 'close');
-    done(new AppError('service_unavailable'));
-  });
-  if (config.logLevel === 'debug' || config.logLevel === 'trace') {
-    app.addHook('onResponse', (request, reply, done) => {
-      request.log.debug(
-        { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
-        'request completed',
-      );
-      done();
-    });
-  }
-  // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands the schemas a string.
-  app.removeContentTypeParser('text/plain');
-  app.addHook('preValidation', (request, _reply, done) => {
-    // Nesting deeper than the limit takes more bytes than the limit: small bodies need no walk.
-    const length = Number(request.headers['content-length'] ?? Infinity);
-    if (length <= MAX_JSON_DEPTH * 2 || !isNestedDeeperThan(request.body, MAX_JSON_DEPTH)) return done();
-    done(validationError(['body'], `JSON should nest at most ${MAX_JSON_DEPTH} levels deep`, 'json_invalid'));
-  });
-  // UUIDs are case-insensitive; ids are stored in lower case.
-  app.addHook('preHandler', (request, _reply, done) => {
-    const params = request.params as Record<string, unknown> | undefined;
-    if (params) {
-      for (const name in params) {
-        const value = params[name];
-        if (typeof value === 'string' && value !== value.toLowerCase() && UUID.test(value)) {
-          params[name] = value.toLowerCase();
-        }
-      }
-    }
-    done();
-  });
+  const app = Fastify(serverOptions(config, dependencies.logStream));
+  registerRequestHooks(app, { logLevel: config.logLevel, isShuttingDown: () => shuttingDown });
 
   const keys = new KeysService({ store, clock, newId: generateId, cacheTtlMs: config.authCacheTtlMs });
   const agents = new AgentsService({ store, clock, newId: generateId });
@@ -147,7 +77,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
-  const sse = new SseRegistry();
+  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs });
   const runtime = new AgentRuntime({
     store,
     eventLog,
@@ -161,13 +91,13 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
 
   registerErrorHandling(app);
-  registerAuthentication(app, keys, { publicPrefixes: ['/docs'] });
+  registerAuthentication(app, [new ApiKeyAuthenticator(keys)]);
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
-  registerMessageRoutes(app, { messages, idempotency, sse, keepAliveMs: config.runtime.sseKeepAliveMs });
+  registerMessageRoutes(app, { messages, idempotency, sse });
   registerFlowExecutionRoutes(app, { store });
   await app.ready();
 
@@ -182,38 +112,70 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     },
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
-      const closing = app.close();
-      sse.closeAll();
-      await runtime.shutdown(runDeadlineMs);
-      // Node closes the connections that are idle when close() is called; those that finish
-      // their request later (replies that waited for a run, ended streams) are closed here.
-      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
-      app.server.closeIdleConnections();
-      let grace: NodeJS.Timeout | undefined;
-      try {
-        const closedInTime = await Promise.race([
-          closing.then(() => true),
-          new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS))),
-        ]);
-        // What is left is a socket whose request has ended but which Node does not see as idle
-        // (seen with ended SSE responses whose client stopped reading): nothing is in flight on it.
-        if (!closedInTime) app.server.closeAllConnections();
-        await closing;
-      } finally {
-        clearInterval(sweeper);
-        clearTimeout(grace);
-      }
+      await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
 }
 
-function setSecurityHeaders(requestId: string, reply: FastifyReply): void {
-  reply.header('x-request-id', requestId);
-  reply.header('cache-control', 'no-store');
-  reply.header('x-content-type-options', 'nosniff');
+function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefined): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      ...(logStream ? { stream: logStream } : {}),
+      // Belt and braces: request logging never includes headers, but if a serializer ever does…
+      redact: ['req.headers["x-api-key"]', 'req.headers.authorization', 'headers["x-api-key"]'],
+    },
+    // Per-request lines would cost a third of the throughput; see registerRequestHooks instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Requests that arrive while closing get our own 503 envelope (see registerRequestHooks).
+    return503OnClosing: false,
+    // Errors Fastify raises before routing (a malformed URL such as `/%zz`) get the same envelope.
+    frameworkErrors: (error, request, reply) => {
+      setSecurityHeaders(request.id, reply);
+      sendError(reply, request, new AppError('bad_request', { message: `Bad request: ${error.message}` }));
+    },
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
+    // Slow clients cannot hold a connection open forever (headers, then the whole request).
+    connectionTimeout: 0,
+    requestTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    // Fastify's types describe its own ajv pool; ours returns the same kind of compile function.
+    schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler as never } },
+  };
+}
+
+async function closeGracefully(input: {
+  app: FastifyInstance;
+  sse: SseRegistry;
+  runtime: AgentRuntime;
+  runDeadlineMs: number;
+}): Promise<void> {
+  const { app } = input;
+  const closing = app.close();
+  input.sse.closeAll();
+  await input.runtime.shutdown(input.runDeadlineMs);
+  // Node closes the connections that are idle when close() is called; those that finish
+  // their request later (replies that waited for a run, ended streams) are closed here.
+  const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+  app.server.closeIdleConnections();
+  let grace: NodeJS.Timeout | undefined;
+  try {
+    const closedInTime = await Promise.race([
+      closing.then(() => true),
+      new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS))),
+    ]);
+    // What is left is a socket whose request has ended but which Node does not see as idle
+    // (seen with ended SSE responses whose client stopped reading): nothing is in flight on it.
+    if (!closedInTime) app.server.closeAllConnections();
+    await closing;
+  } finally {
+    clearInterval(sweeper);
+    clearTimeout(grace);
+  }
 }
 
 /** After runs have ended, how long requests still in flight get before remaining sockets are closed. */
 const SHUTDOWN_GRACE_MS = 1000;
-
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

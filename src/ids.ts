@@ -10,6 +10,14 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
+/**
+ * Whether two UUIDs name the same object. Path and query ids arrive folded to lower case
+ * (http/request-hooks.ts); an id repeated in a body does not, and is compared with this.
+ */
+export function sameId(left: string, right: string): boolean {
+  return left.toLowerCase() === right.toLowerCase();
+}
+
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 // Random bytes are drawn 4 KiB at a time: one system call per ~400 ids instead of one per id.
 const pool = Buffer.alloc(4096);

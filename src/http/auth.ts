@@ -1,13 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Scope } from '../domain/models.js';
-import { hasScope, type KeysService, type Principal } from '../features/keys/keys.service.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Reachable without a key. Only health, readiness and the API documentation are. */
+    /** Reachable without a credential. Only health, readiness and the API documentation are. */
     public?: boolean;
-    /** The scope a key needs for this route. Every non-public route must declare one. */
+    /** The scope a caller needs for this route. Every non-public route must declare one. */
     scope?: Scope;
   }
   interface FastifyRequest {
@@ -16,49 +15,122 @@ declare module 'fastify' {
 }
 
 /**
- * Authentication is one global hook, deny by default: a route is open only when it says so, and
- * every other route — including unknown paths — needs a valid `x-api-key` header. Keys in the
- * query string are never read. No other header (forwarded-for, "internal" markers) changes this.
+ * Who is calling, as an authenticator established it from a credential — never from anything
+ * else in the request. A discriminated union rather than a nullable user id, so code that acts
+ * for a user of the organisation (creating keys, owning threads) cannot be handed an anonymous
+ * end user by mistake: it has to narrow, or use `userPrincipalOf`.
  */
-export function registerAuthentication(
-  app: FastifyInstance,
-  keys: KeysService,
-  options: { publicPrefixes: readonly string[] },
-): void {
+export type Principal = UserPrincipal | AnonymousPrincipal;
+
+interface PrincipalBase {
+  organizationId: string;
+  scopes: readonly Scope[];
+  /**
+   * Set when the credential works with one agent only (a publishable widget key); the routes
+   * that admit such callers check it. Undefined for an organisation-wide credential.
+   */
+  agentId?: string | undefined;
+}
+
+/** A user of the organisation, through one of their API keys. */
+export interface UserPrincipal extends PrincipalBase {
+  kind: 'user';
+  userId: string;
+  keyId: string;
+}
+
+/** A browser end user of the chat widget: the subject of a signed anonymous-user token. */
+export interface AnonymousPrincipal extends PrincipalBase {
+  kind: 'anonymous';
+  anonymousUserId: string;
+}
+
+/**
+ * One kind of credential. `authenticate` answers, for one request:
+ * - `null`: no credential of this kind is present (the next authenticator is asked);
+ * - a `Principal`: the credential is valid and was verified recently — the synchronous path, so a
+ *   request with a cached credential creates no promise;
+ * - a `Promise<Principal>`: the credential must be checked first (a database look-up);
+ * - or throws (or rejects with) `AppError('invalid_api_key')` for a credential of its kind that
+ *   is malformed, unknown, revoked or expired — one answer for all, so callers learn nothing.
+ */
+export interface Authenticator {
+  authenticate(request: FastifyRequest): Principal | Promise<Principal> | null;
+}
+
+/** `admin` includes `write`, which includes `read`. */
+const SCOPE_RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
+
+export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
+  return granted.some((scope) => SCOPE_RANK[scope] >= SCOPE_RANK[needed]);
+}
+
+/**
+ * Authentication is one global hook, deny by default: a route is open only when its config says
+ * `public: true`, and every other route — including unknown paths — needs a credential that one
+ * of the authenticators accepts. The first authenticator that finds its kind of credential
+ * decides; with none found the answer is 401. No other header (forwarded-for, "internal"
+ * markers) changes this.
+ */
+export function registerAuthentication(app: FastifyInstance, authenticators: readonly Authenticator[]): void {
   app.decorateRequest('principal', null);
+  requireDeclaredAccess(app);
 
-  app.addHook('onRoute', (route) => {
-    // Routes added by plugins under a reviewed prefix (the API reference UI) are public.
-    if (options.publicPrefixes.some((prefix) => route.url === prefix || route.url.startsWith(`${prefix}/`))) {
-      route.config = { ...(route.config as object), public: true };
-    }
-    const config = route.config as { public?: boolean; scope?: Scope } | undefined;
-    if (!config?.public && !config?.scope) {
-      throw new Error(`Route ${String(route.method)} ${route.url} declares neither a scope nor public access`);
-    }
-  });
-
-  // Callback-style with a synchronous path for keys verified recently: most requests never
-  // create a promise here.
+  // Callback-style, with a synchronous path for credentials verified recently: most requests
+  // never create a promise here.
   app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config as { public?: boolean; scope?: Scope } | undefined;
     if (config?.public) return done();
-    // Unknown paths have no route config: any valid key may learn that they do not exist.
+    // Unknown paths have no route config: any valid credential may learn that they do not exist.
     const needed = config?.scope ?? 'read';
-    const header = request.headers['x-api-key'];
-    const presented = typeof header === 'string' ? header : undefined;
     const admit = (principal: Principal) => {
       request.principal = principal;
       done(hasScope(principal.scopes, needed) ? undefined : new AppError('insufficient_scope'));
     };
-    let cached: Principal | undefined;
+    let found: Principal | Promise<Principal> | null;
     try {
-      cached = keys.authenticateFromCache(presented);
+      found = identify(request, authenticators);
     } catch (error) {
       return done(error as Error);
     }
-    if (cached) return admit(cached);
-    keys.authenticate(presented).then(admit, done);
+    if (found === null) return done(new AppError('invalid_api_key'));
+    if (found instanceof Promise) found.then(admit, done);
+    else admit(found);
+  });
+}
+
+function identify(
+  request: FastifyRequest,
+  authenticators: readonly Authenticator[],
+): Principal | Promise<Principal> | null {
+  for (const authenticator of authenticators) {
+    const found = authenticator.authenticate(request);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * Every route must declare a scope or public access. Checked once the app is ready rather than
+ * as each route is added: a plugin's own `onRoute` hook (the documentation UI's, which marks its
+ * routes public) runs after this app-wide one.
+ */
+function requireDeclaredAccess(app: FastifyInstance): void {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.addHook('onReady', (done) => {
+    const undeclared = routes.find((route) => {
+      const config = route.config as { public?: boolean; scope?: Scope } | undefined;
+      return !config?.public && !config?.scope;
+    });
+    routes.length = 0;
+    done(
+      undeclared
+        ? new Error(`Route ${String(undeclared.method)} ${undeclared.url} declares neither a scope nor public access`)
+        : undefined,
+    );
   });
 }
 
@@ -66,4 +138,11 @@ export function registerAuthentication(
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new AppError('invalid_api_key');
   return request.principal;
+}
+
+/** The caller of a route that acts for a user of the organisation; anonymous end users get 403. */
+export function userPrincipalOf(request: FastifyRequest): UserPrincipal {
+  const principal = principalOf(request);
+  if (principal.kind !== 'user') throw new AppError('insufficient_scope');
+  return principal;
 }

@@ -26,7 +26,18 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+  // The reference UI and its assets are public. Encapsulated so this `onRoute` hook sees only the
+  // routes the UI plugin adds: their public access is declared here, in route config, like any other.
+  await app.register(async (documentation) => {
+    documentation.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await documentation.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { docExpansion: 'list' },
+      staticCSP: true,
+    });
+  });
 
   app.get('/openapi.json', {
     config: { public: true },

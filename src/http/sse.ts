@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
 
 /**
  * Server-sent events, in one place: headers, framing, keep-alive, disconnect and shutdown.
@@ -62,6 +63,10 @@ export class SseStream {
     this.#reply.raw.write(frame(message));
   }
 
+  sendAll(messages: readonly SseMessage[]): void {
+    for (const message of messages) this.send(message);
+  }
+
   comment(text: string): void {
     if (this.#closed) return;
     this.#reply.raw.write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
@@ -95,6 +100,13 @@ function singleLine(field: string, value: string): string {
 export class SseRegistry {
   readonly #streams = new Set<SseStream>();
 
+  constructor(private readonly options: { keepAliveMs: number }) {}
+
+  /** Takes over the reply and starts a stream on it, with the given extra response headers. */
+  open(input: { request: FastifyRequest; reply: FastifyReply; headers?: Record<string, string> }): SseStream {
+    return new SseStream({ ...input, keepAliveMs: this.options.keepAliveMs, registry: this });
+  }
+
   add(stream: SseStream): void {
     this.#streams.add(stream);
   }
@@ -111,5 +123,40 @@ export class SseRegistry {
       stream.send({ event: 'shutdown', retry: 1000, data: '{}' });
       stream.close();
     }
+  }
+}
+
+/**
+ * Writes events to the stream, each as the messages `toMessages` makes of it, until `until` says
+ * the last one went out, the events end or the client leaves; then closes the stream. The headers
+ * are sent by then, so an error becomes an in-band `error` event carrying the error code.
+ */
+export async function pumpEvents<Event>(input: {
+  stream: SseStream;
+  events: AsyncIterable<Event>;
+  toMessages: (event: Event) => readonly SseMessage[];
+  until: (event: Event) => boolean;
+  log: FastifyBaseLogger;
+}): Promise<void> {
+  const { stream } = input;
+  const events = input.events[Symbol.asyncIterator]();
+  try {
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      stream.sendAll(input.toMessages(next.value));
+      if (input.until(next.value)) break;
+    }
+  } catch (error) {
+    // Like any 5xx, an unexpected failure is logged (with the request id) for the operator.
+    if (!(error instanceof AppError) || error.status >= 500)
+      input.log.error({ err: error }, 'stream failed after its headers were sent');
+    const detail =
+      error instanceof AppError
+        ? { code: error.code, detail: error.message }
+        : { code: 'internal_error', detail: 'Internal Server Error' };
+    stream.send({ event: 'error', data: JSON.stringify(detail) });
+  } finally {
+    // Ends the source (a live subscription) whichever way the loop stopped.
+    await events.return?.(undefined);
+    stream.close();
   }
 }

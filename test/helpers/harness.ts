@@ -92,13 +92,17 @@ export async function createTestContext(
   const logs: string[] = [];
   const logStream = new PassThrough();
   logStream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  // The configuration a server started with no environment gets, with the test's overrides.
+  const defaults = loadConfig({});
   const parley = await createApp({
     config: {
+      ...defaults,
+      database: database.target,
       logLevel: 'debug',
       authCacheTtlMs: options.authCacheTtlMs ?? 0,
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
-      models: { ...loadConfig({}).models, demoWordsPerSecond: 0 },
-      runtime: { ...loadConfig({}).runtime, ...options.runtime },
+      models: { ...defaults.models, demoWordsPerSecond: 0 },
+      runtime: { ...defaults.runtime, ...options.runtime },
     },
     store,
     logStream,

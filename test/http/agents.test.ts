@@ -245,6 +245,18 @@ describe('chat threads', () => {
     expect(response.status).toBe(200);
     expect(response.body.id).toBe(thread.id);
   });
+
+  it('accepts upper-case UUIDs in query strings', async () => {
+    const organization = await context.newOrganization();
+    const api = client(context, organization.key);
+    const agent = await api.createAgent();
+    await api.createThread(agent.id);
+    const executions = await api.get(`/api/v1/flows/executions?agent_id=${agent.id.toUpperCase()}`);
+    expect(executions.status).toBe(200);
+    const cleared = await api.delete(`/api/v1/chat/clear-all-chats?agent_id=${agent.id.toUpperCase()}`);
+    expect(cleared.status).toBe(200);
+    expect((await api.get(`/api/v1/chat/${agent.id}/threads`)).body).toEqual([]);
+  });
 });
 
 describe('health and documentation', () => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ParleyApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/storage/store.js';
 import {
@@ -250,7 +251,7 @@ describe('POST /api/v1/chat/{agent_id}/threads with Idempotency-Key', () => {
 
   it("(c) across two server instances on one database: one 200, one 409, and the loser's thread rolled back", async () => {
     const second = await createApp({
-      config: { logLevel: 'silent', authCacheTtlMs: 0, bodyLimitBytes: 1024 * 1024 },
+      config: { ...loadConfig({}), database: context.database.target, logLevel: 'silent', authCacheTtlMs: 0 },
       store: context.store,
     });
     try {
@@ -395,7 +396,7 @@ describe('POST /api/v1/chat/{agent_id}/threads with Idempotency-Key', () => {
     const first = await api.post(url(), body, withKey(key));
     expect(first.status).toBe(200);
     const later = await createApp({
-      config: { logLevel: 'silent', authCacheTtlMs: 0, bodyLimitBytes: 1024 * 1024 },
+      config: { ...loadConfig({}), database: context.database.target, logLevel: 'silent', authCacheTtlMs: 0 },
       store: context.store,
       clock: { now: () => new Date(Date.now() + IDEMPOTENCY_TTL_MS + 60_000) },
     });

@@ -1,7 +1,7 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { SCOPES } from '../../domain/models.js';
-import { principalOf } from '../../http/auth.js';
+import { principalOf, userPrincipalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses, Nullable, Uuid } from '../../http/schemas.js';
 import type { KeysService } from './keys.service.js';
@@ -82,7 +82,7 @@ export function registerKeyRoutes(
       response: { 200: Type.Ref(ApiKeyCreated), ...errorResponses(409) },
     },
     handler: async (request, reply) => {
-      const principal = principalOf(request);
+      const principal = userPrincipalOf(request);
       const body = request.body as typeof ApiKeyCreate.static;
       const caller = await keys.describeUser(principal);
       return idempotency.send(request, reply, (claim) =>

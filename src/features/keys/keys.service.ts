@@ -1,23 +1,9 @@
 import { AppError } from '../../errors.js';
 import type { Clock, IdGenerator } from '../../ids.js';
 import type { ApiKey, ApiKeyCredential, Scope } from '../../domain/models.js';
+import type { UserPrincipal } from '../../http/auth.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { apiKeyMatches, generateApiKey, hashApiKey, parseApiKeyId } from './api-key-secret.js';
-
-/** Who is calling: derived from the API key, never from the request. */
-export interface Principal {
-  organizationId: string;
-  userId: string;
-  keyId: string;
-  scopes: readonly Scope[];
-}
-
-/** `admin` includes `write`, which includes `read`. */
-const SCOPE_RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
-
-export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
-  return granted.some((scope) => SCOPE_RANK[scope] >= SCOPE_RANK[needed]);
-}
 
 export interface CreatedApiKey {
   api_key: ApiKey;
@@ -52,9 +38,9 @@ export class KeysService {
    * cache lifetime, a 401 when it is malformed or no longer valid, undefined when the database
    * must be asked.
    */
-  authenticateFromCache(presented: string | undefined): Principal | undefined {
-    const keyId = presented === undefined ? null : parseApiKeyId(presented);
-    if (keyId === null || presented === undefined) throw new AppError('invalid_api_key');
+  authenticateFromCache(presented: string): UserPrincipal | undefined {
+    const keyId = parseApiKeyId(presented);
+    if (keyId === null) throw new AppError('invalid_api_key');
     const nowMs = this.dependencies.clock.now().getTime();
     const cached = this.#cache.get(keyId);
     if (!cached || cached.cachedUntil <= nowMs) return undefined;
@@ -65,14 +51,14 @@ export class KeysService {
    * Turns a presented key into a principal, or throws 401. Unknown, malformed, revoked and
    * expired keys all get the same answer.
    */
-  async authenticate(presented: string | undefined): Promise<Principal> {
-    const keyId = presented === undefined ? null : parseApiKeyId(presented);
-    if (keyId === null || presented === undefined) throw new AppError('invalid_api_key');
+  async authenticate(presented: string): Promise<UserPrincipal> {
+    const keyId = parseApiKeyId(presented);
+    if (keyId === null) throw new AppError('invalid_api_key');
     const credential = await this.#findCredential(keyId);
     return this.#verify(presented, credential, this.dependencies.clock.now().getTime());
   }
 
-  #verify(presented: string, credential: VerifiableCredential | null, nowMs: number): Principal {
+  #verify(presented: string, credential: VerifiableCredential | null, nowMs: number): UserPrincipal {
     if (
       credential === null ||
       !apiKeyMatches(presented, credential.digest) ||
@@ -82,6 +68,7 @@ export class KeysService {
       throw new AppError('invalid_api_key');
     }
     return {
+      kind: 'user',
       organizationId: credential.organization_id,
       userId: credential.user_id,
       keyId: credential.id,
@@ -163,7 +150,7 @@ export class KeysService {
   }
 
   /** The name of the user a principal acts as. */
-  async describeUser(principal: Principal): Promise<string> {
+  async describeUser(principal: UserPrincipal): Promise<string> {
     const user = await this.dependencies.store.organizations.getUser({
       organizationId: principal.organizationId,
       id: principal.userId,

@@ -1,34 +1,26 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, validationError } from '../../errors.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { validationError } from '../../errors.js';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
-import { SseStream, type SseRegistry } from '../../http/sse.js';
+import { pumpEvents, type SseRegistry, type SseStream } from '../../http/sse.js';
 import { parseEventId, type EventId } from '../../runtime/event-id.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
 import { ChatMessage } from '../threads/threads.schemas.js';
 import { ThreadPathParams } from '../threads/threads.schemas.js';
 import type { MessagesService } from './messages.service.js';
 import { ChatMessageCreate, FollowQuery, RunCancelled, RunParams, StreamQuery } from './messages.schemas.js';
-import { AI_SDK_HEADERS, isRunEnd, toAiSdkMessages, toParleyMessage, type StreamFormat } from './stream-formats.js';
+import { isRunEnd, STREAM_VIEWS, type StreamView } from './stream-formats.js';
 
 export function registerMessageRoutes(
   parent: FastifyInstance,
-  dependencies: { messages: MessagesService; idempotency: Idempotency; sse: SseRegistry; keepAliveMs: number },
+  dependencies: { messages: MessagesService; idempotency: Idempotency; sse: SseRegistry },
 ): void {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { messages, idempotency } = dependencies;
+  const { messages, idempotency, sse } = dependencies;
   for (const schema of [ChatMessageCreate, RunCancelled]) app.addSchema(schema);
   const tags = ['chat'];
-  const openStream = (request: FastifyRequest, reply: FastifyReply, format: StreamFormat) =>
-    new SseStream({
-      request,
-      reply,
-      keepAliveMs: dependencies.keepAliveMs,
-      registry: dependencies.sse,
-      headers: format === 'ai-sdk' ? { ...AI_SDK_HEADERS } : {},
-    });
 
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
     config: { scope: 'write' },
@@ -70,35 +62,20 @@ export function registerMessageRoutes(
     },
     handler: async (request, reply) => {
       const scope = scopeOf(request);
-      const format = request.query.format;
+      const view = STREAM_VIEWS[request.query.format];
       const started = await idempotency.begin(request, reply);
       if (started.kind === 'replayed') return;
       try {
-        const added = await messages.add({
-          ...scope,
-          body: request.body as typeof ChatMessageCreate.static,
-          idempotency: started.claim,
-        });
-        const stream = openStream(request, reply, format);
-        if (added.kind === 'stored') {
-          // No run: the stream is the message's own two events.
-          for (const event of added.events) {
-            for (const message of format === 'ai-sdk' ? toAiSdkMessages(event) : [toParleyMessage(event)])
-              stream.send(message);
-          }
-          if (format === 'ai-sdk') stream.send({ data: '[DONE]' });
-          stream.close();
-          return;
-        }
+        const body = request.body as typeof ChatMessageCreate.static;
+        const added = await messages.add({ ...scope, body, idempotency: started.claim });
+        const stream = sse.open({ request, reply, headers: view.headers });
+        if (added.kind === 'stored')
+          return sendStored({ stream, view, events: added.events, release: started.release });
         const { run } = added;
         void run.completion.then(started.release, started.release);
-        await pump({
-          stream,
-          format,
-          log: request.log,
-          events: messages.follow({ ...scope, after: run.after, signal: stream.signal }),
-          until: (event) => isRunEnd(event, run.runId),
-        });
+        const events = messages.follow({ ...scope, after: run.after, signal: stream.signal });
+        const until = (event: LiveEvent) => isRunEnd(event, run.runId);
+        await pumpEvents({ stream, events, toMessages: view.toMessages, until, log: request.log });
       } catch (error) {
         started.release();
         throw error;
@@ -119,15 +96,11 @@ export function registerMessageRoutes(
     },
     handler: async (request, reply) => {
       const scope = scopeOf(request);
+      const view = STREAM_VIEWS[request.query.format];
       const after = await messages.prepareFollow({ ...scope, after: resumePoint(request, request.query.after) });
-      const stream = openStream(request, reply, request.query.format);
-      await pump({
-        stream,
-        format: request.query.format,
-        log: request.log,
-        events: messages.follow({ ...scope, after, signal: stream.signal }),
-        until: () => false,
-      });
+      const stream = sse.open({ request, reply, headers: view.headers });
+      const events = messages.follow({ ...scope, after, signal: stream.signal });
+      await pumpEvents({ stream, events, toMessages: view.toMessages, until: () => false, log: request.log });
     },
   });
 
@@ -165,35 +138,12 @@ function resumePoint(request: FastifyRequest, after: string | undefined): EventI
   return after === undefined ? null : parseEventId(after);
 }
 
-/**
- * Writes events to the stream until `until` says the last one went out or the client leaves. An
- * error after the headers are sent becomes an in-band `error` event.
- */
-async function pump(input: {
-  stream: SseStream;
-  format: StreamFormat;
-  log: FastifyBaseLogger;
-  events: AsyncGenerator<LiveEvent>;
-  until: (event: LiveEvent) => boolean;
-}): Promise<void> {
-  const { stream, format, events } = input;
-  try {
-    for await (const event of events) {
-      const messages = format === 'ai-sdk' ? toAiSdkMessages(event) : [toParleyMessage(event)];
-      for (const message of messages) stream.send(message);
-      if (input.until(event)) break;
-    }
-  } catch (error) {
-    // Like any 5xx, an unexpected failure is logged (with the request id) for the operator.
-    if (!(error instanceof AppError) || error.status >= 500)
-      input.log.error({ err: error }, 'stream failed after its headers were sent');
-    const detail =
-      error instanceof AppError
-        ? { code: error.code, detail: error.message }
-        : { code: 'internal_error', detail: 'Internal Server Error' };
-    stream.send({ event: 'error', data: JSON.stringify(detail) });
-  } finally {
-    await events.return(undefined);
-    stream.close();
-  }
+/** A message stored without a run: its stream is the message's own events, then the view's end. */
+function sendStored(input: { stream: SseStream; view: StreamView; events: LiveEvent[]; release: () => void }): void {
+  const { stream, view } = input;
+  for (const event of input.events) stream.sendAll(view.toMessages(event));
+  stream.sendAll(view.end);
+  stream.close();
+  // Recorded with the message: a retry with the same key replays it from the store.
+  input.release();
 }

@@ -1,5 +1,5 @@
 import { AppError, validationError } from '../../errors.js';
-import type { Clock, IdGenerator } from '../../ids.js';
+import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, JsonObject } from '../../domain/models.js';
 import type { EventId } from '../../runtime/event-id.js';
 import type { ThreadEventLog } from '../../runtime/event-log.js';
@@ -41,7 +41,7 @@ export class MessagesService {
     input: ThreadScope & { body: MessageInput; idempotency?: IdempotencyClaim | undefined },
   ): Promise<AddedMessage> {
     const { store, runtime } = this.dependencies;
-    if (input.body.agent_id !== undefined && input.body.agent_id.toLowerCase() !== input.agentId) {
+    if (input.body.agent_id !== undefined && !sameId(input.body.agent_id, input.agentId)) {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
     }
     const agent = await store.agents.get({ organizationId: input.organizationId, id: input.agentId });

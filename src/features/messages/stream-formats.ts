@@ -12,6 +12,22 @@ export type StreamFormat = 'parley' | 'ai-sdk';
 
 export const AI_SDK_HEADERS = { 'x-vercel-ai-ui-message-stream': 'v1' } as const;
 
+export interface StreamView {
+  /** Response headers the view's clients look for. */
+  headers: Record<string, string>;
+  toMessages(event: LiveEvent): SseMessage[];
+  /**
+   * Sent after the events of a stream that has no run (a stored non-user message): AI SDK
+   * clients wait for `[DONE]`, which otherwise comes with `run-end`.
+   */
+  end: readonly SseMessage[];
+}
+
+export const STREAM_VIEWS: Readonly<Record<StreamFormat, StreamView>> = {
+  parley: { headers: {}, toMessages: (event) => [toParleyMessage(event)], end: [] },
+  'ai-sdk': { headers: { ...AI_SDK_HEADERS }, toMessages: toAiSdkMessages, end: [{ data: '[DONE]' }] },
+};
+
 export function toParleyMessage(event: LiveEvent): SseMessage {
   return { id: formatEventId(event.id), event: event.type, data: JSON.stringify(event.data) };
 }

@@ -32,7 +32,7 @@ export function registerFlowExecutionRoutes(parent: FastifyInstance, dependencie
       const { executions, total } = await store.runs.list({
         organizationId: principalOf(request).organizationId,
         flowId: request.query.flow_id,
-        agentId: request.query.agent_id?.toLowerCase(),
+        agentId: request.query.agent_id,
         status: request.query.status,
         triggerType: request.query.trigger_type,
         limit: pageSize,
@@ -53,7 +53,7 @@ export function registerFlowExecutionRoutes(parent: FastifyInstance, dependencie
     handler: async (request) => {
       const execution = await store.runs.get({
         organizationId: principalOf(request).organizationId,
-        id: request.params.execution_id.toLowerCase(),
+        id: request.params.execution_id,
       });
       if (!execution) throw new AppError('flow_execution_not_found');
       return execution;

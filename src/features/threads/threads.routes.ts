@@ -1,6 +1,6 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { principalOf } from '../../http/auth.js';
+import { principalOf, userPrincipalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
 import type { ThreadsService } from './threads.service.js';
@@ -81,7 +81,7 @@ export function registerThreadRoutes(
       response: { 200: Type.Ref(ChatThread), ...errorResponses(404, 409) },
     },
     handler: (request, reply) => {
-      const principal = principalOf(request);
+      const principal = userPrincipalOf(request);
       return idempotency.send(request, reply, (claim) =>
         threads.create({
           organizationId: principal.organizationId,

@@ -1,5 +1,5 @@
 import { AppError, validationError } from '../../errors.js';
-import type { Clock, IdGenerator } from '../../ids.js';
+import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, ChatThread, JsonObject, Page } from '../../domain/models.js';
 import { threadRowToThread } from '../../storage/kysely/threads-store.js';
 import type { ThreadRow } from '../../storage/schema.js';
@@ -26,14 +26,14 @@ export class ThreadsService {
     },
   ): Promise<ChatThread> {
     const { store, clock, newId } = this.dependencies;
-    if (input.body.agent_id !== undefined && input.body.agent_id.toLowerCase() !== input.agentId.toLowerCase()) {
+    if (input.body.agent_id !== undefined && !sameId(input.body.agent_id, input.agentId)) {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
     }
     const now = clock.now().toISOString();
     const row: ThreadRow = {
       id: newId(),
       organization_id: input.organizationId,
-      agent_id: input.agentId.toLowerCase(),
+      agent_id: input.agentId,
       user_id: input.userId,
       anon_user_id: null,
       title: input.body.title ?? null,
