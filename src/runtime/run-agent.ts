@@ -54,10 +54,13 @@ export class AgentRuntime {
     return { runId: plan.runId, userMessage, assistantMessageId: plan.assistantMessageId, after, completion };
   }
 
-  /** Goes on with a run that stopped at a step boundary, from what is stored (any process can). */
-  async resume(input: { organizationId: string; runId: string }): Promise<Promise<RunResult>> {
+  /**
+   * Goes on with a run that stopped at a step boundary, from what is stored (any process can).
+   * Resolves once the run is taken back; `completion` settles when it ends (or pauses again).
+   */
+  async resume(input: { organizationId: string; runId: string }): Promise<{ completion: Promise<RunResult> }> {
     const { plan, progress } = await takeBackPausedRun(this.dependencies, input);
-    return this.#launch(plan, progress);
+    return { completion: this.#launch(plan, progress) };
   }
 
   /** Asks a run of this process to stop at its next step boundary. False when none is active here. */
