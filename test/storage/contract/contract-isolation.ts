@@ -38,7 +38,7 @@ async function snapshot(store: Store, owned: Owned) {
 async function seedOwner(fixture: ContractFixture): Promise<Owned> {
   const organization = await fixture.newOrganization();
   const { organizationId, userId } = organization;
-  const agent = await fixture.newAgent(organizationId, { configuration: '{"secret":"A only"}' });
+  const agent = await fixture.newAgent(organizationId, { configuration: { secret: 'A only' } });
   const thread = await fixture.newThread({ organizationId, agentId: agent.id, title: 'A thread' });
   const keyId = randomId();
   const idempotencyKey = `create-agent-${randomId()}`;

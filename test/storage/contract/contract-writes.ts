@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
 import type { IdempotencyRow } from '../../../src/storage/schema.js';
 import { IDEMPOTENCY_TTL_MS } from '../../../src/storage/store.js';
-import { agentRow, at, randomId, threadRow, type ContractFixture } from './fixtures.js';
+import { agentInput, at, randomId, threadRow, type ContractFixture } from './fixtures.js';
 
 function idempotencyRow(input: Partial<IdempotencyRow> & { organization_id: string; key: string }): IdempotencyRow {
   return {
@@ -75,24 +75,24 @@ export function describeWriteCases(fixture: ContractFixture): void {
       const { organizationId } = await fixture.newOrganization();
       const now = new Date(at(0));
       const claim = { organizationId, key: `key-${randomId()}`, fingerprint: 'create', now };
-      const row = agentRow(organizationId);
-      const created = await store.write((writers) => writers.agents.insert(row), {
+      const agent = agentInput(organizationId);
+      const created = await store.write((writers) => writers.agents.insert(agent), {
         idempotency: claim,
-        replayBody: (agent) => ({ id: agent.id, replayed: true }),
+        replayBody: (inserted) => ({ id: inserted.id, replayed: true }),
       });
-      expect(created.id).toBe(row.id);
+      expect(created.id).toBe(agent.id);
       expect(await store.idempotency.find({ organizationId, key: claim.key, now: at(1) })).toEqual({
         organization_id: organizationId,
         key: claim.key,
         fingerprint: 'create',
         status_code: 200,
-        response_body: JSON.stringify({ id: row.id, replayed: true }),
+        response_body: JSON.stringify({ id: agent.id, replayed: true }),
         created_at: at(0),
         expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
       });
 
       // The same key again: the unit's own writes are rolled back with the refusal.
-      const second = agentRow(organizationId);
+      const second = agentInput(organizationId);
       const refused = store.write((writers) => writers.agents.insert(second), { idempotency: claim });
       await expect(refused).rejects.toBeInstanceOf(AppError);
       await expect(refused).rejects.toMatchObject({ code: 'idempotency_key_in_flight' });
@@ -105,10 +105,10 @@ export function describeWriteCases(fixture: ContractFixture): void {
     it('a unit that throws after writing leaves neither its rows nor its record', async () => {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
-      const row = agentRow(organizationId);
+      const agent = agentInput(organizationId);
       const key = `key-${randomId()}`;
       const failing = store.write(async (writers) => {
-        await writers.agents.insert(row);
+        await writers.agents.insert(agent);
         expect(await writers.idempotency.record(idempotencyRow({ organization_id: organizationId, key }))).toBe(true);
         throw new UnitFailure('after writing');
       });
@@ -116,14 +116,14 @@ export function describeWriteCases(fixture: ContractFixture): void {
 
       const claimed = store.write(
         async (writers) => {
-          await writers.agents.insert(agentRow(organizationId, { id: randomId() }));
+          await writers.agents.insert(agentInput(organizationId, { id: randomId() }));
           throw new UnitFailure('before the record');
         },
         { idempotency: { organizationId, key: `${key}-claimed`, fingerprint: 'f', now: new Date(at(0)) } },
       );
       await expect(claimed).rejects.toBeInstanceOf(UnitFailure);
 
-      expect(await store.agents.get({ organizationId, id: row.id })).toBeNull();
+      expect(await store.agents.get({ organizationId, id: agent.id })).toBeNull();
       expect(await store.agents.list({ organizationId, limit: 10, offset: 0 })).toEqual([]);
       for (const missing of [key, `${key}-claimed`]) {
         expect(await store.idempotency.find({ organizationId, key: missing, now: at(1) })).toBeNull();
@@ -141,25 +141,25 @@ export function describeWriteCases(fixture: ContractFixture): void {
     it('readers see a unit’s writes only once it has committed', async () => {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
-      const row = agentRow(organizationId);
+      const agent = agentInput(organizationId);
       const seenInside = await store.write(async (writers) => {
-        await writers.agents.insert(row);
-        return store.agents.get({ organizationId, id: row.id });
+        await writers.agents.insert(agent);
+        return store.agents.get({ organizationId, id: agent.id });
       });
       expect(seenInside).toBeNull();
-      expect(await store.agents.get({ organizationId, id: row.id })).not.toBeNull();
+      expect(await store.agents.get({ organizationId, id: agent.id })).not.toBeNull();
     });
 
     it('a failing unit rolls back alone while concurrent units commit', async () => {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
-      const rows = Array.from({ length: 20 }, () => agentRow(organizationId));
+      const agents = Array.from({ length: 20 }, () => agentInput(organizationId));
       const settled = await Promise.allSettled(
-        rows.map((row, index) =>
+        agents.map((agent, index) =>
           store.write(async (writers) => {
-            await writers.agents.insert(row);
+            await writers.agents.insert(agent);
             if (index % 5 === 4) throw new UnitFailure(`unit ${index}`);
-            return row.id;
+            return agent.id;
           }),
         ),
       );
@@ -168,7 +168,7 @@ export function describeWriteCases(fixture: ContractFixture): void {
       for (const index of rejected) {
         expect((settled[index] as PromiseRejectedResult).reason).toBeInstanceOf(UnitFailure);
       }
-      const expected = rows.filter((_, index) => index % 5 !== 4).map((row) => row.id);
+      const expected = agents.filter((_, index) => index % 5 !== 4).map((agent) => agent.id);
       expect(settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))).toEqual(expected);
       const listed = await store.agents.list({ organizationId, limit: 100, offset: 0 });
       expect(listed.map((agent) => agent.id).sort()).toEqual([...expected].sort());

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseTarget } from '../../../src/config.js';
-import type { Agent } from '../../../src/domain/models.js';
-import type { AgentRow, Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../../../src/storage/schema.js';
+import type { Agent, NewAgent } from '../../../src/domain/models.js';
+import type { Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
- * Row builders and the shared state of one run of the storage contract suite (test support: it
+ * Builders of domain inputs and rows, and the shared state of one run of the storage contract suite (test support: it
  * lives under test/, so nothing in src/ can import it or vitest).
  */
 export interface ContractDatabase {
@@ -27,7 +27,7 @@ export interface ContractFixture {
   readonly inspector: Kysely<Database>;
   /** A fresh organisation (with one user): cases share one database and stay apart by organisation. */
   newOrganization(): Promise<ContractOrganization>;
-  newAgent(organizationId: string, overrides?: Partial<AgentRow>): Promise<Agent>;
+  newAgent(organizationId: string, overrides?: Partial<NewAgent>): Promise<Agent>;
   /** Inserts a thread and fails the case if the store refuses it. */
   newThread(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): Promise<ThreadRow>;
 }
@@ -51,7 +51,7 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }
 
-export function agentRow(organizationId: string, overrides: Partial<AgentRow> = {}): AgentRow {
+export function agentInput(organizationId: string, overrides: Partial<NewAgent> = {}): NewAgent {
   const createdAt = overrides.created_at ?? at(0);
   return {
     id: randomId(),
@@ -60,8 +60,8 @@ export function agentRow(organizationId: string, overrides: Partial<AgentRow> = 
     name: 'Contract agent',
     description: null,
     avatar_url: null,
-    configuration: '{}',
-    metadata: '{}',
+    configuration: {},
+    metadata: {},
     status: 'active',
     team_id: null,
     bot_sub: randomId(),

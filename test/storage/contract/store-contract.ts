@@ -9,7 +9,7 @@ import { describeRuntimeCases } from './contract-runtime.js';
 import { describeThreadCases } from './contract-threads.js';
 import { describeWriteCases } from './contract-writes.js';
 import {
-  agentRow,
+  agentInput,
   randomId,
   threadRow,
   uniqueName,
@@ -58,7 +58,7 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
         });
       },
       newAgent(organizationId, overrides = {}) {
-        return fixture.store.write((writers) => writers.agents.insert(agentRow(organizationId, overrides)));
+        return fixture.store.write((writers) => writers.agents.insert(agentInput(organizationId, overrides)));
       },
       async newThread(input) {
         const row = threadRow(input);
