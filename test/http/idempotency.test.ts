@@ -570,7 +570,7 @@ describe('(h) the record is written in the same transaction as the object', () =
           user_id: organization.userId,
           anon_user_id: null,
           title: 'Must roll back',
-          metadata: '{}',
+          metadata: {},
           created_at: now.toISOString(),
           updated_at: now.toISOString(),
         });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
 import type { IdempotencyRow } from '../../../src/storage/schema.js';
 import { IDEMPOTENCY_TTL_MS } from '../../../src/storage/store.js';
-import { agentInput, at, randomId, threadRow, type ContractFixture } from './fixtures.js';
+import { agentInput, at, randomId, threadInput, type ContractFixture } from './fixtures.js';
 
 function idempotencyRow(input: Partial<IdempotencyRow> & { organization_id: string; key: string }): IdempotencyRow {
   return {
@@ -178,15 +178,17 @@ export function describeWriteCases(fixture: ContractFixture): void {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
       const agent = await fixture.newAgent(organizationId);
-      const rows = Array.from({ length: 200 }, (_, index) =>
-        threadRow({ organizationId, agentId: agent.id, created_at: at(index % 7) }),
+      const threads = Array.from({ length: 200 }, (_, index) =>
+        threadInput({ organizationId, agentId: agent.id, created_at: at(index % 7) }),
       );
-      const inserted = await Promise.all(rows.map((row) => store.write((writers) => writers.threads.insert(row))));
+      const inserted = await Promise.all(
+        threads.map((thread) => store.write((writers) => writers.threads.insert(thread))),
+      );
       expect(inserted.every(Boolean)).toBe(true);
       const listed = await store.threads.list({ organizationId, agentId: agent.id, limit: 1000, offset: 0 });
       expect(listed).toHaveLength(200);
       expect(new Set(listed.map((thread) => thread.id)).size).toBe(200);
-      expect(new Set(listed.map((thread) => thread.id))).toEqual(new Set(rows.map((row) => row.id)));
+      expect(new Set(listed.map((thread) => thread.id))).toEqual(new Set(threads.map((thread) => thread.id)));
     });
   });
 }

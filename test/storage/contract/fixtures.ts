@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseTarget } from '../../../src/config.js';
-import type { Agent, NewAgent } from '../../../src/domain/models.js';
-import type { Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../../../src/storage/schema.js';
+import type { Agent, ChatThread, NewAgent, NewThread } from '../../../src/domain/models.js';
+import type { Database, FeedbackRow, MessageRow, ToolCallRow } from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
@@ -29,7 +29,7 @@ export interface ContractFixture {
   newOrganization(): Promise<ContractOrganization>;
   newAgent(organizationId: string, overrides?: Partial<NewAgent>): Promise<Agent>;
   /** Inserts a thread and fails the case if the store refuses it. */
-  newThread(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): Promise<ThreadRow>;
+  newThread(input: { organizationId: string; agentId: string } & Partial<NewThread>): Promise<ChatThread>;
 }
 
 const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z');
@@ -71,7 +71,7 @@ export function agentInput(organizationId: string, overrides: Partial<NewAgent> 
   };
 }
 
-export function threadRow(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): ThreadRow {
+export function threadInput(input: { organizationId: string; agentId: string } & Partial<NewThread>): NewThread {
   const { organizationId, agentId, ...overrides } = input;
   const createdAt = overrides.created_at ?? at(0);
   return {
@@ -81,7 +81,7 @@ export function threadRow(input: { organizationId: string; agentId: string } & P
     user_id: null,
     anon_user_id: null,
     title: 'Contract thread',
-    metadata: '{}',
+    metadata: {},
     created_at: createdAt,
     updated_at: createdAt,
     ...overrides,
