@@ -50,10 +50,9 @@ async function seedOwner(fixture: ContractFixture): Promise<Owned> {
       name: 'A key',
       key_hash: 'hash',
       last_four: 'wxyz',
-      scopes: 'read,write,admin',
+      scopes: ['read', 'write', 'admin'],
       created_at: at(0),
       expires_at: null,
-      revoked_at: null,
     });
     const message = messageRow({ organizationId, threadId: thread.id, content: 'A message' });
     await writers.messages.insert({ message, toolCalls: [toolCallRow(message, { result: '{"ok":true}' })] });
