@@ -64,7 +64,7 @@ async function seedOwner(fixture: ContractFixture): Promise<Owned> {
       key: idempotencyKey,
       fingerprint: 'fingerprint',
       status_code: 200,
-      response_body: '{"id":"A"}',
+      body: { id: 'A' },
       created_at: at(0),
       expires_at: at(3600),
     });
@@ -144,7 +144,7 @@ export function describeIsolationCases(fixture: ContractFixture): void {
           key: owner.idempotencyKey,
           fingerprint: 'other',
           status_code: 200,
-          response_body: '{"id":"B"}',
+          body: { id: 'B' },
           created_at: at(0),
           expires_at: at(3600),
         }),

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
-import type { IdempotencyRow } from '../../../src/storage/schema.js';
+import type { IdempotencyRecord } from '../../../src/domain/models.js';
 import { IDEMPOTENCY_TTL_MS } from '../../../src/storage/store.js';
 import { agentInput, at, randomId, threadInput, type ContractFixture } from './fixtures.js';
 
-function idempotencyRow(input: Partial<IdempotencyRow> & { organization_id: string; key: string }): IdempotencyRow {
+function idempotencyInput(
+  input: Partial<IdempotencyRecord> & { organization_id: string; key: string },
+): IdempotencyRecord {
   return {
     fingerprint: 'fingerprint',
     status_code: 200,
-    response_body: '{}',
+    body: {},
     created_at: at(0),
     expires_at: at(60),
     ...input,
@@ -24,25 +26,27 @@ export function describeWriteCases(fixture: ContractFixture): void {
       const first = await fixture.newOrganization();
       const second = await fixture.newOrganization();
       const key = `key-${randomId()}`;
-      const record = (row: IdempotencyRow) => store.write((writers) => writers.idempotency.record(row));
+      const record = (input: IdempotencyRecord) => store.write((writers) => writers.idempotency.record(input));
 
-      expect(
-        await record(idempotencyRow({ organization_id: first.organizationId, key, response_body: '{"n":1}' })),
-      ).toBe(true);
+      expect(await record(idempotencyInput({ organization_id: first.organizationId, key, body: { n: 1 } }))).toBe(true);
       expect(
         await record(
-          idempotencyRow({ organization_id: first.organizationId, key, created_at: at(30), response_body: '{"n":2}' }),
+          idempotencyInput({ organization_id: first.organizationId, key, created_at: at(30), body: { n: 2 } }),
         ),
       ).toBe(false);
-      expect(
-        await record(idempotencyRow({ organization_id: second.organizationId, key, response_body: '{"n":3}' })),
-      ).toBe(true);
+      expect(await record(idempotencyInput({ organization_id: second.organizationId, key, body: { n: 3 } }))).toBe(
+        true,
+      );
 
       const find = (organizationId: string) => store.idempotency.find({ organizationId, key, now: at(59) });
-      expect(await find(first.organizationId)).toEqual(
-        idempotencyRow({ organization_id: first.organizationId, key, response_body: '{"n":1}' }),
-      );
-      expect((await find(second.organizationId))?.response_body).toBe('{"n":3}');
+      // The first record stands, its body encoded as JSON text once.
+      expect(await find(first.organizationId)).toEqual({
+        fingerprint: 'fingerprint',
+        status_code: 200,
+        response_json: '{"n":1}',
+      });
+      expect((await find(second.organizationId))?.response_json).toBe('{"n":3}');
+      expect(await store.idempotency.find({ organizationId: first.organizationId, key, now: at(60) })).toBeNull();
       expect(
         await store.idempotency.find({ organizationId: first.organizationId, key: 'other', now: at(1) }),
       ).toBeNull();
@@ -52,22 +56,27 @@ export function describeWriteCases(fixture: ContractFixture): void {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
       const key = `key-${randomId()}`;
-      const record = (row: IdempotencyRow) => store.write((writers) => writers.idempotency.record(row));
-      expect(await record(idempotencyRow({ organization_id: organizationId, key, expires_at: at(60) }))).toBe(true);
+      const record = (input: IdempotencyRecord) => store.write((writers) => writers.idempotency.record(input));
+      expect(await record(idempotencyInput({ organization_id: organizationId, key, expires_at: at(60) }))).toBe(true);
       expect(await store.idempotency.find({ organizationId, key, now: at(59) })).not.toBeNull();
       expect(await store.idempotency.find({ organizationId, key, now: at(60) })).toBeNull();
       expect(await store.idempotency.find({ organizationId, key, now: at(61) })).toBeNull();
 
-      const replacement = idempotencyRow({
+      const replacement = idempotencyInput({
         organization_id: organizationId,
         key,
         fingerprint: 'second',
-        response_body: '{"second":true}',
+        body: { second: true },
         created_at: at(61),
         expires_at: at(121),
       });
       expect(await record(replacement)).toBe(true);
-      expect(await store.idempotency.find({ organizationId, key, now: at(62) })).toEqual(replacement);
+      expect(await store.idempotency.find({ organizationId, key, now: at(62) })).toEqual({
+        fingerprint: 'second',
+        status_code: 200,
+        response_json: '{"second":true}',
+      });
+      expect(await store.idempotency.find({ organizationId, key, now: at(121) })).toBeNull();
     });
 
     it('write() records the replay body in the unit’s transaction and refuses a live key', async () => {
@@ -82,14 +91,16 @@ export function describeWriteCases(fixture: ContractFixture): void {
       });
       expect(created.id).toBe(agent.id);
       expect(await store.idempotency.find({ organizationId, key: claim.key, now: at(1) })).toEqual({
-        organization_id: organizationId,
-        key: claim.key,
         fingerprint: 'create',
         status_code: 200,
-        response_body: JSON.stringify({ id: agent.id, replayed: true }),
-        created_at: at(0),
-        expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+        response_json: JSON.stringify({ id: agent.id, replayed: true }),
       });
+      // Kept for IDEMPOTENCY_TTL_MS from the claim's time, to the millisecond.
+      const expiresAtMs = now.getTime() + IDEMPOTENCY_TTL_MS;
+      const findAt = (ms: number) =>
+        store.idempotency.find({ organizationId, key: claim.key, now: new Date(ms).toISOString() });
+      expect(await findAt(expiresAtMs - 1)).not.toBeNull();
+      expect(await findAt(expiresAtMs)).toBeNull();
 
       // The same key again: the unit's own writes are rolled back with the refusal.
       const second = agentInput(organizationId);
@@ -109,7 +120,7 @@ export function describeWriteCases(fixture: ContractFixture): void {
       const key = `key-${randomId()}`;
       const failing = store.write(async (writers) => {
         await writers.agents.insert(agent);
-        expect(await writers.idempotency.record(idempotencyRow({ organization_id: organizationId, key }))).toBe(true);
+        expect(await writers.idempotency.record(idempotencyInput({ organization_id: organizationId, key }))).toBe(true);
         throw new UnitFailure('after writing');
       });
       await expect(failing).rejects.toBeInstanceOf(UnitFailure);
@@ -131,7 +142,7 @@ export function describeWriteCases(fixture: ContractFixture): void {
       // Nothing was left behind to block a corrected retry.
       expect(
         await store.write((writers) =>
-          writers.idempotency.record(idempotencyRow({ organization_id: organizationId, key })),
+          writers.idempotency.record(idempotencyInput({ organization_id: organizationId, key })),
         ),
       ).toBe(true);
     });
