@@ -84,6 +84,17 @@ export interface Agent {
 /** An agent to store: the fields the store derives (files, flow counts) are left out. */
 export type NewAgent = Omit<Agent, 'files' | 'completed_flows_count' | 'pending_flows_count'>;
 
+/** The fields an update may change; the ones left out keep their values. */
+export interface AgentChanges {
+  name?: string;
+  description?: string | null;
+  avatar_url?: string | null;
+  configuration?: JsonObject;
+  status?: string;
+  metadata?: JsonObject;
+  team_id?: string[] | null;
+}
+
 export interface ToolCall {
   tool_name: string;
   arguments: JsonObject;

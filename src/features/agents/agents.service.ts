@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, validationError } from '../../errors.js';
 import type { Clock, IdGenerator } from '../../ids.js';
-import type { Agent, JsonObject, Page } from '../../domain/models.js';
-import type { AgentChanges } from '../../storage/kysely/agents-store.js';
+import type { Agent, AgentChanges, JsonObject, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { findTemplate } from './templates.js';
 

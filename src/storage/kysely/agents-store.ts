@@ -1,4 +1,4 @@
-import type { Agent, JsonObject, NewAgent, Page } from '../../domain/models.js';
+import type { Agent, AgentChanges, JsonObject, NewAgent, Page } from '../../domain/models.js';
 import type { AgentRow } from '../schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
@@ -44,16 +44,6 @@ function agentToRow(agent: NewAgent): AgentRow {
 
 function encodeTeamId(teamId: string[] | null): string | null {
   return teamId === null ? null : JSON.stringify(teamId);
-}
-
-export interface AgentChanges {
-  name?: string;
-  description?: string | null;
-  avatar_url?: string | null;
-  configuration?: JsonObject;
-  status?: string;
-  metadata?: JsonObject;
-  team_id?: string[] | null;
 }
 
 export class AgentReader {
