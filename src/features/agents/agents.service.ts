@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, validationError } from '../../errors.js';
 import type { Clock, IdGenerator } from '../../ids.js';
-import type { Agent, JsonObject, Page } from '../../domain/models.js';
-import type { AgentChanges } from '../../storage/kysely/agents-store.js';
+import type { Agent, AgentChanges, JsonObject, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { findTemplate } from './templates.js';
 
@@ -52,10 +51,10 @@ export class AgentsService {
           name: body.name,
           description: body.description ?? null,
           avatar_url: body.avatar_url ?? null,
-          configuration: JSON.stringify({ ...template.configuration, ...body.configuration }),
-          metadata: JSON.stringify(body.metadata ?? {}),
+          configuration: { ...template.configuration, ...body.configuration },
+          metadata: body.metadata ?? {},
           status: body.status ?? 'active',
-          team_id: body.team_id ? JSON.stringify(body.team_id) : null,
+          team_id: body.team_id ?? null,
           bot_sub: newBotSub(),
           created_at: now,
           updated_at: now,

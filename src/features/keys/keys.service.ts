@@ -131,10 +131,9 @@ export class KeysService {
           name: input.name ?? `${input.userName} key`,
           key_hash: hashApiKey(key),
           last_four: key.slice(-4),
-          scopes: normaliseScopes(input.scopes).join(','),
+          scopes: normaliseScopes(input.scopes),
           created_at: now,
           expires_at: input.expiresAt ?? null,
-          revoked_at: null,
         });
         return { api_key: apiKey, key };
       },

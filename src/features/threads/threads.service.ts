@@ -1,8 +1,6 @@
 import { AppError, validationError } from '../../errors.js';
 import { sameId, type Clock, type IdGenerator } from '../../ids.js';
-import type { ChatMessage, ChatThread, JsonObject, Page } from '../../domain/models.js';
-import { threadRowToThread } from '../../storage/kysely/threads-store.js';
-import type { ThreadRow } from '../../storage/schema.js';
+import type { ChatMessage, ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { withoutSuggestions } from '../../domain/suggestions.js';
 
@@ -30,34 +28,22 @@ export class ThreadsService {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
     }
     const now = clock.now().toISOString();
-    const row: ThreadRow = {
+    const thread: NewThread = {
       id: newId(),
-      organization_id: input.organizationId,
       agent_id: input.agentId,
       user_id: input.userId,
       anon_user_id: null,
+      organization_id: input.organizationId,
       title: input.body.title ?? null,
-      metadata: JSON.stringify(input.body.metadata ?? {}),
-      created_at: now,
-      updated_at: now,
-    };
-    // The reply is built from what was written, not parsed back from it.
-    const thread: ChatThread = {
-      id: row.id,
-      agent_id: row.agent_id,
-      user_id: row.user_id,
-      anon_user_id: null,
-      organization_id: row.organization_id,
-      title: row.title,
       metadata: input.body.metadata ?? {},
       created_at: now,
       updated_at: now,
-      messages: [],
     };
     return store.write(
       async (writers) => {
-        if (!(await writers.threads.insert(row))) throw new AppError('agent_not_found');
-        return thread;
+        const created = await writers.threads.insert(thread);
+        if (!created) throw new AppError('agent_not_found');
+        return created;
       },
       { idempotency: input.idempotency },
     );
@@ -66,23 +52,23 @@ export class ThreadsService {
   async list(input: AgentScope & Page & { includeMessages: boolean }): Promise<ChatThread[]> {
     const { store } = this.dependencies;
     await this.#requireAgent(input);
-    const rows = await store.threads.list(input);
-    if (!input.includeMessages) return rows.map((row) => threadRowToThread(row));
+    const threads = await store.threads.list(input);
+    if (!input.includeMessages) return threads;
     const messages = await store.messages.listForThreads({
       organizationId: input.organizationId,
-      threadIds: rows.map((row) => row.id),
+      threadIds: threads.map((thread) => thread.id),
     });
-    return rows.map((row) => threadRowToThread(row, messages.get(row.id) ?? []));
+    return threads.map((thread) => ({ ...thread, messages: messages.get(thread.id) ?? [] }));
   }
 
   async get(input: ThreadScope & { includeMessages: boolean }): Promise<ChatThread> {
-    const row = await this.#requireThread(input);
-    if (!input.includeMessages) return threadRowToThread(row);
+    const thread = await this.#requireThread(input);
+    if (!input.includeMessages) return thread;
     const messages = await this.dependencies.store.messages.listForThreads({
       organizationId: input.organizationId,
-      threadIds: [row.id],
+      threadIds: [thread.id],
     });
-    return threadRowToThread(row, messages.get(row.id) ?? []);
+    return { ...thread, messages: messages.get(thread.id) ?? [] };
   }
 
   async update(
@@ -92,10 +78,10 @@ export class ThreadsService {
     const changes: { title?: string | null; metadata?: JsonObject } = {};
     if (input.changes.title !== undefined) changes.title = input.changes.title;
     if (input.changes.metadata !== undefined) changes.metadata = input.changes.metadata;
-    const row = await this.dependencies.store.write((writers) =>
+    const updated = await this.dependencies.store.write((writers) =>
       writers.threads.update({ ...key(input), changes, now }),
     );
-    if (!row) throw new AppError('thread_not_found');
+    if (!updated) throw new AppError('thread_not_found');
     return this.get({ ...input, includeMessages: true });
   }
 
@@ -125,10 +111,10 @@ export class ThreadsService {
     if (!agent) throw new AppError('agent_not_found');
   }
 
-  async #requireThread(input: ThreadScope): Promise<ThreadRow> {
-    const row = await this.dependencies.store.threads.get(key(input));
-    if (!row) throw new AppError('thread_not_found');
-    return row;
+  async #requireThread(input: ThreadScope): Promise<ChatThread> {
+    const thread = await this.dependencies.store.threads.get(key(input));
+    if (!thread) throw new AppError('thread_not_found');
+    return thread;
   }
 }
 

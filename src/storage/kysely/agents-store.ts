@@ -1,8 +1,8 @@
-import type { Agent, JsonObject, Page } from '../../domain/models.js';
+import type { Agent, AgentChanges, JsonObject, NewAgent, Page } from '../../domain/models.js';
 import type { AgentRow } from '../schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
-export function agentRowToAgent(row: AgentRow): Agent {
+function agentRowToAgent(row: AgentRow): Agent {
   return {
     id: row.id,
     name: row.name,
@@ -24,14 +24,26 @@ export function agentRowToAgent(row: AgentRow): Agent {
   };
 }
 
-export interface AgentChanges {
-  name?: string;
-  description?: string | null;
-  avatar_url?: string | null;
-  configuration?: JsonObject;
-  status?: string;
-  metadata?: JsonObject;
-  team_id?: string[] | null;
+function agentToRow(agent: NewAgent): AgentRow {
+  return {
+    id: agent.id,
+    organization_id: agent.organization_id,
+    template_id: agent.template_id,
+    name: agent.name,
+    description: agent.description,
+    avatar_url: agent.avatar_url,
+    configuration: JSON.stringify(agent.configuration),
+    metadata: JSON.stringify(agent.metadata),
+    status: agent.status,
+    team_id: encodeTeamId(agent.team_id),
+    bot_sub: agent.bot_sub,
+    created_at: agent.created_at,
+    updated_at: agent.updated_at,
+  };
+}
+
+function encodeTeamId(teamId: string[] | null): string | null {
+  return teamId === null ? null : JSON.stringify(teamId);
 }
 
 export class AgentReader {
@@ -63,7 +75,9 @@ export class AgentReader {
 export class AgentWriter {
   constructor(private readonly db: Executor) {}
 
-  async insert(row: AgentRow): Promise<Agent> {
+  /** Returns the agent as a reader will see it: through the one row mapper, not the input echoed. */
+  async insert(agent: NewAgent): Promise<Agent> {
+    const row = agentToRow(agent);
     await this.db.insertInto('agents').values(row).execute();
     return agentRowToAgent(row);
   }
@@ -82,7 +96,7 @@ export class AgentWriter {
     if (changes.status !== undefined) set.status = changes.status;
     if (changes.configuration !== undefined) set.configuration = JSON.stringify(changes.configuration);
     if (changes.metadata !== undefined) set.metadata = JSON.stringify(changes.metadata);
-    if (changes.team_id !== undefined) set.team_id = changes.team_id === null ? null : JSON.stringify(changes.team_id);
+    if (changes.team_id !== undefined) set.team_id = encodeTeamId(changes.team_id);
     const row = await this.db
       .updateTable('agents')
       .set(set)

@@ -1,4 +1,4 @@
-import type { ApiKey, ApiKeyCredential, Scope } from '../../domain/models.js';
+import type { ApiKey, ApiKeyCredential, NewApiKey, Scope } from '../../domain/models.js';
 import type { ApiKeyRow } from '../schema.js';
 import type { Executor } from './executor.js';
 
@@ -71,7 +71,19 @@ export class ApiKeyReader {
 export class ApiKeyWriter {
   constructor(private readonly db: Executor) {}
 
-  async insert(row: ApiKeyRow): Promise<ApiKey> {
+  async insert(key: NewApiKey): Promise<ApiKey> {
+    const row: ApiKeyRow = {
+      id: key.id,
+      organization_id: key.organization_id,
+      user_id: key.user_id,
+      name: key.name,
+      key_hash: key.key_hash,
+      last_four: key.last_four,
+      scopes: key.scopes.join(','),
+      created_at: key.created_at,
+      expires_at: key.expires_at,
+      revoked_at: null,
+    };
     await this.db.insertInto('api_keys').values(row).execute();
     return apiKeyRowToApiKey(row);
   }

@@ -1,17 +1,27 @@
 import type { Organization, User } from '../../domain/models.js';
+import type { OrganizationRow, UserRow } from '../schema.js';
 import type { Executor } from './executor.js';
+
+// The rows have the domain's shape today; the mappers keep a column added later from leaking out.
+function organizationRowToOrganization(row: OrganizationRow): Organization {
+  return { id: row.id, name: row.name, created_at: row.created_at };
+}
+
+function userRowToUser(row: UserRow): User {
+  return { id: row.id, organization_id: row.organization_id, name: row.name, created_at: row.created_at };
+}
 
 export class OrganizationReader {
   constructor(private readonly db: Executor) {}
 
   async findByName(name: string): Promise<Organization | null> {
     const row = await this.db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst();
-    return row ?? null;
+    return row ? organizationRowToOrganization(row) : null;
   }
 
   async findById(id: string): Promise<Organization | null> {
     const row = await this.db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ?? null;
+    return row ? organizationRowToOrganization(row) : null;
   }
 
   async count(): Promise<number> {
@@ -29,7 +39,7 @@ export class OrganizationReader {
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .executeTakeFirst();
-    return row ?? null;
+    return row ? userRowToUser(row) : null;
   }
 
   async findUser(organizationId: string, name: string): Promise<User | null> {
@@ -39,7 +49,7 @@ export class OrganizationReader {
       .where('organization_id', '=', organizationId)
       .where('name', '=', name)
       .executeTakeFirst();
-    return row ?? null;
+    return row ? userRowToUser(row) : null;
   }
 }
 

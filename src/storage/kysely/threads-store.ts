@@ -1,9 +1,10 @@
-import type { ChatThread, JsonObject, Page } from '../../domain/models.js';
+import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { ThreadRow } from '../schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
 
-export function threadRowToThread(row: ThreadRow, messages: ChatThread['messages'] = []): ChatThread {
+/** Threads leave the store without their messages: those are read (and attached) on their own. */
+function threadRowToThread(row: ThreadRow): ChatThread {
   return {
     id: row.id,
     agent_id: row.agent_id,
@@ -14,7 +15,7 @@ export function threadRowToThread(row: ThreadRow, messages: ChatThread['messages
     metadata: parseJson<JsonObject>(row.metadata),
     created_at: row.created_at,
     updated_at: row.updated_at,
-    messages,
+    messages: [],
   };
 }
 
@@ -40,7 +41,7 @@ interface ThreadKey {
 export class ThreadReader {
   constructor(private readonly db: Executor) {}
 
-  async get(input: ThreadKey): Promise<ThreadRow | null> {
+  async get(input: ThreadKey): Promise<ChatThread | null> {
     const row = await this.db
       .selectFrom('chat_threads')
       .select(THREAD_COLUMNS)
@@ -48,12 +49,12 @@ export class ThreadReader {
       .where('agent_id', '=', input.agentId)
       .where('id', '=', input.id)
       .executeTakeFirst();
-    return row ?? null;
+    return row ? threadRowToThread(row) : null;
   }
 
   /** Newest first; the time-ordered id breaks ties within one millisecond. */
-  async list(input: { organizationId: string; agentId: string } & Page): Promise<ThreadRow[]> {
-    return this.db
+  async list(input: { organizationId: string; agentId: string } & Page): Promise<ChatThread[]> {
+    const rows = await this.db
       .selectFrom('chat_threads')
       .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
@@ -63,6 +64,7 @@ export class ThreadReader {
       .limit(input.limit)
       .offset(input.offset)
       .execute();
+    return rows.map(threadRowToThread);
   }
 }
 
@@ -107,16 +109,28 @@ export class ThreadWriter {
 
   /**
    * Inserts the thread only if its agent exists in the same organisation, in one statement, so
-   * no check-then-write gap exists. Returns false when there is no such agent.
+   * no check-then-write gap exists. Returns null when there is no such agent. On this hot path
+   * the thread returned is built from the input, not parsed back from the row.
    */
-  async insert(row: ThreadRow): Promise<boolean> {
+  async insert(thread: NewThread): Promise<ChatThread | null> {
+    const row: ThreadRow = {
+      id: thread.id,
+      organization_id: thread.organization_id,
+      agent_id: thread.agent_id,
+      user_id: thread.user_id,
+      anon_user_id: thread.anon_user_id,
+      title: thread.title,
+      metadata: JSON.stringify(thread.metadata),
+      created_at: thread.created_at,
+      updated_at: thread.updated_at,
+    };
     const result = await INSERT_THREAD.execute(this.db, row);
-    return Number(result.numAffectedRows ?? 0) > 0;
+    return Number(result.numAffectedRows ?? 0) > 0 ? { ...thread, messages: [] } : null;
   }
 
   async update(
     input: ThreadKey & { changes: { title?: string | null; metadata?: JsonObject }; now: string },
-  ): Promise<ThreadRow | null> {
+  ): Promise<ChatThread | null> {
     const set: Partial<ThreadRow> = { updated_at: input.now };
     if (input.changes.title !== undefined) set.title = input.changes.title;
     if (input.changes.metadata !== undefined) set.metadata = JSON.stringify(input.changes.metadata);
@@ -128,7 +142,7 @@ export class ThreadWriter {
       .where('id', '=', input.id)
       .returning(THREAD_COLUMNS)
       .executeTakeFirst();
-    return row ?? null;
+    return row ? threadRowToThread(row) : null;
   }
 
   /** Deletes the thread; its messages, tool calls and feedback go with it (foreign-key cascades). */

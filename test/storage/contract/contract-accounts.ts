@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRow } from '../../../src/storage/schema.js';
+import type { NewApiKey } from '../../../src/domain/models.js';
 import { at, newestFirst, randomId, uniqueName, type ContractFixture } from './fixtures.js';
 
-function apiKeyRow(input: { organizationId: string; userId: string } & Partial<ApiKeyRow>): ApiKeyRow {
+function apiKeyInput(input: { organizationId: string; userId: string } & Partial<NewApiKey>): NewApiKey {
   const { organizationId, userId, ...overrides } = input;
   return {
     id: randomId(),
@@ -11,10 +11,9 @@ function apiKeyRow(input: { organizationId: string; userId: string } & Partial<A
     name: 'contract key',
     key_hash: randomId().replaceAll('-', ''),
     last_four: 'abcd',
-    scopes: 'read,write',
+    scopes: ['read', 'write'],
     created_at: at(0),
     expires_at: null,
-    revoked_at: null,
     ...overrides,
   };
 }
@@ -70,23 +69,23 @@ export function describeAccountCases(fixture: ContractFixture): void {
       const owner = await fixture.newOrganization();
       const other = await fixture.newOrganization();
       // Two keys in the same millisecond: the id breaks the tie.
-      const rows = [
-        apiKeyRow({ ...owner, created_at: at(5) }),
-        apiKeyRow({ ...owner, created_at: at(5), scopes: 'read' }),
-        apiKeyRow({ ...owner, created_at: at(1), scopes: 'read,write,admin', expires_at: at(9_999) }),
+      const keys = [
+        apiKeyInput({ ...owner, created_at: at(5) }),
+        apiKeyInput({ ...owner, created_at: at(5), scopes: ['read'] }),
+        apiKeyInput({ ...owner, created_at: at(1), scopes: ['read', 'write', 'admin'], expires_at: at(9_999) }),
       ];
-      const otherRow = apiKeyRow(other);
+      const otherKey = apiKeyInput(other);
       const inserted = await store.write(async (writers) => {
-        const keys = [];
-        for (const row of [...rows, otherRow]) keys.push(await writers.apiKeys.insert(row));
-        return keys;
+        const results = [];
+        for (const key of [...keys, otherKey]) results.push(await writers.apiKeys.insert(key));
+        return results;
       });
       expect(inserted[0]).toEqual({
-        id: rows[0]!.id,
+        id: keys[0]!.id,
         organization_id: owner.organizationId,
         user_id: owner.userId,
         name: 'contract key',
-        prefix: `pk_${rows[0]!.id.replaceAll('-', '')}_`,
+        prefix: `pk_${keys[0]!.id.replaceAll('-', '')}_`,
         last_four: 'abcd',
         scopes: ['read', 'write'],
         created_at: at(5),
@@ -94,12 +93,12 @@ export function describeAccountCases(fixture: ContractFixture): void {
         revoked_at: null,
       });
 
-      const credential = await store.apiKeys.findCredential(rows[2]!.id);
+      const credential = await store.apiKeys.findCredential(keys[2]!.id);
       expect(credential).toEqual({
-        id: rows[2]!.id,
+        id: keys[2]!.id,
         organization_id: owner.organizationId,
         user_id: owner.userId,
-        key_hash: rows[2]!.key_hash,
+        key_hash: keys[2]!.key_hash,
         scopes: ['read', 'write', 'admin'],
         expires_at: at(9_999),
         revoked_at: null,
@@ -107,39 +106,39 @@ export function describeAccountCases(fixture: ContractFixture): void {
       expect(await store.apiKeys.findCredential(randomId())).toBeNull();
 
       const listed = await store.apiKeys.list({ organizationId: owner.organizationId });
-      expect(listed.map((key) => key.id)).toEqual(newestFirst(rows));
-      expect(listed.find((key) => key.id === rows[0]!.id)).toEqual(inserted[0]);
+      expect(listed.map((key) => key.id)).toEqual(newestFirst(keys));
+      expect(listed.find((key) => key.id === keys[0]!.id)).toEqual(inserted[0]);
       for (const key of listed) expect(key).not.toHaveProperty('key_hash');
       expect((await store.apiKeys.list({ organizationId: other.organizationId })).map((key) => key.id)).toEqual([
-        otherRow.id,
+        otherKey.id,
       ]);
-      expect(await store.apiKeys.get({ organizationId: owner.organizationId, id: rows[1]!.id })).toEqual(inserted[1]);
+      expect(await store.apiKeys.get({ organizationId: owner.organizationId, id: keys[1]!.id })).toEqual(inserted[1]);
     });
 
     it('revokes a key once: a second revocation keeps the first time', async () => {
       const { store } = fixture;
       const owner = await fixture.newOrganization();
-      const row = apiKeyRow(owner);
-      await store.write((writers) => writers.apiKeys.insert(row));
+      const key = apiKeyInput(owner);
+      await store.write((writers) => writers.apiKeys.insert(key));
       const revoke = (organizationId: string | null, now: string) =>
-        store.write((writers) => writers.apiKeys.revoke({ organizationId, id: row.id, now }));
+        store.write((writers) => writers.apiKeys.revoke({ organizationId, id: key.id, now }));
 
-      expect(await revoke(owner.organizationId, at(10))).toMatchObject({ id: row.id, revoked_at: at(10) });
-      expect(await revoke(owner.organizationId, at(20))).toMatchObject({ id: row.id, revoked_at: at(10) });
-      expect((await store.apiKeys.findCredential(row.id))?.revoked_at).toBe(at(10));
+      expect(await revoke(owner.organizationId, at(10))).toMatchObject({ id: key.id, revoked_at: at(10) });
+      expect(await revoke(owner.organizationId, at(20))).toMatchObject({ id: key.id, revoked_at: at(10) });
+      expect((await store.apiKeys.findCredential(key.id))?.revoked_at).toBe(at(10));
       expect(
         await store.write((writers) => writers.apiKeys.revoke({ organizationId: null, id: randomId(), now: at(1) })),
       ).toBeNull();
 
       // The operator's CLI revokes without naming the organisation.
-      const cliRow = apiKeyRow(owner);
-      await store.write((writers) => writers.apiKeys.insert(cliRow));
+      const cliKey = apiKeyInput(owner);
+      await store.write((writers) => writers.apiKeys.insert(cliKey));
       const revoked = await store.write((writers) =>
-        writers.apiKeys.revoke({ organizationId: null, id: cliRow.id, now: at(40) }),
+        writers.apiKeys.revoke({ organizationId: null, id: cliKey.id, now: at(40) }),
       );
-      expect(revoked).toMatchObject({ id: cliRow.id, organization_id: owner.organizationId, revoked_at: at(40) });
+      expect(revoked).toMatchObject({ id: cliKey.id, organization_id: owner.organizationId, revoked_at: at(40) });
       const everyKey = await store.apiKeys.listAll();
-      expect(everyKey.find((key) => key.id === cliRow.id)).toMatchObject({ revoked_at: at(40) });
+      expect(everyKey.find((key) => key.id === cliKey.id)).toMatchObject({ revoked_at: at(40) });
     });
   });
 }

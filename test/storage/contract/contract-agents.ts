@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Agent, JsonObject } from '../../../src/domain/models.js';
-import { agentRow, at, newestFirst, randomId, type ContractFixture } from './fixtures.js';
+import { agentInput, at, newestFirst, randomId, type ContractFixture } from './fixtures.js';
 
 /**
  * JSON that text columns must hand back exactly: every kind of value, deep nesting, and strings
@@ -34,22 +34,22 @@ export function describeAgentCases(fixture: ContractFixture): void {
     it('inserts, gets, updates and deletes an agent', async () => {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
-      const row = agentRow(organizationId, {
+      const input = agentInput(organizationId, {
         description: 'Answers refunds',
-        configuration: '{"model":"demo"}',
-        metadata: '{"team":"support"}',
-        team_id: '["team-1","team-2"]',
+        configuration: { model: 'demo' },
+        metadata: { team: 'support' },
+        team_id: ['team-1', 'team-2'],
         created_at: at(1),
         updated_at: at(1),
       });
-      const inserted = await store.write((writers) => writers.agents.insert(row));
+      const inserted = await store.write((writers) => writers.agents.insert(input));
       expect(inserted).toEqual({
-        id: row.id,
+        id: input.id,
         name: 'Contract agent',
         description: 'Answers refunds',
         avatar_url: null,
         configuration: { model: 'demo' },
-        template_id: row.template_id,
+        template_id: input.template_id,
         organization_id: organizationId,
         status: 'active',
         metadata: { team: 'support' },
@@ -57,11 +57,11 @@ export function describeAgentCases(fixture: ContractFixture): void {
         team_id: ['team-1', 'team-2'],
         completed_flows_count: 0,
         pending_flows_count: 0,
-        bot_sub: row.bot_sub,
+        bot_sub: input.bot_sub,
         created_at: at(1),
         updated_at: at(1),
       });
-      const key = { organizationId, id: row.id };
+      const key = { organizationId, id: input.id };
       expect(await store.agents.get(key)).toEqual(inserted);
 
       const updated = await store.write((writers) =>
@@ -156,8 +156,8 @@ export function describeAgentCases(fixture: ContractFixture): void {
       const inserted = await fixture.newAgent(organizationId, {
         name,
         description: AWKWARD_JSON.control as string,
-        configuration: JSON.stringify(AWKWARD_JSON),
-        metadata: JSON.stringify(nested),
+        configuration: AWKWARD_JSON,
+        metadata: nested,
       });
       const key = { organizationId, id: inserted.id };
       const stored = await store.agents.get(key);
@@ -169,7 +169,7 @@ export function describeAgentCases(fixture: ContractFixture): void {
       expect(numbers[3]).toBe(1e21);
       expect(numbers[4]).toBe(-0.5);
 
-      // The update path serialises objects itself; the swap must come back just as exactly.
+      // Swapped through the update path, the values must come back just as exactly.
       const updated = await store.write((writers) =>
         writers.agents.update({ ...key, changes: { configuration: nested, metadata: AWKWARD_JSON }, now: at(5) }),
       );

@@ -6,7 +6,7 @@ import {
   feedbackInput,
   messageInput,
   randomId,
-  threadRow,
+  threadInput,
   toolCallInput,
   type ContractFixture,
   type ContractOrganization,
@@ -38,7 +38,7 @@ async function snapshot(store: Store, owned: Owned) {
 async function seedOwner(fixture: ContractFixture): Promise<Owned> {
   const organization = await fixture.newOrganization();
   const { organizationId, userId } = organization;
-  const agent = await fixture.newAgent(organizationId, { configuration: '{"secret":"A only"}' });
+  const agent = await fixture.newAgent(organizationId, { configuration: { secret: 'A only' } });
   const thread = await fixture.newThread({ organizationId, agentId: agent.id, title: 'A thread' });
   const keyId = randomId();
   const idempotencyKey = `create-agent-${randomId()}`;
@@ -50,10 +50,9 @@ async function seedOwner(fixture: ContractFixture): Promise<Owned> {
       name: 'A key',
       key_hash: 'hash',
       last_four: 'wxyz',
-      scopes: 'read,write,admin',
+      scopes: ['read', 'write', 'admin'],
       created_at: at(0),
       expires_at: null,
-      revoked_at: null,
     });
     const message = messageInput({ organizationId, threadId: thread.id, content: 'A message' });
     await writers.messages.insert({ ...message, tool_calls: [toolCallInput(message, { result: { ok: true } })] });
@@ -65,7 +64,7 @@ async function seedOwner(fixture: ContractFixture): Promise<Owned> {
       key: idempotencyKey,
       fingerprint: 'fingerprint',
       status_code: 200,
-      response_body: '{"id":"A"}',
+      body: { id: 'A' },
       created_at: at(0),
       expires_at: at(3600),
     });
@@ -123,7 +122,7 @@ export function describeIsolationCases(fixture: ContractFixture): void {
           now: at(99),
         }),
         threadUpdate: await writers.threads.update({ ...threadKey, changes: { title: 'stolen' }, now: at(99) }),
-        threadInsert: await writers.threads.insert(threadRow({ organizationId, agentId })),
+        threadInsert: await writers.threads.insert(threadInput({ organizationId, agentId })),
         keyRevoke: await writers.apiKeys.revoke({ organizationId, id: owner.keyId, now: at(99) }),
         threadDelete: await writers.threads.delete(threadKey),
         threadsDeleted: await writers.threads.deleteAllForAgent({ organizationId, agentId }),
@@ -132,7 +131,7 @@ export function describeIsolationCases(fixture: ContractFixture): void {
       expect(outcomes).toEqual({
         agentUpdate: null,
         threadUpdate: null,
-        threadInsert: false,
+        threadInsert: null,
         keyRevoke: null,
         threadDelete: false,
         threadsDeleted: 0,
@@ -145,7 +144,7 @@ export function describeIsolationCases(fixture: ContractFixture): void {
           key: owner.idempotencyKey,
           fingerprint: 'other',
           status_code: 200,
-          response_body: '{"id":"B"}',
+          body: { id: 'B' },
           created_at: at(0),
           expires_at: at(3600),
         }),

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatThread } from '../../../src/domain/models.js';
-import { threadRowToThread } from '../../../src/storage/kysely/threads-store.js';
-import type { ThreadRow } from '../../../src/storage/schema.js';
+import type { ChatThread, NewThread } from '../../../src/domain/models.js';
 import {
   at,
   countRows,
@@ -9,37 +7,32 @@ import {
   messageInput,
   newestFirst,
   randomId,
-  threadRow,
+  threadInput,
   toolCallInput,
   type ContractFixture,
 } from './fixtures.js';
 
-/**
- * Thread rows compared as the service sees them, through the one row mapper: the table also
- * carries the runtime's columns (event counter, run lease), which these cases do not set.
- */
-function asThread(row: ThreadRow): ChatThread;
-function asThread(row: ThreadRow | null | undefined): ChatThread | null | undefined;
-function asThread(row: ThreadRow | null | undefined): ChatThread | null | undefined {
-  return row ? threadRowToThread(row) : row;
+/** A stored thread as the readers return it: the input, with no messages attached. */
+function stored(thread: NewThread): ChatThread {
+  return { ...thread, messages: [] };
 }
 
 /** Seeds `count` threads whose timestamps repeat, so ties are common. */
 async function seedThreads(
   fixture: ContractFixture,
   input: { organizationId: string; agentId: string; count: number },
-): Promise<ThreadRow[]> {
-  const rows = Array.from({ length: input.count }, (_, index) => {
+): Promise<NewThread[]> {
+  const threads = Array.from({ length: input.count }, (_, index) => {
     const seconds = (index * 7) % 5; // 0, 2, 4, 1, 3, 0, … : five timestamps, in mixed order
-    return threadRow({ organizationId: input.organizationId, agentId: input.agentId, created_at: at(seconds) });
+    return threadInput({ organizationId: input.organizationId, agentId: input.agentId, created_at: at(seconds) });
   });
   const inserted = await fixture.store.write(async (writers) => {
     const results = [];
-    for (const row of rows) results.push(await writers.threads.insert(row));
+    for (const thread of threads) results.push(await writers.threads.insert(thread));
     return results;
   });
   expect(inserted.every(Boolean)).toBe(true);
-  return rows;
+  return threads;
 }
 
 /** A thread with two messages, two tool calls and one feedback; returns the thread's id. */
@@ -89,19 +82,17 @@ export function describeThreadCases(fixture: ContractFixture): void {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
       const agent = await fixture.newAgent(organizationId);
-      const row = threadRow({ organizationId, agentId: agent.id, user_id: 'u-1', metadata: '{"channel":"web"}' });
-      expect(await store.write((writers) => writers.threads.insert(row))).toBe(true);
-      expect(asThread(await store.threads.get({ organizationId, agentId: agent.id, id: row.id }))).toEqual(
-        asThread(row),
-      );
+      const thread = threadInput({ organizationId, agentId: agent.id, user_id: 'u-1', metadata: { channel: 'web' } });
+      expect(await store.write((writers) => writers.threads.insert(thread))).toEqual(stored(thread));
+      expect(await store.threads.get({ organizationId, agentId: agent.id, id: thread.id })).toEqual(stored(thread));
 
-      const orphan = threadRow({ organizationId, agentId: randomId() });
-      expect(await store.write((writers) => writers.threads.insert(orphan))).toBe(false);
+      const orphan = threadInput({ organizationId, agentId: randomId() });
+      expect(await store.write((writers) => writers.threads.insert(orphan))).toBeNull();
       expect(await store.threads.get({ organizationId, agentId: orphan.agent_id, id: orphan.id })).toBeNull();
       // The same id again is a conflict, not a silent second row.
-      await expect(store.write((writers) => writers.threads.insert(row))).rejects.toThrow();
+      await expect(store.write((writers) => writers.threads.insert(thread))).rejects.toThrow();
       const listed = await store.threads.list({ organizationId, agentId: agent.id, limit: 10, offset: 0 });
-      expect(listed.map((thread) => asThread(thread))).toEqual([asThread(row)]);
+      expect(listed).toEqual([stored(thread)]);
     });
 
     it('updates title and metadata, scoped by agent', async () => {
@@ -114,31 +105,29 @@ export function describeThreadCases(fixture: ContractFixture): void {
       const updated = await store.write((writers) =>
         writers.threads.update({ ...key, changes: { title: null, metadata: { ключ: ['🧵'] } }, now: at(9) }),
       );
-      expect(asThread(updated)).toEqual({
-        ...asThread(thread),
+      expect(updated).toEqual({
+        ...thread,
         title: null,
         metadata: { ключ: ['🧵'] },
         updated_at: at(9),
       });
-      expect(asThread(await store.threads.get(key))).toEqual(asThread(updated));
+      expect(await store.threads.get(key)).toEqual(updated);
       const wrongAgent = { ...key, agentId: otherAgent.id };
       expect(await store.threads.get(wrongAgent)).toBeNull();
       expect(
         await store.write((writers) => writers.threads.update({ ...wrongAgent, changes: { title: 'x' }, now: at(10) })),
       ).toBeNull();
       expect(await store.write((writers) => writers.threads.delete(wrongAgent))).toBe(false);
-      expect(asThread(await store.threads.get(key))).toEqual(asThread(updated));
+      expect(await store.threads.get(key)).toEqual(updated);
     });
 
     it('lists newest first, breaking ties in created_at by id descending', async () => {
       const { organizationId } = await fixture.newOrganization();
       const agent = await fixture.newAgent(organizationId);
-      const rows = await seedThreads(fixture, { organizationId, agentId: agent.id, count: 12 });
+      const threads = await seedThreads(fixture, { organizationId, agentId: agent.id, count: 12 });
       const listed = await fixture.store.threads.list({ organizationId, agentId: agent.id, limit: 100, offset: 0 });
-      expect(listed.map((thread) => thread.id)).toEqual(newestFirst(rows));
-      expect(listed.map((thread) => asThread(thread))).toEqual(
-        newestFirst(rows).map((id) => asThread(rows.find((row) => row.id === id))),
-      );
+      expect(listed.map((thread) => thread.id)).toEqual(newestFirst(threads));
+      expect(listed).toEqual(newestFirst(threads).map((id) => stored(threads.find((thread) => thread.id === id)!)));
     });
 
     it('pages without overlap or gaps, and only through the agent’s own threads', async () => {
@@ -146,7 +135,7 @@ export function describeThreadCases(fixture: ContractFixture): void {
       const { organizationId } = await fixture.newOrganization();
       const agent = await fixture.newAgent(organizationId);
       const neighbour = await fixture.newAgent(organizationId);
-      const rows = await seedThreads(fixture, { organizationId, agentId: agent.id, count: 23 });
+      const threads = await seedThreads(fixture, { organizationId, agentId: agent.id, count: 23 });
       await seedThreads(fixture, { organizationId, agentId: neighbour.id, count: 4 });
       const seen: string[] = [];
       for (let offset = 0; ; offset += 5) {
@@ -156,7 +145,7 @@ export function describeThreadCases(fixture: ContractFixture): void {
         seen.push(...page.map((thread) => thread.id));
       }
       expect(new Set(seen).size).toBe(23);
-      expect(seen).toEqual(newestFirst(rows));
+      expect(seen).toEqual(newestFirst(threads));
     });
 
     it('deleting a thread removes its messages, tool calls and feedback, and nothing else', async () => {
@@ -210,7 +199,7 @@ export function describeThreadCases(fixture: ContractFixture): void {
       expect(await store.threads.list({ organizationId, agentId: agent.id, limit: 10, offset: 0 })).toEqual([]);
       expect(
         (await store.threads.list({ organizationId, agentId: neighbour.id, limit: 10, offset: 0 })).map(
-          (row) => row.id,
+          (thread) => thread.id,
         ),
       ).toEqual(newestFirst(kept));
       expect(await store.agents.get({ organizationId, id: agent.id })).not.toBeNull();

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseTarget } from '../../../src/config.js';
-import type { Agent } from '../../../src/domain/models.js';
+import type { Agent, ChatThread, NewAgent, NewThread } from '../../../src/domain/models.js';
 import type { NewFeedback, NewMessage, PositionedToolCall } from '../../../src/domain/runs.js';
-import type { AgentRow, Database, ThreadRow } from '../../../src/storage/schema.js';
+import type { Database } from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
- * Row builders and the shared state of one run of the storage contract suite (test support: it
+ * Builders of domain inputs and rows, and the shared state of one run of the storage contract suite (test support: it
  * lives under test/, so nothing in src/ can import it or vitest).
  */
 export interface ContractDatabase {
@@ -28,9 +28,9 @@ export interface ContractFixture {
   readonly inspector: Kysely<Database>;
   /** A fresh organisation (with one user): cases share one database and stay apart by organisation. */
   newOrganization(): Promise<ContractOrganization>;
-  newAgent(organizationId: string, overrides?: Partial<AgentRow>): Promise<Agent>;
+  newAgent(organizationId: string, overrides?: Partial<NewAgent>): Promise<Agent>;
   /** Inserts a thread and fails the case if the store refuses it. */
-  newThread(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): Promise<ThreadRow>;
+  newThread(input: { organizationId: string; agentId: string } & Partial<NewThread>): Promise<ChatThread>;
 }
 
 const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z');
@@ -52,7 +52,7 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }
 
-export function agentRow(organizationId: string, overrides: Partial<AgentRow> = {}): AgentRow {
+export function agentInput(organizationId: string, overrides: Partial<NewAgent> = {}): NewAgent {
   const createdAt = overrides.created_at ?? at(0);
   return {
     id: randomId(),
@@ -61,8 +61,8 @@ export function agentRow(organizationId: string, overrides: Partial<AgentRow> = 
     name: 'Contract agent',
     description: null,
     avatar_url: null,
-    configuration: '{}',
-    metadata: '{}',
+    configuration: {},
+    metadata: {},
     status: 'active',
     team_id: null,
     bot_sub: randomId(),
@@ -72,7 +72,7 @@ export function agentRow(organizationId: string, overrides: Partial<AgentRow> = 
   };
 }
 
-export function threadRow(input: { organizationId: string; agentId: string } & Partial<ThreadRow>): ThreadRow {
+export function threadInput(input: { organizationId: string; agentId: string } & Partial<NewThread>): NewThread {
   const { organizationId, agentId, ...overrides } = input;
   const createdAt = overrides.created_at ?? at(0);
   return {
@@ -82,7 +82,7 @@ export function threadRow(input: { organizationId: string; agentId: string } & P
     user_id: null,
     anon_user_id: null,
     title: 'Contract thread',
-    metadata: '{}',
+    metadata: {},
     created_at: createdAt,
     updated_at: createdAt,
     ...overrides,

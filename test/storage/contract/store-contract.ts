@@ -9,9 +9,9 @@ import { describeRuntimeCases } from './contract-runtime.js';
 import { describeThreadCases } from './contract-threads.js';
 import { describeWriteCases } from './contract-writes.js';
 import {
-  agentRow,
+  agentInput,
   randomId,
-  threadRow,
+  threadInput,
   uniqueName,
   at,
   type ContractDatabase,
@@ -58,13 +58,13 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
         });
       },
       newAgent(organizationId, overrides = {}) {
-        return fixture.store.write((writers) => writers.agents.insert(agentRow(organizationId, overrides)));
+        return fixture.store.write((writers) => writers.agents.insert(agentInput(organizationId, overrides)));
       },
       async newThread(input) {
-        const row = threadRow(input);
-        const inserted = await fixture.store.write((writers) => writers.threads.insert(row));
-        if (!inserted) throw new Error(`The store refused thread ${row.id} for agent ${row.agent_id}`);
-        return row;
+        const thread = threadInput(input);
+        const inserted = await fixture.store.write((writers) => writers.threads.insert(thread));
+        if (!inserted) throw new Error(`The store refused thread ${thread.id} for agent ${thread.agent_id}`);
+        return inserted;
       },
     };
 
