@@ -1,5 +1,39 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+
+/**
+ * The layers of src/, lowest first; a folder may import only from the layers below it (and
+ * from itself). The shared kernel (domain/, errors.ts, ids.ts, config.ts, version.ts) is below
+ * everything. See docs/adr/0006-runtime-seams.md.
+ */
+const LAYERS = [
+  { files: 'src/domain', above: ['storage', 'models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
+  { files: 'src/storage', above: ['models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
+  { files: 'src/models', above: ['storage', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
+  { files: 'src/tools', above: ['storage', 'runtime', 'http', 'features', 'app', 'cli'] },
+  { files: 'src/runtime', above: ['http', 'features', 'app', 'cli'] },
+  // http/ is the edge every feature plugs into (auth, SSE, errors): it may not depend on a feature.
+  { files: 'src/http', above: ['features', 'app', 'cli'] },
+  { files: 'src/features', above: ['app', 'cli'] },
+];
+
+function layerRules() {
+  return LAYERS.map(({ files, above }) => ({
+    files: [`${files}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: above.map((layer) => ({
+            group: layer === 'app' ? ['**/app.js'] : [`**/${layer}/**`],
+            message: `${files}/ is below ${layer === 'app' ? 'src/app.ts' : `src/${layer}/`} and may not import from it.`,
+          })),
+        },
+      ],
+    },
+  }));
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/'] },
@@ -16,15 +50,18 @@ export default tseslint.config(
       'no-new-func': 'error',
     },
   },
+  ...layerRules(),
   {
-    // http/ is the edge every feature plugs into (auth, SSE, errors): it may not depend on a feature.
-    files: ['src/http/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/features/**'], message: 'src/http/ must not import from src/features/.' }] },
-      ],
+    // No import cycles anywhere in the server (a cycle is a layer that has not been found yet).
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // The files an import leads to are parsed to follow their own imports.
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
     },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     files: ['test/**/*.ts'],

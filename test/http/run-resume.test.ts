@@ -67,7 +67,8 @@ describe('a run stopped at a step boundary', () => {
     // The reply is not half-visible: it is still empty, with the tool call it made.
     const [, reply] = await storedMessages(thread);
     expect(reply).toMatchObject({ role: 'assistant', content: '', metadata: { status: 'in_progress' } });
-    expect(reply.tool_calls).toMatchObject([{ tool_name: 'calculator', result: 42, error: null }]);
+    const product = { expression: '6 * 7', result: 42 };
+    expect(reply.tool_calls).toMatchObject([{ tool_name: 'calculator', result: product, error: null }]);
     // The thread stays its: a new question waits for it.
     const busy = await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/messages`, {
       role: 'user',
@@ -80,7 +81,7 @@ describe('a run stopped at a step boundary', () => {
     const result = await completion;
     expect(result.status).toBe('completed');
     expect(result.message).toMatchObject({ id: reply.id, content: 'It is 42.', created_at: reply.created_at });
-    expect(result.message.tool_calls).toMatchObject([{ tool_name: 'calculator', result: 42 }]);
+    expect(result.message.tool_calls).toMatchObject([{ tool_name: 'calculator', result: product }]);
     // The second model call got the first call's tool call and result back from the checkpoint.
     expect(model.requests).toHaveLength(2);
     expect(model.requests[1]!.messages.slice(-2)).toEqual([
@@ -91,7 +92,7 @@ describe('a run stopped at a step boundary', () => {
           { type: 'tool-call', toolCallId: 'call_calc', toolName: 'calculator', input: { expression: '6 * 7' } },
         ],
       },
-      { role: 'tool', toolCallId: 'call_calc', toolName: 'calculator', result: 42, isError: false },
+      { role: 'tool', toolCallId: 'call_calc', toolName: 'calculator', result: product, isError: false },
     ]);
 
     const execution = await storedExecution(thread, runId);
