@@ -1,5 +1,5 @@
 import type { Agent, AgentChanges, JsonObject, NewAgent, Page } from '../../domain/models.js';
-import type { AgentRow } from '../schema.js';
+import type { AgentRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
 function agentRowToAgent(row: AgentRow): Agent {

@@ -1,5 +1,5 @@
 import type { ApiKey, ApiKeyCredential, NewApiKey, Scope } from '../../domain/models.js';
-import type { ApiKeyRow } from '../schema.js';
+import type { ApiKeyRow } from './schema.js';
 import type { Executor } from './executor.js';
 
 function apiKeyRowToApiKey(row: ApiKeyRow): ApiKey {

@@ -5,10 +5,10 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import type { Executor } from './executor.js';
 import pg from 'pg';
 import type { DatabaseTarget } from '../../config.js';
-import type { Database } from '../schema.js';
-import * as initial from '../migrations/0001-initial.js';
-import * as runsAndEvents from '../migrations/0002-runs-and-events.js';
-import * as runCheckpoints from '../migrations/0003-run-checkpoints.js';
+import type { Database } from './schema.js';
+import * as initial from './migrations/0001-initial.js';
+import * as runsAndEvents from './migrations/0002-runs-and-events.js';
+import * as runCheckpoints from './migrations/0003-run-checkpoints.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 

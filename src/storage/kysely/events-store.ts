@@ -1,5 +1,5 @@
 import type { NewThreadEvent, ThreadEvent } from '../../domain/thread-events.js';
-import type { ThreadEventRow } from '../schema.js';
+import type { ThreadEventRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 
 /** Stored events were appended through `EventWriter.append`, so their data has their type's shape. */

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../schema.js';
+import type { Database } from './schema.js';
 
 /** Either the read connection (committed data only) or the transaction of a write unit. */
 export type Executor = Kysely<Database> | Transaction<Database>;

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
-import type { Database } from '../schema.js';
+import type { Database } from './schema.js';
 import type { Executor } from './executor.js';
 import { registerDirectConnection } from './prepared-query.js';
 import { ParleySqliteConnection, ParleySqliteDialect } from './sqlite-driver.js';

@@ -1,5 +1,5 @@
 import type { IdempotencyRecord, RecordedResponse } from '../../domain/models.js';
-import type { IdempotencyRow } from '../schema.js';
+import type { IdempotencyRow } from './schema.js';
 import type { Executor } from './executor.js';
 
 type RecordedColumns = Pick<IdempotencyRow, 'fingerprint' | 'status_code' | 'response_body'>;

@@ -1,6 +1,6 @@
 import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } from '../../domain/models.js';
 import type { NewFeedback, NewMessage, PositionedToolCall } from '../../domain/runs.js';
-import type { FeedbackRow, MessageRow, ToolCallRow } from '../schema.js';
+import type { FeedbackRow, MessageRow, ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
 function toolCallRowToToolCall(row: ToolCallRow): ToolCall {

@@ -1,5 +1,5 @@
 import type { Organization, User } from '../../domain/models.js';
-import type { OrganizationRow, UserRow } from '../schema.js';
+import type { OrganizationRow, UserRow } from './schema.js';
 import type { Executor } from './executor.js';
 
 // The rows have the domain's shape today; the mappers keep a column added later from leaking out.

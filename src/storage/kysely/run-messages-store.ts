@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../domain/models.js';
 import type { ConversationMessage, NewToolCall, StoredToolCall } from '../../domain/runs.js';
-import type { ToolCallRow } from '../schema.js';
+import type { ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
 function toolCallRowToStoredToolCall(row: ToolCallRow): StoredToolCall {

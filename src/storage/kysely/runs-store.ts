@@ -7,7 +7,7 @@ import type {
   TriggerType,
 } from '../../domain/models.js';
 import type { NewRun, PausedRun, RunCheckpoint, RunCompletion } from '../../domain/runs.js';
-import type { FlowExecutionRow } from '../schema.js';
+import type { FlowExecutionRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
 export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExecution {

@@ -1,5 +1,5 @@
 import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
-import type { ThreadRow } from '../schema.js';
+import type { ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
 

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DatabaseTarget } from '../../../src/config.js';
 import type { Agent, ChatThread, NewAgent, NewThread } from '../../../src/domain/models.js';
 import type { NewFeedback, NewMessage, PositionedToolCall } from '../../../src/domain/runs.js';
-import type { Database } from '../../../src/storage/schema.js';
+import type { Database } from '../../../src/storage/kysely/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
