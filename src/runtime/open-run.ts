@@ -5,6 +5,7 @@ import { ModelError, type LanguageModel } from '../models/model-port.js';
 import { DEFAULT_MODEL_ID } from '../models/registry.js';
 import type { IdempotencyClaim } from '../storage/store.js';
 import type { EventId } from './event-id.js';
+import type { EventUnit } from './event-log.js';
 import { RUN_LEASE_MS, type RunPlan, type RuntimeDependencies } from './run-types.js';
 
 const DEFAULT_MAX_STEPS = 5;
@@ -42,51 +43,63 @@ export async function openRun(
     created_at: plan.startedAt.toISOString(),
     feedback: null,
   };
-  const { first, replacedRunId } = await dependencies.eventLog.write(async ({ writers, append }) => {
-    const now = plan.startedAt.toISOString();
-    const claim = await writers.threadRuns.claim({
-      organizationId: plan.organizationId,
-      agentId: plan.agent.id,
-      threadId: plan.threadId,
-      runId: plan.runId,
-      now,
-      expiresAt: new Date(plan.startedAt.getTime() + RUN_LEASE_MS).toISOString(),
-    });
-    if (claim.outcome === 'missing') throw new AppError('thread_not_found');
-    if (claim.outcome === 'busy') throw new AppError('thread_busy');
-    // The previous owner's lease lapsed: its run is failed and its reply marked interrupted.
-    if (claim.replacedRunId) await writers.runs.failOrphaned(now);
-    await writers.messages.insert(newMessageOf(userMessage, plan.organizationId));
-    await writers.messages.insert(emptyReply(plan));
-    const execution = await writers.runs.insert(
-      openedChatRun({
-        id: plan.runId,
-        organizationId: plan.organizationId,
-        agentId: plan.agent.id,
-        threadId: plan.threadId,
-        messageId: plan.assistantMessageId,
-        model: plan.model.id,
-        startedAt: now,
-        timeoutSeconds: Math.ceil(dependencies.config.runTimeoutMs / 1000),
-      }),
-    );
-    if (!execution) throw new AppError('agent_not_found');
-    const events = await append({
-      organizationId: plan.organizationId,
-      threadId: plan.threadId,
-      now,
-      events: [
-        { type: 'message-start', data: { message_id: userMessage.id, role: 'user', run_id: null } },
-        { type: 'message-end', data: { message: userMessage } },
-        { type: 'run-start', data: { run_id: plan.runId, message_id: plan.assistantMessageId, model: plan.model.id } },
-        { type: 'message-start', data: { message_id: plan.assistantMessageId, role: 'assistant', run_id: plan.runId } },
-      ],
-    });
-    return { first: events?.[0]?.seq ?? 1, replacedRunId: claim.replacedRunId };
-  });
+  const { first, replacedRunId } = await dependencies.eventLog.write((unit) =>
+    storeRunStart({ unit, plan, userMessage, timeoutMs: dependencies.config.runTimeoutMs }),
+  );
   if (replacedRunId)
     dependencies.logger.warn({ runId: replacedRunId }, 'took over a thread whose run had lost its lease');
   return { plan, userMessage, after: { seq: first - 1, delta: 0 } };
+}
+
+/** The writes of a run's start; throws (and so rolls back) when the thread or agent is not there. */
+async function storeRunStart(input: {
+  unit: EventUnit;
+  plan: RunPlan;
+  userMessage: ChatMessage;
+  timeoutMs: number;
+}): Promise<{ first: number; replacedRunId: string | null }> {
+  const { unit, plan, userMessage } = input;
+  const { writers } = unit;
+  const now = plan.startedAt.toISOString();
+  const claim = await writers.threadRuns.claim({
+    organizationId: plan.organizationId,
+    agentId: plan.agent.id,
+    threadId: plan.threadId,
+    runId: plan.runId,
+    now,
+    expiresAt: new Date(plan.startedAt.getTime() + RUN_LEASE_MS).toISOString(),
+  });
+  if (claim.outcome === 'missing') throw new AppError('thread_not_found');
+  if (claim.outcome === 'busy') throw new AppError('thread_busy');
+  // The previous owner's lease lapsed: its run is failed and its reply marked interrupted.
+  if (claim.replacedRunId) await writers.runs.failOrphaned(now);
+  await writers.messages.insert(newMessageOf(userMessage, plan.organizationId));
+  await writers.messages.insert(emptyReply(plan));
+  const execution = await writers.runs.insert(
+    openedChatRun({
+      id: plan.runId,
+      organizationId: plan.organizationId,
+      agentId: plan.agent.id,
+      threadId: plan.threadId,
+      messageId: plan.assistantMessageId,
+      model: plan.model.id,
+      startedAt: now,
+      timeoutSeconds: Math.ceil(input.timeoutMs / 1000),
+    }),
+  );
+  if (!execution) throw new AppError('agent_not_found');
+  const events = await unit.append({
+    organizationId: plan.organizationId,
+    threadId: plan.threadId,
+    now,
+    events: [
+      { type: 'message-start', data: { message_id: userMessage.id, role: 'user', run_id: null } },
+      { type: 'message-end', data: { message: userMessage } },
+      { type: 'run-start', data: { run_id: plan.runId, message_id: plan.assistantMessageId, model: plan.model.id } },
+      { type: 'message-start', data: { message_id: plan.assistantMessageId, role: 'assistant', run_id: plan.runId } },
+    ],
+  });
+  return { first: events?.[0]?.seq ?? 1, replacedRunId: claim.replacedRunId };
 }
 
 /** Resolves what the run will use; throws 400 `model_not_configured` before anything is stored. */

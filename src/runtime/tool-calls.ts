@@ -1,5 +1,6 @@
 import type { ToolCall } from '../domain/models.js';
 import type { TranscriptEntry } from '../domain/runs.js';
+import type { ToolCallEventKey } from '../domain/thread-events.js';
 import type { ModelToolCall } from '../models/model-port.js';
 import type { RunProgress } from './run-progress.js';
 import { toolStep } from './run-progress.js';
@@ -19,8 +20,7 @@ export async function callTool(input: {
   signal: AbortSignal;
 }): Promise<TranscriptEntry> {
   const { dependencies, run, call, progress } = input;
-  const { eventLog, clock, newId, config } = dependencies;
-  const position = progress.toolCalls.length;
+  const { clock, config } = dependencies;
   const record: ToolCall = {
     tool_name: call.toolName,
     arguments: call.input,
@@ -29,29 +29,15 @@ export async function callTool(input: {
     start_time: clock.now().toISOString(),
     end_time: null,
   };
-  progress.toolCalls.push(record);
-  const id = newId();
+  const position = progress.toolCalls.push(record) - 1;
+  const stored = { id: dependencies.newId(), position, record };
   const key = {
     message_id: run.assistantMessageId,
     run_id: run.runId,
     tool_call_id: call.toolCallId,
     tool_name: call.toolName,
   };
-  const log = { organizationId: run.organizationId, threadId: run.threadId };
-  await eventLog.write(async ({ writers, append }) => {
-    await writers.runMessages.startToolCall({
-      id,
-      organization_id: run.organizationId,
-      thread_id: run.threadId,
-      message_id: run.assistantMessageId,
-      position,
-      tool_name: call.toolName,
-      arguments: call.input,
-      start_time: record.start_time,
-    });
-    const data = { ...key, arguments: call.input, start_time: record.start_time };
-    await append({ ...log, now: record.start_time, events: [{ type: 'tool-call-start', data }] });
-  });
+  await recordStart(dependencies, run, stored, key);
 
   const outcome = await runTool({
     tool: run.tools.find((tool) => tool.name === call.toolName),
@@ -61,23 +47,11 @@ export async function callTool(input: {
     signal: input.signal,
     now: () => clock.now(),
   });
-  const endTime = clock.now().toISOString();
-  record.end_time = endTime;
+  record.end_time = clock.now().toISOString();
   if (outcome.ok) record.result = outcome.result;
   else record.error = outcome.error;
   progress.steps.push(toolStep(record, call.toolCallId));
-
-  await eventLog.write(async ({ writers, append }) => {
-    await writers.runMessages.finishToolCall({
-      organizationId: run.organizationId,
-      id,
-      result: record.result,
-      error: record.error,
-      endTime,
-    });
-    const data = { ...key, result: record.result, error: record.error, end_time: endTime };
-    await append({ ...log, now: endTime, events: [{ type: 'tool-call-end', data }] });
-  });
+  await recordEnd(dependencies, run, stored, key);
   return {
     role: 'tool',
     toolCallId: call.toolCallId,
@@ -85,4 +59,49 @@ export async function callTool(input: {
     result: outcome.ok ? outcome.result : outcome.error,
     isError: !outcome.ok,
   };
+}
+
+interface StoredCall {
+  id: string;
+  position: number;
+  record: ToolCall;
+}
+
+async function recordStart(
+  dependencies: RuntimeDependencies,
+  run: RunPlan,
+  { id, position, record }: StoredCall,
+  key: ToolCallEventKey,
+): Promise<void> {
+  await dependencies.eventLog.write(async ({ writers, append }) => {
+    await writers.runMessages.startToolCall({
+      id,
+      organization_id: run.organizationId,
+      thread_id: run.threadId,
+      message_id: run.assistantMessageId,
+      position,
+      tool_name: record.tool_name,
+      arguments: record.arguments,
+      start_time: record.start_time,
+    });
+    const data = { ...key, arguments: record.arguments, start_time: record.start_time };
+    const log = { organizationId: run.organizationId, threadId: run.threadId, now: record.start_time };
+    await append({ ...log, events: [{ type: 'tool-call-start', data }] });
+  });
+}
+
+async function recordEnd(
+  dependencies: RuntimeDependencies,
+  run: RunPlan,
+  { id, record }: StoredCall,
+  key: ToolCallEventKey,
+): Promise<void> {
+  const endTime = record.end_time ?? dependencies.clock.now().toISOString();
+  await dependencies.eventLog.write(async ({ writers, append }) => {
+    const { result, error } = record;
+    await writers.runMessages.finishToolCall({ organizationId: run.organizationId, id, result, error, endTime });
+    const data = { ...key, result, error, end_time: endTime };
+    const log = { organizationId: run.organizationId, threadId: run.threadId, now: endTime };
+    await append({ ...log, events: [{ type: 'tool-call-end', data }] });
+  });
 }
