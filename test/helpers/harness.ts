@@ -1,58 +1,14 @@
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import pg from 'pg';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import { loadConfig, type DatabaseTarget, type RuntimeConfig } from '../../src/config.js';
+import { loadConfig, type RuntimeConfig } from '../../src/config.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
-
-/**
- * Test databases are real: a fresh SQLite file, or — with PARLEY_TEST_DATABASE=postgres — a fresh
- * PostgreSQL database created on PARLEY_TEST_POSTGRES_URL (default: the local server as the
- * current user) and dropped afterwards.
- */
-export const TEST_DIALECT: 'sqlite' | 'postgres' =
-  process.env.PARLEY_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
-
-export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export interface TestDatabase {
-  target: DatabaseTarget;
-  /** Removes the file or drops the database. */
-  destroy(): Promise<void>;
-}
-
-export async function createTestDatabase(dialect: 'sqlite' | 'postgres' = TEST_DIALECT): Promise<TestDatabase> {
-  if (dialect === 'sqlite') {
-    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
-    return {
-      target: { kind: 'sqlite', filename: path.join(directory, 'parley.db') },
-      destroy: async () => fs.rmSync(directory, { recursive: true, force: true }),
-    };
-  }
-  const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    target: { kind: 'postgres', connectionString: url.toString() },
-    destroy: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
+import { SUPPORT_TEMPLATE } from './ids.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface TestContext {
   parley: ParleyApp;
@@ -143,9 +99,6 @@ export async function createTestContext(
     },
   };
 }
-
-export const BLANK_TEMPLATE = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
-export const SUPPORT_TEMPLATE = '0b6a3c1e-5f1d-4a7e-9c2b-000000000002';
 
 /** Small request helpers over `app.inject`, always with a key. */
 export function client(context: TestContext, key: string) {

@@ -4,7 +4,8 @@ import http from 'node:http';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { SUPPORT_TEMPLATE, client, seedMessage, type TestContext, type TestOrganization } from './harness.js';
+import { client, seedMessage, type TestContext, type TestOrganization } from './harness.js';
+import { SUPPORT_TEMPLATE, UUID_PATTERN } from './ids.js';
 
 /**
  * Helpers for the security suites: the operation inventory read from the app's own OpenAPI
@@ -137,8 +138,6 @@ export const ERROR_DETAILS: Record<string, string> = {
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported Content-Type.',
 };
-
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 

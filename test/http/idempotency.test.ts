@@ -3,13 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { AppError } from '../../src/errors.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/storage/store.js';
-import {
-  BLANK_TEMPLATE,
-  client,
-  createTestContext,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import { BLANK_TEMPLATE } from '../helpers/ids.js';
 
 /**
  * T27: `Idempotency-Key` on creating POSTs — replay, reuse with another request, concurrency,

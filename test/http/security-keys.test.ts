@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import { SUPPORT_TEMPLATE } from '../helpers/ids.js';
 import {
   bareRequest,
   dumpDatabase,
@@ -77,7 +78,7 @@ describe('T7: keys that are refused', () => {
           `${name}: POST`,
           await bareRequest(context, 'POST', `/api/v1/agents${suffix}`, {
             headers,
-            body: { name: 'Not allowed', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000002' },
+            body: { name: 'Not allowed', configuration: {}, template_id: SUPPORT_TEMPLATE },
           }),
         ],
       ];

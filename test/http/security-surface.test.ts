@@ -17,13 +17,13 @@ import {
   rawRequest,
   registeredRoutes,
   specOf,
-  UUID_PATTERN,
   type Api,
   type Objects,
   type Operation,
   type Response,
   createTwoOrganizations,
 } from '../helpers/routes.js';
+import { UUID_PATTERN } from '../helpers/ids.js';
 
 /**
  * T5, T6 and T13 (reliability.md): path tricks, the unauthenticated surface, "internal" headers,

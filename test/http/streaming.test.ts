@@ -5,6 +5,7 @@ import type { LanguageModel } from '../../src/models/model-port.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import { callTools, registryWith, say, scriptedModel, type ScriptAction } from '../fixtures/scripted-model.js';
 import { client, createTestContext, type TestContext } from '../helpers/harness.js';
+import { UUID_PATTERN as UUID } from '../helpers/ids.js';
 import {
   SseConnection,
   expectStoredMatchesStream,
@@ -25,8 +26,6 @@ import {
  * in-band error event, the AI SDK view and tenancy of the streams. Every stream is checked
  * against what the API then says is stored.
  */
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // Scripted models keep a step counter, so each test registers its own under a fresh id.
 const models = new Map<string, LanguageModel>();

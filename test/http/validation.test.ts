@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BLANK_TEMPLATE,
-  SUPPORT_TEMPLATE,
-  client,
-  createTestContext,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, UUID_PATTERN as UUID } from '../helpers/ids.js';
 
 /**
  * Malformed input (T12, T14) gets 422 in FastAPI's shape with the exact `loc`, or the matching
@@ -21,7 +15,6 @@ interface Issue {
   type: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MISSING_AGENT = '01a2237a-0000-7000-8000-000000000000';
 const BAD_UUIDS = [
   'not-a-uuid',
