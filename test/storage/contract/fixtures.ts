@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { DatabaseTarget } from '../../../src/config.js';
 import type { Agent } from '../../../src/domain/models.js';
-import type { AgentRow, Database, FeedbackRow, MessageRow, ThreadRow, ToolCallRow } from '../../../src/storage/schema.js';
+import type {
+  AgentRow,
+  Database,
+  FeedbackRow,
+  MessageRow,
+  ThreadRow,
+  ToolCallRow,
+} from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 
 /**
  * Row builders and the shared state of one run of the storage contract suite (test support: it
  * lives under test/, so nothing in src/ can import it or vitest).
  */
-export interface ContractDatabase {
-  target: DatabaseTarget;
-  /** Removes the file or drops the database. */
-  destroy(): Promise<void>;
-}
-
 export interface ContractOrganization {
   organizationId: string;
   userId: string;
