@@ -10,6 +10,7 @@ import type {
   ToolCallRow,
 } from '../../../src/storage/schema.js';
 import type { Store } from '../../../src/storage/store.js';
+import { BLANK_TEMPLATE } from '../../helpers/ids.js';
 
 /**
  * Row builders and the shared state of one run of the storage contract suite (test support: it
@@ -56,7 +57,7 @@ export function agentRow(organizationId: string, overrides: Partial<AgentRow> = 
   return {
     id: randomId(),
     organization_id: organizationId,
-    template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001',
+    template_id: BLANK_TEMPLATE,
     name: 'Contract agent',
     description: null,
     avatar_url: null,
