@@ -7,6 +7,7 @@ import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
+import type { ThreadRef } from './sse-client.js';
 import { SUPPORT_TEMPLATE } from './ids.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -143,6 +144,30 @@ export function client(context: TestContext, key: string) {
       if (response.status !== 200) throw new Error(`createThread: ${response.status} ${response.raw}`);
       return response.body as { id: string } & Record<string, unknown>;
     },
+  };
+}
+
+/** A fresh organisation with its client, an agent of the given configuration and one thread of it. */
+export async function createAgentThread(context: TestContext, configuration: Record<string, unknown>) {
+  const organization = await context.newOrganization();
+  const api = client(context, organization.key);
+  const agent = await api.createAgent({ configuration });
+  const thread = await api.createThread(agent.id);
+  return { organization, api, agent, thread };
+}
+
+/** The same, addressed for real HTTP and SSE clients over `base` (what `listen()` returned). */
+export async function createThreadRef(
+  context: TestContext,
+  options: { base: string; configuration: Record<string, unknown> },
+): Promise<ThreadRef & { organizationId: string }> {
+  const { organization, agent, thread } = await createAgentThread(context, options.configuration);
+  return {
+    base: options.base,
+    key: organization.key,
+    agentId: agent.id,
+    threadId: thread.id,
+    organizationId: organization.organizationId,
   };
 }
 
