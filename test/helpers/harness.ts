@@ -101,22 +101,33 @@ export async function createTestContext(
   };
 }
 
+/**
+ * One request through `app.inject` with exactly the given headers; a body that is not a string is
+ * sent as JSON, and the reply is parsed as JSON when it is JSON.
+ */
+export async function injectRequest(
+  context: TestContext,
+  request: { method: string; url: string; headers?: Record<string, string | string[]>; body?: unknown },
+) {
+  const { method, url, headers = {}, body } = request;
+  const response = await context.parley.app.inject({
+    method: method as 'GET',
+    url,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: parseJsonOrText(response.body),
+    raw: response.body,
+  };
+}
+
 /** Small request helpers over `app.inject`, always with a key. */
 export function client(context: TestContext, key: string) {
-  const request = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await context.parley.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      body: parseBody(response.body),
-      raw: response.body,
-    };
-  };
+  const request = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+    injectRequest(context, { method, url, body, headers: { 'x-api-key': key, ...headers } });
   return {
     request,
     get: (url: string, headers?: Record<string, string>) => request('GET', url, undefined, headers),
@@ -171,7 +182,12 @@ export async function createThreadRef(
   };
 }
 
-function parseBody(text: string): any {
+/** The client `client()` returns, and one of its responses. */
+export type Api = ReturnType<typeof client>;
+export type Response = Awaited<ReturnType<typeof injectRequest>>;
+
+/** A response body: JSON when it parses, else the text (undefined when empty). */
+export function parseJsonOrText(text: string): any {
   if (text === '') return undefined;
   try {
     return JSON.parse(text);

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { AppError } from '../../src/errors.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/storage/store.js';
-import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import {
+  client,
+  createTestContext,
+  type Api,
+  type Response,
+  type TestContext,
+  type TestOrganization,
+} from '../helpers/harness.js';
 import { BLANK_TEMPLATE } from '../helpers/ids.js';
 
 /**
@@ -11,9 +18,6 @@ import { BLANK_TEMPLATE } from '../helpers/ids.js';
  * per-organisation scope, key format, failed requests, and the record written in the same
  * transaction as the object it describes.
  */
-
-type Api = ReturnType<typeof client>;
-type Response = Awaited<ReturnType<Api['request']>>;
 
 let context: TestContext;
 let organization: TestOrganization;

@@ -1,16 +1,15 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
-import { SUPPORT_TEMPLATE } from '../helpers/ids.js';
 import {
-  bareRequest,
-  dumpDatabase,
-  expectedError,
-  outcome,
-  sqliteFileBytes,
+  client,
+  createTestContext,
   type Api,
   type Response,
-} from '../helpers/routes.js';
+  type TestContext,
+  type TestOrganization,
+} from '../helpers/harness.js';
+import { SUPPORT_TEMPLATE } from '../helpers/ids.js';
+import { bareRequest, dumpDatabase, expectedError, outcome, sqliteFileBytes } from '../helpers/routes.js';
 
 /**
  * T7 and T8 (reliability.md): which keys are refused, and that a key cannot be recovered from

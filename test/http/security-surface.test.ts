@@ -1,6 +1,13 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import {
+  client,
+  createTestContext,
+  type Api,
+  type Response,
+  type TestContext,
+  type TestOrganization,
+} from '../helpers/harness.js';
 import {
   bareRequest,
   call,
@@ -17,10 +24,8 @@ import {
   rawRequest,
   registeredRoutes,
   specOf,
-  type Api,
   type Objects,
   type Operation,
-  type Response,
   createTwoOrganizations,
 } from '../helpers/routes.js';
 import { UUID_PATTERN } from '../helpers/ids.js';

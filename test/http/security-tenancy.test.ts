@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import { client, createTestContext, type Api, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import {
   call,
   createObjects,
@@ -11,7 +11,6 @@ import {
   operationSpecProblems,
   outcome,
   specOf,
-  type Api,
   type IdParam,
   type Ids,
   type Objects,

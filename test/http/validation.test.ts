@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import {
+  client,
+  createTestContext,
+  type Api,
+  type Response,
+  type TestContext,
+  type TestOrganization,
+} from '../helpers/harness.js';
 import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, UUID_PATTERN as UUID } from '../helpers/ids.js';
 
 /**
@@ -7,8 +14,6 @@ import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, UUID_PATTERN as UUID } from '../helpe
  * 4xx, never a 5xx — and changes nothing. Server-owned fields in bodies are ignored (T10).
  */
 
-type Api = ReturnType<typeof client>;
-type Response = Awaited<ReturnType<Api['request']>>;
 interface Issue {
   loc: (string | number)[];
   msg: string;
