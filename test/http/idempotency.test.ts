@@ -3,14 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { AppError } from '../../src/errors.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/storage/store.js';
-import {
-  client,
-  createTestContext,
-  type Api,
-  type Response,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api, Response } from '../helpers/harness.js';
 import { BLANK_TEMPLATE } from '../helpers/ids.js';
 
 /**

@@ -1,13 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  client,
-  createTestContext,
-  type Api,
-  type Response,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api, Response } from '../helpers/harness.js';
 import { SUPPORT_TEMPLATE } from '../helpers/ids.js';
 import { bareRequest, dumpDatabase, expectedError, outcome, sqliteFileBytes } from '../helpers/routes.js';
 

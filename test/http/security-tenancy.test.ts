@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createTestContext, type Api, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api } from '../helpers/harness.js';
 import {
   call,
   createObjects,

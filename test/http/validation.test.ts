@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  client,
-  createTestContext,
-  type Api,
-  type Response,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api, Response } from '../helpers/harness.js';
 import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, UUID_PATTERN as UUID } from '../helpers/ids.js';
 
 /**
