@@ -7,16 +7,14 @@ import { loadProblems, runLoad } from './lib/load.js';
 import { countRows, createBenchDatabase, POSTGRES_ADMIN_URL } from './lib/postgres.js';
 import { cleanup, cpuTimeMs, stopChild } from './lib/children.js';
 import { formatProfileSummary, summariseProfile } from './lib/profile.js';
+import { describeCode, describeMachine } from './lib/doc-section.js';
 import {
   AIM_RATIO,
-  describeCode,
-  describeMachine,
   durabilitySentence,
-  markdownSection,
   tableRows,
   textTable,
-  writeMarkdownSection,
-} from './lib/report.js';
+  writeThreadCreateSection,
+} from './lib/thread-create-section.js';
 import { startBare, startParley } from './lib/servers.js';
 
 /**
@@ -276,10 +274,15 @@ async function main() {
 
   // Figures from a failed or partial run must not replace the published ones.
   if (problems.length === 0 && sqliteRatio !== null) {
-    writeMarkdownSection(
-      PERFORMANCE_DOC,
-      markdownSection({ machine, code, date, settings, rows, results, notes: [...notes, ...warnings] }),
-    );
+    writeThreadCreateSection(PERFORMANCE_DOC, {
+      machine,
+      code,
+      date,
+      settings,
+      rows,
+      results,
+      notes: [...notes, ...warnings],
+    });
     log(`wrote ${path.relative(ROOT, PERFORMANCE_DOC)} and bench/results/latest.json`);
   } else {
     const why = problems.length > 0 ? 'run failed' : 'partial run (BENCH_TARGETS)';
