@@ -4,7 +4,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuTimeMs, makeTempDir, stableRssKiB, waitForIdle } from './lib/children.js';
 import { runIfMain } from './lib/main.js';
-import { apiClient, createThreads, liveHeap, requestJson, startParley, stopParley } from './lib/parley.js';
+import { requestJson } from './lib/http-json.js';
+import { apiClient, createThreads, liveHeap, startParley, stopParley } from './lib/parley.js';
 import { hrtimeMs, openHeldStream, streamEvents } from './lib/sse.js';
 import { fixed, markdownTable, mib, summarize, textTable, whole } from './lib/stats.js';
 

@@ -5,18 +5,16 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { loadProblems, runLoad } from './lib/load.js';
 import { countRows, createBenchDatabase, POSTGRES_ADMIN_URL } from './lib/postgres.js';
-import { cpuTimeMs, stopAll, stopNode } from './lib/processes.js';
+import { cleanup, cpuTimeMs, stopChild } from './lib/children.js';
 import { formatProfileSummary, summariseProfile } from './lib/profile.js';
+import { describeCode, describeMachine } from './lib/doc-section.js';
 import {
   AIM_RATIO,
-  describeCode,
-  describeMachine,
   durabilitySentence,
-  markdownSection,
   tableRows,
   textTable,
-  writeMarkdownSection,
-} from './lib/report.js';
+  writeThreadCreateSection,
+} from './lib/thread-create-section.js';
 import { startBare, startParley } from './lib/servers.js';
 
 /**
@@ -63,7 +61,7 @@ const cleanups = [];
 
 async function cleanUp() {
   // Children first: a database cannot be dropped, nor a directory removed, under a live server.
-  await stopAll();
+  await cleanup();
   while (cleanups.length > 0) {
     const step = cleanups.pop();
     try {
@@ -95,7 +93,7 @@ async function measure(label, { handle, baseUrl, apiKey, agentId }) {
     connections: settings.connections,
     warmupSeconds: settings.warmupSeconds,
     durationSeconds: settings.durationSeconds,
-    cpuTimeMs: () => cpuTimeMs(handle),
+    cpuTimeMs: () => cpuTimeMs(handle.pid),
   });
   const { measured } = load;
   const cpu =
@@ -135,7 +133,7 @@ function checkDurability(label, load, rows) {
  */
 async function stopAndCheck(label, handle) {
   const exitedEarly = handle.child.exitCode !== null || handle.child.signalCode !== null;
-  const stopped = await stopNode(handle);
+  const stopped = await stopChild(handle, 20_000);
   if (exitedEarly) {
     return [
       `${label}: the server exited DURING the run (${stopped.code ?? stopped.signal}), before the benchmark stopped it`,
@@ -145,7 +143,7 @@ async function stopAndCheck(label, handle) {
 }
 
 function checkStop(label, stopped) {
-  if (stopped.timedOut) return [`${label}: did not exit within the grace period after SIGTERM (killed)`];
+  if (stopped.killed) return [`${label}: did not exit within the grace period after SIGTERM (killed)`];
   if (stopped.code !== 0) return [`${label}: exited with ${stopped.code ?? stopped.signal} after SIGTERM, expected 0`];
   return [];
 }
@@ -276,10 +274,15 @@ async function main() {
 
   // Figures from a failed or partial run must not replace the published ones.
   if (problems.length === 0 && sqliteRatio !== null) {
-    writeMarkdownSection(
-      PERFORMANCE_DOC,
-      markdownSection({ machine, code, date, settings, rows, results, notes: [...notes, ...warnings] }),
-    );
+    writeThreadCreateSection(PERFORMANCE_DOC, {
+      machine,
+      code,
+      date,
+      settings,
+      rows,
+      results,
+      notes: [...notes, ...warnings],
+    });
     log(`wrote ${path.relative(ROOT, PERFORMANCE_DOC)} and bench/results/latest.json`);
   } else {
     const why = problems.length > 0 ? 'run failed' : 'partial run (BENCH_TARGETS)';

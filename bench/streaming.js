@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as concurrentStreams from './concurrent-streams.js';
 import * as idleStreams from './idle-streams.js';
-import { describeCode, describeMachine, replaceSection } from './lib/doc-section.js';
+import { describeCode, machineSummary, replaceSection } from './lib/doc-section.js';
 import { fixed, markdownTable, whole } from './lib/stats.js';
 import * as messagesPage from './messages-page.js';
 import * as streamingOverhead from './streaming-overhead.js';
@@ -61,14 +61,14 @@ async function main() {
   const run = {
     startedAt: started.toISOString().replace(/\.\d+Z$/, 'Z'),
     seconds: (Date.now() - started.getTime()) / 1000,
-    machine: describeMachine(),
+    machine: machineSummary(),
     code: describeCode(ROOT),
     loadAverage: { before: loadBefore, after: os.loadavg()[0] },
     results,
   };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   fs.writeFileSync(RESULTS, JSON.stringify(run, null, 2));
-  replaceSection(DOC, 'streaming', renderSection(run, selected));
+  replaceSection({ file: DOC, name: 'streaming', body: renderSection(run, selected) });
   console.log(`\nWrote the Streaming section of ${path.relative(ROOT, DOC)} and ${path.relative(ROOT, RESULTS)}`);
   console.log(`\n${summaryTable(run)}\n\nAll streaming benchmarks: ${fixed(run.seconds, 0)} s`);
   const failed = results.filter((result) => result.error || result.failures?.length);

@@ -5,9 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requestJson } from './http-json.js';
 
 /**
- * Child processes and temporary directories of one streaming benchmark, and their cleanup.
+ * Child processes and temporary directories of a benchmark, and their cleanup. Every server runs
+ * in its own process, so the load generator (this process) never shares an event loop with the
+ * thing it measures.
  * Everything this process starts or creates is tracked here, so every exit path — success, a
  * thrown error, the deadline, Ctrl-C — ends the children this process started (by pid, never by
  * name) and removes the directories.
@@ -97,10 +100,26 @@ export async function waitForOutput(handle, pattern, timeoutMs = 15_000) {
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves with how the child ended. */
+/** Polls `GET url` until it answers 200 (the server listens and its database answers); rejects if it exits first. */
+export async function waitForHttpOk(handle, url, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await requestJson({ url, timeoutMs: 5_000 }).catch(() => null);
+    if (response?.status === 200) return;
+    if (!isRunning(handle)) throw childFailure(handle, `exited before ${url} answered 200`);
+    if (Date.now() > deadline) throw childFailure(handle, `${url} did not answer 200 within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves with how the child ended, `killed` when it
+ * outlived the grace period (callers report that as an unclean shutdown).
+ */
 export async function stopChild(handle, graceMs = 15_000) {
   if (!isRunning(handle)) return handle.exit;
   handle.child.kill('SIGTERM');
+  // Unreferenced: a pending grace timer must not keep the benchmark alive after the child exited.
   const outcome = await Promise.race([handle.exit, sleep(graceMs, null, { ref: false })]);
   if (outcome) return outcome;
   handle.child.kill('SIGKILL');
@@ -178,13 +197,17 @@ export async function stableRssKiB(pid, { intervalMs = 500, window = 4, toleranc
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks are 100 Hz). */
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc; null where there is no
+ * /proc (reports then leave the CPU column empty). Clock ticks are 100 Hz on Linux.
+ */
 export function cpuTimeMs(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces: fields are counted after its closing ")".
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : null;
   } catch {
     return null;
   }

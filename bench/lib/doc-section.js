@@ -3,15 +3,29 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 /**
- * Writes one benchmark's section of docs/performance.md. Only the text between its two markers
- * is replaced, so sections written by other benchmarks (and any prose around them) survive; when
- * the markers are missing, the section is appended at the end of the file.
+ * Sections of docs/performance.md, each written by one benchmark, and what every section states:
+ * the machine and the code measured.
  */
-export function replaceSection(file, name, body) {
-  const start = `<!-- ${name}:start (written by \`npm run bench:${name}\`; edits inside are overwritten) -->`;
+
+const NEW_DOCUMENT = [
+  '# Performance',
+  '',
+  'Benchmarks of the Parley server. Each section below is written by the benchmark named in it;',
+  'run it again to refresh the figures.',
+  '',
+].join('\n');
+
+/**
+ * Writes one benchmark's section. Only the text between its two markers is replaced, so sections
+ * written by other benchmarks (and any prose around them) survive; when the markers are missing,
+ * the section is appended at the end of the file. `command` is the npm command named in the start
+ * marker (default `npm run bench:<name>`).
+ */
+export function replaceSection({ file, name, body, command = `npm run bench:${name}` }) {
+  const start = `<!-- ${name}:start (written by \`${command}\`; edits inside are overwritten) -->`;
   const end = `<!-- ${name}:end -->`;
   const section = `${start}\n${body.trim()}\n${end}`;
-  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Performance\n';
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : NEW_DOCUMENT;
   // The start marker may carry any note after its name; the end marker is exact.
   const pattern = new RegExp(`<!-- ${escape(name)}:start(?: [^>]*)? -->[\\s\\S]*?<!-- ${escape(name)}:end -->`);
   const next = pattern.test(current)
@@ -27,6 +41,7 @@ function escape(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The machine, as fields (kept in the raw JSON results). */
 export function describeMachine() {
   let model = os.cpus()[0]?.model ?? 'unknown CPU';
   try {
@@ -34,7 +49,18 @@ export function describeMachine() {
   } catch {
     // No /proc/cpuinfo: keep os.cpus()'s name.
   }
-  return `${os.availableParallelism()} × ${model}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: model,
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+}
+
+/** The machine in one line, as the sections print it. */
+export function machineSummary(machine = describeMachine()) {
+  return `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB.toFixed(1)} GiB, ${machine.platform}, Node ${machine.node}`;
 }
 
 /** The commit measured, and whether src/ differed from it (dist/ is built from the working tree). */

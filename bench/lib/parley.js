@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { childFailure, findFreePort, isRunning, startNode, stopChild, waitForIdle, waitForOutput } from './children.js';
+import { findFreePort, startNode, stopChild, waitForHttpOk, waitForIdle, waitForOutput } from './children.js';
+import { requestJson } from './http-json.js';
 
 /**
  * A Parley server in a child process (`node dist/cli/main.js serve`, as operators run it) and a
@@ -14,11 +14,9 @@ import { childFailure, findFreePort, isRunning, startNode, stopChild, waitForIdl
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const HOST = '127.0.0.1';
-const BLANK_TEMPLATE_ID = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
+/** The built-in blank template (src/features/agents/templates.ts). */
+export const BLANK_TEMPLATE_ID = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
 const KEY_PATTERN = /\bpk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}\b/;
-
-/** One keep-alive agent for the benchmarks' own API calls (not for the measured streams). */
-const apiAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /**
  * Starts Parley on `databaseFile`. On an empty database the bootstrap admin key is read from
@@ -56,7 +54,7 @@ export async function startParley({
   });
   const baseUrl = `http://${HOST}:${port}`;
   const key = apiKey ?? (await waitForOutput(handle, KEY_PATTERN))[0];
-  await waitForReady(handle, baseUrl);
+  await waitForHttpOk(handle, `${baseUrl}/readyz`);
   return { handle, pid: handle.pid, baseUrl, apiKey: key, snapshotDirectory: heapSnapshots ? snapshotDirectory : null };
 }
 
@@ -133,17 +131,6 @@ function endsJson(file) {
   }
 }
 
-async function waitForReady(handle, baseUrl, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await requestJson({ url: `${baseUrl}/readyz` }).catch(() => null);
-    if (response?.status === 200) return;
-    if (!isRunning(handle)) throw childFailure(handle, 'exited before /readyz answered 200');
-    if (Date.now() > deadline) throw childFailure(handle, `/readyz did not answer 200 within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
 /** SIGTERM and wait; a clean stop is exit code 0 (a graceful shutdown that drained everything). */
 export async function stopParley(parley) {
   const outcome = await stopChild(parley.handle, 20_000);
@@ -192,43 +179,4 @@ export async function createThreads(api, agentId, count, concurrency = 16) {
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return ids;
-}
-
-/** JSON over node:http. */
-export function requestJson({ url, method = 'GET', headers = {}, body, timeoutMs = 30_000 }) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      {
-        method,
-        agent: apiAgent,
-        headers: {
-          ...headers,
-          ...(payload === undefined
-            ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-        },
-        timeout: timeoutMs,
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk) => (text += chunk));
-        response.on('end', () => {
-          let json = null;
-          try {
-            json = text === '' ? null : JSON.parse(text);
-          } catch {
-            // Not JSON: callers read `text`.
-          }
-          resolve({ status: response.statusCode, json, text });
-        });
-        response.on('error', reject);
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
 }

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFreePort, requestJson, startNode, waitForHttpOk, waitForOutput } from './processes.js';
+import { findFreePort, startNode, waitForHttpOk, waitForOutput } from './children.js';
+import { requestJson } from './http-json.js';
+import { BLANK_TEMPLATE_ID } from './parley.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PARLEY_CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const BARE_SERVER = path.join(ROOT, 'bench', 'bare-server.js');
-const BLANK_TEMPLATE_ID = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
 const HOST = '127.0.0.1';
 
 /** `--cpu-prof` flags when profiling is on: the profile is written when the process exits. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLANK_TEMPLATE } from '../helpers/ids.js';
 import { runCli, startServer } from '../helpers/server-process.js';
 
 let directory: string;
@@ -38,7 +39,7 @@ describe('parley CLI', () => {
       const write = await fetch(`${server.baseUrl}/api/v1/agents`, {
         method: 'POST',
         headers: { 'x-api-key': key, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'a', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001' }),
+        body: JSON.stringify({ name: 'a', configuration: {}, template_id: BLANK_TEMPLATE }),
       });
       expect(write.status).toBe(403);
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BLANK_TEMPLATE } from '../helpers/ids.js';
 import { startServer } from '../helpers/server-process.js';
 
 let directory: string;
@@ -29,7 +30,7 @@ it('after kill -9 mid-run, a restart fails the orphaned run, marks the reply int
     await fetch(`${server.baseUrl}/api/v1/agents`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: 'a', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001' }),
+      body: JSON.stringify({ name: 'a', configuration: {}, template_id: BLANK_TEMPLATE }),
     }),
   );
   const thread = await json(

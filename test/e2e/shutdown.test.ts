@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BLANK_TEMPLATE } from '../helpers/ids.js';
 import { startServer } from '../helpers/server-process.js';
 
 let directory: string;
@@ -44,7 +45,7 @@ it('on SIGTERM finishes in-flight requests, refuses new ones, commits, and exits
     await fetch(`${server.baseUrl}/api/v1/agents`, {
       method: 'POST',
       headers: { 'x-api-key': key, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'a', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001' }),
+      body: JSON.stringify({ name: 'a', configuration: {}, template_id: BLANK_TEMPLATE }),
     })
   ).json()) as { id: string };
 

@@ -1,58 +1,15 @@
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import pg from 'pg';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import { loadConfig, type DatabaseTarget, type RuntimeConfig } from '../../src/config.js';
+import { loadConfig, type RuntimeConfig } from '../../src/config.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
-
-/**
- * Test databases are real: a fresh SQLite file, or — with PARLEY_TEST_DATABASE=postgres — a fresh
- * PostgreSQL database created on PARLEY_TEST_POSTGRES_URL (default: the local server as the
- * current user) and dropped afterwards.
- */
-export const TEST_DIALECT: 'sqlite' | 'postgres' =
-  process.env.PARLEY_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
-
-export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export interface TestDatabase {
-  target: DatabaseTarget;
-  /** Removes the file or drops the database. */
-  destroy(): Promise<void>;
-}
-
-export async function createTestDatabase(dialect: 'sqlite' | 'postgres' = TEST_DIALECT): Promise<TestDatabase> {
-  if (dialect === 'sqlite') {
-    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
-    return {
-      target: { kind: 'sqlite', filename: path.join(directory, 'parley.db') },
-      destroy: async () => fs.rmSync(directory, { recursive: true, force: true }),
-    };
-  }
-  const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    target: { kind: 'postgres', connectionString: url.toString() },
-    destroy: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
+import type { ThreadRef } from './sse-client.js';
+import { SUPPORT_TEMPLATE } from './ids.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface TestContext {
   parley: ParleyApp;
@@ -148,25 +105,33 @@ export async function createTestContext(
   };
 }
 
-export const BLANK_TEMPLATE = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
-export const SUPPORT_TEMPLATE = '0b6a3c1e-5f1d-4a7e-9c2b-000000000002';
+/**
+ * One request through `app.inject` with exactly the given headers; a body that is not a string is
+ * sent as JSON, and the reply is parsed as JSON when it is JSON.
+ */
+export async function injectRequest(
+  context: TestContext,
+  request: { method: string; url: string; headers?: Record<string, string | string[]>; body?: unknown },
+) {
+  const { method, url, headers = {}, body } = request;
+  const response = await context.parley.app.inject({
+    method: method as 'GET',
+    url,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: parseJsonOrText(response.body),
+    raw: response.body,
+  };
+}
 
 /** Small request helpers over `app.inject`, always with a key. */
 export function client(context: TestContext, key: string) {
-  const request = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await context.parley.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      body: parseBody(response.body),
-      raw: response.body,
-    };
-  };
+  const request = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+    injectRequest(context, { method, url, body, headers: { 'x-api-key': key, ...headers } });
   return {
     request,
     get: (url: string, headers?: Record<string, string>) => request('GET', url, undefined, headers),
@@ -197,7 +162,36 @@ export function client(context: TestContext, key: string) {
   };
 }
 
-function parseBody(text: string): any {
+/** A fresh organisation with its client, an agent of the given configuration and one thread of it. */
+export async function createAgentThread(context: TestContext, configuration: Record<string, unknown>) {
+  const organization = await context.newOrganization();
+  const api = client(context, organization.key);
+  const agent = await api.createAgent({ configuration });
+  const thread = await api.createThread(agent.id);
+  return { organization, api, agent, thread };
+}
+
+/** The same, addressed for real HTTP and SSE clients over `base` (what `listen()` returned). */
+export async function createThreadRef(
+  context: TestContext,
+  options: { base: string; configuration: Record<string, unknown> },
+): Promise<ThreadRef & { organizationId: string }> {
+  const { organization, agent, thread } = await createAgentThread(context, options.configuration);
+  return {
+    base: options.base,
+    key: organization.key,
+    agentId: agent.id,
+    threadId: thread.id,
+    organizationId: organization.organizationId,
+  };
+}
+
+/** The client `client()` returns, and one of its responses. */
+export type Api = ReturnType<typeof client>;
+export type Response = Awaited<ReturnType<typeof injectRequest>>;
+
+/** A response body: JSON when it parses, else the text (undefined when empty). */
+export function parseJsonOrText(text: string): any {
   if (text === '') return undefined;
   try {
     return JSON.parse(text);

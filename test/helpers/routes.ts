@@ -4,15 +4,22 @@ import http from 'node:http';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { SUPPORT_TEMPLATE, client, seedMessage, type TestContext, type TestOrganization } from './harness.js';
+import {
+  client,
+  injectRequest,
+  parseJsonOrText,
+  seedMessage,
+  type Api,
+  type Response,
+  type TestContext,
+  type TestOrganization,
+} from './harness.js';
+import { SUPPORT_TEMPLATE, UUID_PATTERN } from './ids.js';
 
 /**
  * Helpers for the security suites: the operation inventory read from the app's own OpenAPI
  * document, a minimal valid request per operation, the error envelope, and database dumps.
  */
-
-export type Api = ReturnType<typeof client>;
-export type Response = Awaited<ReturnType<Api['request']>>;
 
 /**
  * Parameters (path or query) that name a tenant-owned object. Any other path parameter fails the
@@ -137,8 +144,6 @@ export const ERROR_DETAILS: Record<string, string> = {
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported Content-Type.',
 };
-
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 
@@ -444,21 +449,12 @@ export function rawRequest(
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ ...base, body: parseJson(text), raw: text }));
+        response.on('end', () => resolve({ ...base, body: parseJsonOrText(text), raw: text }));
       },
     );
     request.on('error', reject);
     request.end(payload);
   });
-}
-
-function parseJson(text: string): any {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /** A request through `app.inject` with exactly the given headers (no key unless one is passed). */
@@ -468,14 +464,7 @@ export async function bareRequest(
   url: string,
   options: { headers?: Record<string, string | string[]>; body?: unknown } = {},
 ): Promise<Response> {
-  const { headers = {}, body } = options;
-  const response = await context.parley.app.inject({
-    method: method as 'GET',
-    url,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, headers: response.headers, body: parseJson(response.body), raw: response.body };
+  return injectRequest(context, { method, url, ...options });
 }
 
 /** Two organisations, each with an admin key, a client and a full set of objects, plus the spec's operations. */

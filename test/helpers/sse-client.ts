@@ -1,3 +1,4 @@
+import { createParser } from 'eventsource-parser';
 import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import { expect } from 'vitest';
@@ -190,6 +191,13 @@ export async function readRaw(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The events of a whole response body read with `readRaw`, parsed as the live client parses them. */
+export function parseEvents(text: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  createParser({ onEvent: (message) => events.push(toEvent(message)) }).feed(text);
+  return events;
 }
 
 class DeadlineError extends Error {}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, client, createTestContext, type TestContext } from '../helpers/harness.js';
+import { client, createTestContext, type TestContext } from '../helpers/harness.js';
+import { BLANK_TEMPLATE, SUPPORT_TEMPLATE } from '../helpers/ids.js';
 
 let context: TestContext;
 beforeAll(async () => {

@@ -4,22 +4,15 @@ import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/storage/store.js';
-import {
-  BLANK_TEMPLATE,
-  client,
-  createTestContext,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api, Response } from '../helpers/harness.js';
+import { BLANK_TEMPLATE } from '../helpers/ids.js';
 
 /**
  * T27: `Idempotency-Key` on creating POSTs — replay, reuse with another request, concurrency,
  * per-organisation scope, key format, failed requests, and the record written in the same
  * transaction as the object it describes.
  */
-
-type Api = ReturnType<typeof client>;
-type Response = Awaited<ReturnType<Api['request']>>;
 
 let context: TestContext;
 let organization: TestOrganization;

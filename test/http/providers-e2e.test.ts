@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { createModelRegistry } from '../../src/models/registry.js';
 import { startFakeAnthropicServer } from '../fixtures/fake-anthropic-server.js';
 import { startFakeOpenAiServer, type FakeVendorServer } from '../fixtures/fake-openai-server.js';
-import { client, createTestContext, type TestContext } from '../helpers/harness.js';
+import { client, createAgentThread, createTestContext, type TestContext } from '../helpers/harness.js';
 
 /**
  * The whole app against fake vendors on loopback: configuration → registry → AI SDK adapter →
@@ -38,10 +38,7 @@ beforeEach(() => {
 });
 
 async function agentAndThread(model: string, tools: string[]) {
-  const organization = await context.newOrganization();
-  const api = client(context, organization.key);
-  const agent = await api.createAgent({ configuration: { model, tools } });
-  const thread = await api.createThread(agent.id);
+  const { api, agent, thread } = await createAgentThread(context, { model, tools });
   const messagesUrl = `/api/v1/chat/${agent.id}/threads/${thread.id}/messages`;
   return { api, agent, thread, messagesUrl };
 }

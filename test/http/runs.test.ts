@@ -6,18 +6,10 @@ import {
   type ModelRequest,
   type ModelStreamPart,
 } from '../../src/models/model-port.js';
-import type { ModelRegistry } from '../../src/models/registry.js';
 import { BUILTIN_TOOLS } from '../../src/tools/builtin/index.js';
 import type { Tool } from '../../src/tools/tool.js';
-import {
-  callTools,
-  registryWith,
-  say,
-  scriptedModel,
-  type ScriptAction,
-  type ScriptedModel,
-} from '../fixtures/scripted-model.js';
-import { client, createTestContext, type TestContext } from '../helpers/harness.js';
+import { callTools, growingRegistry, say, type ScriptAction, type ScriptedModel } from '../fixtures/scripted-model.js';
+import { client, createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
 import {
   SseConnection,
   expectStoredMatchesStream,
@@ -37,21 +29,14 @@ import {
  * stored messages and execution.
  */
 
-const models = new Map<string, LanguageModel>();
-const fallback = registryWith();
-const registry: ModelRegistry = { resolve: (id) => models.get(id) ?? fallback.resolve(id) };
-let modelCount = 0;
+const models = growingRegistry('runs');
 function model(steps: ScriptAction[][]): ScriptedModel {
-  modelCount += 1;
-  const scripted = scriptedModel(`scripted:runs-${modelCount}`, steps);
-  models.set(scripted.id, scripted);
-  return scripted;
+  return models.script(steps);
 }
 
 /** A model that streams `before`, then waits until the test opens the gate, then streams `after`. */
 function gatedModel(before: string[], after: string[]): { id: string; open: () => void; calls: () => number } {
-  modelCount += 1;
-  const id = `gated:runs-${modelCount}`;
+  const id = models.freshId('gated');
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   let calls = 0;
@@ -68,7 +53,7 @@ function gatedModel(before: string[], after: string[]): { id: string; open: () =
       yield { type: 'finish', finishReason: 'stop', usage: { inputTokens: 3, outputTokens: 4 } };
     },
   };
-  models.set(id, gated);
+  models.add(gated);
   return { id, open: () => open(), calls: () => calls };
 }
 
@@ -121,7 +106,7 @@ let context: TestContext;
 let base: string;
 beforeAll(async () => {
   context = await createTestContext({
-    models: registry,
+    models: models.registry,
     tools: new Map<string, Tool>([
       ...BUILTIN_TOOLS,
       ['slow', slowTool.tool],
@@ -136,12 +121,8 @@ afterAll(async () => {
   await context?.close();
 });
 
-async function newThread(configuration: Record<string, unknown>): Promise<ThreadRef> {
-  const organization = await context.newOrganization();
-  const api = client(context, organization.key);
-  const agent = await api.createAgent({ configuration });
-  const thread = await api.createThread(agent.id);
-  return { base, key: organization.key, agentId: agent.id, threadId: thread.id };
+function newThread(configuration: Record<string, unknown>): Promise<ThreadRef> {
+  return createThreadRef(context, { base, configuration });
 }
 
 function postStream(thread: ThreadRef, content: string): Promise<SseConnection> {

@@ -1,15 +1,9 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
-import {
-  bareRequest,
-  dumpDatabase,
-  expectedError,
-  outcome,
-  sqliteFileBytes,
-  type Api,
-  type Response,
-} from '../helpers/routes.js';
+import type { Api, Response } from '../helpers/harness.js';
+import { SUPPORT_TEMPLATE } from '../helpers/ids.js';
+import { bareRequest, dumpDatabase, expectedError, outcome, sqliteFileBytes } from '../helpers/routes.js';
 
 /**
  * T7 and T8 (reliability.md): which keys are refused, and that a key cannot be recovered from
@@ -77,7 +71,7 @@ describe('T7: keys that are refused', () => {
           `${name}: POST`,
           await bareRequest(context, 'POST', `/api/v1/agents${suffix}`, {
             headers,
-            body: { name: 'Not allowed', configuration: {}, template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000002' },
+            body: { name: 'Not allowed', configuration: {}, template_id: SUPPORT_TEMPLATE },
           }),
         ],
       ];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api } from '../helpers/harness.js';
 import {
   allowFor,
   call,
@@ -13,7 +14,6 @@ import {
   requestIdOf,
   specOf,
   urlOf,
-  type Api,
   type Objects,
   type Operation,
 } from '../helpers/routes.js';

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api, Response } from '../helpers/harness.js';
 import {
   bareRequest,
   call,
@@ -17,13 +18,11 @@ import {
   rawRequest,
   registeredRoutes,
   specOf,
-  UUID_PATTERN,
-  type Api,
   type Objects,
   type Operation,
-  type Response,
   createTwoOrganizations,
 } from '../helpers/routes.js';
+import { UUID_PATTERN } from '../helpers/ids.js';
 
 /**
  * T5, T6 and T13 (reliability.md): path tricks, the unauthenticated surface, "internal" headers,

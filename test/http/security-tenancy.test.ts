@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api } from '../helpers/harness.js';
 import {
   call,
   createObjects,
@@ -11,7 +12,6 @@ import {
   operationSpecProblems,
   outcome,
   specOf,
-  type Api,
   type IdParam,
   type Ids,
   type Objects,

@@ -1,15 +1,14 @@
 import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LanguageModel } from '../../src/models/model-port.js';
-import type { ModelRegistry } from '../../src/models/registry.js';
-import { callTools, registryWith, say, scriptedModel, type ScriptAction } from '../fixtures/scripted-model.js';
-import { client, createTestContext, type TestContext } from '../helpers/harness.js';
+import { callTools, growingRegistry, say, type ScriptAction } from '../fixtures/scripted-model.js';
+import { client, createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
+import { UUID_PATTERN as UUID } from '../helpers/ids.js';
 import {
   SseConnection,
   expectStoredMatchesStream,
   frames,
   httpJson,
+  parseEvents,
   pollUntil,
   readRaw,
   replayLog,
@@ -26,18 +25,9 @@ import {
  * against what the API then says is stored.
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-// Scripted models keep a step counter, so each test registers its own under a fresh id.
-const models = new Map<string, LanguageModel>();
-const fallback = registryWith();
-const registry: ModelRegistry = { resolve: (id) => models.get(id) ?? fallback.resolve(id) };
-let modelCount = 0;
+const models = growingRegistry('streaming');
 function model(steps: ScriptAction[][]): string {
-  modelCount += 1;
-  const id = `scripted:streaming-${modelCount}`;
-  models.set(id, scriptedModel(id, steps));
-  return id;
+  return models.script(steps).id;
 }
 
 const delta = (text: string): ScriptAction => ({ type: 'text-delta', text });
@@ -47,25 +37,15 @@ const stop: ScriptAction = { type: 'finish', finishReason: 'stop', usage: { inpu
 let context: TestContext;
 let base: string;
 beforeAll(async () => {
-  context = await createTestContext({ models: registry });
+  context = await createTestContext({ models: models.registry });
   base = await context.listen();
 });
 afterAll(async () => {
   await context?.close();
 });
 
-async function newThread(configuration: Record<string, unknown>): Promise<ThreadRef & { organizationId: string }> {
-  const organization = await context.newOrganization();
-  const api = client(context, organization.key);
-  const agent = await api.createAgent({ configuration });
-  const thread = await api.createThread(agent.id);
-  return {
-    base,
-    key: organization.key,
-    agentId: agent.id,
-    threadId: thread.id,
-    organizationId: organization.organizationId,
-  };
+function newThread(configuration: Record<string, unknown>): Promise<ThreadRef & { organizationId: string }> {
+  return createThreadRef(context, { base, configuration });
 }
 
 function follow(
@@ -86,23 +66,6 @@ async function expectServerStreamsClosed(): Promise<void> {
       what: `open streams to close (sse ${context.parley.sse.size}, subscribers ${context.parley.bus.subscriberCount})`,
     },
   );
-}
-
-function parseText(text: string): SseEvent[] {
-  const events: SseEvent[] = [];
-  const parser = createParser({
-    onEvent: (message: EventSourceMessage) => {
-      let data: unknown = message.data;
-      try {
-        data = JSON.parse(message.data);
-      } catch {
-        // [DONE]
-      }
-      events.push({ id: message.id, event: message.event, data, text: message.data });
-    },
-  });
-  parser.feed(text);
-  return events;
 }
 
 describe('POST …/messages/stream framing', () => {
@@ -142,7 +105,7 @@ describe('POST …/messages/stream framing', () => {
       '6 run-end',
     ]);
     // A standard parser reads the same frames.
-    const events = parseText(text);
+    const events = parseEvents(text);
     expect(frames(events)).toEqual(parsed);
 
     const userId = parsed[0]!.data.message_id as string;
@@ -468,7 +431,7 @@ describe('?format=ai-sdk', () => {
     for (const chunk of raw.slice(0, -1)) expect(chunk).toMatch(/^id: \d+(\.\d+)?\ndata: \{[^\n]+\}$/);
     expect(raw.at(-1)).toBe('data: [DONE]');
 
-    const events = parseText(text);
+    const events = parseEvents(text);
     const chunks = events.map((event) => event.data);
     const messages = await storedMessages(thread);
     const assistant = messages[1];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, seedMessage, type TestContext } from '../helpers/harness.js';
+import { UUID_V7_PATTERN } from '../helpers/ids.js';
 
 let context: TestContext;
 beforeAll(async () => {
@@ -43,7 +44,7 @@ describe('POST /api/v1/chat/{agent_id}/threads', () => {
       metadata: { channel: 'web' },
       messages: [],
     });
-    expect(response.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(response.body.id).toMatch(UUID_V7_PATTERN);
     expect(response.body.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(response.body.updated_at).toBe(response.body.created_at);
 

@@ -1,27 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BLANK_TEMPLATE,
-  SUPPORT_TEMPLATE,
-  client,
-  createTestContext,
-  type TestContext,
-  type TestOrganization,
-} from '../helpers/harness.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import type { Api, Response } from '../helpers/harness.js';
+import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, UUID_PATTERN as UUID } from '../helpers/ids.js';
 
 /**
  * Malformed input (T12, T14) gets 422 in FastAPI's shape with the exact `loc`, or the matching
  * 4xx, never a 5xx — and changes nothing. Server-owned fields in bodies are ignored (T10).
  */
 
-type Api = ReturnType<typeof client>;
-type Response = Awaited<ReturnType<Api['request']>>;
 interface Issue {
   loc: (string | number)[];
   msg: string;
   type: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MISSING_AGENT = '01a2237a-0000-7000-8000-000000000000';
 const BAD_UUIDS = [
   'not-a-uuid',

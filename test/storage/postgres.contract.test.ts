@@ -1,12 +1,9 @@
-import pg from 'pg';
 import { describe, it } from 'vitest';
 import { openStore } from '../../src/storage/store.js';
 import { describeStoreContract } from './contract/store-contract.js';
-import { createTestDatabase, POSTGRES_ADMIN_URL } from '../helpers/harness.js';
+import { createTestDatabase, POSTGRES_CONFIGURED, withPostgresAdmin } from '../helpers/test-database.js';
 
-// CI sets PARLEY_TEST_POSTGRES_URL (the harness creates and drops a database on that server).
-// Without it this file registers nothing, rather than a suite of skipped or failing cases.
-if (process.env.PARLEY_TEST_POSTGRES_URL) {
+if (POSTGRES_CONFIGURED) {
   describeStoreContract('postgres', () => createTestDatabase('postgres'));
 
   describe('postgres pool', () => {
@@ -16,10 +13,9 @@ if (process.env.PARLEY_TEST_POSTGRES_URL) {
       try {
         await store.ping();
         const name = new URL(database.target.kind === 'postgres' ? database.target.connectionString : '').pathname;
-        const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-        await admin.connect();
-        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name.slice(1)]);
-        await admin.end();
+        await withPostgresAdmin((admin) =>
+          admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name.slice(1)]),
+        );
         // Let the server's FATAL reach the idle client: unheard, the pool's 'error' would crash the run.
         await new Promise((resolve) => setTimeout(resolve, 200));
         await store.ping();

@@ -1,4 +1,4 @@
 import { describeStoreContract } from './contract/store-contract.js';
-import { createTestDatabase } from '../helpers/harness.js';
+import { createTestDatabase } from '../helpers/test-database.js';
 
 describeStoreContract('sqlite', () => createTestDatabase('sqlite'));

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
+import { UUID_V7_PATTERN } from '../helpers/ids.js';
 
 describe('newId', () => {
   it('makes RFC 9562 version-7 UUIDs carrying the current time', () => {
     const before = Date.now();
     const id = newId();
     const after = Date.now();
-    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(id).toMatch(UUID_V7_PATTERN);
     const milliseconds = parseInt(id.replaceAll('-', '').slice(0, 12), 16);
     expect(milliseconds).toBeGreaterThanOrEqual(before);
     expect(milliseconds).toBeLessThanOrEqual(after + 1);

@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { DatabaseTarget } from '../../../src/config.js';
 import type { Agent, ChatThread, NewAgent, NewThread } from '../../../src/domain/models.js';
 import type { NewFeedback, NewMessage, PositionedToolCall } from '../../../src/domain/runs.js';
 import type { Database } from '../../../src/storage/kysely/schema.js';
 import type { Store } from '../../../src/storage/store.js';
+import { BLANK_TEMPLATE } from '../../helpers/ids.js';
 
 /**
  * Builders of domain inputs and rows, and the shared state of one run of the storage contract suite (test support: it
  * lives under test/, so nothing in src/ can import it or vitest).
  */
-export interface ContractDatabase {
-  target: DatabaseTarget;
-  /** Removes the file or drops the database. */
-  destroy(): Promise<void>;
-}
-
 export interface ContractOrganization {
   organizationId: string;
   userId: string;
@@ -57,7 +51,7 @@ export function agentInput(organizationId: string, overrides: Partial<NewAgent> 
   return {
     id: randomId(),
     organization_id: organizationId,
-    template_id: '0b6a3c1e-5f1d-4a7e-9c2b-000000000001',
+    template_id: BLANK_TEMPLATE,
     name: 'Contract agent',
     description: null,
     avatar_url: null,

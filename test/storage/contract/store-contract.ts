@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../../src/storage/kysely/database.js';
 import { openStore, type Store } from '../../../src/storage/store.js';
+import type { TestDatabase } from '../../helpers/test-database.js';
 import { describeAccountCases } from './contract-accounts.js';
 import { describeAgentCases } from './contract-agents.js';
 import { describeIsolationCases } from './contract-isolation.js';
@@ -8,17 +9,7 @@ import { describeMessageCases } from './contract-messages.js';
 import { describeRuntimeCases } from './contract-runtime.js';
 import { describeThreadCases } from './contract-threads.js';
 import { describeWriteCases } from './contract-writes.js';
-import {
-  agentInput,
-  randomId,
-  threadInput,
-  uniqueName,
-  at,
-  type ContractDatabase,
-  type ContractFixture,
-} from './fixtures.js';
-
-export type { ContractDatabase } from './fixtures.js';
+import { agentInput, randomId, threadInput, uniqueName, at, type ContractFixture } from './fixtures.js';
 
 /**
  * The storage contract: one suite that every dialect runs (guideline 6). Cases go through the
@@ -26,9 +17,9 @@ export type { ContractDatabase } from './fixtures.js';
  * second handle. One database serves the whole suite; each case works in its own organisations,
  * which the isolation cases show is enough to keep them apart.
  */
-export function describeStoreContract(name: string, openTestDatabase: () => Promise<ContractDatabase>): void {
+export function describeStoreContract(name: string, openTestDatabase: () => Promise<TestDatabase>): void {
   describe(`storage contract: ${name}`, () => {
-    let database: ContractDatabase | undefined;
+    let database: TestDatabase | undefined;
     let store: Store | undefined;
     let inspection: DatabaseHandle | undefined;
 

@@ -1,45 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+import { machineSummary, replaceSection } from './doc-section.js';
+
+/** What `npm run bench` writes: the thread-create section of docs/performance.md and its table. */
 
 /** The aim stated for this benchmark: durable SQLite creates at ≥ half the bare route's rate. */
 export const AIM_RATIO = 0.5;
-
-const SECTION_START = '<!-- bench:thread-create:start (written by `npm run bench`; edits inside are overwritten) -->';
-const SECTION_END = '<!-- bench:thread-create:end -->';
-
-export function describeMachine() {
-  const cpuinfo = readText('/proc/cpuinfo');
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  return {
-    cpus: os.availableParallelism(),
-    cpuModel: model,
-    memoryGiB: os.totalmem() / 1024 ** 3,
-    node: process.version,
-    platform: `${os.type()} ${os.release()}`,
-  };
-}
-
-/** Which code was measured: the commit, and whether src/ had uncommitted changes (then dist/ has them). */
-export function describeCode(root) {
-  try {
-    const git = (...args) =>
-      execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const commit = git('rev-parse', '--short', 'HEAD');
-    const dirty = git('status', '--porcelain', '--', 'src') !== '';
-    return dirty ? `${commit} with uncommitted changes under src/` : commit;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
-function readText(file) {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** Rows for the table; the ratio compares each target with the bare route. */
 export function tableRows(results) {
@@ -87,8 +51,13 @@ function markdownTable(rows) {
   ].join('\n');
 }
 
-/** The section of docs/performance.md this benchmark owns, as Markdown. */
-export function markdownSection({ machine, code, date, settings, rows, results, notes }) {
+/** Writes this benchmark's section of `file` (docs/performance.md); the rest of the file is kept. */
+export function writeThreadCreateSection(file, figures) {
+  replaceSection({ file, name: 'bench:thread-create', command: 'npm run bench', body: markdownSection(figures) });
+}
+
+/** The section's Markdown, between its markers. */
+function markdownSection({ machine, code, date, settings, rows, results, notes }) {
   const sqlite = rows.find((row) => row.target.startsWith('Parley, SQLite'));
   const aimLine =
     sqlite?.ratio == null
@@ -99,7 +68,6 @@ export function markdownSection({ machine, code, date, settings, rows, results, 
     .filter((result) => result.durability)
     .map(({ label, durability }) => `- ${label}: ${durabilitySentence(durability)}`);
   return [
-    SECTION_START,
     '## Creating a chat thread: durable write vs. bare route',
     '',
     'What it measures: `POST /api/v1/chat/{agent_id}/threads` with the body',
@@ -124,7 +92,7 @@ export function markdownSection({ machine, code, date, settings, rows, results, 
     'means the single-threaded server was the bottleneck. CPU per request is disturbed much less than req/s',
     'by other load on the machine, so it is the better figure for comparing runs.',
     '',
-    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB.toFixed(1)} GiB, ${machine.platform}, Node ${machine.node}.`,
+    `Machine: ${machineSummary(machine)}.`,
     'The load generator shares these cores with the server, so absolute figures are low; the ratio is the',
     'figure to compare.',
     '',
@@ -150,7 +118,6 @@ export function markdownSection({ machine, code, date, settings, rows, results, 
     '`BENCH_PROFILE=1` (CPU-profiles every server with `node --cpu-prof` into `bench/results/profiles/` and',
     'prints where the time went; profiling slows the servers, so do not compare those figures),',
     '`BENCH_TARGETS=bare,sqlite,postgres` (a subset, while investigating; a partial run leaves this file alone).',
-    SECTION_END,
   ].join('\n');
 }
 
@@ -161,28 +128,4 @@ export function durabilitySentence({ rows, acknowledged, unanswered }) {
     `${rows} rows = ${acknowledged} acknowledged creates + ${extra} of the ${unanswered} requests still in flight ` +
     'when autocannon stopped (committed, but their answers were never read). No acknowledged create is missing.'
   );
-}
-
-/** Replaces this benchmark's section of the file, or adds it; the rest of the file is kept. */
-export function writeMarkdownSection(file, section) {
-  const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  let text;
-  const start = existing.indexOf(SECTION_START);
-  const end = existing.indexOf(SECTION_END);
-  if (start >= 0 && end > start) {
-    text = existing.slice(0, start) + section + existing.slice(end + SECTION_END.length);
-  } else if (existing.trim() !== '') {
-    text = `${existing.trimEnd()}\n\n${section}\n`;
-  } else {
-    text = [
-      '# Performance',
-      '',
-      'Benchmarks of the Parley server. Each section below is written by the benchmark named in it;',
-      'run it again to refresh the figures.',
-      '',
-      section,
-      '',
-    ].join('\n');
-  }
-  fs.writeFileSync(file, text);
 }
