@@ -40,9 +40,9 @@ export async function finishRun(input: {
   const finishReason = status === 'completed' ? progress.finishReason : status;
   const message = finalMessage({ run, progress, usage, finishReason, status, error });
   const runEvent: RunEndEvent =
-    status === 'completed' || status === 'cancelled'
+    error === null
       ? { type: 'run-end', data: { run_id: run.runId, status, finish_reason: finishReason, usage, message } }
-      : { type: 'run-error', data: { run_id: run.runId, status, error: error!, message } };
+      : { type: 'run-error', data: { run_id: run.runId, status, error, message } };
   const key = { organizationId: run.organizationId, threadId: run.threadId };
 
   const { execution, stored } = await dependencies.eventLog.write(async ({ writers, append }) => {

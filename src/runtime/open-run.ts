@@ -132,6 +132,11 @@ async function planRun(
 
 export function resolveModel(dependencies: RuntimeDependencies, agent: Agent): LanguageModel {
   const modelId = typeof agent.configuration.model === 'string' ? agent.configuration.model : DEFAULT_MODEL_ID;
+  return resolveModelId(dependencies, modelId);
+}
+
+/** The model by id, or 400 `model_not_configured` (its provider is not set up on this server). */
+export function resolveModelId(dependencies: RuntimeDependencies, modelId: string): LanguageModel {
   try {
     return dependencies.models.resolve(modelId);
   } catch (error) {

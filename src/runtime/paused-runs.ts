@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { maxStepsOf } from './open-run.js';
+import { maxStepsOf, resolveModelId } from './open-run.js';
 import { fromCheckpoint, toCheckpoint, type RunProgress } from './run-progress.js';
 import { RUN_LEASE_MS, type RunPlan, type RuntimeDependencies } from './run-types.js';
 
@@ -49,7 +49,7 @@ export async function takeBackPausedRun(
     assistantMessageId: messageId,
     assistantCreatedAt: checkpoint.reply_created_at,
     // The model the run started with, whatever the agent says now.
-    model: dependencies.models.resolve(String(execution.metadata.model)),
+    model: resolveModelId(dependencies, String(execution.metadata.model)),
     tools: await dependencies.tools.resolve({ organizationId: input.organizationId, agent }),
     maxSteps: maxStepsOf(agent),
     startedAt: new Date(execution.started_at),
