@@ -1,4 +1,11 @@
-import type { ChatMessage, ExecutionStep, FlowExecution, JsonObject, ToolCall } from './models.js';
+import type {
+  ChatMessage,
+  ExecutionStep,
+  FlowExecution,
+  JsonObject,
+  MessageFeedbackSimple,
+  ToolCall,
+} from './models.js';
 
 /**
  * The domain inputs of a run's writes: what the runtime hands the store. The store encodes them
@@ -43,20 +50,7 @@ export interface ConversationMessage {
 }
 
 /** Feedback on a message pair of a thread. */
-export interface NewFeedback {
-  id: string;
-  organization_id: string;
-  thread_id: string;
-  user_id: string;
-  human_message_id: string | null;
-  ai_message_id: string | null;
-  flow_execution_id: string | null;
-  feedback_type: string | null;
-  issue_type: string | null;
-  comment: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type NewFeedback = MessageFeedbackSimple & { thread_id: string };
 
 /** A flow execution before the store gives it its per-agent `execution_number`. */
 export type NewRun = Omit<FlowExecution, 'execution_number'>;

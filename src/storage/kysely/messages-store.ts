@@ -1,10 +1,12 @@
 import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } from '../../domain/models.js';
-import type { NewFeedback, NewMessage, PositionedToolCall } from '../../domain/runs.js';
+import type { NewFeedback, NewMessage, PositionedToolCall, StoredToolCall } from '../../domain/runs.js';
 import type { FeedbackRow, MessageRow, ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
-function toolCallRowToToolCall(row: ToolCallRow): ToolCall {
+/** The one mapper of a tool-call row; the API shows a call without its record id. */
+export function toolCallRowToStoredToolCall(row: ToolCallRow): StoredToolCall {
   return {
+    id: row.id,
     tool_name: row.tool_name,
     arguments: parseJson<JsonObject>(row.arguments),
     result: parseNullableJson<unknown>(row.result),
@@ -12,6 +14,11 @@ function toolCallRowToToolCall(row: ToolCallRow): ToolCall {
     start_time: row.start_time,
     end_time: row.end_time,
   };
+}
+
+function toolCallRowToToolCall(row: ToolCallRow): ToolCall {
+  const { id: _id, ...call } = toolCallRowToStoredToolCall(row);
+  return call;
 }
 
 function feedbackRowToFeedback(row: FeedbackRow): MessageFeedbackSimple {

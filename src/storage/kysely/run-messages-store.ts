@@ -1,19 +1,7 @@
 import type { JsonObject } from '../../domain/models.js';
 import type { ConversationMessage, NewToolCall, StoredToolCall } from '../../domain/runs.js';
-import type { ToolCallRow } from './schema.js';
-import { parseJson, parseNullableJson, type Executor } from './executor.js';
-
-function toolCallRowToStoredToolCall(row: ToolCallRow): StoredToolCall {
-  return {
-    id: row.id,
-    tool_name: row.tool_name,
-    arguments: parseJson<JsonObject>(row.arguments),
-    result: parseNullableJson<unknown>(row.result),
-    error: row.error,
-    start_time: row.start_time,
-    end_time: row.end_time,
-  };
-}
+import type { Executor } from './executor.js';
+import { toolCallRowToStoredToolCall } from './messages-store.js';
 
 /** The writes a run makes to its assistant message as it goes: tool calls, then the final text. */
 export class RunMessageWriter {
