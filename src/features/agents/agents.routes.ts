@@ -1,5 +1,6 @@
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
@@ -7,15 +8,20 @@ import type { AgentsService } from './agents.service.js';
 import { Agent, AgentCreate, AgentListQuery, AgentParams, AgentTemplate, AgentUpdate } from './agents.schemas.js';
 import { AGENT_TEMPLATES } from './templates.js';
 
-export function registerAgentRoutes(
-  parent: FastifyInstance,
-  dependencies: { agents: AgentsService; idempotency: Idempotency },
-): void {
-  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { agents, idempotency } = dependencies;
-  for (const schema of [Agent, AgentCreate, AgentUpdate, AgentTemplate]) app.addSchema(schema);
-  const tags = ['agents'];
+type AgentRoutesDependencies = { agents: AgentsService; idempotency: Idempotency };
 
+const tags = ['agents'];
+
+export function registerAgentRoutes(parent: FastifyInstance, dependencies: AgentRoutesDependencies): void {
+  const app = typedApp(parent);
+  for (const schema of [Agent, AgentCreate, AgentUpdate, AgentTemplate]) app.addSchema(schema);
+  registerAgentCollectionRoutes(app, dependencies);
+  registerAgentItemRoutes(app, dependencies);
+  registerTemplateRoutes(app);
+}
+
+function registerAgentCollectionRoutes(app: TypedApp, dependencies: AgentRoutesDependencies): void {
+  const { agents, idempotency } = dependencies;
   app.get('/api/v1/agents', {
     config: { scope: 'read' },
     schema: {
@@ -44,7 +50,10 @@ export function registerAgentRoutes(
         }),
       ),
   });
+}
 
+function registerAgentItemRoutes(app: TypedApp, dependencies: AgentRoutesDependencies): void {
+  const { agents } = dependencies;
   app.get('/api/v1/agents/:agent_id', {
     config: { scope: 'read' },
     schema: {
@@ -88,7 +97,9 @@ export function registerAgentRoutes(
       return reply.code(204).send(null);
     },
   });
+}
 
+function registerTemplateRoutes(app: TypedApp): void {
   app.get('/api/v1/templates', {
     config: { scope: 'read' },
     schema: {

@@ -1,5 +1,6 @@
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { SCOPES } from '../../domain/models.js';
 import { principalOf, userPrincipalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
@@ -54,15 +55,19 @@ const ApiKeyCreated = Type.Object(
 
 const KeyParams = Type.Object({ key_id: Uuid });
 
-export function registerKeyRoutes(
-  parent: FastifyInstance,
-  dependencies: { keys: KeysService; idempotency: Idempotency },
-): void {
-  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { keys, idempotency } = dependencies;
-  for (const schema of [ApiKey, ApiKeyCreate, ApiKeyCreated]) app.addSchema(schema);
-  const common = { tags: ['api-keys'], 'x-parley-extension': true };
+type KeyRoutesDependencies = { keys: KeysService; idempotency: Idempotency };
 
+const common = { tags: ['api-keys'], 'x-parley-extension': true };
+
+export function registerKeyRoutes(parent: FastifyInstance, dependencies: KeyRoutesDependencies): void {
+  const app = typedApp(parent);
+  for (const schema of [ApiKey, ApiKeyCreate, ApiKeyCreated]) app.addSchema(schema);
+  registerKeyCollectionRoutes(app, dependencies);
+  registerKeyItemRoutes(app, dependencies);
+}
+
+function registerKeyCollectionRoutes(app: TypedApp, dependencies: KeyRoutesDependencies): void {
+  const { keys, idempotency } = dependencies;
   app.get('/api/v1/api-keys', {
     config: { scope: 'admin' },
     schema: {
@@ -97,7 +102,10 @@ export function registerKeyRoutes(
       );
     },
   });
+}
 
+function registerKeyItemRoutes(app: TypedApp, dependencies: KeyRoutesDependencies): void {
+  const { keys } = dependencies;
   app.get('/api/v1/api-keys/:key_id', {
     config: { scope: 'admin' },
     schema: {

@@ -1,5 +1,6 @@
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { validationError } from '../../errors.js';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
@@ -13,15 +14,20 @@ import type { MessagesService } from './messages.service.js';
 import { ChatMessageCreate, FollowQuery, RunCancelled, RunParams, StreamQuery } from './messages.schemas.js';
 import { isRunEnd, STREAM_VIEWS, type StreamView } from './stream-formats.js';
 
-export function registerMessageRoutes(
-  parent: FastifyInstance,
-  dependencies: { messages: MessagesService; idempotency: Idempotency; sse: SseRegistry },
-): void {
-  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { messages, idempotency, sse } = dependencies;
-  for (const schema of [ChatMessageCreate, RunCancelled]) app.addSchema(schema);
-  const tags = ['chat'];
+type MessageRoutesDependencies = { messages: MessagesService; idempotency: Idempotency; sse: SseRegistry };
 
+const tags = ['chat'];
+
+export function registerMessageRoutes(parent: FastifyInstance, dependencies: MessageRoutesDependencies): void {
+  const app = typedApp(parent);
+  for (const schema of [ChatMessageCreate, RunCancelled]) app.addSchema(schema);
+  registerMessagePostRoute(app, dependencies);
+  registerMessageStreamRoute(app, dependencies);
+  registerRunRoutes(app, dependencies);
+}
+
+function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
+  const { messages, idempotency } = dependencies;
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
     config: { scope: 'write' },
     schema: {
@@ -47,7 +53,10 @@ export function registerMessageRoutes(
       }
     },
   });
+}
 
+function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
+  const { messages, idempotency, sse } = dependencies;
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages/stream', {
     config: { scope: 'write' },
     schema: {
@@ -82,7 +91,10 @@ export function registerMessageRoutes(
       }
     },
   });
+}
 
+function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencies): void {
+  const { messages, sse } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id/stream', {
     config: { scope: 'read' },
     schema: {

@@ -1,5 +1,6 @@
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { principalOf, userPrincipalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
@@ -19,12 +20,12 @@ import {
   ToolCall,
 } from './threads.schemas.js';
 
-export function registerThreadRoutes(
-  parent: FastifyInstance,
-  dependencies: { threads: ThreadsService; idempotency: Idempotency },
-): void {
-  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { threads, idempotency } = dependencies;
+type ThreadRoutesDependencies = { threads: ThreadsService; idempotency: Idempotency };
+
+const tags = ['chat'];
+
+export function registerThreadRoutes(parent: FastifyInstance, dependencies: ThreadRoutesDependencies): void {
+  const app = typedApp(parent);
   for (const schema of [
     ToolCall,
     ChatMessageFeedbackSimple,
@@ -35,8 +36,13 @@ export function registerThreadRoutes(
   ]) {
     app.addSchema(schema);
   }
-  const tags = ['chat'];
+  registerThreadCollectionRoutes(app, dependencies);
+  registerThreadItemRoutes(app, dependencies);
+  registerThreadMessageRoutes(app, dependencies);
+}
 
+function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoutesDependencies): void {
+  const { threads, idempotency } = dependencies;
   // Registered before the parameterised /chat/:agent_id routes it sits beside.
   app.delete('/api/v1/chat/clear-all-chats', {
     config: { scope: 'write' },
@@ -93,7 +99,10 @@ export function registerThreadRoutes(
       );
     },
   });
+}
 
+function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDependencies): void {
+  const { threads } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id', {
     config: { scope: 'read' },
     schema: {
@@ -148,7 +157,10 @@ export function registerThreadRoutes(
       return reply.code(204).send(null);
     },
   });
+}
 
+function registerThreadMessageRoutes(app: TypedApp, dependencies: ThreadRoutesDependencies): void {
+  const { threads } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
     config: { scope: 'read' },
     schema: {
