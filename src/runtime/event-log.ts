@@ -110,7 +110,10 @@ export class ThreadEventLog {
 
   /**
    * Stored events after `after`, page by page, with the buffered deltas between them. The buffer
-   * is read after each page: a delta recorded before a stored event was committed is then in it.
+   * is read after each page, and only its deltas that follow a durable event this replay has
+   * seen are taken: a delta is in the buffer before the next durable event commits, and a delta
+   * of a durable event committed after the page was read comes (with that event) from the live
+   * queue — taking it here would skip the event.
    */
   async *#replay(input: {
     organizationId: string;
@@ -128,10 +131,8 @@ export class ThreadEventLog {
         limit: REPLAY_PAGE,
       });
       const complete = page.length < REPLAY_PAGE;
-      const lastPageSeq = page.at(-1)?.seq ?? last.seq;
-      const buffered = (await deltas.after(input.threadId, last)).filter(
-        (delta) => complete || delta.id.seq <= lastPageSeq,
-      );
+      const lastSeen = page.at(-1)?.seq ?? last.seq;
+      const buffered = (await deltas.after(input.threadId, last)).filter((delta) => delta.id.seq <= lastSeen);
       const stored: LiveEvent[] = page.map(({ seq, created_at: _createdAt, ...event }) => ({
         ...event,
         id: { seq, delta: 0 },
