@@ -29,6 +29,12 @@ export const Metadata = Type.Object(
 
 export const LIST_LIMIT = { min: 1, max: 100, default: 50 } as const;
 
+/**
+ * The largest `offset` (and the deepest executions page) a list accepts. Beyond it SQL integers
+ * overflow on one backend or the other (a 500 before); no list is that long.
+ */
+export const MAX_LIST_OFFSET = 1_000_000_000;
+
 export const PaginationQuery = {
   limit: Type.Integer({
     minimum: LIST_LIMIT.min,
@@ -36,7 +42,7 @@ export const PaginationQuery = {
     default: LIST_LIMIT.default,
     description: 'How many items to return.',
   }),
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'How many items to skip.' }),
+  offset: Type.Integer({ minimum: 0, maximum: MAX_LIST_OFFSET, default: 0, description: 'How many items to skip.' }),
 };
 
 export const ValidationErrorResponse = Type.Object(

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { EXECUTION_STATUSES, PRIORITIES, TRIGGER_TYPES } from '../../domain/models.js';
-import { FreeObject, Nullable } from '../../http/schemas.js';
+import { FreeObject, MAX_LIST_OFFSET, Nullable } from '../../http/schemas.js';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((value) => Type.Literal(value)));
 export const ExecutionStatus = literals(EXECUTION_STATUSES);
@@ -75,7 +75,8 @@ export const FlowExecutionListQuery = Type.Object({
   agent_id: Type.Optional(Type.String({ format: 'uuid' })),
   status: Type.Optional(ExecutionStatus),
   trigger_type: Type.Optional(TriggerType),
-  page: Type.Integer({ minimum: 1, default: 1 }),
+  // (page - 1) × page_size stays within MAX_LIST_OFFSET.
+  page: Type.Integer({ minimum: 1, maximum: MAX_LIST_OFFSET / 100, default: 1 }),
   page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
 });
 
