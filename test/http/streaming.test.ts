@@ -8,6 +8,7 @@ import {
   expectStoredMatchesStream,
   frames,
   httpJson,
+  idParts,
   parseEvents,
   pollUntil,
   readRaw,
@@ -330,6 +331,35 @@ describe('GET …/stream resume', () => {
     expect(connection.status).toBe(422);
     expect(connection.body.code).toBe('validation_error');
     expect(connection.body.detail.map((issue: { loc: unknown }) => issue.loc)).toEqual([['query', 'after']]);
+  });
+
+  it('a resume past the end of the log is a 422, not a stream that silently skips what comes (issue 7, L1)', async () => {
+    const thread = await newThread({ model: 'demo' });
+    const posted = await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/messages`, {
+      role: 'user',
+      content: 'hello',
+    });
+    expect(posted.status).toBe(200);
+    const log = await replayLog(thread, 6);
+    const lastSeq = Math.max(...log.map((event) => idParts(event.id)[0]));
+    for (const [request, loc] of [
+      [{ headers: { 'Last-Event-ID': '999999999999999' } }, ['header', 'last-event-id']],
+      [{ query: `?after=${lastSeq + 1}` }, ['query', 'after']],
+    ] as const) {
+      const connection = await follow(thread, request);
+      expect(connection.status).toBe(422);
+      expect(connection.body.detail).toEqual([
+        {
+          loc,
+          msg: expect.stringContaining(`past the end of this thread's log (its last event is ${lastSeq})`),
+          type: 'value_error',
+        },
+      ]);
+    }
+    // The log's own end (a delta of its last event included) is still a place to resume from.
+    const atEnd = await follow(thread, { query: `?after=${lastSeq}.3` });
+    expect(atEnd.status).toBe(200);
+    atEnd.abort();
   });
 });
 

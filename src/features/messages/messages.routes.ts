@@ -6,11 +6,11 @@ import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
 import { pumpEvents, type SseRegistry, type SseStream } from '../../http/sse.js';
-import { parseEventId, type EventId } from '../../runtime/event-id.js';
+import { parseEventId } from '../../runtime/event-id.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
 import { ChatMessage } from '../threads/threads.schemas.js';
 import { ThreadPathParams } from '../threads/threads.schemas.js';
-import type { MessagesService } from './messages.service.js';
+import type { MessagesService, ResumePoint } from './messages.service.js';
 import { ChatMessageCreate, FollowQuery, RunCancelled, RunParams, StreamQuery } from './messages.schemas.js';
 import { isRunEnd, STREAM_VIEWS, type StreamView } from './stream-formats.js';
 
@@ -109,7 +109,7 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
     handler: async (request, reply) => {
       const scope = scopeOf(request);
       const view = STREAM_VIEWS[request.query.format];
-      const after = await messages.prepareFollow({ ...scope, after: resumePoint(request, request.query.after) });
+      const after = await messages.prepareFollow({ ...scope, resume: resumePoint(request, request.query.after) });
       const stream = sse.open({ request, reply, headers: view.headers });
       const events = messages.follow({ ...scope, after, signal: stream.signal });
       await pumpEvents({ stream, events, toMessages: view.toMessages, until: () => false, log: request.log });
@@ -135,7 +135,7 @@ function scopeOf(request: FastifyRequest): { organizationId: string; agentId: st
 }
 
 /** `Last-Event-ID` wins over `?after=`; a malformed header is a 422 like any bad input. */
-function resumePoint(request: FastifyRequest, after: string | undefined): EventId | null {
+function resumePoint(request: FastifyRequest, after: string | undefined): ResumePoint | null {
   const header = request.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') {
     const parsed = parseEventId(header);
@@ -145,9 +145,10 @@ function resumePoint(request: FastifyRequest, after: string | undefined): EventI
         'Last-Event-ID must be an event id such as 42 or 42.7',
         'value_error',
       );
-    return parsed;
+    return { id: parsed, loc: ['header', 'last-event-id'] };
   }
-  return after === undefined ? null : parseEventId(after);
+  const parsed = after === undefined ? null : parseEventId(after);
+  return parsed === null ? null : { id: parsed, loc: ['query', 'after'] };
 }
 
 /** A message stored without a run: its stream is the message's own events, then the view's end. */

@@ -1,7 +1,7 @@
 import { AppError, validationError } from '../../errors.js';
 import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, JsonObject } from '../../domain/models.js';
-import type { EventId } from '../../runtime/event-id.js';
+import { formatEventId, type EventId } from '../../runtime/event-id.js';
 import type { ThreadEventLog } from '../../runtime/event-log.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
 import { newMessageOf } from '../../domain/runs.js';
@@ -20,6 +20,12 @@ export interface MessageInput {
   content_html?: string | null | undefined;
   metadata?: JsonObject | undefined;
   agent_id?: string | undefined;
+}
+
+/** Where a follower asks to resume, and where in the request it said so. */
+export interface ResumePoint {
+  id: EventId;
+  loc: (string | number)[];
 }
 
 export type AddedMessage =
@@ -83,20 +89,31 @@ export class MessagesService {
     return { run_id: input.runId, status: 'cancelling', message_id: execution.message_id };
   }
 
-  /** Checks the thread belongs to the caller; the stream position to follow from when none is given. */
-  async prepareFollow(input: ThreadScope & { after: EventId | null }): Promise<EventId> {
+  /**
+   * Checks the thread belongs to the caller; the stream position to follow from (the log's end
+   * when none is given). A position past the log's end cannot have been sent by this server:
+   * following from it would skip every later event silently, so it is a 422 at `resume.loc`.
+   */
+  async prepareFollow(input: ThreadScope & { resume: ResumePoint | null }): Promise<EventId> {
     const thread = await this.dependencies.store.threads.get({
       organizationId: input.organizationId,
       agentId: input.agentId,
       id: input.threadId,
     });
     if (!thread) throw new AppError('thread_not_found');
-    if (input.after) return input.after;
-    const lastSeq = await this.dependencies.store.events.lastSeq({
-      organizationId: input.organizationId,
-      threadId: input.threadId,
-    });
-    return { seq: lastSeq ?? 0, delta: 0 };
+    const lastSeq =
+      (await this.dependencies.store.events.lastSeq({
+        organizationId: input.organizationId,
+        threadId: input.threadId,
+      })) ?? 0;
+    if (!input.resume) return { seq: lastSeq, delta: 0 };
+    if (input.resume.id.seq > lastSeq) {
+      throw validationError(
+        input.resume.loc,
+        `Event ${formatEventId(input.resume.id)} is past the end of this thread's log (its last event is ${lastSeq})`,
+      );
+    }
+    return input.resume.id;
   }
 
   follow(input: ThreadScope & { after: EventId; signal: AbortSignal }): AsyncGenerator<LiveEvent> {
