@@ -142,6 +142,20 @@ export type TranscriptEntry =
   | { role: 'assistant'; content: string; toolCalls: { toolCallId: string; toolName: string; input: JsonObject }[] }
   | { role: 'tool'; toolCallId: string; toolName: string; result: unknown; isError: boolean };
 
+/** What a run that died with its process is failed with. */
+export const INTERRUPTED_ERROR = {
+  code: 'interrupted',
+  message: 'The run was interrupted (its server stopped)',
+} as const;
+
+/** A run that died with its process and was failed by recovery, with its reply as it was left. */
+export interface InterruptedRun {
+  runId: string;
+  organizationId: string;
+  threadId: string | null;
+  reply: ChatMessage | null;
+}
+
 /** A run that stopped at a step boundary, as stored. */
 export interface PausedRun {
   execution: FlowExecution;

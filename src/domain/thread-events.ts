@@ -32,7 +32,7 @@ export interface RunUsage {
 
 /** Why a run did not complete, as clients see it (`run-error`, and the reply's metadata). */
 export interface RunError {
-  code: 'model_error' | 'run_timeout' | 'internal_error';
+  code: 'model_error' | 'run_timeout' | 'internal_error' | 'interrupted';
   message: string;
 }
 

@@ -6,6 +6,7 @@ import { DEFAULT_MODEL_ID } from '../models/registry.js';
 import type { IdempotencyClaim } from '../storage/store.js';
 import type { EventId } from './event-id.js';
 import type { EventUnit } from './event-log.js';
+import { endInterruptedRuns } from './interrupted-runs.js';
 import { RUN_LEASE_MS, type RunPlan, type RuntimeDependencies } from './run-types.js';
 
 const DEFAULT_MAX_STEPS = 5;
@@ -72,7 +73,7 @@ async function storeRunStart(input: {
   if (claim.outcome === 'missing') throw new AppError('thread_not_found');
   if (claim.outcome === 'busy') throw new AppError('thread_busy');
   // The previous owner's lease lapsed: its run is failed and its reply marked interrupted.
-  if (claim.replacedRunId) await writers.runs.failOrphaned(now);
+  if (claim.replacedRunId) await endInterruptedRuns(unit.append, await writers.runs.failOrphaned(now), now);
   await writers.messages.insert(newMessageOf(userMessage, plan.organizationId));
   await writers.messages.insert(emptyReply(plan));
   const execution = await writers.runs.insert(

@@ -4,6 +4,7 @@ import { classify, finishRun } from './finish-run.js';
 import { runSteps } from './model-loop.js';
 import { openRun, resolveModel, type RunRequest } from './open-run.js';
 import { pauseRun, takeBackPausedRun } from './paused-runs.js';
+import { endInterruptedRuns } from './interrupted-runs.js';
 import { freshProgress, type RunProgress } from './run-progress.js';
 import {
   RUN_LEASE_MS,
@@ -71,10 +72,17 @@ export class AgentRuntime {
     return true;
   }
 
-  /** Fails the runs that died with their process (see failOrphanedRuns); returns how many. */
+  /**
+   * Fails the runs that died with their process (see failOrphanedRuns) and ends them in their
+   * threads' logs; returns how many.
+   */
   recoverOrphanedRuns(options: { ignoreLeases?: boolean } = {}): Promise<number> {
     const now = this.dependencies.clock.now().toISOString();
-    return this.dependencies.store.write((writers) => writers.runs.failOrphaned(now, options));
+    return this.dependencies.eventLog.write(async ({ writers, append }) => {
+      const interrupted = await writers.runs.failOrphaned(now, options);
+      await endInterruptedRuns(append, interrupted, now);
+      return interrupted.length;
+    });
   }
 
   /** Cancels a run of this process. Returns false when no such run is active here. */

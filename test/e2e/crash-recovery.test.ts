@@ -68,6 +68,33 @@ it('after kill -9 mid-run, a restart fails the orphaned run, marks the reply int
       ['user', null],
       ['assistant', 'interrupted'],
     ]);
+    // The run ends in the thread's log too (issue 7, M4): a client resuming from the start hears
+    // the reply as it was left and `run-error` with `interrupted`, instead of waiting forever.
+    const replay = await fetch(`${restarted.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/stream?after=0`, {
+      headers,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const replayReader = replay.body!.getReader();
+    let replayed = '';
+    while (!replayed.includes('event: run-error')) {
+      replayed += new TextDecoder().decode((await replayReader.read()).value);
+    }
+    await replayReader.cancel();
+    const events = [...replayed.matchAll(/^id: (\S+)\nevent: (\S+)\ndata: (.*)$/gm)].map((match) => ({
+      id: match[1],
+      event: match[2],
+      data: JSON.parse(match[3]!),
+    }));
+    const durable = events.filter((event) => !event.id!.includes('.'));
+    expect(durable.slice(-2).map((event) => event.event)).toEqual(['message-end', 'run-error']);
+    expect(durable.at(-1)!.data).toMatchObject({
+      run_id: runId,
+      status: 'failed',
+      error: { code: 'interrupted', message: 'The run was interrupted (its server stopped)' },
+      message: { role: 'assistant', metadata: { status: 'interrupted' } },
+    });
+    expect(durable.map((event) => event.id)).toEqual(durable.map((_, index) => String(index + 1)));
+
     // The thread is free again: a new message is accepted (the pace makes it return later, so only its start is checked).
     const next = await fetch(`${restarted.baseUrl}/api/v1/chat/${agent.id}/threads/${thread.id}/messages/stream`, {
       method: 'POST',

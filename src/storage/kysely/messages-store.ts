@@ -59,6 +59,16 @@ function messageRowToMessage(
 export class MessageReader {
   constructor(private readonly db: Executor) {}
 
+  async get(input: { organizationId: string; id: string }): Promise<ChatMessage | null> {
+    const row = await this.db
+      .selectFrom('chat_messages')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ? ((await this.#assemble(input.organizationId, [row]))[0] ?? null) : null;
+  }
+
   async listForThread(input: { organizationId: string; threadId: string } & Page): Promise<ChatMessage[]> {
     const rows = await this.db
       .selectFrom('chat_messages')

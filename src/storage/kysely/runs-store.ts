@@ -6,8 +6,16 @@ import type {
   Priority,
   TriggerType,
 } from '../../domain/models.js';
-import type { NewRun, PausedRun, RunCheckpoint, RunCompletion } from '../../domain/runs.js';
+import {
+  INTERRUPTED_ERROR,
+  type InterruptedRun,
+  type NewRun,
+  type PausedRun,
+  type RunCheckpoint,
+  type RunCompletion,
+} from '../../domain/runs.js';
 import type { FlowExecutionRow } from './schema.js';
+import { MessageReader } from './messages-store.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
 
 export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExecution {
@@ -142,7 +150,7 @@ export class RunReader {
 export class RunWriter {
   constructor(private readonly db: Executor) {}
 
-  failOrphaned(now: string, options: { ignoreLeases?: boolean } = {}): Promise<number> {
+  failOrphaned(now: string, options: { ignoreLeases?: boolean } = {}): Promise<InterruptedRun[]> {
     return failOrphanedRuns(this.db, now, options);
   }
 
@@ -226,11 +234,16 @@ export async function failOrphanedRuns(
   db: Executor,
   now: string,
   options: { ignoreLeases?: boolean } = {},
-): Promise<number> {
+): Promise<InterruptedRun[]> {
   const orphans = await db
     .selectFrom('flow_executions')
     .leftJoin('chat_threads', 'chat_threads.id', 'flow_executions.thread_id')
-    .select(['flow_executions.id', 'flow_executions.organization_id', 'flow_executions.message_id'])
+    .select([
+      'flow_executions.id',
+      'flow_executions.organization_id',
+      'flow_executions.thread_id',
+      'flow_executions.message_id',
+    ])
     .where('flow_executions.status', '=', 'running')
     .where((eb) =>
       eb.or([
@@ -249,7 +262,8 @@ export async function failOrphanedRuns(
         status: 'failed',
         completed_at: now,
         updated_at: now,
-        error_message: 'The run was interrupted (its server stopped)',
+        error_message: INTERRUPTED_ERROR.message,
+        error_details: JSON.stringify({ code: INTERRUPTED_ERROR.code }),
       })
       .where('id', '=', orphan.id)
       .where('status', '=', 'running')
@@ -268,5 +282,20 @@ export async function failOrphanedRuns(
       .where('active_run_id', '=', orphan.id)
       .execute();
   }
-  return orphans.length;
+  return withReplies(db, orphans);
+}
+
+/** The failed runs with their replies as the failure left them (read in the same transaction). */
+async function withReplies(
+  db: Executor,
+  runs: { id: string; organization_id: string; thread_id: string | null; message_id: string | null }[],
+): Promise<InterruptedRun[]> {
+  const interrupted: InterruptedRun[] = [];
+  const messages = new MessageReader(db);
+  for (const run of runs) {
+    const key = { organizationId: run.organization_id, id: run.message_id ?? '' };
+    const reply = run.message_id === null ? null : await messages.get(key);
+    interrupted.push({ runId: run.id, organizationId: run.organization_id, threadId: run.thread_id, reply });
+  }
+  return interrupted;
 }
