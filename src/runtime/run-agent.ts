@@ -1,8 +1,7 @@
-import type { Agent } from '../domain/models.js';
-import { ModelError, type LanguageModel } from '../models/model-port.js';
+import { ModelError } from '../models/model-port.js';
 import { classify, finishRun } from './finish-run.js';
 import { runSteps } from './model-loop.js';
-import { openRun, resolveModel, type RunRequest } from './open-run.js';
+import { openRun, type RunRequest } from './open-run.js';
 import { pauseRun, takeBackPausedRun } from './paused-runs.js';
 import { endInterruptedRuns } from './interrupted-runs.js';
 import { freshProgress, type RunProgress } from './run-progress.js';
@@ -39,11 +38,6 @@ export class AgentRuntime {
   readonly #active = new Map<string, ActiveRun>();
 
   constructor(private readonly dependencies: RuntimeDependencies) {}
-
-  /** Resolves the agent's model, or throws 400 `model_not_configured` before anything is stored. */
-  resolveModel(agent: Agent): LanguageModel {
-    return resolveModel(this.dependencies, agent);
-  }
 
   /**
    * Stores the user's message, claims the thread and records the run, in one transaction; then
