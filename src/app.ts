@@ -25,6 +25,7 @@ import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
+import { registerJsonBodyParser } from './http/json-body.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
 import { buildValidatorCompiler } from './http/validation.js';
@@ -70,6 +71,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   let shuttingDown = false;
   const app = Fastify(serverOptions(config, dependencies.logStream));
   registerRequestHooks(app, { logLevel: config.logLevel, isShuttingDown: () => shuttingDown });
+  registerJsonBodyParser(app);
 
   const keys = new KeysService({ store, clock, newId: generateId, cacheTtlMs: config.authCacheTtlMs });
   const agents = new AgentsService({ store, clock, newId: generateId });

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { LogLevel } from '../config.js';
-import { AppError, validationError } from '../errors.js';
+import { AppError, type ValidationIssue } from '../errors.js';
 import { UUID_PATTERN } from '../ids.js';
-import { isNestedDeeperThan, MAX_JSON_DEPTH } from './validation.js';
+import { textProblem } from './json-body.js';
 
 /**
  * The hooks every request passes through, apart from authentication (auth.ts). They are
@@ -30,11 +30,11 @@ export function registerRequestHooks(
   }
   // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands the schemas a string.
   app.removeContentTypeParser('text/plain');
+  // Path and query values arrive percent-decoded: U+0000 and lone surrogates are refused here, as
+  // in bodies (json-body.ts), before a schema or a database sees them.
   app.addHook('preValidation', (request, _reply, done) => {
-    // Nesting deeper than the limit takes more bytes than the limit: small bodies need no walk.
-    const length = Number(request.headers['content-length'] ?? Infinity);
-    if (length <= MAX_JSON_DEPTH * 2 || !isNestedDeeperThan(request.body, MAX_JSON_DEPTH)) return done();
-    done(validationError(['body'], `JSON should nest at most ${MAX_JSON_DEPTH} levels deep`, 'json_invalid'));
+    const issue = textValuesProblem(request.params, 'path') ?? textValuesProblem(request.query, 'query');
+    done(issue ? new AppError('validation_error', { issues: [issue] }) : undefined);
   });
   // UUIDs are case-insensitive and stored in lower case: ids in the path and the query string are
   // folded here, once, after validation, so no service or route has to.
@@ -49,6 +49,21 @@ export function setSecurityHeaders(requestId: string, reply: FastifyReply): void
   reply.header('x-request-id', requestId);
   reply.header('cache-control', 'no-store');
   reply.header('x-content-type-options', 'nosniff');
+}
+
+function textValuesProblem(values: unknown, part: string): ValidationIssue | null {
+  if (typeof values !== 'object' || values === null) return null;
+  const record = values as Record<string, unknown>;
+  for (const name in record) {
+    const nameProblem = textProblem(name);
+    if (nameProblem) return { loc: [part, name], ...nameProblem };
+    const value = record[name];
+    for (const text of Array.isArray(value) ? value : [value]) {
+      const problem = typeof text === 'string' ? textProblem(text) : null;
+      if (problem) return { loc: [part, name], ...problem };
+    }
+  }
+  return null;
 }
 
 function foldUuids(values: unknown): void {

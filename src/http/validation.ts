@@ -8,24 +8,6 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 
 export const METADATA_LIMITS = { maxKeys: 16, maxKeyLength: 64, maxValueLength: 512 } as const;
 
-/**
- * How deeply a JSON body may nest: far more than any real configuration, far less than the depth
- * (some thousands) at which the recursive code after JSON.parse — ajv, JSON.stringify — overflows
- * the stack and would answer 500.
- */
-export const MAX_JSON_DEPTH = 200;
-
-/** True when `value` nests arrays/objects deeper than `limit`; iterative, so any depth is safe. */
-export function isNestedDeeperThan(value: unknown, limit: number): boolean {
-  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    if (next.depth >= limit) return true;
-    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
-  }
-  return false;
-}
-
 function createAjv(options: Options): Ajv {
   const ajv = new Ajv({
     removeAdditional: true,
