@@ -23,6 +23,7 @@ import { KeysService } from './features/keys/keys.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
+import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerJsonBodyParser } from './http/json-body.js';
@@ -139,6 +140,8 @@ function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefi
       setSecurityHeaders(request.id, reply);
       sendError(reply, request, new AppError('bad_request', { message: `Bad request: ${error.message}` }));
     },
+    // What Node's HTTP parser refuses (431, 400, 408) gets the same envelope and x-request-id.
+    clientErrorHandler: answerClientError,
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
     // Slow clients cannot hold a connection open forever (headers, then the whole request).
     connectionTimeout: 0,

@@ -23,7 +23,9 @@ export const ERROR_CODES = {
     status: 409,
     message: 'A request with this Idempotency-Key is still being processed.',
   },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type.' },
   idempotency_key_reused: {
     status: 422,
