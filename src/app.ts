@@ -57,9 +57,11 @@ export interface ParleyApp {
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
-   * Graceful stop: readiness fails, no new connections, every SSE stream gets `shutdown` and
-   * ends, runs finish (or are stopped and stored as cancelled at the deadline), in-flight
-   * requests complete. The store stays open for the caller to close.
+   * Graceful stop: every request is answered 503 from now on (readiness fails), every SSE stream
+   * gets `shutdown` and ends, runs finish (or are stopped and stored as cancelled at the
+   * deadline), in-flight requests complete; the listener stays open until then (or the
+   * deadline), so probes see 503 rather than a refused connection. The store stays open for the
+   * caller to close.
    */
   shutdown(runDeadlineMs: number): Promise<void>;
 }
@@ -159,12 +161,33 @@ async function closeGracefully(input: {
   runDeadlineMs: number;
 }): Promise<void> {
   const { app } = input;
-  const closing = app.close();
+  const drainUntil = Date.now() + input.runDeadlineMs;
   input.sse.closeAll();
-  await input.runtime.shutdown(input.runDeadlineMs);
-  // Node closes the connections that are idle when close() is called; those that finish
-  // their request later (replies that waited for a run, ended streams) are closed here.
+  // Keep-alive connections with no request in flight are closed as soon as they are idle; those
+  // that finish their request later (replies that waited for a run, ended streams) follow.
   const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+  try {
+    await input.runtime.shutdown(input.runDeadlineMs);
+    // The listener stays open while work drains, so a probe of /readyz gets the 503 every
+    // request gets now (request-hooks.ts) rather than a refused connection.
+    await connectionsDrained(app, drainUntil);
+    await closeListener(app);
+  } finally {
+    clearInterval(sweeper);
+  }
+}
+
+/** Resolves once no connection is open (every in-flight request answered), or at `until`. */
+async function connectionsDrained(app: FastifyInstance, until: number): Promise<void> {
+  const openConnections = () =>
+    new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
+  while (Date.now() < until && (await openConnections()) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function closeListener(app: FastifyInstance): Promise<void> {
+  const closing = app.close();
   app.server.closeIdleConnections();
   let grace: NodeJS.Timeout | undefined;
   try {
@@ -177,10 +200,9 @@ async function closeGracefully(input: {
     if (!closedInTime) app.server.closeAllConnections();
     await closing;
   } finally {
-    clearInterval(sweeper);
     clearTimeout(grace);
   }
 }
 
-/** After runs have ended, how long requests still in flight get before remaining sockets are closed. */
+/** After the listener closes, how long requests still in flight get before remaining sockets are closed. */
 const SHUTDOWN_GRACE_MS = 1000;

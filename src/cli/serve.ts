@@ -3,8 +3,8 @@ import type { Config } from '../config.js';
 import { openStore } from '../storage/store.js';
 
 /**
- * Runs the server until SIGTERM or SIGINT, then shuts down gracefully: readiness fails, the
- * listener stops accepting, in-flight requests finish (new ones get 503), pending writes commit,
+ * Runs the server until SIGTERM or SIGINT, then shuts down gracefully: readiness fails and new
+ * requests get 503 while in-flight requests and runs finish, then the listener closes, pending writes commit,
  * the database closes, and the process exits 0. A deadline stops a shutdown that hangs.
  */
 export async function serve(config: Config): Promise<void> {

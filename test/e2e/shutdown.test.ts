@@ -37,7 +37,7 @@ function startRequest(baseUrl: string, pathname: string, key: string, body: stri
   };
 }
 
-it('on SIGTERM finishes in-flight requests, refuses new ones, commits, and exits 0', async () => {
+it('on SIGTERM finishes in-flight requests, answers new ones 503 until then, commits, and exits 0', async () => {
   const env = { DATABASE_URL: `sqlite:${path.join(directory, 'parley.db')}`, LOG_LEVEL: 'warn' };
   const server = await startServer(env);
   const key = server.key!;
@@ -77,7 +77,18 @@ it('on SIGTERM finishes in-flight requests, refuses new ones, commits, and exits
   expect(await followerText).toBe('event: shutdown\nretry: 1000\ndata: {}\n\n');
   await new Promise((resolve) => setTimeout(resolve, 200));
 
-  await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();
+  // While requests are still in flight the listener stays open: probes get 503, not a refused
+  // connection (issue 7, L7).
+  for (const probe of ['/readyz', '/healthz', `/api/v1/chat/${agent.id}/threads`]) {
+    const refused = await fetch(`${server.baseUrl}${probe}`, { headers: { 'x-api-key': key } });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('connection')).toBe('close');
+    expect(await refused.json()).toEqual({
+      detail: 'The server is shutting down or not ready.',
+      code: 'service_unavailable',
+      request_id: refused.headers.get('x-request-id'),
+    });
+  }
   const responses = await Promise.all(inFlight.map((request) => request.finish()));
   expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
   expect(await server.exited).toBe(0);
