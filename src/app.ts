@@ -23,6 +23,7 @@ import { KeysService } from './features/keys/keys.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
+import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
 import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
@@ -96,7 +97,11 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
 
   registerErrorHandling(app);
-  registerAuthentication(app, [new ApiKeyAuthenticator(keys)]);
+  const failures =
+    config.authFailureLimitPerMinute > 0
+      ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
+      : undefined;
+  registerAuthentication(app, [new ApiKeyAuthenticator(keys)], { failures });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });

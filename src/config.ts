@@ -39,6 +39,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** How long a verified API key is trusted without a database look-up (other processes' revocations). */
   readonly authCacheTtlMs: number;
+  /** Failed authentications one address may make per minute before it gets 429 (0: no limit). */
+  readonly authFailureLimitPerMinute: number;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** Deadline for graceful shutdown before the process gives up on in-flight work. */
@@ -64,6 +66,7 @@ export const DEFAULTS = {
   DATABASE_URL: 'sqlite:./data/parley.db',
   LOG_LEVEL: 'info',
   AUTH_CACHE_TTL_MS: 5000,
+  AUTH_FAILURE_LIMIT_PER_MINUTE: 100,
   BODY_LIMIT_BYTES: 1024 * 1024,
   SHUTDOWN_TIMEOUT_MS: 10_000,
   PG_POOL_SIZE: 10,
@@ -86,6 +89,12 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       min: 0,
       max: 3_600_000,
     }),
+    authFailureLimitPerMinute: readInteger(
+      environment,
+      'AUTH_FAILURE_LIMIT_PER_MINUTE',
+      DEFAULTS.AUTH_FAILURE_LIMIT_PER_MINUTE,
+      { min: 0, max: 1_000_000 },
+    ),
     bodyLimitBytes: readInteger(environment, 'BODY_LIMIT_BYTES', DEFAULTS.BODY_LIMIT_BYTES, {
       min: 1024,
       max: 1024 * 1024 * 1024,

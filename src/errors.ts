@@ -31,6 +31,10 @@ export const ERROR_CODES = {
     status: 422,
     message: 'This Idempotency-Key was already used with a different request.',
   },
+  too_many_auth_failures: {
+    status: 429,
+    message: 'Too many failed authentication attempts from this address. Retry after the time in Retry-After.',
+  },
   internal_error: { status: 500, message: 'Internal Server Error' },
   service_unavailable: { status: 503, message: 'The server is shutting down or not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

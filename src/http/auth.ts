@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Scope } from '../domain/models.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -70,31 +71,45 @@ export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
  * `public: true`, and every other route — including unknown paths — needs a credential that one
  * of the authenticators accepts. The first authenticator that finds its kind of credential
  * decides; with none found the answer is 401. No other header (forwarded-for, "internal"
- * markers) changes this.
+ * markers) changes this. An address that has failed too often (`failures`) gets 429 before any
+ * authenticator is asked.
  */
-export function registerAuthentication(app: FastifyInstance, authenticators: readonly Authenticator[]): void {
+export function registerAuthentication(
+  app: FastifyInstance,
+  authenticators: readonly Authenticator[],
+  options: { failures?: AuthFailureLimiter | undefined } = {},
+): void {
   app.decorateRequest('principal', null);
   requireDeclaredAccess(app);
+  const { failures } = options;
 
   // Callback-style, with a synchronous path for credentials verified recently: most requests
   // never create a promise here.
   app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config as { public?: boolean; scope?: Scope } | undefined;
     if (config?.public) return done();
+    const retryAfter = failures?.retryAfterSeconds(request.ip) ?? 0;
+    if (retryAfter > 0) {
+      return done(new AppError('too_many_auth_failures', { headers: { 'retry-after': String(retryAfter) } }));
+    }
     // Unknown paths have no route config: any valid credential may learn that they do not exist.
     const needed = config?.scope ?? 'read';
     const admit = (principal: Principal) => {
       request.principal = principal;
       done(hasScope(principal.scopes, needed) ? undefined : new AppError('insufficient_scope'));
     };
+    const refuse = (error: unknown) => {
+      if (error instanceof AppError && error.code === 'invalid_api_key') failures?.recordFailure(request.ip);
+      done(error as Error);
+    };
     let found: Principal | Promise<Principal> | null;
     try {
       found = identify(request, authenticators);
     } catch (error) {
-      return done(error as Error);
+      return refuse(error);
     }
-    if (found === null) return done(new AppError('invalid_api_key'));
-    if (found instanceof Promise) found.then(admit, done);
+    if (found === null) return refuse(new AppError('invalid_api_key'));
+    if (found instanceof Promise) found.then(admit, refuse);
     else admit(found);
   });
 }

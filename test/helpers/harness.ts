@@ -5,6 +5,7 @@ import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type RuntimeConfig } from '../../src/config.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
+import type { Clock } from '../../src/ids.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
 import type { ThreadRef } from './sse-client.js';
@@ -37,11 +38,14 @@ export async function createTestContext(
   options: {
     dialect?: 'sqlite' | 'postgres';
     authCacheTtlMs?: number;
+    /** Failed authentications per address per minute before 429; the server's default when absent. */
+    authFailureLimitPerMinute?: number;
     bodyLimitBytes?: number;
     /** Models the app resolves by id (scripted ones from test/fixtures/scripted-model.ts). */
     models?: ModelRegistry;
     tools?: ReadonlyMap<string, Tool>;
     runtime?: Partial<RuntimeConfig>;
+    clock?: Clock;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -57,6 +61,7 @@ export async function createTestContext(
       database: database.target,
       logLevel: 'debug',
       authCacheTtlMs: options.authCacheTtlMs ?? 0,
+      authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? defaults.authFailureLimitPerMinute,
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
       models: { ...defaults.models, demoWordsPerSecond: 0 },
       runtime: { ...defaults.runtime, ...options.runtime },
@@ -65,6 +70,7 @@ export async function createTestContext(
     logStream,
     ...(options.models ? { models: options.models } : {}),
     ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   let organizations = 0;
   return {

@@ -40,7 +40,9 @@ let b: Objects;
 let port: number;
 
 beforeAll(async () => {
-  context = await createTestContext();
+  // This file probes the unauthenticated surface hundreds of times from one address; the limit on
+  // failed authentications has its own test (auth-failure-limit.test.ts).
+  context = await createTestContext({ authFailureLimitPerMinute: 0 });
   ({ operations, orgA, orgB, apiA, apiB, a, b } = await createTwoOrganizations(context));
   port = await loopbackPort(context);
 });
