@@ -4,6 +4,7 @@ import { modelStep, type RunProgress } from './run-progress.js';
 import type { RunPlan, RuntimeDependencies } from './run-types.js';
 import { buildSystemPrompt } from './system-prompt.js';
 import { callTool } from './tool-calls.js';
+import { StorableTextStream, storableJson, storableText } from '../domain/storable-text.js';
 
 const HISTORY_LIMIT = 100;
 
@@ -75,23 +76,25 @@ async function callModel(input: {
   let text = '';
   const calls: ModelToolCall[] = [];
   const usage: ModelUsage = { inputTokens: 0, outputTokens: 0 };
+  const repaired = new StorableTextStream();
+  const emit = (delta: string) => {
+    if (delta === '') return;
+    text += delta;
+    progress.text += delta;
+    dependencies.eventLog.delta(run.threadId, { message_id: run.assistantMessageId, run_id: run.runId, delta });
+  };
   for await (const part of run.model.stream({ ...input.request, signal })) {
     if (part.type === 'text-delta') {
-      text += part.text;
-      progress.text += part.text;
-      dependencies.eventLog.delta(run.threadId, {
-        message_id: run.assistantMessageId,
-        run_id: run.runId,
-        delta: part.text,
-      });
+      emit(repaired.push(part.text));
     } else if (part.type === 'tool-call') {
-      calls.push(part);
+      calls.push({ ...part, toolName: storableText(part.toolName), input: storableJson(part.input) });
     } else {
       usage.inputTokens += part.usage.inputTokens;
       usage.outputTokens += part.usage.outputTokens;
       progress.finishReason = part.finishReason;
     }
   }
+  emit(repaired.end());
   signal.throwIfAborted();
   progress.usage.inputTokens += usage.inputTokens;
   progress.usage.outputTokens += usage.outputTokens;

@@ -151,7 +151,12 @@ export class AgentRuntime {
         const details = { err: caught.cause ?? caught, runId: plan.runId, model: plan.model.id };
         dependencies.logger.warn(details, 'model call failed');
       }
-      return finishRun({ dependencies, run: plan, progress, status, error });
+      return await finishRun({ dependencies, run: plan, progress, status, error }).catch((unstorable: unknown) => {
+        // The reply itself could not be stored: the run still ends in its log, without it.
+        dependencies.logger.error({ err: unstorable, runId: plan.runId }, 'run could not be stored; ending it empty');
+        const internal = { code: 'internal_error', message: 'The run failed unexpectedly' } as const;
+        return finishRun({ dependencies, run: plan, progress: freshProgress(), status: 'failed', error: internal });
+      });
     } finally {
       clearInterval(lease);
     }

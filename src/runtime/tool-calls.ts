@@ -1,4 +1,5 @@
 import type { ToolCall } from '../domain/models.js';
+import { storableJson, storableText } from '../domain/storable-text.js';
 import type { TranscriptEntry } from '../domain/runs.js';
 import type { ToolCallEventKey } from '../domain/thread-events.js';
 import type { ModelToolCall } from '../models/model-port.js';
@@ -48,15 +49,15 @@ export async function callTool(input: {
     now: () => clock.now(),
   });
   record.end_time = clock.now().toISOString();
-  if (outcome.ok) record.result = outcome.result;
-  else record.error = outcome.error;
+  if (outcome.ok) record.result = storableJson(outcome.result);
+  else record.error = storableText(outcome.error);
   progress.steps.push(toolStep(record, call.toolCallId));
   await recordEnd(dependencies, run, stored, key);
   return {
     role: 'tool',
     toolCallId: call.toolCallId,
     toolName: call.toolName,
-    result: outcome.ok ? outcome.result : outcome.error,
+    result: outcome.ok ? record.result : (record.error ?? ''),
     isError: !outcome.ok,
   };
 }
