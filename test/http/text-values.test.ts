@@ -180,6 +180,54 @@ describe('every documented input refuses what cannot be stored faithfully', () =
   });
 });
 
+describe('every number an operation takes is bounded', () => {
+  /** Paths (in the document) of integer and number schemas with no maximum, following `$ref`s. */
+  function unbounded(
+    schema: unknown,
+    at: string,
+    components: Record<string, unknown>,
+    found: string[] = [],
+    seen = new Set<string>(),
+  ): string[] {
+    if (typeof schema !== 'object' || schema === null) return found;
+    const node = schema as Record<string, unknown>;
+    if (typeof node.$ref === 'string' && !seen.has(node.$ref)) {
+      seen.add(node.$ref);
+      const name = node.$ref.replace('#/components/schemas/', '');
+      unbounded(components[name], `${at} → ${name}`, components, found, seen);
+    }
+    const type = node.type;
+    const numeric =
+      type === 'integer' ||
+      type === 'number' ||
+      (Array.isArray(type) && type.some((t) => t === 'integer' || t === 'number'));
+    if (numeric) numbers.push(at);
+    if (numeric && node.maximum === undefined && node.exclusiveMaximum === undefined) found.push(at);
+    for (const [key, child] of Object.entries(node)) unbounded(child, `${at}/${key}`, components, found, seen);
+    return found;
+  }
+  const numbers: string[] = [];
+
+  it('query, path and body numbers in the OpenAPI document all have a maximum (422 beyond)', async () => {
+    const document = (await api.get('/openapi.json')).body as {
+      paths: Record<string, Record<string, { parameters?: unknown[]; requestBody?: unknown }>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    const { schemas } = document.components;
+    const found: string[] = [];
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        unbounded(operation.parameters ?? [], `${method} ${path} parameters`, schemas, found);
+        unbounded(operation.requestBody ?? {}, `${method} ${path} body`, schemas, found);
+      }
+    }
+    expect(found).toEqual([]);
+    // The walk reaches the numbers: limit, offset, page, page_size. (Numbers inside an agent's
+    // free-form `configuration` are read by the runtime, which clamps them: max_steps ≤ 25.)
+    expect(numbers.filter((at) => at.includes('parameters')).length).toBeGreaterThanOrEqual(4);
+  });
+});
+
 describe('findJsonProblem', () => {
   it('reports the first problem in document order', () => {
     expect(findJsonProblem({ a: ['ok', 'x\u0000'], b: Infinity })).toEqual({ loc: ['body', 'a', 1], ...NUL });
