@@ -87,6 +87,8 @@ export default tseslint.config(
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
         Buffer: 'readonly',
+        fetch: 'readonly',
+        TextDecoder: 'readonly',
       },
     },
   },

@@ -3,12 +3,14 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The PostgreSQL run of the storage contract needs a server, which CI names in
-    // PARLEY_TEST_POSTGRES_URL. Without it the file is left out: vitest fails a file that
-    // registers no tests, and a skipped suite would only add noise.
+    // The PostgreSQL run of the storage contract and the PostgreSQL crash tests need a server,
+    // which CI names in PARLEY_TEST_POSTGRES_URL. Without it the files are left out: vitest
+    // fails a file that registers no tests, and a skipped suite would only add noise.
     exclude: [
       ...configDefaults.exclude,
-      ...(process.env.PARLEY_TEST_POSTGRES_URL ? [] : ['test/storage/postgres.contract.test.ts']),
+      ...(process.env.PARLEY_TEST_POSTGRES_URL
+        ? []
+        : ['test/storage/postgres.contract.test.ts', 'test/e2e/crash-recovery-postgres.test.ts']),
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

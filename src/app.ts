@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Config } from './config.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
@@ -10,6 +15,7 @@ import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
 import { MemoryLiveBus } from './runtime/live-bus.js';
 import { AgentRuntime } from './runtime/run-agent.js';
+import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
 import { BUILTIN_TOOLS } from './tools/builtin/index.js';
 import type { Tool } from './tools/tool.js';
 import { CatalogToolResolver } from './tools/tool-resolver.js';
@@ -40,6 +46,8 @@ export interface AppDependencies {
   config: Config;
   store: Store;
   clock?: Clock;
+  /** A monotonic clock in milliseconds, for heartbeat windows; `performance.now` when absent. */
+  elapsedMs?: () => number;
   newId?: IdGenerator;
   /** Models by id; built from `config.models` when absent (tests pass scripted models). */
   models?: ModelRegistry;
@@ -53,6 +61,8 @@ export interface ParleyApp {
   app: FastifyInstance;
   keys: KeysService;
   runtime: AgentRuntime;
+  /** This process's heartbeat and its watch over the others; `serve` starts and stops it. */
+  liveness: ProcessLiveness;
   bus: MemoryLiveBus;
   sse: SseRegistry;
   /** Marks the server as shutting down: readiness fails from now on. */
@@ -81,19 +91,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const bus = new MemoryLiveBus();
-  const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
+  const { bus, eventLog, runtime, liveness } = createRuntime({ dependencies, clock, generateId, logger: app.log });
   const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs });
-  const runtime = new AgentRuntime({
-    store,
-    eventLog,
-    models: dependencies.models ?? createModelRegistry(config.models),
-    tools: new CatalogToolResolver(dependencies.tools ?? BUILTIN_TOOLS),
-    clock,
-    newId: generateId,
-    config: config.runtime,
-    logger: app.log,
-  });
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
 
   registerErrorHandling(app);
@@ -115,6 +114,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     app,
     keys,
     runtime,
+    liveness,
     bus,
     sse,
     beginShutdown: () => {
@@ -125,6 +125,42 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */
+function createRuntime(input: {
+  dependencies: AppDependencies;
+  clock: Clock;
+  generateId: IdGenerator;
+  logger: FastifyBaseLogger;
+}): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness } {
+  const { dependencies, clock, generateId, logger } = input;
+  const { config, store } = dependencies;
+  const bus = new MemoryLiveBus();
+  const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
+  const identity = new BootId(generateId);
+  const runtime = new AgentRuntime({
+    store,
+    process: identity,
+    eventLog,
+    models: dependencies.models ?? createModelRegistry(config.models),
+    tools: new CatalogToolResolver(dependencies.tools ?? BUILTIN_TOOLS),
+    clock,
+    newId: generateId,
+    config: config.runtime,
+    logger,
+  });
+  const heartbeatMs = config.runtime.processHeartbeatMs;
+  const liveness = new ProcessLiveness({
+    store,
+    identity,
+    recovery: runtime,
+    clock,
+    heartbeatMs,
+    logger,
+    ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
+  });
+  return { bus, eventLog, runtime, liveness };
 }
 
 function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefined): FastifyServerOptions {

@@ -30,6 +30,11 @@ export interface RuntimeConfig {
   readonly runTimeoutMs: number;
   /** Idle SSE streams get a comment this often, so proxies keep them open. */
   readonly sseKeepAliveMs: number;
+  /**
+   * How often this process records in the database that it is alive; three missed beats and
+   * any other process fails its runs (docs/adr/0007-process-heartbeats.md).
+   */
+  readonly processHeartbeatMs: number;
 }
 
 export interface Config {
@@ -75,6 +80,7 @@ export const DEFAULTS = {
   TOOL_TIMEOUT_MS: 10_000,
   RUN_TIMEOUT_MS: 300_000,
   SSE_KEEP_ALIVE_MS: 15_000,
+  PROCESS_HEARTBEAT_MS: 2000,
 } as const;
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -131,6 +137,10 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       sseKeepAliveMs: readInteger(environment, 'SSE_KEEP_ALIVE_MS', DEFAULTS.SSE_KEEP_ALIVE_MS, {
         min: 100,
         max: 600_000,
+      }),
+      processHeartbeatMs: readInteger(environment, 'PROCESS_HEARTBEAT_MS', DEFAULTS.PROCESS_HEARTBEAT_MS, {
+        min: 100,
+        max: 60_000,
       }),
     }),
   });

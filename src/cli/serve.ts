@@ -12,16 +12,10 @@ export async function serve(config: Config): Promise<void> {
   const parley = await createApp({ config, store });
   const { app } = parley;
 
-  // SQLite serves one process, so at start every running run is a dead one; with PostgreSQL
-  // other processes may own live runs, and only lapsed leases count (checked every minute).
-  const orphaned = await parley.runtime.recoverOrphanedRuns({ ignoreLeases: config.database.kind === 'sqlite' });
-  if (orphaned > 0) app.log.warn({ runs: orphaned }, 'marked runs interrupted by an earlier stop as failed');
-  const sweep = setInterval(() => {
-    parley.runtime
-      .recoverOrphanedRuns()
-      .catch((error: unknown) => app.log.error({ err: error }, 'orphaned-run sweep failed'));
-  }, 60_000);
-  sweep.unref();
+  // A SQLite file serves one process, so at start every other process and its runs are dead.
+  // PostgreSQL may be shared with live processes: a process is dead once it misses three
+  // heartbeats, and this one (like every other) then fails its runs (ADR 0007).
+  await parley.liveness.start({ soleProcess: config.database.kind === 'sqlite' });
 
   const bootstrap = await parley.keys.bootstrap();
   if (bootstrap) {
@@ -49,7 +43,6 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     parley.beginShutdown();
-    clearInterval(sweep);
     const deadline = setTimeout(() => {
       app.log.error('shutdown deadline passed; exiting with in-flight work abandoned');
       process.exit(1);
@@ -58,6 +51,8 @@ export async function serve(config: Config): Promise<void> {
     try {
       // Runs get most of the deadline to finish; what is left is for closing up.
       await parley.shutdown(Math.max(0, config.shutdownTimeoutMs - 2000));
+      // The heartbeat went on while runs finished (they are this process's until then).
+      await parley.liveness.stop();
       await store.close();
       clearTimeout(deadline);
       process.exit(0);

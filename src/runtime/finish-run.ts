@@ -1,5 +1,5 @@
 import type { ChatMessage, ExecutionStatus, JsonObject } from '../domain/models.js';
-import type { RunCompletion } from '../domain/runs.js';
+import { INTERRUPTED_ERROR, type RunCompletion } from '../domain/runs.js';
 import { extractSuggestions } from '../domain/suggestions.js';
 import type { RunEndEvent, RunError, RunUsage } from '../domain/thread-events.js';
 import { ModelError } from '../models/model-port.js';
@@ -15,6 +15,7 @@ export function classify(caught: unknown, signal: AbortSignal): { status: Execut
   if (reason instanceof RunStop) {
     if (reason.reason === 'timeout')
       return { status: 'timeout', error: { code: 'run_timeout', message: reason.message } };
+    if (reason.reason === 'interrupted') return { status: 'failed', error: { ...INTERRUPTED_ERROR } };
     return { status: 'cancelled', error: null };
   }
   if (caught instanceof ModelError)
@@ -45,18 +46,22 @@ export async function finishRun(input: {
       : { type: 'run-error', data: { run_id: run.runId, status, error, message } };
   const key = { organizationId: run.organizationId, threadId: run.threadId };
 
-  const { execution, stored } = await dependencies.eventLog.write(async ({ writers, append }) => {
+  const outcome = await dependencies.eventLog.write(async ({ writers, append }) => {
+    // Only a run still running is ended here. Recovery may have failed it meanwhile (other
+    // processes took this one for dead): its end is then in the log already, and stays the only one.
+    const execution = await writers.runs.update({
+      organizationId: run.organizationId,
+      id: run.runId,
+      changes: completionOf({ run, progress, status, error, message, ended }),
+      whileRunning: true,
+    });
+    if (!execution) return null;
     await writers.runMessages.finish({
       organizationId: run.organizationId,
       messageId: run.assistantMessageId,
       content: message.content,
       contentHtml: message.content_html ?? '',
       metadata: message.metadata,
-    });
-    const execution = await writers.runs.update({
-      organizationId: run.organizationId,
-      id: run.runId,
-      changes: completionOf({ run, progress, status, error, message, ended }),
     });
     await writers.threadRuns.release({ ...key, runId: run.runId });
     if (run.idempotency && status === 'completed') {
@@ -66,11 +71,32 @@ export async function finishRun(input: {
     const events = await append({ ...key, now, events: [{ type: 'message-end', data: { message } }, runEvent] });
     return { execution, stored: events !== null };
   });
-  // The thread (or its agent) was deleted during the run: nothing could be stored, but whoever
-  // follows the run still hears that it ended, so no stream waits forever.
-  if (!stored) dependencies.eventLog.announce(run.threadId, runEvent);
-  if (!execution) throw new Error(`run ${run.runId} vanished before it finished`);
-  return { status, message, execution, error };
+  if (outcome === null) return endedElsewhere({ dependencies, run, runEvent, message });
+  // The thread was deleted during the run: nothing could be stored, but whoever follows the run
+  // still hears that it ended, so no stream waits forever.
+  if (!outcome.stored) dependencies.eventLog.announce(run.threadId, runEvent);
+  return { status, message, execution: outcome.execution, error };
+}
+
+/**
+ * A run that was no longer running when it ended: recovery failed it (the only writer that
+ * ends another process's run), or it was deleted with its agent.
+ */
+async function endedElsewhere(input: {
+  dependencies: RuntimeDependencies;
+  run: RunPlan;
+  runEvent: RunEndEvent;
+  message: ChatMessage;
+}): Promise<RunResult> {
+  const { dependencies, run } = input;
+  const key = { organizationId: run.organizationId };
+  const execution = await dependencies.store.runs.get({ ...key, id: run.runId });
+  if (!execution) {
+    dependencies.eventLog.announce(run.threadId, input.runEvent);
+    throw new Error(`run ${run.runId} vanished before it finished`);
+  }
+  const stored = await dependencies.store.messages.get({ ...key, id: run.assistantMessageId });
+  return { status: execution.status, message: stored ?? input.message, execution, error: { ...INTERRUPTED_ERROR } };
 }
 
 function usageOf(progress: RunProgress): RunUsage {

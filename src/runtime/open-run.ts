@@ -73,7 +73,10 @@ async function storeRunStart(input: {
   if (claim.outcome === 'missing') throw new AppError('thread_not_found');
   if (claim.outcome === 'busy') throw new AppError('thread_busy');
   // The previous owner's lease lapsed: its run is failed and its reply marked interrupted.
-  if (claim.replacedRunId) await endInterruptedRuns(unit.append, await writers.runs.failOrphaned(now), now);
+  if (claim.replacedRunId) {
+    const replaced = await writers.runs.failInterrupted({ now, ids: [claim.replacedRunId] });
+    await endInterruptedRuns(unit.append, replaced, now);
+  }
   await writers.messages.insert(newMessageOf(userMessage, plan.organizationId));
   await writers.messages.insert(emptyReply(plan));
   const execution = await writers.runs.insert(
@@ -87,6 +90,7 @@ async function storeRunStart(input: {
       startedAt: now,
       timeoutSeconds: Math.ceil(input.timeoutMs / 1000),
     }),
+    plan.processId,
   );
   if (!execution) throw new AppError('agent_not_found');
   const events = await unit.append({
@@ -127,6 +131,7 @@ async function planRun(
     maxSteps: maxStepsOf(request.agent),
     startedAt,
     idempotency: request.idempotency,
+    processId: dependencies.process.id,
   };
   return { plan, userMessageId };
 }

@@ -55,6 +55,7 @@ export async function takeBackPausedRun(
     startedAt: new Date(execution.started_at),
     // The request that started the run has had its answer (the paused reply).
     idempotency: undefined,
+    processId: dependencies.process.id,
   };
   const toolCalls = await store.runMessages.toolCalls({
     organizationId: plan.organizationId,
@@ -66,6 +67,7 @@ export async function takeBackPausedRun(
       organizationId: plan.organizationId,
       id: plan.runId,
       now: now.toISOString(),
+      processId: plan.processId,
     });
     const held =
       resumed &&

@@ -4,6 +4,8 @@ import { runSteps } from './model-loop.js';
 import { openRun, type RunRequest } from './open-run.js';
 import { pauseRun, takeBackPausedRun } from './paused-runs.js';
 import { endInterruptedRuns } from './interrupted-runs.js';
+import type { RunRecovery } from './process-liveness.js';
+import type { DeadProcess } from '../domain/processes.js';
 import { freshProgress, type RunProgress } from './run-progress.js';
 import {
   RUN_LEASE_MS,
@@ -23,6 +25,8 @@ interface RunControl {
 interface ActiveRun {
   organizationId: string;
   threadId: string;
+  /** The boot id the run is stored under. */
+  processId: string;
   control: RunControl;
   completion: Promise<RunResult>;
 }
@@ -34,7 +38,7 @@ interface ActiveRun {
  * store the question, open the execution), model-loop.ts (model and tools), finish-run.ts
  * (persist, account, release), paused-runs.ts (stop at a step boundary, go on later).
  */
-export class AgentRuntime {
+export class AgentRuntime implements RunRecovery {
   readonly #active = new Map<string, ActiveRun>();
 
   constructor(private readonly dependencies: RuntimeDependencies) {}
@@ -67,16 +71,37 @@ export class AgentRuntime {
   }
 
   /**
-   * Fails the runs that died with their process (see failOrphanedRuns) and ends them in their
-   * threads' logs; returns how many.
+   * Fails the runs that died with their process and ends them in their threads' logs, in one
+   * transaction with the removal of the dead processes' rows: a process row is never gone while
+   * its runs still look alive. See RunRecovery and findOrphanedRuns.
    */
-  recoverOrphanedRuns(options: { ignoreLeases?: boolean } = {}): Promise<number> {
+  recoverOrphanedRuns(input: {
+    deadProcesses: readonly DeadProcess[];
+    soleProcess?: boolean;
+  }): Promise<{ runs: number; processes: number }> {
     const now = this.dependencies.clock.now().toISOString();
+    const self = this.dependencies.process.id;
     return this.dependencies.eventLog.write(async ({ writers, append }) => {
-      const interrupted = await writers.runs.failOrphaned(now, options);
+      let processes = input.soleProcess === true ? await writers.processes.removeAllBut({ keepId: self }) : 0;
+      for (const dead of input.deadProcesses) if (await writers.processes.removeDead(dead)) processes += 1;
+      const interrupted = await writers.runs.failOrphaned({
+        now,
+        soleProcessId: input.soleProcess === true ? self : undefined,
+      });
       await endInterruptedRuns(append, interrupted, now);
-      return interrupted.length;
+      return { runs: interrupted.length, processes };
     });
+  }
+
+  /** Stops the runs of this process stored under an old boot id; returns how many. */
+  interruptRunsOf(processId: string): number {
+    let count = 0;
+    for (const run of this.#active.values()) {
+      if (run.processId !== processId) continue;
+      run.control.controller.abort(new RunStop('interrupted'));
+      count += 1;
+    }
+    return count;
   }
 
   /** Cancels a run of this process. Returns false when no such run is active here. */
@@ -109,7 +134,13 @@ export class AgentRuntime {
   #launch(plan: RunPlan, progress: RunProgress): Promise<RunResult> {
     const control: RunControl = { controller: new AbortController(), pauseRequested: false };
     const completion = this.#drive(plan, progress, control);
-    this.#active.set(plan.runId, { organizationId: plan.organizationId, threadId: plan.threadId, control, completion });
+    this.#active.set(plan.runId, {
+      organizationId: plan.organizationId,
+      threadId: plan.threadId,
+      processId: plan.processId,
+      control,
+      completion,
+    });
     const timeout = setTimeout(
       () => control.controller.abort(new RunStop('timeout')),
       this.dependencies.config.runTimeoutMs,

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RuntimeConfig } from '../config.js';
 import type { Agent, ChatMessage, ExecutionStatus, FlowExecution } from '../domain/models.js';
+import { INTERRUPTED_ERROR } from '../domain/runs.js';
 import type { RunError } from '../domain/thread-events.js';
 import type { Clock, IdGenerator } from '../ids.js';
 import type { LanguageModel } from '../models/model-port.js';
@@ -14,8 +15,14 @@ import type { ThreadEventLog } from './event-log.js';
 /** How long a run's hold on its thread lasts without renewal (a crashed owner loses it after this). */
 export const RUN_LEASE_MS = 30_000;
 
+/** The boot id of this process, which its runs carry (see process-liveness.ts). */
+export interface ProcessIdentity {
+  readonly id: string;
+}
+
 export interface RuntimeDependencies {
   store: Store;
+  process: ProcessIdentity;
   eventLog: ThreadEventLog;
   models: ModelRegistry;
   tools: ToolResolver;
@@ -39,6 +46,8 @@ export interface RunPlan {
   startedAt: Date;
   /** The request's Idempotency-Key: a completed reply is recorded under it. */
   idempotency: IdempotencyClaim | undefined;
+  /** The boot id the run is stored under (this process's when it opened or resumed the run). */
+  processId: string;
 }
 
 /**
@@ -61,14 +70,20 @@ export interface StartedRun {
   completion: Promise<RunResult>;
 }
 
-/** Why a run's signal fired. */
+const STOP_MESSAGES = {
+  cancelled: 'The run was cancelled',
+  timeout: 'The run did not finish in time',
+  shutdown: 'The run was stopped by server shutdown',
+  interrupted: INTERRUPTED_ERROR.message,
+} as const;
+
+/**
+ * Why a run's signal fired. `interrupted`: other processes took this one for dead and failed
+ * its run (see process-liveness.ts).
+ */
 export class RunStop extends Error {
-  constructor(readonly reason: 'cancelled' | 'timeout' | 'shutdown') {
-    super(
-      reason === 'timeout'
-        ? 'The run did not finish in time'
-        : `The run was ${reason === 'shutdown' ? 'stopped by server shutdown' : 'cancelled'}`,
-    );
+  constructor(readonly reason: keyof typeof STOP_MESSAGES) {
+    super(STOP_MESSAGES[reason]);
     this.name = 'RunStop';
   }
 }

@@ -8,6 +8,7 @@ import { openDatabase, type DatabaseHandle } from './kysely/database.js';
 import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store.js';
 import { MessageReader, MessageWriter } from './kysely/messages-store.js';
 import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
+import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
 import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
 import { EventReader, EventWriter } from './kysely/events-store.js';
 import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.js';
@@ -31,7 +32,10 @@ export interface StoreWriters {
   runs: RunWriter;
   threadRuns: ThreadRunWriter;
   runMessages: RunMessageWriter;
+  processes: ProcessWriter;
 }
+
+export type { OrphanRules } from './kysely/orphaned-runs.js';
 
 /** How long a recorded Idempotency-Key answers replays. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -73,6 +77,7 @@ export class Store {
   readonly events: EventReader;
   readonly runs: RunReader;
   readonly runMessages: RunMessageReader;
+  readonly processes: ProcessReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -88,6 +93,7 @@ export class Store {
     this.events = new EventReader(reader);
     this.runs = new RunReader(reader);
     this.runMessages = new RunMessageReader(reader);
+    this.processes = new ProcessReader(reader);
   }
 
   /**
@@ -138,6 +144,7 @@ class BoundWriters implements StoreWriters {
   #runs?: RunWriter;
   #threadRuns?: ThreadRunWriter;
   #runMessages?: RunMessageWriter;
+  #processes?: ProcessWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -170,6 +177,9 @@ class BoundWriters implements StoreWriters {
   }
   get runMessages() {
     return (this.#runMessages ??= new RunMessageWriter(this.db));
+  }
+  get processes() {
+    return (this.#processes ??= new ProcessWriter(this.db));
   }
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BLANK_TEMPLATE } from '../helpers/ids.js';
 import { startServer } from '../helpers/server-process.js';
@@ -35,6 +36,15 @@ function startRequest(baseUrl: string, pathname: string, key: string, body: stri
       return response;
     },
   };
+}
+
+function processRows(filename: string): number {
+  const database = new Database(filename, { readonly: true });
+  try {
+    return (database.prepare('select count(*) as count from server_processes').get() as { count: number }).count;
+  } finally {
+    database.close();
+  }
 }
 
 it('on SIGTERM finishes in-flight requests, answers new ones 503 until then, commits, and exits 0', async () => {
@@ -92,6 +102,8 @@ it('on SIGTERM finishes in-flight requests, answers new ones 503 until then, com
   const responses = await Promise.all(inFlight.map((request) => request.finish()));
   expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
   expect(await server.exited).toBe(0);
+  // A clean stop removes the process's heartbeat row (ADR 0007): nobody has to find it dead.
+  expect(processRows(path.join(directory, 'parley.db'))).toBe(0);
 
   const restarted = await startServer(env);
   try {

@@ -9,6 +9,7 @@ import type { Database } from './schema.js';
 import * as initial from './migrations/0001-initial.js';
 import * as runsAndEvents from './migrations/0002-runs-and-events.js';
 import * as runCheckpoints from './migrations/0003-run-checkpoints.js';
+import * as serverProcesses from './migrations/0004-server-processes.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-runs-and-events': runsAndEvents,
   '0003-run-checkpoints': runCheckpoints,
+  '0004-server-processes': serverProcesses,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -6,17 +6,10 @@ import type {
   Priority,
   TriggerType,
 } from '../../domain/models.js';
-import {
-  INTERRUPTED_ERROR,
-  type InterruptedRun,
-  type NewRun,
-  type PausedRun,
-  type RunCheckpoint,
-  type RunCompletion,
-} from '../../domain/runs.js';
+import type { InterruptedRun, NewRun, PausedRun, RunCheckpoint, RunCompletion } from '../../domain/runs.js';
 import type { FlowExecutionRow } from './schema.js';
-import { MessageReader } from './messages-store.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
+import { failOrphanedRuns, failRunsById, findOrphanedRuns, type OrphanRules } from './orphaned-runs.js';
 
 export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExecution {
   return {
@@ -53,10 +46,11 @@ export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExec
   };
 }
 
-function newRunToRow(run: NewRun, executionNumber: number): FlowExecutionRow {
+function newRunToRow(run: NewRun, executionNumber: number, processId: string | null): FlowExecutionRow {
   return {
     ...run,
     execution_number: executionNumber,
+    process_id: processId,
     trigger_data: JSON.stringify(run.trigger_data),
     variables: JSON.stringify(run.variables),
     steps: JSON.stringify(run.steps),
@@ -124,6 +118,11 @@ export class RunReader {
     return { execution: flowExecutionRowToFlowExecution(row), checkpoint: parseJson<RunCheckpoint>(row.checkpoint) };
   }
 
+  /** Whether any run is orphaned (see findOrphanedRuns): a cheap look before a write. */
+  async anyOrphaned(rules: OrphanRules): Promise<boolean> {
+    return (await findOrphanedRuns(this.db, rules, 1)).length > 0;
+  }
+
   /** Newest first, with the total for the contract's `total_count`. */
   async list(
     input: FlowExecutionFilter & { limit: number; offset: number },
@@ -150,16 +149,26 @@ export class RunReader {
 export class RunWriter {
   constructor(private readonly db: Executor) {}
 
-  failOrphaned(now: string, options: { ignoreLeases?: boolean } = {}): Promise<InterruptedRun[]> {
-    return failOrphanedRuns(this.db, now, options);
+  /**
+   * Fails the runs whose process died (see findOrphanedRuns): the execution `failed` as
+   * interrupted, the reply marked so, the thread freed. Returns those this call failed.
+   */
+  failOrphaned(rules: OrphanRules): Promise<InterruptedRun[]> {
+    return failOrphanedRuns(this.db, rules);
+  }
+
+  /** The same for named runs (one whose thread lease was taken over), if they are still running. */
+  failInterrupted(input: { now: string; ids: string[] }): Promise<InterruptedRun[]> {
+    return failRunsById(this.db, input);
   }
 
   /**
    * Inserts a run with the next `execution_number` of its agent. The counter on the agent row is
    * bumped in the same transaction, so concurrent runs (any process) get distinct numbers.
-   * Returns null when the agent is not in the organisation.
+   * `processId` is the boot id of the process that runs it. Returns null when the agent is not
+   * in the organisation.
    */
-  async insert(run: NewRun): Promise<FlowExecution | null> {
+  async insert(run: NewRun, processId: string | null = null): Promise<FlowExecution | null> {
     const counter = await this.db
       .updateTable('agents')
       .set((eb) => ({ last_execution_number: eb('last_execution_number', '+', 1) }))
@@ -169,34 +178,40 @@ export class RunWriter {
       .executeTakeFirst();
     if (!counter) return null;
     const executionNumber = Number(counter.last_execution_number);
-    await this.db.insertInto('flow_executions').values(newRunToRow(run, executionNumber)).execute();
+    await this.db
+      .insertInto('flow_executions')
+      .values(newRunToRow(run, executionNumber, processId))
+      .execute();
     return { ...run, execution_number: executionNumber };
   }
 
   /**
    * Changes a run (its end, typically). A run that leaves `queued` or `running` loses its
-   * checkpoint: an ended run has nothing to resume.
+   * checkpoint: an ended run has nothing to resume. With `whileRunning`, only a run still
+   * `running` is changed (null otherwise): recovery may have failed it meanwhile.
    */
   async update(input: {
     organizationId: string;
     id: string;
     changes: Partial<RunCompletion>;
+    whileRunning?: boolean;
   }): Promise<FlowExecution | null> {
     const { status } = input.changes;
     const ended = status !== undefined && status !== 'queued' && status !== 'running';
-    const row = await this.db
+    let query = this.db
       .updateTable('flow_executions')
       .set({ ...changesToColumns(input.changes), ...(ended ? { checkpoint: null } : {}) })
       .where('organization_id', '=', input.organizationId)
-      .where('id', '=', input.id)
-      .returningAll()
-      .executeTakeFirst();
+      .where('id', '=', input.id);
+    if (input.whileRunning === true) query = query.where('status', '=', 'running');
+    const row = await query.returningAll().executeTakeFirst();
     return row ? flowExecutionRowToFlowExecution(row) : null;
   }
 
   /**
    * Stops a running run at a step boundary: its place is recorded and its status becomes
-   * `queued`, to be resumed later by any process. False when the run is gone.
+   * `queued`, to be resumed later by any process. False when the run is gone or no longer
+   * running (recovery failed it).
    */
   async pause(input: { organizationId: string; id: string; checkpoint: RunCheckpoint; now: string }): Promise<boolean> {
     const result = await this.db
@@ -204,98 +219,23 @@ export class RunWriter {
       .set({ checkpoint: JSON.stringify(input.checkpoint), status: 'queued', updated_at: input.now })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
+      .where('status', '=', 'running')
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
   /**
-   * Takes a stopped run back (`queued` → `running`). Only one caller wins, in any process: the
-   * others get false.
+   * Takes a stopped run back (`queued` → `running`) for the process `processId`. Only one caller
+   * wins, in any process: the others get false.
    */
-  async resume(input: { organizationId: string; id: string; now: string }): Promise<boolean> {
+  async resume(input: { organizationId: string; id: string; now: string; processId: string }): Promise<boolean> {
     const result = await this.db
       .updateTable('flow_executions')
-      .set({ status: 'running', updated_at: input.now })
+      .set({ status: 'running', updated_at: input.now, process_id: input.processId })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .where('status', '=', 'queued')
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
-}
-
-/**
- * Runs left `running` by a process that died: their thread lease has lapsed or moved on. They are
- * failed, and their unfinished reply says it was interrupted. Safe to call from any process at
- * any time: a live run's lease is never lapsed. `ignoreLeases` treats every running run as dead:
- * right for a server starting on SQLite, which is only ever used by one server process.
- */
-export async function failOrphanedRuns(
-  db: Executor,
-  now: string,
-  options: { ignoreLeases?: boolean } = {},
-): Promise<InterruptedRun[]> {
-  const orphans = await db
-    .selectFrom('flow_executions')
-    .leftJoin('chat_threads', 'chat_threads.id', 'flow_executions.thread_id')
-    .select([
-      'flow_executions.id',
-      'flow_executions.organization_id',
-      'flow_executions.thread_id',
-      'flow_executions.message_id',
-    ])
-    .where('flow_executions.status', '=', 'running')
-    .where((eb) =>
-      eb.or([
-        eb.lit(options.ignoreLeases === true),
-        eb('chat_threads.id', 'is', null),
-        eb('chat_threads.active_run_id', 'is', null),
-        eb('chat_threads.active_run_id', '!=', eb.ref('flow_executions.id')),
-        eb('chat_threads.active_run_expires_at', '<=', now),
-      ]),
-    )
-    .execute();
-  for (const orphan of orphans) {
-    await db
-      .updateTable('flow_executions')
-      .set({
-        status: 'failed',
-        completed_at: now,
-        updated_at: now,
-        error_message: INTERRUPTED_ERROR.message,
-        error_details: JSON.stringify({ code: INTERRUPTED_ERROR.code }),
-      })
-      .where('id', '=', orphan.id)
-      .where('status', '=', 'running')
-      .execute();
-    if (orphan.message_id !== null) {
-      await db
-        .updateTable('chat_messages')
-        .set({ metadata: JSON.stringify({ run_id: orphan.id, flow_execution_id: orphan.id, status: 'interrupted' }) })
-        .where('id', '=', orphan.message_id)
-        .where('organization_id', '=', orphan.organization_id)
-        .execute();
-    }
-    await db
-      .updateTable('chat_threads')
-      .set({ active_run_id: null, active_run_expires_at: null })
-      .where('active_run_id', '=', orphan.id)
-      .execute();
-  }
-  return withReplies(db, orphans);
-}
-
-/** The failed runs with their replies as the failure left them (read in the same transaction). */
-async function withReplies(
-  db: Executor,
-  runs: { id: string; organization_id: string; thread_id: string | null; message_id: string | null }[],
-): Promise<InterruptedRun[]> {
-  const interrupted: InterruptedRun[] = [];
-  const messages = new MessageReader(db);
-  for (const run of runs) {
-    const key = { organizationId: run.organization_id, id: run.message_id ?? '' };
-    const reply = run.message_id === null ? null : await messages.get(key);
-    interrupted.push({ runId: run.id, organizationId: run.organization_id, threadId: run.thread_id, reply });
-  }
-  return interrupted;
 }

@@ -162,6 +162,19 @@ export interface FlowExecutionRow {
   updated_at: string;
   /** JSON `RunCheckpoint` at the last step boundary, or null (migration 0003). */
   checkpoint: string | null;
+  /** Boot id of the server process that runs (or last ran) it; null before migration 0004. */
+  process_id: string | null;
+}
+
+/** A live (or not yet swept) server process (migration 0004). */
+export interface ServerProcessRow {
+  id: string;
+  host: string;
+  pid: number;
+  heartbeat_ms: number;
+  beats: Generated<number>;
+  started_at: string;
+  heartbeat_at: string;
 }
 
 export interface Database {
@@ -176,4 +189,5 @@ export interface Database {
   idempotency_keys: IdempotencyRow;
   thread_events: ThreadEventRow;
   flow_executions: FlowExecutionRow;
+  server_processes: ServerProcessRow;
 }

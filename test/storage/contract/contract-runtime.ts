@@ -1,48 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { NewRun, RunCompletion } from '../../../src/domain/runs.js';
+import type { RunCompletion } from '../../../src/domain/runs.js';
 import type { NewThreadEvent } from '../../../src/domain/thread-events.js';
-import { at, countRows, newestFirst, randomId, type ContractFixture } from './fixtures.js';
+import { at, countRows, newestFirst, randomId, runInput, type ContractFixture } from './fixtures.js';
 
 /** The store keeps any JSON an event carries; the union only types what the server appends. */
 function untypedEvent(type: string, data: Record<string, unknown>): NewThreadEvent {
   return { type, data } as unknown as NewThreadEvent;
-}
-
-function runInput(input: { organizationId: string; agentId: string } & Partial<NewRun>): NewRun {
-  const { organizationId, agentId, ...overrides } = input;
-  const startedAt = overrides.started_at ?? at(0);
-  return {
-    id: randomId(),
-    organization_id: organizationId,
-    agent_id: agentId,
-    thread_id: null,
-    message_id: null,
-    flow_id: agentId,
-    trigger_type: 'api',
-    trigger_data: {},
-    variables: {},
-    priority: 'normal',
-    status: 'running',
-    started_at: startedAt,
-    completed_at: null,
-    duration_ms: null,
-    timeout_seconds: 60,
-    steps: [],
-    final_output: null,
-    error_message: null,
-    error_details: null,
-    retry_count: 0,
-    max_retries: 0,
-    parent_execution_id: null,
-    tokens_used: null,
-    tool_calls_count: 0,
-    cost_estimate: null,
-    performance_metrics: {},
-    metadata: {},
-    created_at: startedAt,
-    updated_at: startedAt,
-    ...overrides,
-  };
 }
 
 /** The runtime's tables: the per-thread event log, the one-run-per-thread lease, and runs. */

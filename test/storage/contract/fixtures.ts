@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Agent, ChatThread, NewAgent, NewThread } from '../../../src/domain/models.js';
-import type { NewFeedback, NewMessage, PositionedToolCall } from '../../../src/domain/runs.js';
+import type { NewFeedback, NewMessage, NewRun, PositionedToolCall } from '../../../src/domain/runs.js';
 import type { Database } from '../../../src/storage/kysely/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 import { BLANK_TEMPLATE } from '../../helpers/ids.js';
@@ -79,6 +79,43 @@ export function threadInput(input: { organizationId: string; agentId: string } &
     metadata: {},
     created_at: createdAt,
     updated_at: createdAt,
+    ...overrides,
+  };
+}
+
+export function runInput(input: { organizationId: string; agentId: string } & Partial<NewRun>): NewRun {
+  const { organizationId, agentId, ...overrides } = input;
+  const startedAt = overrides.started_at ?? at(0);
+  return {
+    id: randomId(),
+    organization_id: organizationId,
+    agent_id: agentId,
+    thread_id: null,
+    message_id: null,
+    flow_id: agentId,
+    trigger_type: 'api',
+    trigger_data: {},
+    variables: {},
+    priority: 'normal',
+    status: 'running',
+    started_at: startedAt,
+    completed_at: null,
+    duration_ms: null,
+    timeout_seconds: 60,
+    steps: [],
+    final_output: null,
+    error_message: null,
+    error_details: null,
+    retry_count: 0,
+    max_retries: 0,
+    parent_execution_id: null,
+    tokens_used: null,
+    tool_calls_count: 0,
+    cost_estimate: null,
+    performance_metrics: {},
+    metadata: {},
+    created_at: startedAt,
+    updated_at: startedAt,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import { describeAccountCases } from './contract-accounts.js';
 import { describeAgentCases } from './contract-agents.js';
 import { describeIsolationCases } from './contract-isolation.js';
 import { describeMessageCases } from './contract-messages.js';
+import { describeProcessCases } from './contract-processes.js';
 import { describeRuntimeCases } from './contract-runtime.js';
 import { describeThreadCases } from './contract-threads.js';
 import { describeWriteCases } from './contract-writes.js';
@@ -79,5 +80,6 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
     describeIsolationCases(fixture);
     describeWriteCases(fixture);
     describeRuntimeCases(fixture);
+    describeProcessCases(fixture);
   });
 }
