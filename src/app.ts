@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
-import { SseRegistry } from './http/sse.js';
+import { SseRegistry } from './http/sse-registry.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
@@ -77,7 +77,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
-  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs });
+  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
   const runtime = new AgentRuntime({
     store,
     eventLog,

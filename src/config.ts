@@ -32,6 +32,18 @@ export interface RuntimeConfig {
   readonly sseKeepAliveMs: number;
 }
 
+/** Limits on event streams, per tenant and per process (docs/streaming.md, "Limits"). */
+export interface StreamsConfig {
+  /** Open event streams per credential (API key); 0 for no limit. */
+  readonly maxPerKey: number;
+  /** Open event streams per organisation, over all its keys; 0 for no limit. */
+  readonly maxPerOrganization: number;
+  /** Bytes a stream may have written that its client has not read before it is ended. */
+  readonly maxBacklogBytes: number;
+  /** The same over every stream of the process; beyond it the largest backlogs are dropped. */
+  readonly maxBufferedBytes: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -47,6 +59,7 @@ export interface Config {
   readonly postgresPoolSize: number;
   readonly models: ModelProvidersConfig;
   readonly runtime: RuntimeConfig;
+  readonly streams: StreamsConfig;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +85,10 @@ export const DEFAULTS = {
   TOOL_TIMEOUT_MS: 10_000,
   RUN_TIMEOUT_MS: 300_000,
   SSE_KEEP_ALIVE_MS: 15_000,
+  SSE_MAX_STREAMS_PER_KEY: 100,
+  SSE_MAX_STREAMS_PER_ORGANIZATION: 1000,
+  SSE_MAX_BACKLOG_BYTES: 1024 * 1024,
+  SSE_MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
 } as const;
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -124,6 +141,23 @@ export function loadConfig(environment: Environment = process.env, cwd = process
         max: 600_000,
       }),
     }),
+    streams: readStreams(environment),
+  });
+}
+
+function readStreams(environment: Environment): StreamsConfig {
+  const count = { min: 0, max: 1_000_000 };
+  const bytes = { min: 1024, max: 1024 * 1024 * 1024 };
+  return Object.freeze({
+    maxPerKey: readInteger(environment, 'SSE_MAX_STREAMS_PER_KEY', DEFAULTS.SSE_MAX_STREAMS_PER_KEY, count),
+    maxPerOrganization: readInteger(
+      environment,
+      'SSE_MAX_STREAMS_PER_ORGANIZATION',
+      DEFAULTS.SSE_MAX_STREAMS_PER_ORGANIZATION,
+      count,
+    ),
+    maxBacklogBytes: readInteger(environment, 'SSE_MAX_BACKLOG_BYTES', DEFAULTS.SSE_MAX_BACKLOG_BYTES, bytes),
+    maxBufferedBytes: readInteger(environment, 'SSE_MAX_BUFFERED_BYTES', DEFAULTS.SSE_MAX_BUFFERED_BYTES, bytes),
   });
 }
 

@@ -25,6 +25,11 @@ export const ERROR_CODES = {
   },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type.' },
+  too_many_streams: { status: 429, message: 'Too many open event streams.' },
+  slow_consumer: {
+    status: 429,
+    message: 'The client did not read the stream fast enough; resume it with Last-Event-ID.',
+  },
   idempotency_key_reused: {
     status: 422,
     message: 'This Idempotency-Key was already used with a different request.',

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import { loadConfig, type RuntimeConfig } from '../../src/config.js';
+import { loadConfig, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
@@ -42,6 +42,7 @@ export async function createTestContext(
     models?: ModelRegistry;
     tools?: ReadonlyMap<string, Tool>;
     runtime?: Partial<RuntimeConfig>;
+    streams?: Partial<StreamsConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -60,6 +61,7 @@ export async function createTestContext(
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
       models: { ...defaults.models, demoWordsPerSecond: 0 },
       runtime: { ...defaults.runtime, ...options.runtime },
+      streams: { ...defaults.streams, ...options.streams },
     },
     store,
     logStream,

@@ -116,7 +116,10 @@ export class MessagesService {
     return input.resume.id;
   }
 
-  follow(input: ThreadScope & { after: EventId; signal: AbortSignal }): AsyncGenerator<LiveEvent> {
+  /** The thread's events after `after` (see `ThreadEventLog.follow`; `ready` paces the replay). */
+  follow(
+    input: ThreadScope & { after: EventId; signal: AbortSignal; ready?: () => Promise<void> | null },
+  ): AsyncGenerator<LiveEvent> {
     return this.dependencies.eventLog.follow(input);
   }
 
