@@ -20,6 +20,7 @@ import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
 import { KeysService } from './features/keys/keys.service.js';
+import { StreamCredentialWatch, credentialCheckIntervalMs } from './features/keys/stream-credential-watch.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
@@ -71,13 +72,21 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const app = Fastify(serverOptions(config, dependencies.logStream));
   registerRequestHooks(app, { logLevel: config.logLevel, isShuttingDown: () => shuttingDown });
 
-  const keys = new KeysService({ store, clock, newId: generateId, cacheTtlMs: config.authCacheTtlMs });
+  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
+  const keys = new KeysService({
+    store,
+    clock,
+    newId: generateId,
+    cacheTtlMs: config.authCacheTtlMs,
+    onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
+  });
+  const intervalMs = credentialCheckIntervalMs(config.authCacheTtlMs);
+  const credentialWatch = new StreamCredentialWatch({ keys, sse, intervalMs, log: app.log });
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
-  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
   const runtime = new AgentRuntime({
     store,
     eventLog,
@@ -100,6 +109,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerFlowExecutionRoutes(app, { store });
   await app.ready();
+  credentialWatch.start();
 
   return {
     app,
@@ -112,6 +122,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     },
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
+      await credentialWatch.stop();
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
