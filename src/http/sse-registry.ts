@@ -11,39 +11,41 @@ export interface SseRegistryOptions extends SseStreamOptions, StreamLimits {
 
 /**
  * A stream's place, taken before its request does any work: `open` starts the stream on it.
- * A slot is given back when its stream's response is over, or by `SseRegistry.withSlot` when no
- * stream was opened.
+ * The slot is given back when the response is over — its `close`, which comes once whether a
+ * stream was opened on it or an error was answered instead, or the client left first.
  */
 export class StreamSlot implements SseStreamHost {
   #stream: SseStream | null = null;
   /** Set when the slot's key was revoked before its stream opened. */
   #ending: AppError | null = null;
+  #connectionClosed = false;
   #released = false;
 
   constructor(
     private readonly registry: SseRegistry,
     private readonly request: FastifyRequest,
+    private readonly reply: FastifyReply,
     readonly tenant: StreamTenant,
-  ) {}
+  ) {
+    reply.raw.once('close', () => this.#onConnectionClosed());
+  }
 
   /** Takes over the reply and starts the stream, with the given extra response headers. */
-  open(input: { reply: FastifyReply; headers?: Record<string, string> }): SseStream {
-    if (this.#stream !== null || this.#released) throw new Error('a stream slot opens one stream');
+  open(input: { headers?: Record<string, string> } = {}): SseStream {
+    if (this.#stream !== null) throw new Error('a stream slot opens one stream');
     const stream = new SseStream({
       request: this.request,
-      reply: input.reply,
+      reply: this.reply,
       headers: input.headers,
       host: this,
       options: this.registry.streamOptions,
     });
     this.#stream = stream;
     this.registry.track(stream);
-    if (this.#ending) stream.fail(this.#ending);
+    // The client left while the request was being prepared: the stream is over before it began.
+    if (this.#connectionClosed) stream.connectionClosed();
+    else if (this.#ending) stream.fail(this.#ending);
     return stream;
-  }
-
-  get opened(): boolean {
-    return this.#stream !== null;
   }
 
   /** Ends the stream with `error` in-band, now or as soon as it opens. */
@@ -52,7 +54,13 @@ export class StreamSlot implements SseStreamHost {
     else this.#ending = error;
   }
 
-  release(): void {
+  #onConnectionClosed(): void {
+    this.#connectionClosed = true;
+    if (this.#stream) this.#stream.connectionClosed();
+    else this.#release();
+  }
+
+  #release(): void {
     if (this.#released) return;
     this.#released = true;
     this.registry.releaseSlot(this);
@@ -66,7 +74,7 @@ export class StreamSlot implements SseStreamHost {
   }
   released(stream: SseStream): void {
     this.registry.forget(stream);
-    this.release();
+    this.#release();
   }
 }
 
@@ -90,17 +98,17 @@ export class SseRegistry {
   }
 
   /**
-   * Takes a slot for the caller — or throws 429 `too_many_streams` before anything else is done —
-   * runs `body` with it, and gives the slot back if `body` opened no stream on it.
+   * Takes a slot for the caller's stream on `reply`, or throws 429 `too_many_streams`: call it
+   * before anything else is done. The slot is given back when the response is over, however it
+   * ends (see `StreamSlot`).
    */
-  async withSlot<T>(request: FastifyRequest, body: (slot: StreamSlot) => Promise<T>): Promise<T> {
-    const slot = new StreamSlot(this, request, tenantOf(principalOf(request)));
-    this.#admission.admit(slot.tenant, slot);
-    try {
-      return await body(slot);
-    } finally {
-      if (!slot.opened) slot.release();
-    }
+  admit(request: FastifyRequest, reply: FastifyReply): StreamSlot {
+    const tenant = tenantOf(principalOf(request));
+    // Counted before the slot listens to its response: a refused request leaves nothing behind.
+    this.#admission.check(tenant);
+    const slot = new StreamSlot(this, request, reply, tenant);
+    this.#admission.add(tenant, slot);
+    return slot;
   }
 
   /** Ends every stream of the key with `error` in-band; returns how many there were. */

@@ -46,6 +46,7 @@ export class SseStream {
   #lastWrite = 0;
   #flushDeadline: NodeJS.Timeout | undefined;
   #writable: { promise: Promise<void>; resolve: () => void } | null = null;
+  #awaitingDrain = false;
 
   constructor(input: {
     request: FastifyRequest;
@@ -70,9 +71,6 @@ export class SseStream {
       ...input.headers,
     });
     raw.flushHeaders();
-    raw.on('drain', () => this.#drained());
-    // A disconnected client stops the stream, never the work behind it.
-    raw.on('close', () => this.#release());
     this.#keepAlive = setInterval(() => this.comment('keep-alive'), input.options.keepAliveMs);
     this.#keepAlive.unref();
   }
@@ -141,7 +139,22 @@ export class SseStream {
     if (this.#released) return;
     this.#request.log.warn({ unreadBytes: this.#reported }, reason);
     this.#raw.destroy();
-    this.#release();
+    this.connectionClosed();
+  }
+
+  /**
+   * The response is over: all sent and read, or the connection gone (its host listens for the
+   * response's `close`, which may come before the stream opens). A disconnected client stops the
+   * stream, never the work behind it.
+   */
+  connectionClosed(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.close();
+    clearTimeout(this.#flushDeadline);
+    if (this.#reported !== 0) this.#host.buffered(-this.#reported);
+    this.#reported = 0;
+    this.#host.released(this);
   }
 
   /**
@@ -150,6 +163,7 @@ export class SseStream {
    */
   whenWritable(): Promise<void> | null {
     if (this.#closed || !this.#raw.writableNeedDrain) return null;
+    if (!this.#awaitingDrain) this.#listenForDrain();
     if (this.#writable === null) {
       let resolve!: () => void;
       const promise = new Promise<void>((settle) => (resolve = settle));
@@ -172,7 +186,7 @@ export class SseStream {
   /**
    * The backlog is checked before each write, leaving out the bytes of the write before it: one
    * event of any size (a long reply's `message-end`, then `run-end`) reaches a client that reads,
-   * while a client more than the limit behind that is ended.
+   * while a client that is more than the limit behind is ended.
    */
   #write(text: string): void {
     const raw = this.#raw;
@@ -186,34 +200,38 @@ export class SseStream {
     }
     raw.write(text);
     // The chunked response corks the socket until the next tick, so this is the write's size.
-    this.#lastWrite = raw.writableLength - before;
-    this.#report();
+    const after = raw.writableLength;
+    this.#lastWrite = after - before;
+    // What a client that keeps up leaves is not counted (see `unreadBytes`): nothing to report.
+    if (raw.writableNeedDrain) {
+      if (!this.#awaitingDrain) this.#listenForDrain();
+      this.#reportBytes(after);
+    } else if (this.#reported !== 0) this.#reportBytes(0);
   }
 
-  /** Tells the host what changed; a client that keeps up reads as 0, so nothing is called. */
+  /** Tells the host what changed since the last report. */
   #report(): void {
-    const bytes = this.unreadBytes;
+    this.#reportBytes(this.unreadBytes);
+  }
+
+  #reportBytes(bytes: number): void {
     if (bytes === this.#reported) return;
     const delta = bytes - this.#reported;
     this.#reported = bytes;
     this.#host.buffered(delta);
   }
 
+  #listenForDrain(): void {
+    this.#awaitingDrain = true;
+    this.#raw.once('drain', () => this.#drained());
+  }
+
   #drained(): void {
+    this.#awaitingDrain = false;
     this.#report();
     const writable = this.#writable;
     this.#writable = null;
     writable?.resolve();
-  }
-
-  #release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.close();
-    clearTimeout(this.#flushDeadline);
-    if (this.#reported !== 0) this.#host.buffered(-this.#reported);
-    this.#reported = 0;
-    this.#host.released(this);
   }
 }
 

@@ -46,11 +46,11 @@ export class StreamAdmission<Slot> {
 
   constructor(private readonly limits: StreamLimits) {}
 
-  /** Counts `slot` against `tenant`, or throws 429 `too_many_streams` naming the limit reached. */
-  admit(tenant: StreamTenant, slot: Slot): void {
+  /** Throws 429 `too_many_streams`, naming the limit reached, when `tenant` may open no more. */
+  check(tenant: StreamTenant): void {
     const { maxPerKey, maxPerOrganization } = this.limits;
-    const held = this.#byCredential.get(tenant.credential);
-    if (maxPerKey > 0 && (held?.slots.size ?? 0) >= maxPerKey) {
+    const held = this.#byCredential.get(tenant.credential)?.slots.size ?? 0;
+    if (maxPerKey > 0 && held >= maxPerKey) {
       throw tooManyStreams(
         `This API key has ${maxPerKey} open event streams, the most it may hold; close one before opening another.`,
       );
@@ -61,10 +61,21 @@ export class StreamAdmission<Slot> {
         `This organisation has ${maxPerOrganization} open event streams, the most it may hold; close one before opening another.`,
       );
     }
+  }
+
+  /** Counts `slot` against `tenant`, without a check (see `admit`). */
+  add(tenant: StreamTenant, slot: Slot): void {
+    const held = this.#byCredential.get(tenant.credential);
     if (held) held.slots.add(slot);
     else this.#byCredential.set(tenant.credential, { keyId: tenant.keyId, slots: new Set([slot]) });
-    this.#byOrganization.set(tenant.organizationId, organization + 1);
+    this.#byOrganization.set(tenant.organizationId, (this.#byOrganization.get(tenant.organizationId) ?? 0) + 1);
     this.#size += 1;
+  }
+
+  /** Checks, then counts `slot` against `tenant`. */
+  admit(tenant: StreamTenant, slot: Slot): void {
+    this.check(tenant);
+    this.add(tenant, slot);
   }
 
   /** Gives the slot back; a slot that is not held is ignored. */

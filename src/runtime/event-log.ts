@@ -18,7 +18,13 @@ export interface FollowInput {
   threadId: string;
   after: EventId;
   signal: AbortSignal;
-  ready?: (() => Promise<void> | null) | undefined;
+  /** Paces the replay (see `follow`); a stream is one, without a closure per follower. */
+  consumer?: FollowConsumer | undefined;
+}
+
+/** Who reads the events: null while it takes more, else a promise that settles when it does. */
+export interface FollowConsumer {
+  whenWritable(): Promise<void> | null;
 }
 
 /** The live events a follower has been handed by the bus and not yet taken, bounded. */
@@ -117,10 +123,11 @@ export class ThreadEventLog {
 
   /**
    * Every event after `after`, stored ones from the database and deltas from the buffer, then
-   * live ones as they come, each exactly once and in order, until `signal` aborts. `ready` paces
-   * the replay of stored events: it returns null while the consumer takes more, or a promise that
-   * settles when it does. Live events wait in a queue meanwhile; a consumer held back so long that
-   * more than `MAX_QUEUED_EVENTS` pile up there ends with `slow_consumer` (it can resume).
+   * live ones as they come, each exactly once and in order, until `signal` aborts. `consumer`
+   * paces the replay of stored events: its `whenWritable` returns null while it takes more, or a
+   * promise that settles when it does. Live events wait in a queue meanwhile; a consumer held back
+   * so long that more than `MAX_QUEUED_EVENTS` pile up there ends with `slow_consumer` (it can
+   * resume).
    */
   async *follow(input: FollowInput): AsyncGenerator<LiveEvent> {
     const queue = new FollowerQueue();
@@ -177,7 +184,7 @@ export class ThreadEventLog {
       for (const event of [...stored, ...buffered].sort((left, right) => compareEventIds(left.id, right.id))) {
         if (compareEventIds(event.id, last) <= 0) continue;
         // Only a held-back consumer costs a promise here.
-        const held = input.ready?.() ?? null;
+        const held = input.consumer?.whenWritable() ?? null;
         if (held !== null || queue.overflowed) await this.#paced(input, queue, held);
         if (input.signal.aborted) return;
         yield event;
@@ -189,7 +196,7 @@ export class ThreadEventLog {
 
   /** Waits while the consumer asks to (see `follow`); wakes for each live event to check the queue. */
   async #paced(input: FollowInput, queue: FollowerQueue, first: Promise<void> | null): Promise<void> {
-    for (let held = first; held && !input.signal.aborted; held = input.ready?.() ?? null) {
+    for (let held = first; held && !input.signal.aborted; held = input.consumer?.whenWritable() ?? null) {
       if (queue.overflowed) throw new AppError('slow_consumer');
       await Promise.race([held, queue.next()]);
     }

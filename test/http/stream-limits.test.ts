@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { growingRegistry, say } from '../fixtures/scripted-model.js';
 import { client, createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
 import { UUID_PATTERN as UUID } from '../helpers/ids.js';
@@ -138,5 +138,39 @@ describe('open streams per key and per organisation', () => {
     expect(third.status).toBe(200);
     expectTooMany(await follow(thread), KEY_FULL);
     await Promise.all([...held, third].map(hangUp));
+  });
+
+  it('gives the slot back when the client leaves before its stream opens, and leaves no stream behind', async () => {
+    const thread = await createThreadRef(context, { base, configuration: { model: 'demo' } });
+    // The follow waits for the log's end; the client hangs up meanwhile.
+    let proceed!: () => void;
+    const proceeding = new Promise<void>((resolve) => (proceed = resolve));
+    const lastSeq = context.store.events.lastSeq.bind(context.store.events);
+    const spy = vi.spyOn(context.store.events, 'lastSeq').mockImplementationOnce(async (input) => {
+      await proceeding;
+      return lastSeq(input);
+    });
+    try {
+      const controller = new AbortController();
+      const request = fetch(`${base}${threadPath(thread)}/stream`, {
+        headers: { 'x-api-key': thread.key },
+        signal: controller.signal,
+      }).catch(() => 'aborted');
+      await pollUntil(() => (spy.mock.calls.length === 1 && context.parley.sse.slotCount === 1 ? true : undefined), {
+        what: 'the request to wait for the log',
+      });
+      controller.abort();
+      expect(await request).toBe('aborted');
+      await pollUntil(() => (context.parley.sse.slotCount === 0 ? true : undefined), { what: 'the slot to free' });
+      proceed();
+      await pollUntil(
+        () => (context.parley.sse.size === 0 && context.parley.bus.subscriberCount === 0 ? true : undefined),
+        { what: 'the late stream to end' },
+      );
+      expect(context.parley.sse.bufferedBytes).toBe(0);
+    } finally {
+      proceed();
+      spy.mockRestore();
+    }
   });
 });

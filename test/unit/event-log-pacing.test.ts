@@ -8,7 +8,7 @@ import { client, createTestContext, type TestContext } from '../helpers/harness.
 import { pollUntil } from '../helpers/sse-client.js';
 
 /**
- * A follower's replay goes at its consumer's pace (`ready`), and the live events that wait for it
+ * A follower's replay goes at its consumer's pace (`whenWritable`), and the live events that wait for it
  * meanwhile are bounded: past 10,000 the follow ends with `slow_consumer` and lets them go.
  */
 
@@ -44,7 +44,7 @@ function gate() {
   const opened = new Promise<void>((resolve) => (release = resolve));
   const state = {
     asked: 0,
-    ready: (): Promise<void> | null => {
+    whenWritable: (): Promise<void> | null => {
       state.asked += 1;
       return open ? null : opened;
     },
@@ -61,7 +61,7 @@ describe('ThreadEventLog.follow pacing', () => {
     const { log, key } = await threadWithLog(3);
     const consumer = gate();
     const controller = new AbortController();
-    const events = log.follow({ ...key, after: START, signal: controller.signal, ready: consumer.ready });
+    const events = log.follow({ ...key, after: START, signal: controller.signal, consumer });
     try {
       const first = events.next();
       await pollUntil(() => (consumer.asked > 0 ? true : undefined), { what: 'the replay to reach the consumer' });
@@ -86,7 +86,7 @@ describe('ThreadEventLog.follow pacing', () => {
     const { log, bus, key, threadId } = await threadWithLog(1);
     const consumer = gate();
     const controller = new AbortController();
-    const events = log.follow({ ...key, after: START, signal: controller.signal, ready: consumer.ready });
+    const events = log.follow({ ...key, after: START, signal: controller.signal, consumer });
     const first = events.next();
     await pollUntil(() => (consumer.asked > 0 ? true : undefined), { what: 'the replay to reach the consumer' });
     expect(bus.subscriberCount).toBe(1);

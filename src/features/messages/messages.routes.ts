@@ -71,29 +71,29 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
       body: Type.Ref(ChatMessageCreate),
       response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(400, 404, 409, 429) },
     },
-    // The stream's slot is taken first: a 429 stores nothing.
-    handler: (request, reply) =>
-      sse.withSlot(request, async (slot) => {
-        const scope = scopeOf(request);
-        const view = STREAM_VIEWS[request.query.format];
-        const started = await idempotency.begin(request, reply);
-        if (started.kind === 'replayed') return;
-        try {
-          const body = request.body as typeof ChatMessageCreate.static;
-          const added = await messages.add({ ...scope, body, idempotency: started.claim });
-          const stream = slot.open({ reply, headers: view.headers });
-          if (added.kind === 'stored')
-            return sendStored({ stream, view, events: added.events, release: started.release });
-          const { run } = added;
-          void run.completion.then(started.release, started.release);
-          const events = messages.follow({ ...scope, after: run.after, signal: stream.signal, ready: paced(stream) });
-          const until = (event: LiveEvent) => isRunEnd(event, run.runId);
-          await pumpEvents({ stream, events, toMessages: view.toMessages, until, log: request.log });
-        } catch (error) {
-          started.release();
-          throw error;
-        }
-      }),
+    handler: async (request, reply) => {
+      // The stream's slot is taken first: a 429 stores nothing.
+      const slot = sse.admit(request, reply);
+      const scope = scopeOf(request);
+      const view = STREAM_VIEWS[request.query.format];
+      const started = await idempotency.begin(request, reply);
+      if (started.kind === 'replayed') return;
+      try {
+        const body = request.body as typeof ChatMessageCreate.static;
+        const added = await messages.add({ ...scope, body, idempotency: started.claim });
+        const stream = slot.open({ headers: view.headers });
+        if (added.kind === 'stored')
+          return sendStored({ stream, view, events: added.events, release: started.release });
+        const { run } = added;
+        void run.completion.then(started.release, started.release);
+        const events = messages.follow({ ...scope, after: run.after, signal: stream.signal, consumer: stream });
+        const until = (event: LiveEvent) => isRunEnd(event, run.runId);
+        await pumpEvents({ stream, events, toMessages: view.toMessages, until, log: request.log });
+      } catch (error) {
+        started.release();
+        throw error;
+      }
+    },
   });
 }
 
@@ -110,15 +110,15 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
       querystring: FollowQuery,
       response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(404, 429) },
     },
-    handler: (request, reply) =>
-      sse.withSlot(request, async (slot) => {
-        const scope = scopeOf(request);
-        const view = STREAM_VIEWS[request.query.format];
-        const after = await messages.prepareFollow({ ...scope, resume: resumePoint(request, request.query.after) });
-        const stream = slot.open({ reply, headers: view.headers });
-        const events = messages.follow({ ...scope, after, signal: stream.signal, ready: paced(stream) });
-        await pumpEvents({ stream, events, toMessages: view.toMessages, until: () => false, log: request.log });
-      }),
+    handler: async (request, reply) => {
+      const slot = sse.admit(request, reply);
+      const scope = scopeOf(request);
+      const view = STREAM_VIEWS[request.query.format];
+      const after = await messages.prepareFollow({ ...scope, resume: resumePoint(request, request.query.after) });
+      const stream = slot.open({ headers: view.headers });
+      const events = messages.follow({ ...scope, after, signal: stream.signal, consumer: stream });
+      await pumpEvents({ stream, events, toMessages: view.toMessages, until: () => false, log: request.log });
+    },
   });
 
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/runs/:run_id/cancel', {
@@ -154,11 +154,6 @@ function resumePoint(request: FastifyRequest, after: string | undefined): Resume
   }
   const parsed = after === undefined ? null : parseEventId(after);
   return parsed === null ? null : { id: parsed, loc: ['query', 'after'] };
-}
-
-/** The replay of stored events goes at the client's pace: it waits while the socket is full. */
-function paced(stream: SseStream): () => Promise<void> | null {
-  return () => stream.whenWritable();
 }
 
 /** A message stored without a run: its stream is the message's own events, then the view's end. */
