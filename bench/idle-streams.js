@@ -49,7 +49,9 @@ export async function run() {
   const directory = makeTempDir('parley-idle-');
   const parley = await startParley({
     databaseFile: path.join(directory, 'parley.db'),
-    env: { DEMO_MODEL_WORDS_PER_SECOND: '0' },
+    // Every stream is opened with the one bootstrap key: the per-key and per-organisation
+    // stream limits (100 and 1,000 by default) are lifted to measure the server itself.
+    env: { DEMO_MODEL_WORDS_PER_SECOND: '0', SSE_MAX_STREAMS_PER_KEY: '0', SSE_MAX_STREAMS_PER_ORGANIZATION: '0' },
     openFiles: settings.connections + 1000,
     heapSnapshots: true,
   });

@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
-import { SseRegistry } from './http/sse.js';
+import { SseRegistry } from './http/sse-registry.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
@@ -26,6 +26,7 @@ import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
 import { KeysService } from './features/keys/keys.service.js';
+import { StreamCredentialWatch, credentialCheckIntervalMs } from './features/keys/stream-credential-watch.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
@@ -87,12 +88,20 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerRequestHooks(app, { logLevel: config.logLevel, isShuttingDown: () => shuttingDown });
   registerJsonBodyParser(app);
 
-  const keys = new KeysService({ store, clock, newId: generateId, cacheTtlMs: config.authCacheTtlMs });
+  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
+  const keys = new KeysService({
+    store,
+    clock,
+    newId: generateId,
+    cacheTtlMs: config.authCacheTtlMs,
+    onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
+  });
+  const intervalMs = credentialCheckIntervalMs(config.authCacheTtlMs);
+  const credentialWatch = new StreamCredentialWatch({ keys, sse, intervalMs, log: app.log });
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
   const { bus, eventLog, runtime, liveness } = createRuntime({ dependencies, clock, generateId, logger: app.log });
-  const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs });
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
 
   registerErrorHandling(app);
@@ -109,6 +118,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerFlowExecutionRoutes(app, { store });
   await app.ready();
+  credentialWatch.start();
 
   return {
     app,
@@ -122,6 +132,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     },
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
+      await credentialWatch.stop();
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };

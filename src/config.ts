@@ -37,6 +37,18 @@ export interface RuntimeConfig {
   readonly processHeartbeatMs: number;
 }
 
+/** Limits on event streams, per tenant and per process (docs/streaming.md, "Limits"). */
+export interface StreamsConfig {
+  /** Open event streams per credential (API key); 0 for no limit. */
+  readonly maxPerKey: number;
+  /** Open event streams per organisation, over all its keys; 0 for no limit. */
+  readonly maxPerOrganization: number;
+  /** Bytes a stream may have written that its client has not read before it is ended. */
+  readonly maxBacklogBytes: number;
+  /** The same over every stream of the process; beyond it the largest backlogs are dropped. */
+  readonly maxBufferedBytes: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -54,6 +66,7 @@ export interface Config {
   readonly postgresPoolSize: number;
   readonly models: ModelProvidersConfig;
   readonly runtime: RuntimeConfig;
+  readonly streams: StreamsConfig;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +94,10 @@ export const DEFAULTS = {
   RUN_TIMEOUT_MS: 300_000,
   SSE_KEEP_ALIVE_MS: 15_000,
   PROCESS_HEARTBEAT_MS: 2000,
+  SSE_MAX_STREAMS_PER_KEY: 100,
+  SSE_MAX_STREAMS_PER_ORGANIZATION: 1000,
+  SSE_MAX_BACKLOG_BYTES: 1024 * 1024,
+  SSE_MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
 } as const;
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -110,39 +127,59 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       max: 600_000,
     }),
     postgresPoolSize: readInteger(environment, 'PG_POOL_SIZE', DEFAULTS.PG_POOL_SIZE, { min: 1, max: 1000 }),
-    models: Object.freeze({
-      demoWordsPerSecond: readInteger(
-        environment,
-        'DEMO_MODEL_WORDS_PER_SECOND',
-        DEFAULTS.DEMO_MODEL_WORDS_PER_SECOND,
-        {
-          min: 0,
-          max: 100_000,
-        },
-      ),
-      openai: Object.freeze({
-        apiKey: readOptional(environment, 'OPENAI_API_KEY'),
-        baseUrl: readOptionalUrl(environment, 'OPENAI_BASE_URL'),
-      }),
-      anthropic: Object.freeze({
-        apiKey: readOptional(environment, 'ANTHROPIC_API_KEY'),
-        baseUrl: readOptionalUrl(environment, 'ANTHROPIC_BASE_URL'),
-      }),
-      ollamaBaseUrl: readOptionalUrl(environment, 'OLLAMA_BASE_URL') ?? DEFAULTS.OLLAMA_BASE_URL,
-      openaiCompatible: readOpenAiCompatible(environment),
+    models: readModels(environment),
+    runtime: readRuntime(environment),
+    streams: readStreams(environment),
+  });
+}
+
+function readModels(environment: Environment): ModelProvidersConfig {
+  return Object.freeze({
+    demoWordsPerSecond: readInteger(environment, 'DEMO_MODEL_WORDS_PER_SECOND', DEFAULTS.DEMO_MODEL_WORDS_PER_SECOND, {
+      min: 0,
+      max: 100_000,
     }),
-    runtime: Object.freeze({
-      toolTimeoutMs: readInteger(environment, 'TOOL_TIMEOUT_MS', DEFAULTS.TOOL_TIMEOUT_MS, { min: 1, max: 600_000 }),
-      runTimeoutMs: readInteger(environment, 'RUN_TIMEOUT_MS', DEFAULTS.RUN_TIMEOUT_MS, { min: 1000, max: 3_600_000 }),
-      sseKeepAliveMs: readInteger(environment, 'SSE_KEEP_ALIVE_MS', DEFAULTS.SSE_KEEP_ALIVE_MS, {
-        min: 100,
-        max: 600_000,
-      }),
-      processHeartbeatMs: readInteger(environment, 'PROCESS_HEARTBEAT_MS', DEFAULTS.PROCESS_HEARTBEAT_MS, {
-        min: 100,
-        max: 60_000,
-      }),
+    openai: Object.freeze({
+      apiKey: readOptional(environment, 'OPENAI_API_KEY'),
+      baseUrl: readOptionalUrl(environment, 'OPENAI_BASE_URL'),
     }),
+    anthropic: Object.freeze({
+      apiKey: readOptional(environment, 'ANTHROPIC_API_KEY'),
+      baseUrl: readOptionalUrl(environment, 'ANTHROPIC_BASE_URL'),
+    }),
+    ollamaBaseUrl: readOptionalUrl(environment, 'OLLAMA_BASE_URL') ?? DEFAULTS.OLLAMA_BASE_URL,
+    openaiCompatible: readOpenAiCompatible(environment),
+  });
+}
+
+function readRuntime(environment: Environment): RuntimeConfig {
+  return Object.freeze({
+    toolTimeoutMs: readInteger(environment, 'TOOL_TIMEOUT_MS', DEFAULTS.TOOL_TIMEOUT_MS, { min: 1, max: 600_000 }),
+    runTimeoutMs: readInteger(environment, 'RUN_TIMEOUT_MS', DEFAULTS.RUN_TIMEOUT_MS, { min: 1000, max: 3_600_000 }),
+    sseKeepAliveMs: readInteger(environment, 'SSE_KEEP_ALIVE_MS', DEFAULTS.SSE_KEEP_ALIVE_MS, {
+      min: 100,
+      max: 600_000,
+    }),
+    processHeartbeatMs: readInteger(environment, 'PROCESS_HEARTBEAT_MS', DEFAULTS.PROCESS_HEARTBEAT_MS, {
+      min: 100,
+      max: 60_000,
+    }),
+  });
+}
+
+function readStreams(environment: Environment): StreamsConfig {
+  const count = { min: 0, max: 1_000_000 };
+  const bytes = { min: 1024, max: 1024 * 1024 * 1024 };
+  return Object.freeze({
+    maxPerKey: readInteger(environment, 'SSE_MAX_STREAMS_PER_KEY', DEFAULTS.SSE_MAX_STREAMS_PER_KEY, count),
+    maxPerOrganization: readInteger(
+      environment,
+      'SSE_MAX_STREAMS_PER_ORGANIZATION',
+      DEFAULTS.SSE_MAX_STREAMS_PER_ORGANIZATION,
+      count,
+    ),
+    maxBacklogBytes: readInteger(environment, 'SSE_MAX_BACKLOG_BYTES', DEFAULTS.SSE_MAX_BACKLOG_BYTES, bytes),
+    maxBufferedBytes: readInteger(environment, 'SSE_MAX_BUFFERED_BYTES', DEFAULTS.SSE_MAX_BUFFERED_BYTES, bytes),
   });
 }
 

@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   bad_request: { status: 400, message: 'The request could not be understood.' },
   validation_error: { status: 422, message: 'The request is not valid.' },
   invalid_api_key: { status: 401, message: 'A valid API key is required in the x-api-key header.' },
+  key_revoked: { status: 401, message: 'The API key of this stream was revoked or has expired.' },
   insufficient_scope: { status: 403, message: 'The API key lacks the scope this operation needs.' },
   route_not_found: { status: 404, message: 'Not Found' },
   agent_not_found: { status: 404, message: 'Agent not found.' },
@@ -27,6 +28,11 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type.' },
+  too_many_streams: { status: 429, message: 'Too many open event streams.' },
+  slow_consumer: {
+    status: 429,
+    message: 'The client did not read the stream fast enough; resume it with Last-Event-ID.',
+  },
   idempotency_key_reused: {
     status: 422,
     message: 'This Idempotency-Key was already used with a different request.',

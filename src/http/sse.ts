@@ -1,4 +1,5 @@
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
 /**
@@ -14,24 +15,52 @@ export interface SseMessage {
   data: string;
 }
 
+/** What a stream tells the registry that opened it. */
+export interface SseStreamHost {
+  /** The bytes the stream's client has not read changed by `delta` (see `SseStream.unreadBytes`). */
+  buffered(delta: number): void;
+  /** The stream was closed: it sends nothing more, though its last bytes may still be unread. */
+  closed(stream: SseStream): void;
+  /** The stream's response is over (all read, or the connection gone). Called once, last. */
+  released(stream: SseStream): void;
+}
+
+export interface SseStreamOptions {
+  keepAliveMs: number;
+  /** A stream whose client has more bytes than this unread is ended with `slow_consumer`. */
+  maxBacklogBytes: number;
+}
+
 export class SseStream {
-  readonly #reply: FastifyReply;
+  readonly #request: FastifyRequest;
+  readonly #raw: ServerResponse;
   readonly #controller = new AbortController();
   readonly #keepAlive: NodeJS.Timeout;
-  readonly #registry: SseRegistry;
+  readonly #host: SseStreamHost;
+  readonly #options: SseStreamOptions;
   #closed = false;
+  #released = false;
+  /** The unread bytes as last told to the host. */
+  #reported = 0;
+  /** Bytes the latest write added to the socket's buffer. */
+  #lastWrite = 0;
+  #flushDeadline: NodeJS.Timeout | undefined;
+  #writable: { promise: Promise<void>; resolve: () => void } | null = null;
+  #awaitingDrain = false;
 
   constructor(input: {
     request: FastifyRequest;
     reply: FastifyReply;
-    keepAliveMs: number;
-    registry: SseRegistry;
-    headers?: Record<string, string>;
+    host: SseStreamHost;
+    options: SseStreamOptions;
+    headers?: Record<string, string> | undefined;
   }) {
-    this.#reply = input.reply;
-    this.#registry = input.registry;
+    this.#request = input.request;
+    this.#raw = input.reply.raw;
+    this.#host = input.host;
+    this.#options = input.options;
     input.reply.hijack();
-    const raw = input.reply.raw;
+    const raw = this.#raw;
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -42,11 +71,8 @@ export class SseStream {
       ...input.headers,
     });
     raw.flushHeaders();
-    // A disconnected client stops the stream, never the work behind it.
-    raw.on('close', () => this.close());
-    this.#keepAlive = setInterval(() => this.comment('keep-alive'), input.keepAliveMs);
+    this.#keepAlive = setInterval(() => this.comment('keep-alive'), input.options.keepAliveMs);
     this.#keepAlive.unref();
-    this.#registry.add(this);
   }
 
   /** Fires when the client goes away or the stream is closed. */
@@ -58,27 +84,154 @@ export class SseStream {
     return this.#closed;
   }
 
+  /**
+   * The bytes written that the client has not read, as far as this process can see: Node's
+   * buffer for the socket (the kernel's socket buffers hold more, a few MiB on loopback). Counted
+   * while the socket asks to be drained (past its 16 KiB high-water mark) or after the end.
+   */
+  get unreadBytes(): number {
+    const raw = this.#raw;
+    return this.#released || !(raw.writableNeedDrain || raw.writableEnded) ? 0 : raw.writableLength;
+  }
+
   send(message: SseMessage): void {
-    if (this.#closed) return;
-    this.#reply.raw.write(frame(message));
+    if (!this.#closed) this.#write(frame(message));
   }
 
   sendAll(messages: readonly SseMessage[]): void {
     for (const message of messages) this.send(message);
   }
 
+  /**
+   * A comment line (`: text`). Skipped while the socket is still draining: bytes are on their way,
+   * which is all a keep-alive is for, and a comment must not end a stream that is busy with a big
+   * event.
+   */
   comment(text: string): void {
+    if (!this.#closed && !this.#raw.writableNeedDrain) this.#write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
+  }
+
+  /** Ends the stream with an in-band `error` event, `{code, detail}` (docs/streaming.md). */
+  fail(error: AppError): void {
     if (this.#closed) return;
-    this.#reply.raw.write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
+    this.#raw.write(frame({ event: 'error', data: JSON.stringify({ code: error.code, detail: error.message }) }));
+    this.close();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#keepAlive);
-    this.#registry.delete(this);
     this.#controller.abort();
-    if (!this.#reply.raw.writableEnded) this.#reply.raw.end();
+    this.#writable?.resolve();
+    if (!this.#raw.writableEnded) this.#raw.end();
+    this.#host.closed(this);
+    if (this.#released) return;
+    this.#report();
+    // What was sent gets one keep-alive interval to be read; a client that reads nothing by then
+    // is disconnected, so an ended stream cannot hold its unread bytes for ever.
+    this.#flushDeadline = setTimeout(() => this.#raw.destroy(), this.#options.keepAliveMs);
+    this.#flushDeadline.unref();
+  }
+
+  /** Drops the connection at once, with its unread bytes (the process needs the memory). */
+  disconnect(reason: string): void {
+    if (this.#released) return;
+    this.#request.log.warn({ unreadBytes: this.#reported }, reason);
+    this.#raw.destroy();
+    this.connectionClosed();
+  }
+
+  /**
+   * The response is over: all sent and read, or the connection gone (its host listens for the
+   * response's `close`, which may come before the stream opens). A disconnected client stops the
+   * stream, never the work behind it.
+   */
+  connectionClosed(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.close();
+    clearTimeout(this.#flushDeadline);
+    if (this.#reported !== 0) this.#host.buffered(-this.#reported);
+    this.#reported = 0;
+    this.#host.released(this);
+  }
+
+  /**
+   * Null while the client keeps up; otherwise a promise that settles once the socket has drained
+   * or the stream has closed. A replay waits on it, so its pace is the client's.
+   */
+  whenWritable(): Promise<void> | null {
+    if (this.#closed || !this.#raw.writableNeedDrain) return null;
+    if (!this.#awaitingDrain) this.#listenForDrain();
+    if (this.#writable === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((settle) => (resolve = settle));
+      this.#writable = { promise, resolve };
+    }
+    return this.#writable.promise;
+  }
+
+  /** Reads the unread bytes again (a socket drains without telling until it is empty). */
+  resync(): number {
+    this.#reported = this.unreadBytes;
+    return this.#reported;
+  }
+
+  /** Unread bytes as last reported; `resync` refreshes it. */
+  get reportedBytes(): number {
+    return this.#reported;
+  }
+
+  /**
+   * The backlog is checked before each write, leaving out the bytes of the write before it: one
+   * event of any size (a long reply's `message-end`, then `run-end`) reaches a client that reads,
+   * while a client that is more than the limit behind is ended.
+   */
+  #write(text: string): void {
+    const raw = this.#raw;
+    const before = raw.writableLength;
+    if (before - this.#lastWrite > this.#options.maxBacklogBytes) {
+      this.#request.log.info(
+        { unreadBytes: before },
+        'stream ended: its client left more than SSE_MAX_BACKLOG_BYTES unread',
+      );
+      return this.fail(new AppError('slow_consumer'));
+    }
+    raw.write(text);
+    // The chunked response corks the socket until the next tick, so this is the write's size.
+    const after = raw.writableLength;
+    this.#lastWrite = after - before;
+    // What a client that keeps up leaves is not counted (see `unreadBytes`): nothing to report.
+    if (raw.writableNeedDrain) {
+      if (!this.#awaitingDrain) this.#listenForDrain();
+      this.#reportBytes(after);
+    } else if (this.#reported !== 0) this.#reportBytes(0);
+  }
+
+  /** Tells the host what changed since the last report. */
+  #report(): void {
+    this.#reportBytes(this.unreadBytes);
+  }
+
+  #reportBytes(bytes: number): void {
+    if (bytes === this.#reported) return;
+    const delta = bytes - this.#reported;
+    this.#reported = bytes;
+    this.#host.buffered(delta);
+  }
+
+  #listenForDrain(): void {
+    this.#awaitingDrain = true;
+    this.#raw.once('drain', () => this.#drained());
+  }
+
+  #drained(): void {
+    this.#awaitingDrain = false;
+    this.#report();
+    const writable = this.#writable;
+    this.#writable = null;
+    writable?.resolve();
   }
 }
 
@@ -94,69 +247,4 @@ export function frame(message: SseMessage): string {
 function singleLine(field: string, value: string): string {
   if (/[\r\n]/.test(value)) throw new Error(`SSE ${field} may not contain a line break`);
   return value;
-}
-
-/** The open streams of this process, so shutdown can end each one cleanly. */
-export class SseRegistry {
-  readonly #streams = new Set<SseStream>();
-
-  constructor(private readonly options: { keepAliveMs: number }) {}
-
-  /** Takes over the reply and starts a stream on it, with the given extra response headers. */
-  open(input: { request: FastifyRequest; reply: FastifyReply; headers?: Record<string, string> }): SseStream {
-    return new SseStream({ ...input, keepAliveMs: this.options.keepAliveMs, registry: this });
-  }
-
-  add(stream: SseStream): void {
-    this.#streams.add(stream);
-  }
-  delete(stream: SseStream): void {
-    this.#streams.delete(stream);
-  }
-  get size(): number {
-    return this.#streams.size;
-  }
-
-  /** Sends `event: shutdown` with a reconnect hint to every stream and ends it. */
-  closeAll(): void {
-    for (const stream of [...this.#streams]) {
-      stream.send({ event: 'shutdown', retry: 1000, data: '{}' });
-      stream.close();
-    }
-  }
-}
-
-/**
- * Writes events to the stream, each as the messages `toMessages` makes of it, until `until` says
- * the last one went out, the events end or the client leaves; then closes the stream. The headers
- * are sent by then, so an error becomes an in-band `error` event carrying the error code.
- */
-export async function pumpEvents<Event>(input: {
-  stream: SseStream;
-  events: AsyncIterable<Event>;
-  toMessages: (event: Event) => readonly SseMessage[];
-  until: (event: Event) => boolean;
-  log: FastifyBaseLogger;
-}): Promise<void> {
-  const { stream } = input;
-  const events = input.events[Symbol.asyncIterator]();
-  try {
-    for (let next = await events.next(); !next.done; next = await events.next()) {
-      stream.sendAll(input.toMessages(next.value));
-      if (input.until(next.value)) break;
-    }
-  } catch (error) {
-    // Like any 5xx, an unexpected failure is logged (with the request id) for the operator.
-    if (!(error instanceof AppError) || error.status >= 500)
-      input.log.error({ err: error }, 'stream failed after its headers were sent');
-    const detail =
-      error instanceof AppError
-        ? { code: error.code, detail: error.message }
-        : { code: 'internal_error', detail: 'Internal Server Error' };
-    stream.send({ event: 'error', data: JSON.stringify(detail) });
-  } finally {
-    // Ends the source (a live subscription) whichever way the loop stopped.
-    await events.return?.(undefined);
-    stream.close();
-  }
 }

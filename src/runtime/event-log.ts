@@ -1,3 +1,4 @@
+import { AppError } from '../errors.js';
 import type { NewThreadEvent, RunEndEvent, TextDelta, ThreadEvent } from '../domain/thread-events.js';
 import type { Store, StoreWriters, WriteOptions } from '../storage/store.js';
 import type { DeltaBuffer } from './delta-buffer.js';
@@ -5,6 +6,59 @@ import { compareEventIds, type EventId } from './event-id.js';
 import type { LiveBus, LiveEvent } from './live-bus.js';
 
 const REPLAY_PAGE = 500;
+/**
+ * Live events one follower may have waiting while its replay is held back by its client. Events
+ * are shared by every follower of a thread: a queued one costs a reference (8 bytes) and keeps it
+ * alive. 10,000 is a long reply's worth of deltas.
+ */
+const MAX_QUEUED_EVENTS = 10_000;
+
+export interface FollowInput {
+  organizationId: string;
+  threadId: string;
+  after: EventId;
+  signal: AbortSignal;
+  /** Paces the replay (see `follow`); a stream is one, without a closure per follower. */
+  consumer?: FollowConsumer | undefined;
+}
+
+/** Who reads the events: null while it takes more, else a promise that settles when it does. */
+export interface FollowConsumer {
+  whenWritable(): Promise<void> | null;
+}
+
+/** The live events a follower has been handed by the bus and not yet taken, bounded. */
+class FollowerQueue {
+  readonly #events: LiveEvent[] = [];
+  #wake: (() => void) | null = null;
+  /** Past `MAX_QUEUED_EVENTS`: the queue is emptied and takes nothing more. */
+  overflowed = false;
+
+  push(event: LiveEvent): void {
+    if (this.overflowed) return;
+    this.#events.push(event);
+    if (this.#events.length > MAX_QUEUED_EVENTS) {
+      this.overflowed = true;
+      this.#events.length = 0;
+    }
+    this.wake();
+  }
+
+  shift(): LiveEvent | undefined {
+    return this.#events.shift();
+  }
+
+  /** Settles at the next push or `wake`. */
+  next(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#wake = resolve));
+  }
+
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
 
 /** A write unit that may append to thread logs: what `ThreadEventLog.write` hands its unit. */
 export interface EventUnit {
@@ -69,34 +123,29 @@ export class ThreadEventLog {
 
   /**
    * Every event after `after`, stored ones from the database and deltas from the buffer, then
-   * live ones as they come, each exactly once and in order, until `signal` aborts.
+   * live ones as they come, each exactly once and in order, until `signal` aborts. `consumer`
+   * paces the replay of stored events: its `whenWritable` returns null while it takes more, or a
+   * promise that settles when it does. Live events wait in a queue meanwhile; a consumer held back
+   * so long that more than `MAX_QUEUED_EVENTS` pile up there ends with `slow_consumer` (it can
+   * resume).
    */
-  async *follow(input: {
-    organizationId: string;
-    threadId: string;
-    after: EventId;
-    signal: AbortSignal;
-  }): AsyncGenerator<LiveEvent> {
-    const queue: LiveEvent[] = [];
-    let wake: (() => void) | null = null;
+  async *follow(input: FollowInput): AsyncGenerator<LiveEvent> {
+    const queue = new FollowerQueue();
     // Subscribe first, then read the store: an event is then either stored, queued, or both.
-    const unsubscribe = this.dependencies.bus.subscribe(input.threadId, (event) => {
-      queue.push(event);
-      wake?.();
-    });
-    const onAbort = () => wake?.();
+    const unsubscribe = this.dependencies.bus.subscribe(input.threadId, (event) => queue.push(event));
+    const onAbort = () => queue.wake();
     input.signal.addEventListener('abort', onAbort);
     try {
       let last = input.after;
-      for await (const event of this.#replay(input)) {
+      for await (const event of this.#replay(input, queue)) {
         yield event;
         last = event.id;
       }
       while (!input.signal.aborted) {
+        if (queue.overflowed) throw new AppError('slow_consumer');
         const event = queue.shift();
         if (event === undefined) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = null;
+          await queue.next();
         } else if (compareEventIds(event.id, last) > 0) {
           yield event;
           last = event.id;
@@ -115,12 +164,7 @@ export class ThreadEventLog {
    * of a durable event committed after the page was read comes (with that event) from the live
    * queue — taking it here would skip the event.
    */
-  async *#replay(input: {
-    organizationId: string;
-    threadId: string;
-    after: EventId;
-    signal: AbortSignal;
-  }): AsyncGenerator<LiveEvent> {
+  async *#replay(input: FollowInput, queue: FollowerQueue): AsyncGenerator<LiveEvent> {
     const { store, deltas } = this.dependencies;
     let last = input.after;
     for (;;) {
@@ -139,11 +183,24 @@ export class ThreadEventLog {
       }));
       for (const event of [...stored, ...buffered].sort((left, right) => compareEventIds(left.id, right.id))) {
         if (compareEventIds(event.id, last) <= 0) continue;
+        // Only a held-back consumer costs a promise here.
+        const held = input.consumer?.whenWritable() ?? null;
+        if (held !== null || queue.overflowed) await this.#paced(input, queue, held);
+        if (input.signal.aborted) return;
         yield event;
         last = event.id;
       }
       if (complete || input.signal.aborted) return;
     }
+  }
+
+  /** Waits while the consumer asks to (see `follow`); wakes for each live event to check the queue. */
+  async #paced(input: FollowInput, queue: FollowerQueue, first: Promise<void> | null): Promise<void> {
+    for (let held = first; held && !input.signal.aborted; held = input.consumer?.whenWritable() ?? null) {
+      if (queue.overflowed) throw new AppError('slow_consumer');
+      await Promise.race([held, queue.next()]);
+    }
+    if (queue.overflowed) throw new AppError('slow_consumer');
   }
 
   #publish(threadId: string, events: ThreadEvent[]): void {

@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import { loadConfig, type RuntimeConfig } from '../../src/config.js';
+import { loadConfig, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
+import type { Clock } from '../../src/ids.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
-import type { Clock } from '../../src/ids.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
 import type { ThreadRef } from './sse-client.js';
@@ -22,7 +22,21 @@ export interface TestContext {
   newOrganization(scopes?: Scope[]): Promise<TestOrganization>;
   /** Listens on a free loopback port (for real HTTP and SSE clients); returns the base URL. */
   listen(): Promise<string>;
+  /** Another server process, as it were: a second app with the same configuration on the same database. */
+  peer(): Promise<TestPeer>;
   close(): Promise<void>;
+}
+
+export interface TestPeer {
+  parley: ParleyApp;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function listenOn(parley: ParleyApp): Promise<string> {
+  await parley.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = parley.app.server.address() as AddressInfo;
+  return `http://127.0.0.1:${address.port}`;
 }
 
 export interface TestOrganization {
@@ -45,6 +59,8 @@ export async function createTestContext(
     models?: ModelRegistry;
     tools?: ReadonlyMap<string, Tool>;
     runtime?: Partial<RuntimeConfig>;
+    streams?: Partial<StreamsConfig>;
+    /** The clock both the app and its peers read (key expiry, timestamps). */
     clock?: Clock;
   } = {},
 ): Promise<TestContext> {
@@ -55,23 +71,27 @@ export async function createTestContext(
   logStream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
   // The configuration a server started with no environment gets, with the test's overrides.
   const defaults = loadConfig({});
-  const parley = await createApp({
-    config: {
-      ...defaults,
-      database: database.target,
-      logLevel: 'debug',
-      authCacheTtlMs: options.authCacheTtlMs ?? 0,
-      authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? defaults.authFailureLimitPerMinute,
-      bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
-      models: { ...defaults.models, demoWordsPerSecond: 0 },
-      runtime: { ...defaults.runtime, ...options.runtime },
-    },
-    store,
-    logStream,
-    ...(options.models ? { models: options.models } : {}),
-    ...(options.tools ? { tools: options.tools } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
+  const build = (appStore: Store, appLogStream: NodeJS.WritableStream) =>
+    createApp({
+      config: {
+        ...defaults,
+        database: database.target,
+        logLevel: 'debug',
+        authCacheTtlMs: options.authCacheTtlMs ?? 0,
+        authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? defaults.authFailureLimitPerMinute,
+        bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+        models: { ...defaults.models, demoWordsPerSecond: 0 },
+        runtime: { ...defaults.runtime, ...options.runtime },
+        streams: { ...defaults.streams, ...options.streams },
+      },
+      store: appStore,
+      logStream: appLogStream,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.models ? { models: options.models } : {}),
+      ...(options.tools ? { tools: options.tools } : {}),
+    });
+  const parley = await build(store, logStream);
+  const peers: TestPeer[] = [];
   let organizations = 0;
   return {
     parley,
@@ -98,12 +118,24 @@ export async function createTestContext(
           ).key,
       };
     },
-    async listen() {
-      await parley.app.listen({ port: 0, host: '127.0.0.1' });
-      const address = parley.app.server.address() as AddressInfo;
-      return `http://127.0.0.1:${address.port}`;
+    listen: () => listenOn(parley),
+    async peer() {
+      const peerStore = await openStore(database.target);
+      const peerApp = await build(peerStore, logStream);
+      const peer: TestPeer = {
+        parley: peerApp,
+        listen: () => listenOn(peerApp),
+        async close() {
+          peers.splice(peers.indexOf(peer), 1);
+          await peerApp.shutdown(0);
+          await peerStore.close();
+        },
+      };
+      peers.push(peer);
+      return peer;
     },
     async close() {
+      for (const peer of [...peers]) await peer.close();
       await parley.shutdown(0);
       await store.close();
       await database.destroy();

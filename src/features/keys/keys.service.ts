@@ -30,6 +30,8 @@ export class KeysService {
       newId: IdGenerator;
       /** How long a looked-up key is trusted before it is read again (0 disables the cache). */
       cacheTtlMs: number;
+      /** Called once a key is revoked through this process: its open streams end at once. */
+      onRevoked?: ((keyId: string) => void) | undefined;
     },
   ) {}
 
@@ -59,12 +61,7 @@ export class KeysService {
   }
 
   #verify(presented: string, credential: VerifiableCredential | null, nowMs: number): UserPrincipal {
-    if (
-      credential === null ||
-      !apiKeyMatches(presented, credential.digest) ||
-      credential.revoked_at !== null ||
-      (credential.expires_at !== null && Date.parse(credential.expires_at) <= nowMs)
-    ) {
+    if (credential === null || !apiKeyMatches(presented, credential.digest) || !isLive(credential, nowMs)) {
       throw new AppError('invalid_api_key');
     }
     return {
@@ -174,7 +171,28 @@ export class KeysService {
     );
     if (apiKey === null) throw new AppError('api_key_not_found');
     this.#cache.delete(input.id);
+    this.dependencies.onRevoked?.(input.id);
     return apiKey;
+  }
+
+  /**
+   * Of these keys, the ones no longer valid now (revoked, expired or gone), read from the
+   * database — not from the cache, which may be `cacheTtlMs` old. Cached keys among them are
+   * refreshed with what was read.
+   */
+  async invalidKeys(keyIds: readonly string[]): Promise<string[]> {
+    const { store, clock, cacheTtlMs } = this.dependencies;
+    const found = new Map((await store.apiKeys.findCredentials(keyIds)).map((stored) => [stored.id, stored]));
+    const nowMs = clock.now().getTime();
+    return keyIds.filter((keyId) => {
+      const stored = found.get(keyId);
+      if (!stored) this.#cache.delete(keyId);
+      else if (this.#cache.has(keyId)) {
+        const credential = { ...stored, digest: Buffer.from(stored.key_hash, 'hex') };
+        this.#cache.set(keyId, { credential, cachedUntil: nowMs + cacheTtlMs });
+      }
+      return stored === undefined || !isLive(stored, nowMs);
+    });
   }
 
   /**
@@ -190,6 +208,13 @@ export class KeysService {
       scopes: ['read', 'write', 'admin'],
     });
   }
+}
+
+/** Neither revoked nor past its expiry. */
+function isLive(credential: ApiKeyCredential, nowMs: number): boolean {
+  return (
+    credential.revoked_at === null && (credential.expires_at === null || Date.parse(credential.expires_at) > nowMs)
+  );
 }
 
 function normaliseScopes(scopes: readonly Scope[]): Scope[] {

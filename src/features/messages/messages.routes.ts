@@ -5,7 +5,9 @@ import { validationError } from '../../errors.js';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
-import { pumpEvents, type SseRegistry, type SseStream } from '../../http/sse.js';
+import type { SseStream } from '../../http/sse.js';
+import { pumpEvents } from '../../http/sse-pump.js';
+import type { SseRegistry } from '../../http/sse-registry.js';
 import { parseEventId } from '../../runtime/event-id.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
 import { ChatMessage } from '../threads/threads.schemas.js';
@@ -67,9 +69,11 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
       params: ThreadPathParams,
       querystring: StreamQuery,
       body: Type.Ref(ChatMessageCreate),
-      response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(400, 404, 409) },
+      response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(400, 404, 409, 429) },
     },
     handler: async (request, reply) => {
+      // The stream's slot is taken first: a 429 stores nothing.
+      const slot = sse.admit(request, reply);
       const scope = scopeOf(request);
       const view = STREAM_VIEWS[request.query.format];
       const started = await idempotency.begin(request, reply);
@@ -77,12 +81,12 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
       try {
         const body = request.body as typeof ChatMessageCreate.static;
         const added = await messages.add({ ...scope, body, idempotency: started.claim });
-        const stream = sse.open({ request, reply, headers: view.headers });
+        const stream = slot.open({ headers: view.headers });
         if (added.kind === 'stored')
           return sendStored({ stream, view, events: added.events, release: started.release });
         const { run } = added;
         void run.completion.then(started.release, started.release);
-        const events = messages.follow({ ...scope, after: run.after, signal: stream.signal });
+        const events = messages.follow({ ...scope, after: run.after, signal: stream.signal, consumer: stream });
         const until = (event: LiveEvent) => isRunEnd(event, run.runId);
         await pumpEvents({ stream, events, toMessages: view.toMessages, until, log: request.log });
       } catch (error) {
@@ -104,14 +108,15 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
         'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent.',
       params: ThreadPathParams,
       querystring: FollowQuery,
-      response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(404) },
+      response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(404, 429) },
     },
     handler: async (request, reply) => {
+      const slot = sse.admit(request, reply);
       const scope = scopeOf(request);
       const view = STREAM_VIEWS[request.query.format];
       const after = await messages.prepareFollow({ ...scope, resume: resumePoint(request, request.query.after) });
-      const stream = sse.open({ request, reply, headers: view.headers });
-      const events = messages.follow({ ...scope, after, signal: stream.signal });
+      const stream = slot.open({ headers: view.headers });
+      const events = messages.follow({ ...scope, after, signal: stream.signal, consumer: stream });
       await pumpEvents({ stream, events, toMessages: view.toMessages, until: () => false, log: request.log });
     },
   });

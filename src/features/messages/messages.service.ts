@@ -2,7 +2,7 @@ import { AppError, validationError } from '../../errors.js';
 import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, JsonObject } from '../../domain/models.js';
 import { formatEventId, type EventId } from '../../runtime/event-id.js';
-import type { ThreadEventLog } from '../../runtime/event-log.js';
+import type { FollowConsumer, ThreadEventLog } from '../../runtime/event-log.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
 import { newMessageOf } from '../../domain/runs.js';
 import type { AgentRuntime, StartedRun } from '../../runtime/run-agent.js';
@@ -116,7 +116,10 @@ export class MessagesService {
     return input.resume.id;
   }
 
-  follow(input: ThreadScope & { after: EventId; signal: AbortSignal }): AsyncGenerator<LiveEvent> {
+  /** The thread's events after `after` (see `ThreadEventLog.follow`; `consumer` paces the replay). */
+  follow(
+    input: ThreadScope & { after: EventId; signal: AbortSignal; consumer?: FollowConsumer },
+  ): AsyncGenerator<LiveEvent> {
     return this.dependencies.eventLog.follow(input);
   }
 

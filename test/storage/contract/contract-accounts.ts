@@ -104,6 +104,12 @@ export function describeAccountCases(fixture: ContractFixture): void {
         revoked_at: null,
       });
       expect(await store.apiKeys.findCredential(randomId())).toBeNull();
+      // Many at once, across organisations and past one query's worth of ids; unknown ids are left out.
+      const many = [keys[2]!.id, randomId(), otherKey.id, ...Array.from({ length: 600 }, randomId), keys[0]!.id];
+      const found = await store.apiKeys.findCredentials(many);
+      expect(found.map((key) => key.id).sort()).toEqual([keys[0]!.id, keys[2]!.id, otherKey.id].sort());
+      expect(found.find((key) => key.id === keys[2]!.id)).toEqual(credential);
+      expect(await store.apiKeys.findCredentials([])).toEqual([]);
 
       const listed = await store.apiKeys.list({ organizationId: owner.organizationId });
       expect(listed.map((key) => key.id)).toEqual(newestFirst(keys));
