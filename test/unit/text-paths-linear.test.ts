@@ -4,6 +4,7 @@ import { toAiSdkMessages, toParleyMessage } from '../../src/features/messages/st
 import { parseApiKeyId } from '../../src/features/keys/api-key-secret.js';
 import { frame } from '../../src/http/sse.js';
 import { createDemoModel } from '../../src/models/providers/demo/demo-model.js';
+import { MemoryDeltaBuffer } from '../../src/runtime/delta-buffer.js';
 import { parseEventId } from '../../src/runtime/event-id.js';
 import type { LiveEvent } from '../../src/runtime/live-bus.js';
 import { MAX_RENDERED_MARKDOWN_LENGTH, renderMarkdown } from '../../src/runtime/markdown.js';
@@ -177,6 +178,17 @@ const PATHS: TextPath[] = [
       'control characters': (length) => fill('\u0001\n\t', length),
       'lone surrogates': (length) => fill('\ud800', length),
     },
+  },
+  {
+    // A reply streamed one character per delta: every delta is kept for followers that reconnect.
+    name: 'replay buffer of a reply, one delta per character',
+    run: (text) => {
+      const buffer = new MemoryDeltaBuffer();
+      buffer.advance('thread', 1);
+      for (const character of text) buffer.record('thread', delta(character));
+      return buffer;
+    },
+    shapes: { letters: (length) => fill('a', length) },
   },
   {
     name: 'system prompt from the configuration',
