@@ -23,7 +23,8 @@ const LAYERS = [
  * Every regex in the server may meet user or model text, so each must run in linear time: the
  * plugin's recommended rules (as errors) and the two ReDoS checks — backtracking that grows with
  * the input (no-super-linear-backtracking) and a pattern retried at every position of a failed
- * search (no-super-linear-move, which the recommended set leaves off). See docs/performance.md.
+ * search (no-super-linear-move, which the recommended set leaves off). See ADR 0007
+ * (docs/adr/0007-linear-text-work.md).
  */
 const REGEXP_RULES = {
   ...Object.fromEntries(
