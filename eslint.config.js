@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+import regexp from 'eslint-plugin-regexp';
 
 /**
  * The layers of src/, lowest first; a folder may import only from the layers below it (and
@@ -17,6 +18,24 @@ const LAYERS = [
   { files: 'src/http', above: ['features', 'app', 'cli'] },
   { files: 'src/features', above: ['app', 'cli'] },
 ];
+
+/**
+ * Every regex in the server may meet user or model text, so each must run in linear time: the
+ * plugin's recommended rules (as errors) and the two ReDoS checks — backtracking that grows with
+ * the input (no-super-linear-backtracking) and a pattern retried at every position of a failed
+ * search (no-super-linear-move, which the recommended set leaves off). See ADR 0007
+ * (docs/adr/0007-linear-text-work.md).
+ */
+const REGEXP_RULES = {
+  ...Object.fromEntries(
+    Object.entries(regexp.configs['flat/recommended'].rules).map(([rule, level]) => [
+      rule,
+      level === 'warn' ? 'error' : level,
+    ]),
+  ),
+  'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+  'regexp/no-super-linear-move': ['error', { report: 'potential', ignorePartial: false }],
+};
 
 function layerRules() {
   return LAYERS.map(({ files, above }) => ({
@@ -60,6 +79,11 @@ export default tseslint.config(
       'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { regexp },
+    rules: REGEXP_RULES,
   },
   {
     // No import cycles anywhere in the server (a cycle is a layer that has not been found yet).

@@ -191,8 +191,15 @@ function readOptional(environment: Environment, name: string): string | undefine
 function readOptionalUrl(environment: Environment, name: string): string | undefined {
   const value = readOptional(environment, name);
   if (value === undefined) return undefined;
-  if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(name, 'must be an http:// or https:// URL');
-  return value.replace(/\/+$/, '');
+  if (!/^https?:\/\/\S+$/.test(value)) throw new ConfigError(name, 'must be an http:// or https:// URL');
+  return withoutTrailingSlashes(value);
+}
+
+/** The URL without the slashes it ends with; a loop, as `/\/+$/` would be retried at every slash. */
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url[end - 1] === '/') end -= 1;
+  return url.slice(0, end);
 }
 
 /**
@@ -207,13 +214,13 @@ function readOpenAiCompatible(environment: Environment): ModelProvidersConfig['o
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean)) {
-    const match = /^([a-z0-9][a-z0-9_-]{0,63})=(https?:\/\/\S+)$/i.exec(entry);
+    const match = /^([a-z0-9][\w-]{0,63})=(https?:\/\/\S+)$/i.exec(entry);
     if (!match)
       throw new ConfigError('OPENAI_COMPATIBLE_ENDPOINTS', `has a bad entry "${entry}" (expected name=http://host/v1)`);
     const name = match[1]!.toLowerCase();
     const keyVariable = `OPENAI_COMPATIBLE_${name.toUpperCase().replaceAll('-', '_')}_API_KEY`;
     endpoints[name] = Object.freeze({
-      baseUrl: match[2]!.replace(/\/+$/, ''),
+      baseUrl: withoutTrailingSlashes(match[2]!),
       apiKey: readOptional(environment, keyVariable),
     });
   }
@@ -228,7 +235,7 @@ export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
     if (location === ':memory:') return Object.freeze({ kind: 'sqlite', filename: ':memory:' });
     return Object.freeze({ kind: 'sqlite', filename: path.resolve(cwd, location) });
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  if (/^postgres(?:ql)?:\/\//.test(url)) {
     return Object.freeze({ kind: 'postgres', connectionString: url });
   }
   throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');

@@ -53,7 +53,8 @@ export function addressKey(address: string): string {
   if (!address.includes(':')) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;
-  const [head = '', tail] = address.toLowerCase().replace(/%.*$/, '').split('::');
+  const zone = address.indexOf('%');
+  const [head = '', tail] = (zone === -1 ? address : address.slice(0, zone)).toLowerCase().split('::');
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
   const missing =

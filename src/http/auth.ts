@@ -5,7 +5,7 @@ import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Reachable without a credential. Only health, readiness and the API documentation are. */
+    /** Reachable without a credential. Only health, readiness, metrics and the API documentation are. */
     public?: boolean;
     /** The scope a caller needs for this route. Every non-public route must declare one. */
     scope?: Scope;

@@ -77,6 +77,8 @@ function collectRoutes(app: FastifyInstance) {
       .split('/')
       .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : escapeRegExp(segment)))
       .join('/');
+    // Anchored; literal segments and `[^/]+` between slashes, and `.*` for a `*`, which the router
+    // allows only at the end: linear in the path, though built where regexp lint cannot see it.
     const pattern = new RegExp(`^${source}$`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     let entry = patterns.find((candidate) => candidate.pattern.source === pattern.source);

@@ -31,44 +31,57 @@ export const MAX_JSON_DEPTH = 200;
 const TOO_DEEP_ISSUE = { msg: `JSON should nest at most ${MAX_JSON_DEPTH} levels deep`, type: 'json_invalid' };
 const NOT_UTF8_ISSUE = { msg: 'JSON decode error: the body is not valid UTF-8', type: 'json_invalid' };
 
-/** A value still to be checked, with where it is: its key and its parent's node. */
-interface Pending {
-  value: unknown;
+/** An object or array being walked: where it is, and how far through its entries the walk is. */
+interface Frame {
+  container: object;
+  /** The object's own keys; null for an array, walked by index. */
+  keys: string[] | null;
+  next: number;
+  /** Its key in its parent; undefined for the root. */
   key: string | number | undefined;
-  parent: Pending | undefined;
+  parent: Frame | undefined;
   depth: number;
 }
 
 /**
  * The first problem in a parsed JSON value, in document order — too deep, or a key, string or
  * number that `textProblem` or finiteness refuses — with its location, or null. One iterative
- * pass over every value, so any depth and any size is linear and safe for the stack; a location
- * is only built for the problem found.
+ * pass with a frame per object or array (none per value), so any depth and any size is linear,
+ * safe for the stack and light on memory; a location is only built for the problem found.
  */
 export function findJsonProblem(value: unknown, root: (string | number)[] = ['body']): ValidationIssue | null {
-  const pending: Pending[] = [{ value, key: undefined, parent: undefined, depth: 0 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const problem = valueProblem(next.value);
-    if (problem) return { loc: locationOf(next, root), ...problem };
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    if (next.depth >= MAX_JSON_DEPTH) return { loc: root, ...TOO_DEEP_ISSUE };
-    const isArray = Array.isArray(next.value);
-    const entries = Object.entries(next.value);
-    // Pushed last to first, so the stack yields them in document order.
-    for (let index = entries.length - 1; index >= 0; index--) {
-      const [key, child] = entries[index]!;
-      const node = { value: child, key: isArray ? index : key, parent: next, depth: next.depth + 1 };
-      const keyProblem = isArray ? null : textProblem(key);
-      if (keyProblem) return { loc: locationOf(node, root), ...keyProblem };
-      pending.push(node);
+  const rootProblem = valueProblem(value);
+  if (rootProblem) return { loc: root, ...rootProblem };
+  if (typeof value !== 'object' || value === null) return null;
+  let frame: Frame | undefined = frameOf(value, undefined, undefined);
+  while (frame !== undefined) {
+    const length: number = frame.keys === null ? (frame.container as unknown[]).length : frame.keys.length;
+    if (frame.next === length) {
+      frame = frame.parent;
+      continue;
     }
+    const key: string | number = frame.keys === null ? frame.next : frame.keys[frame.next]!;
+    frame.next += 1;
+    const problem =
+      (typeof key === 'string' ? textProblem(key) : null) ??
+      valueProblem((frame.container as Record<string | number, unknown>)[key]);
+    if (problem) return { loc: locationOf(frame, key, root), ...problem };
+    const child = (frame.container as Record<string | number, unknown>)[key];
+    if (typeof child !== 'object' || child === null) continue;
+    if (frame.depth + 1 >= MAX_JSON_DEPTH) return { loc: root, ...TOO_DEEP_ISSUE };
+    frame = frameOf(child, key, frame);
   }
   return null;
 }
 
-function locationOf(node: Pending, root: (string | number)[]): (string | number)[] {
-  const keys: (string | number)[] = [];
-  for (let at: Pending | undefined = node; at?.key !== undefined; at = at.parent) keys.push(at.key);
+function frameOf(container: object, key: string | number | undefined, parent: Frame | undefined): Frame {
+  const keys = Array.isArray(container) ? null : Object.keys(container);
+  return { container, keys, next: 0, key, parent, depth: parent === undefined ? 0 : parent.depth + 1 };
+}
+
+function locationOf(frame: Frame, key: string | number, root: (string | number)[]): (string | number)[] {
+  const keys: (string | number)[] = [key];
+  for (let at: Frame | undefined = frame; at?.key !== undefined; at = at.parent) keys.push(at.key);
   return [...root, ...keys.reverse()];
 }
 

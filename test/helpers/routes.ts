@@ -67,6 +67,7 @@ export interface OperationSpec {
 export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /healthz': { owner: 200 },
   'GET /readyz': { owner: 200 },
+  'GET /metrics': { owner: 200 },
   'GET /api/v1/agents': { owner: 200 },
   'POST /api/v1/agents': {
     owner: 200,

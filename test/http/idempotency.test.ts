@@ -443,6 +443,35 @@ describe('(g) POST /api/v1/agents with Idempotency-Key', () => {
     expect(await agentIds()).toEqual([...before, first.body.id].sort());
   });
 
+  it('fingerprints a deep body as before: SHA-256 of the method, the path and the JSON with sorted keys', async () => {
+    // The string-building implementation records from earlier versions were made with.
+    const canonical = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+      if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+        return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(',')}}`;
+      }
+      return JSON.stringify(value) ?? 'null';
+    };
+    let nested: unknown = { z: 'déjà \u{1f600} "quoted"', a: [1, null, true, { y: 2, b: [] }] };
+    for (let depth = 0; depth < 150; depth += 1) nested = depth % 2 ? { b: nested, a: depth } : [depth, nested];
+    const deep = { template_id: BLANK_TEMPLATE, configuration: { tone: 'Deep', nested }, name: 'Deep agent' };
+    const key = newKey();
+    expect((await api.post('/api/v1/agents', deep, withKey(key))).status).toBe(200);
+    const recorded = await context.store.idempotency.find({
+      organizationId: organization.organizationId,
+      key,
+      now: new Date().toISOString(),
+    });
+    const expected = crypto
+      .createHash('sha256')
+      .update(`POST /api/v1/agents\n${canonical(deep)}`)
+      .digest('hex');
+    expect(recorded?.fingerprint).toBe(expected);
+    const reordered = { name: deep.name, configuration: { nested, tone: 'Deep' }, template_id: BLANK_TEMPLATE };
+    expect((await api.post('/api/v1/agents', reordered, withKey(key))).headers['idempotent-replayed']).toBe('true');
+  });
+
   it('two concurrent creations with one key make one agent', async () => {
     const before = await agentIds();
     const key = newKey();

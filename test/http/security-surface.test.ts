@@ -57,6 +57,7 @@ afterAll(async () => {
 const PUBLIC_ROUTES: Record<string, { url: string; status: number }> = {
   '/healthz': { url: '/healthz', status: 200 },
   '/readyz': { url: '/readyz', status: 200 },
+  '/metrics': { url: '/metrics', status: 200 },
   '/openapi.json': { url: '/openapi.json', status: 200 },
   '/docs': { url: '/docs', status: 200 },
   '/docs/': { url: '/docs/', status: 200 },
@@ -140,7 +141,7 @@ describe('T5: path normalisation', () => {
 });
 
 describe('T6: the unauthenticated surface', () => {
-  it('declares the key requirement globally in the OpenAPI document, with only health and readiness exempt', async () => {
+  it('declares the key requirement globally in the OpenAPI document, with only health, readiness and metrics exempt', async () => {
     const spec = await loadSpec(context);
     expect(spec.security).toEqual([{ APIKeyHeader: [] }]);
     expect(spec.components.securitySchemes).toEqual({
@@ -149,6 +150,7 @@ describe('T6: the unauthenticated surface', () => {
     expect(operations.filter((operation) => operation.public).map((operation) => operation.name)).toEqual([
       'GET /healthz',
       'GET /readyz',
+      'GET /metrics',
     ]);
     expect(operationSpecProblems(operations)).toEqual([]);
   });
@@ -159,7 +161,7 @@ describe('T6: the unauthenticated surface', () => {
       return operation.method === 'GET' ? [`GET ${url}`, `HEAD ${url}`] : [`${operation.method} ${url}`];
     });
     const reviewed = Object.keys(PUBLIC_ROUTES)
-      .filter((url) => url !== '/healthz' && url !== '/readyz')
+      .filter((url) => url !== '/healthz' && url !== '/readyz' && url !== '/metrics')
       .flatMap((url) => [`GET ${url}`, `HEAD ${url}`]);
     const registered = registeredRoutes(context).map((route) => `${route.method} ${route.url}`);
     expect(registered.length).toBeGreaterThan(30);

@@ -13,3 +13,36 @@ describe('PROCESS_HEARTBEAT_MS', () => {
     );
   });
 });
+
+describe('provider URLs in the configuration', () => {
+  it('lose the slashes they end with, and only those', () => {
+    const config = loadConfig({
+      OPENAI_BASE_URL: 'https://gateway.example/v1///',
+      ANTHROPIC_BASE_URL: 'https://anthropic.example//v1',
+      OPENAI_COMPATIBLE_ENDPOINTS: 'vllm=http://10.0.0.5:8000/v1/,LM-Studio_2=http://127.0.0.1:1234/v1',
+    });
+    expect(config.models.openai.baseUrl).toBe('https://gateway.example/v1');
+    expect(config.models.anthropic.baseUrl).toBe('https://anthropic.example//v1');
+    expect(config.models.openaiCompatible).toEqual({
+      vllm: { baseUrl: 'http://10.0.0.5:8000/v1', apiKey: undefined },
+      'lm-studio_2': { baseUrl: 'http://127.0.0.1:1234/v1', apiKey: undefined },
+    });
+  });
+
+  it('are refused when they are not http(s) or hold white space', () => {
+    expect(() => loadConfig({ OPENAI_BASE_URL: 'ftp://example/v1' })).toThrow('OPENAI_BASE_URL');
+    expect(() => loadConfig({ OPENAI_BASE_URL: 'https://exa mple/v1' })).toThrow('OPENAI_BASE_URL');
+    expect(() => loadConfig({ OPENAI_COMPATIBLE_ENDPOINTS: '-bad=http://h/v1' })).toThrow(
+      'OPENAI_COMPATIBLE_ENDPOINTS',
+    );
+  });
+
+  it('pick the database by scheme', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).database).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgresql://u@h/db',
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database.kind).toBe('postgres');
+    expect(() => loadConfig({ DATABASE_URL: 'postgresx://u@h/db' })).toThrow('DATABASE_URL');
+  });
+});

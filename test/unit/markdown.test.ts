@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown } from '../../src/runtime/markdown.js';
+import { MAX_RENDERED_MARKDOWN_LENGTH, renderMarkdown } from '../../src/runtime/markdown.js';
 import { stripSuggestions } from '../../src/domain/suggestions.js';
 
 describe('renderMarkdown', () => {
@@ -26,6 +26,22 @@ describe('renderMarkdown', () => {
     const html = renderMarkdown(markdown);
     expect(html).not.toContain(forbidden);
     expect(html).not.toMatch(/<[a-z]+[^>]*\son[a-z]+=/i);
+  });
+});
+
+describe('renderMarkdown beyond MAX_RENDERED_MARKDOWN_LENGTH', () => {
+  it('renders Markdown up to the limit', () => {
+    const atLimit = `**bold**${' '.repeat(MAX_RENDERED_MARKDOWN_LENGTH - 8)}`;
+    expect(renderMarkdown(atLimit)).toBe('<p><strong>bold</strong></p>\n');
+  });
+
+  it('shows a longer text as escaped plain text, a paragraph per block, <br> at other line breaks', () => {
+    const filler = 'a'.repeat(MAX_RENDERED_MARKDOWN_LENGTH);
+    const text = `**not bold** <script>alert(1)</script> & [x](javascript:alert(1))\r\nline two\n \n\n${filler}\n`;
+    expect(renderMarkdown(text)).toBe(
+      '<p>**not bold** &lt;script&gt;alert(1)&lt;/script&gt; &amp; [x](javascript:alert(1))<br>\nline two</p>\n' +
+        `<p>${filler}</p>\n`,
+    );
   });
 });
 

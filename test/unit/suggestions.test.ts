@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractSuggestions, stripSuggestions } from '../../src/domain/suggestions.js';
+import { random } from '../helpers/random.js';
+import { growthRatio } from '../helpers/time-ratio.js';
 
 /** The regex implementation the scanner replaced: the reference for what blocks are. */
 function referenceStrip(text: string): string {
@@ -17,17 +19,6 @@ function referenceSuggestions(text: string): string[] {
   );
 }
 
-/** A small deterministic generator (mulberry32), so a failure names its case. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const OPEN_TAG = '<suggestions>';
 const PIECES = [' ', '\n', '\t', 'a', 'Answer.', '<suggestions>', '</suggestions>', '- x', '\n2) y', '\u00a0', '<sugg'];
 
@@ -35,12 +26,6 @@ function worstCase(bytes: number): string {
   // A long run of white space with no tag after it, then opening tags that never close: the
   // regexes retried `\s*` at every space and scanned to the end from every opening tag.
   return ' '.repeat(bytes / 2) + OPEN_TAG.repeat(Math.floor(bytes / 2 / OPEN_TAG.length));
-}
-
-function timeOf(work: () => void): number {
-  const started = process.hrtime.bigint();
-  work();
-  return Number(process.hrtime.bigint() - started);
 }
 
 describe('suggestion blocks', () => {
@@ -56,16 +41,10 @@ describe('suggestion blocks', () => {
     }
   });
 
-  it('take time linear in the text: 64 KiB of worst case costs about 64 times 1 KiB', () => {
-    const small = worstCase(1024);
-    const large = worstCase(64 * 1024);
-    stripSuggestions(large); // warm up
+  it('take time linear in the text: 64 KiB of worst case costs about 64 times 1 KiB', async () => {
     // The ratio of one run, not an absolute time: 64 small inputs against one large one.
-    const smallTime = timeOf(() => {
-      for (let index = 0; index < 64; index += 1) extractSuggestions(small);
-    });
-    const largeTime = timeOf(() => extractSuggestions(large));
+    const ratio = await growthRatio(extractSuggestions, { small: worstCase(1024), large: worstCase(64 * 1024) });
     // Linear gives a ratio near 1; the quadratic regex gave about 64.
-    expect(largeTime / smallTime).toBeLessThan(8);
+    expect(ratio).toBeLessThan(8);
   });
 });

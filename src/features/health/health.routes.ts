@@ -2,10 +2,13 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { Store } from '../../storage/store.js';
+import { EventLoopMonitor, METRICS_CONTENT_TYPE } from './event-loop-monitor.js';
 
 /**
  * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers and
  * the server is not shutting down (a load balancer should stop sending requests on 503).
+ * `/metrics`: the process's event-loop delay and utilization for Prometheus. All three are public,
+ * for probes and scrapers, and tell nothing about any organisation.
  */
 export function registerHealthRoutes(
   parent: FastifyInstance,
@@ -34,5 +37,22 @@ export function registerHealthRoutes(
       }
       return { status: 'ready' };
     },
+  });
+
+  const monitor = new EventLoopMonitor();
+  app.addHook('onClose', (_instance, done) => {
+    monitor.stop();
+    done();
+  });
+  app.get('/metrics', {
+    config: { public: true },
+    schema: {
+      ...common,
+      summary: 'Event-loop metrics (Prometheus text format)',
+      response: {
+        200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } },
+      },
+    },
+    handler: async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(monitor.scrape()),
   });
 }

@@ -4,7 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * Key format: `pk_<key id, 32 hex>_<secret, 43 base64url chars = 256 random bits>`. The readable
  * id lets the server find the row without a scan; only the SHA-256 of the whole key is stored.
  */
-const KEY_PATTERN = /^pk_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
+const KEY_PATTERN = /^pk_([0-9a-f]{32})_[\w-]{43}$/;
 
 export function generateApiKey(keyId: string): string {
   return `pk_${keyId.replaceAll('-', '')}_${randomBytes(32).toString('base64url')}`;

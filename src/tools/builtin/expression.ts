@@ -42,25 +42,38 @@ type Token =
   | { kind: 'name'; value: string; position: number }
   | { kind: 'symbol'; value: string; position: number };
 
+/**
+ * Sticky patterns, matched where the tokenizer stands (`lastIndex`), without a slice of the rest
+ * of the source per token. Neither can backtrack more than the token it finds.
+ */
+const NUMBER = /(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?/iy;
+const NAME = /[a-z_]\w*/iy;
+const SPACE = /\s/;
+
+function stickyMatch(pattern: RegExp, source: string, index: number): string | null {
+  pattern.lastIndex = index;
+  return pattern.exec(source)?.[0] ?? null;
+}
+
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
   let index = 0;
   while (index < source.length) {
     const character = source[index]!;
-    if (/\s/.test(character)) {
+    if (SPACE.test(character)) {
       index += 1;
       continue;
     }
-    const number = /^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/.exec(source.slice(index));
-    if (number) {
-      tokens.push({ kind: 'number', value: Number(number[0]), position: index });
-      index += number[0].length;
+    const number = stickyMatch(NUMBER, source, index);
+    if (number !== null) {
+      tokens.push({ kind: 'number', value: Number(number), position: index });
+      index += number.length;
       continue;
     }
-    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(source.slice(index));
-    if (name) {
-      tokens.push({ kind: 'name', value: name[0].toLowerCase(), position: index });
-      index += name[0].length;
+    const name = stickyMatch(NAME, source, index);
+    if (name !== null) {
+      tokens.push({ kind: 'name', value: name.toLowerCase(), position: index });
+      index += name.length;
       continue;
     }
     if (source.startsWith('**', index)) {

@@ -1,5 +1,6 @@
 import type { JsonObject } from '../../../domain/models.js';
 import type { LanguageModel, ModelMessage, ModelRequest, ModelStreamPart, ModelToolCall } from '../../model-port.js';
+import { expressionIn } from './find-expression.js';
 
 /**
  * The offline demo model: a real provider of the model port that needs no network. It is
@@ -13,9 +14,7 @@ export interface DemoModelOptions {
 
 export const DEMO_MODEL_ID = 'demo';
 
-const TIME_WORDS = /\b(time|clock|date|today|day is it)\b/i;
-const CALCULATION_CUE = /\b(?:calculate|compute|evaluate|what is|what's|how much is)\b\s*:?\s*(.+)$/i;
-const ARITHMETIC = /[-+(]*\s*[\d.]+(?:\s*(?:[-+*/%^×÷]|\*\*)\s*[-+(]*\s*[\d.]+\s*\)*)+/;
+const TIME_WORDS = /\b(?:time|clock|date|today|day is it)\b/i;
 
 export function createDemoModel(options: DemoModelOptions): LanguageModel {
   return {
@@ -49,20 +48,14 @@ async function* streamDemo(request: ModelRequest, options: DemoModelOptions): As
 /** The tools the user's words name, in a fixed order, with their arguments. */
 function toolCallsFor(content: string, available: Set<string>): ModelToolCall[] {
   const calls: ModelToolCall[] = [];
-  const expression = expressionIn(content);
-  if (available.has('calculator') && expression !== null) {
+  const expression = available.has('calculator') ? expressionIn(content) : null;
+  if (expression !== null) {
     calls.push({ toolCallId: `call_demo_${calls.length + 1}`, toolName: 'calculator', input: { expression } });
   }
   if (available.has('current_time') && TIME_WORDS.test(content)) {
     calls.push({ toolCallId: `call_demo_${calls.length + 1}`, toolName: 'current_time', input: {} });
   }
   return calls;
-}
-
-function expressionIn(content: string): string | null {
-  const cue = CALCULATION_CUE.exec(content);
-  const candidate = cue ? (ARITHMETIC.exec(cue[1]!) ?? ARITHMETIC.exec(content)) : ARITHMETIC.exec(content);
-  return candidate ? candidate[0].trim() : null;
 }
 
 /** Answers from the results of the tool calls that follow the last assistant turn. */
