@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
+import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
@@ -22,6 +23,7 @@ import { CatalogToolResolver } from './tools/tool-resolver.js';
 import { AppError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
+import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
@@ -111,7 +113,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       : undefined;
   registerAuthentication(app, [new ApiKeyAuthenticator(keys)], { failures });
   await registerOpenApi(app, PARLEY_VERSION);
-  registerHealthRoutes(app, { store, isShuttingDown: () => shuttingDown });
+  registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
@@ -172,6 +174,22 @@ function createRuntime(input: {
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
   return { bus, eventLog, runtime, liveness };
+}
+
+/**
+ * The app's own metrics registry, fed by the event-loop monitor, which stops when the app closes.
+ * Never prom-client's global registry: tests build many apps in one process, and two registrations
+ * of one name in a registry throw. No `collectDefaultMetrics`: its event-loop lag resets per scrape
+ * (see EventLoopMonitor) and its loop monitor and GC observer cannot be stopped with the app.
+ */
+function createMetrics(app: FastifyInstance): Registry {
+  const registry = new Registry();
+  const eventLoop = new EventLoopMonitor(registry);
+  app.addHook('onClose', (_instance, done) => {
+    eventLoop.stop();
+    done();
+  });
+  return registry;
 }
 
 function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefined): FastifyServerOptions {

@@ -1,31 +1,66 @@
-import { createHistogram, performance, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { Gauge, Summary, type Registry } from 'prom-client';
 
 /**
- * How late and how busy this process's event loop is, in the Prometheus text format (served at
- * `GET /metrics`, docs/api.md). Work that holds the loop — a regex gone quadratic, a huge render —
- * delays every request and stream of the process, so this is the first figure to watch.
+ * How late and how busy this process's event loop is, as prom-client metrics in the app's registry
+ * (served at `GET /metrics`, docs/api.md). Work that holds the loop — a regex gone quadratic, a
+ * huge render — delays every request and stream of the process, so this is the first figure to
+ * watch.
  *
  * A timer due every RESOLUTION_MS records how late it ran. The quantiles, the maximum and the
- * utilization cover the time since the previous scrape; the sum and count are totals since the
- * start. Not `monitorEventLoopDelay`: its `reset()` forgets when it last sampled, so a stall that
- * begins just after a reset is never recorded (Node 20: a 200 ms hold right after `reset()` left a
- * maximum of 10 ms), and a per-scrape window needs a reset per scrape.
+ * utilization cover a sliding window of the last 50 to 60 s (six 10 s buckets, the newest one
+ * filling), kept by the sampler alone: a scrape reads them and changes nothing, so any number of
+ * scrapers see the same figures. The summary's sum and count are totals since the start.
+ *
+ * Not `monitorEventLoopDelay` (nor prom-client's default `nodejs_eventloop_lag_*`, built on it):
+ * its `reset()` forgets when it last sampled, so a stall that begins just after a reset is never
+ * recorded (Node 20: a 200 ms hold right after `reset()` left a maximum of 10 ms), and a window
+ * needs resets.
  */
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 const RESOLUTION_MS = 10;
-const QUANTILES = [0.5, 0.9, 0.99] as const;
+const WINDOW_SECONDS = 60;
+const BUCKETS = 6;
+const BUCKET_MS = (WINDOW_SECONDS * 1000) / BUCKETS;
+
+/** One 10 s slice of the window: when it began, its longest delay, the loop's counters then. */
+interface Bucket {
+  startedAt: number;
+  maximumSeconds: number;
+  utilization: EventLoopUtilization;
+}
 
 export class EventLoopMonitor {
-  /** Delays since the previous scrape, in nanoseconds (at least 1: the histogram's lowest value). */
-  #window: RecordableHistogram = createHistogram();
+  readonly #delay: Summary;
+  /** A ring: `#current` is the newest bucket, the one after it the oldest. */
+  readonly #buckets: Bucket[];
+  #current = 0;
   #due = performance.now() + RESOLUTION_MS;
-  #delaySumSeconds = 0;
-  #samples = 0;
-  #utilization: EventLoopUtilization = performance.eventLoopUtilization();
   readonly #timer = setInterval(() => this.#sample(), RESOLUTION_MS);
 
-  constructor() {
+  constructor(registry: Registry) {
+    const start = { startedAt: performance.now(), maximumSeconds: 0, utilization: performance.eventLoopUtilization() };
+    this.#buckets = Array.from({ length: BUCKETS }, () => ({ ...start }));
+    const registers = [registry];
+    this.#delay = new Summary({
+      name: 'parley_event_loop_delay_seconds',
+      help: 'How late the event loop ran a timer due every 10 ms (quantiles over the last 50 to 60 s).',
+      percentiles: [0.5, 0.9, 0.99],
+      maxAgeSeconds: WINDOW_SECONDS,
+      ageBuckets: BUCKETS,
+      registers,
+    });
+    const maximum: Gauge = new Gauge({
+      name: 'parley_event_loop_delay_max_seconds',
+      help: 'The longest event loop delay over the last 50 to 60 s.',
+      registers,
+      collect: () => maximum.set(Math.max(...this.#buckets.map((bucket) => bucket.maximumSeconds))),
+    });
+    const utilization: Gauge = new Gauge({
+      name: 'parley_event_loop_utilization',
+      help: 'Share of the last 50 to 60 s the event loop was busy (0 to 1).',
+      registers,
+      collect: () => utilization.set(this.#utilizationSinceOldest()),
+    });
     // Sampling never keeps the process alive.
     this.#timer.unref();
   }
@@ -34,44 +69,36 @@ export class EventLoopMonitor {
     clearInterval(this.#timer);
   }
 
-  /** The metrics as Prometheus text; starts the next window of quantiles, maximum and utilization. */
-  scrape(): string {
-    const window = this.#window;
-    const observed = window.count > 0;
-    // No sample since the previous scrape (two scrapes within one period): quantiles are NaN, as
-    // Prometheus summaries have them without observations.
-    const quantile = (q: number) => (observed ? seconds(window.percentile(q * 100)) : NaN);
-    const now = performance.eventLoopUtilization();
-    const utilization = performance.eventLoopUtilization(now, this.#utilization).utilization;
-    this.#utilization = now;
-    const lines = [
-      '# HELP parley_event_loop_delay_seconds How late the event loop ran a timer due every 10 ms (quantiles since the previous scrape).',
-      '# TYPE parley_event_loop_delay_seconds summary',
-      ...QUANTILES.map((q) => `parley_event_loop_delay_seconds{quantile="${q}"} ${quantile(q)}`),
-      `parley_event_loop_delay_seconds_sum ${this.#delaySumSeconds}`,
-      `parley_event_loop_delay_seconds_count ${this.#samples}`,
-      '# HELP parley_event_loop_delay_max_seconds The longest event loop delay since the previous scrape.',
-      '# TYPE parley_event_loop_delay_max_seconds gauge',
-      `parley_event_loop_delay_max_seconds ${observed ? seconds(window.max) : 0}`,
-      '# HELP parley_event_loop_utilization Share of the time since the previous scrape the event loop was busy (0 to 1).',
-      '# TYPE parley_event_loop_utilization gauge',
-      `parley_event_loop_utilization ${utilization}`,
-    ];
-    window.reset();
-    return `${lines.join('\n')}\n`;
-  }
-
   #sample(): void {
     const now = performance.now();
-    const delayNanoseconds = Math.max(0, Math.round((now - this.#due) * 1e6));
-    this.#window.record(Math.max(1, delayNanoseconds));
-    this.#delaySumSeconds += delayNanoseconds / 1e9;
-    this.#samples += 1;
+    const delaySeconds = Math.max(0, now - this.#due) / 1000;
     // Node re-arms an interval from when its callback runs, so the next one is due a period from now.
     this.#due = now + RESOLUTION_MS;
+    if (now - this.#bucket(this.#current).startedAt >= BUCKET_MS) {
+      // One step however long the loop was held: the buckets before the hold keep its busy time,
+      // and the delay it caused lands in the new one.
+      this.#current = (this.#current + 1) % BUCKETS;
+      this.#buckets[this.#current] = {
+        startedAt: now,
+        maximumSeconds: 0,
+        utilization: performance.eventLoopUtilization(),
+      };
+    }
+    const bucket = this.#bucket(this.#current);
+    bucket.maximumSeconds = Math.max(bucket.maximumSeconds, delaySeconds);
+    this.#delay.observe(delaySeconds);
   }
-}
 
-function seconds(nanoseconds: number): number {
-  return nanoseconds <= 1 ? 0 : nanoseconds / 1e9;
+  #utilizationSinceOldest(): number {
+    const oldest = this.#bucket((this.#current + 1) % BUCKETS).utilization;
+    const { utilization } = performance.eventLoopUtilization(oldest);
+    // No time elapsed yet (a scrape in the same instant as the start) is 0/0.
+    return Number.isFinite(utilization) ? utilization : 0;
+  }
+
+  #bucket(index: number): Bucket {
+    const bucket = this.#buckets[index];
+    if (!bucket) throw new Error(`No event loop bucket ${index}.`);
+    return bucket;
+  }
 }

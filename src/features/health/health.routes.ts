@@ -1,18 +1,19 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { AppError } from '../../errors.js';
 import type { Store } from '../../storage/store.js';
-import { EventLoopMonitor, METRICS_CONTENT_TYPE } from './event-loop-monitor.js';
 
 /**
  * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers and
  * the server is not shutting down (a load balancer should stop sending requests on 503).
- * `/metrics`: the process's event-loop delay and utilization for Prometheus. All three are public,
- * for probes and scrapers, and tell nothing about any organisation.
+ * `/metrics`: the app's metrics registry (the event-loop delay and utilization, EventLoopMonitor)
+ * for Prometheus. All three are public, for probes and scrapers, and tell nothing about any
+ * organisation.
  */
 export function registerHealthRoutes(
   parent: FastifyInstance,
-  dependencies: { store: Store; isShuttingDown: () => boolean },
+  dependencies: { store: Store; metrics: Registry; isShuttingDown: () => boolean },
 ): void {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const Status = Type.Object({ status: Type.String() });
@@ -39,11 +40,6 @@ export function registerHealthRoutes(
     },
   });
 
-  const monitor = new EventLoopMonitor();
-  app.addHook('onClose', (_instance, done) => {
-    monitor.stop();
-    done();
-  });
   app.get('/metrics', {
     config: { public: true },
     schema: {
@@ -53,6 +49,9 @@ export function registerHealthRoutes(
         200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } },
       },
     },
-    handler: async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(monitor.scrape()),
+    handler: async (_request, reply) => {
+      const { metrics } = dependencies;
+      return reply.type(metrics.contentType).send(await metrics.metrics());
+    },
   });
 }
