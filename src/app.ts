@@ -34,6 +34,7 @@ import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
 import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
 import { answerClientError } from './http/client-errors.js';
+import { registerCors } from './http/cors.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerJsonBodyParser } from './http/json-body.js';
@@ -111,6 +112,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     config.authFailureLimitPerMinute > 0
       ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
       : undefined;
+  // Before authentication: preflights carry no key.
+  registerCors(app, config.corsOrigins);
   registerAuthentication(app, [new ApiKeyAuthenticator(keys)], { failures });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });

@@ -58,6 +58,8 @@ export interface Config {
   readonly authCacheTtlMs: number;
   /** Failed authentications one address may make per minute before it gets 429 (0: no limit). */
   readonly authFailureLimitPerMinute: number;
+  /** Browser origins allowed to call the API (`*`: any); empty: CORS is off. */
+  readonly corsOrigins: readonly string[] | '*';
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** Deadline for graceful shutdown before the process gives up on in-flight work. */
@@ -118,6 +120,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       DEFAULTS.AUTH_FAILURE_LIMIT_PER_MINUTE,
       { min: 0, max: 1_000_000 },
     ),
+    corsOrigins: readCorsOrigins(environment),
     bodyLimitBytes: readInteger(environment, 'BODY_LIMIT_BYTES', DEFAULTS.BODY_LIMIT_BYTES, {
       min: 1024,
       max: 1024 * 1024 * 1024,
@@ -181,6 +184,26 @@ function readStreams(environment: Environment): StreamsConfig {
     maxBacklogBytes: readInteger(environment, 'SSE_MAX_BACKLOG_BYTES', DEFAULTS.SSE_MAX_BACKLOG_BYTES, bytes),
     maxBufferedBytes: readInteger(environment, 'SSE_MAX_BUFFERED_BYTES', DEFAULTS.SSE_MAX_BUFFERED_BYTES, bytes),
   });
+}
+
+/** `CORS_ORIGINS=https://app.example,http://localhost:5173`, or `*`; each an origin exactly. */
+function readCorsOrigins(environment: Environment): readonly string[] | '*' {
+  const raw = readOptional(environment, 'CORS_ORIGINS');
+  if (raw === undefined) return Object.freeze([]);
+  if (raw === '*') return '*';
+  const origins = raw.split(',').map((origin) => origin.trim());
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('CORS_ORIGINS', `must be * or origins like https://app.example, got "${origin}"`);
+    }
+  }
+  return Object.freeze(origins);
 }
 
 function readOptional(environment: Environment, name: string): string | undefined {

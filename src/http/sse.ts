@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { corsHeadersOf } from './cors.js';
 
 /**
  * Server-sent events, in one place: headers, framing, keep-alive, disconnect and shutdown.
@@ -68,6 +69,7 @@ export class SseStream {
       connection: 'keep-alive',
       'x-content-type-options': 'nosniff',
       'x-request-id': input.request.id,
+      ...corsHeadersOf(input.reply),
       ...input.headers,
     });
     raw.flushHeaders();

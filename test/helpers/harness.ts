@@ -54,6 +54,8 @@ export async function createTestContext(
     authCacheTtlMs?: number;
     /** Failed authentications per address per minute before 429; the server's default when absent. */
     authFailureLimitPerMinute?: number;
+    /** CORS_ORIGINS; off (none) when absent, as the server's default. */
+    corsOrigins?: readonly string[] | '*';
     bodyLimitBytes?: number;
     /** Models the app resolves by id (scripted ones from test/fixtures/scripted-model.ts). */
     models?: ModelRegistry;
@@ -79,6 +81,7 @@ export async function createTestContext(
         logLevel: 'debug',
         authCacheTtlMs: options.authCacheTtlMs ?? 0,
         authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? defaults.authFailureLimitPerMinute,
+        corsOrigins: options.corsOrigins ?? defaults.corsOrigins,
         bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
         models: { ...defaults.models, demoWordsPerSecond: 0 },
         runtime: { ...defaults.runtime, ...options.runtime },
