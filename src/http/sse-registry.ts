@@ -141,7 +141,7 @@ export class SseRegistry {
   /** Sends `event: shutdown` with a reconnect hint to every stream and ends it. */
   closeAll(): void {
     for (const stream of [...this.#open]) {
-      stream.send({ event: 'shutdown', retry: 1000, data: '{}' });
+      stream.send({ event: 'shutdown', retry: 1000, data: '{"type":"shutdown"}' });
       stream.close();
     }
   }

@@ -113,10 +113,15 @@ export class SseStream {
     if (!this.#closed && !this.#raw.writableNeedDrain) this.#write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
   }
 
-  /** Ends the stream with an in-band `error` event, `{code, detail}` (docs/streaming.md). */
+  /**
+   * Ends the stream with an in-band `stream-error` event, `{type, code, detail}`
+   * (docs/streaming.md). Not `error`: a native EventSource fires its own `error` for a lost
+   * connection, and a listener for one would get both.
+   */
   fail(error: AppError): void {
     if (this.#closed) return;
-    this.#raw.write(frame({ event: 'error', data: JSON.stringify({ code: error.code, detail: error.message }) }));
+    const data = JSON.stringify({ type: 'stream-error', code: error.code, detail: error.message });
+    this.#raw.write(frame({ event: 'stream-error', data }));
     this.close();
   }
 

@@ -71,8 +71,9 @@ export async function expectInterrupted(thread: ThreadRef, runId: string): Promi
     'run-error',
   ]);
   expect(durable.map((event) => event.id)).toEqual(['1', '2', '3', '4', '5', '6']);
-  expect(durable[4]!.data).toEqual({ message: messages[1] });
+  expect(durable[4]!.data).toEqual({ type: 'message-end', message: messages[1] });
   expect(durable[5]!.data).toEqual({
+    type: 'run-error',
     run_id: runId,
     status: 'failed',
     error: { code: 'interrupted', message: 'The run was interrupted (its server stopped)' },

@@ -120,12 +120,13 @@ describe('SSE_MAX_BACKLOG_BYTES', () => {
     expect(ending).toBe('end');
     expect(events.at(-1)).toEqual({
       id: undefined,
-      event: 'error',
+      event: 'stream-error',
       data: {
+        type: 'stream-error',
         code: 'slow_consumer',
         detail: 'The client did not read the stream fast enough; resume it with Last-Event-ID.',
       },
-      text: '{"code":"slow_consumer","detail":"The client did not read the stream fast enough; resume it with Last-Event-ID."}',
+      text: '{"type":"stream-error","code":"slow_consumer","detail":"The client did not read the stream fast enough; resume it with Last-Event-ID."}',
     });
     await asked;
     await expectResumable(thread, events.slice(0, -1));
@@ -146,7 +147,7 @@ describe('a stream ended while its client reads nothing', () => {
     // The error event was behind the unread bytes the server dropped with the connection.
     const { events, ending } = await held.readToEnd();
     expect(ending).toBe('cut');
-    expect(events.filter((event) => event.event === 'error')).toEqual([]);
+    expect(events.filter((event) => event.event === 'stream-error')).toEqual([]);
     await expectResumable(thread, events);
     await expectNothingHeld(context);
   });

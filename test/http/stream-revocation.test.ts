@@ -17,8 +17,8 @@ const oneDeltaThenHang = (): string =>
 
 const KEY_REVOKED = {
   id: undefined,
-  event: 'error',
-  data: { code: 'key_revoked', detail: 'The API key of this stream was revoked or has expired.' },
+  event: 'stream-error',
+  data: { type: 'stream-error', code: 'key_revoked', detail: 'The API key of this stream was revoked or has expired.' },
 };
 
 async function createKey(thread: ThreadRef, body: Record<string, unknown>): Promise<{ id: string; key: string }> {

@@ -147,17 +147,19 @@ describe('POST …/messages/stream framing', () => {
       created_at: new Date(Date.parse(user.created_at) + 1).toISOString(),
       feedback: null,
     };
+    // Each frame's JSON starts with its event name as `type`, for clients that read only `data`.
     expect(parsed.map((frame) => frame.data)).toEqual([
-      { message_id: userId, role: 'user', run_id: null },
-      { message: user },
-      { run_id: runId, message_id: assistantId, model: modelId },
-      { message_id: assistantId, role: 'assistant', run_id: runId },
-      { message_id: assistantId, run_id: runId, delta: 'Hello ' },
-      { message_id: assistantId, run_id: runId, delta: 'there ' },
-      { message_id: assistantId, run_id: runId, delta: 'world.' },
-      { message: assistant },
-      { run_id: runId, status: 'completed', finish_reason: 'stop', usage, message: assistant },
+      { type: 'message-start', message_id: userId, role: 'user', run_id: null },
+      { type: 'message-end', message: user },
+      { type: 'run-start', run_id: runId, message_id: assistantId, model: modelId },
+      { type: 'message-start', message_id: assistantId, role: 'assistant', run_id: runId },
+      { type: 'text-delta', message_id: assistantId, run_id: runId, delta: 'Hello ' },
+      { type: 'text-delta', message_id: assistantId, run_id: runId, delta: 'there ' },
+      { type: 'text-delta', message_id: assistantId, run_id: runId, delta: 'world.' },
+      { type: 'message-end', message: assistant },
+      { type: 'run-end', run_id: runId, status: 'completed', finish_reason: 'stop', usage, message: assistant },
     ]);
+    expect(raw.every((chunk) => /\ndata: \{"type":"[a-z-]+"/.test(chunk))).toBe(true);
 
     const { messages, executions } = await expectStoredMatchesStream(thread, events);
     expect(messages).toEqual([user, assistant]);
@@ -185,7 +187,7 @@ describe('POST …/messages/stream of a message without a run', () => {
     expect(events.map((event) => `${event.id} ${event.event}`)).toEqual(['1 message-start', '2 message-end']);
     const stored = await storedMessages(thread);
     expect(stored).toHaveLength(1);
-    expect(events[1]!.data).toEqual({ message: stored[0] });
+    expect(events[1]!.data).toEqual({ type: 'message-end', message: stored[0] });
     expect(stored[0]).toMatchObject({ role: 'assistant', content: 'Imported answer', metadata: { source: 'import' } });
     // A follower of the thread sees it as two durable events of the log.
     const followed = await follower.readUntil((event) => event.event === 'message-end');
@@ -425,7 +427,9 @@ describe('an error after the headers', () => {
       });
       expect(status).toBe(200);
       expect(headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-      expect(text).toBe('event: error\ndata: {"code":"internal_error","detail":"Internal Server Error"}\n\n');
+      expect(text).toBe(
+        'event: stream-error\ndata: {"type":"stream-error","code":"internal_error","detail":"Internal Server Error"}\n\n',
+      );
       expect(spy).toHaveBeenCalledTimes(1);
       // The client sees only the generic text; the operator gets the cause, with the request id.
       const requestId = headers.get('x-request-id')!;

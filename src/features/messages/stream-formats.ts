@@ -28,8 +28,19 @@ export const STREAM_VIEWS: Readonly<Record<StreamFormat, StreamView>> = {
   'ai-sdk': { headers: { ...AI_SDK_HEADERS }, toMessages: toAiSdkMessages, end: [{ data: '[DONE]' }] },
 };
 
+/**
+ * The event's name goes in `event:` and, first, as `type` in its JSON, so a client that only
+ * listens to `onmessage` (or one that ignores event names) still tells events apart.
+ */
 export function toParleyMessage(event: LiveEvent): SseMessage {
-  return { id: formatEventId(event.id), event: event.type, data: JSON.stringify(event.data) };
+  return { id: formatEventId(event.id), event: event.type, data: typedJson(event.type, event.data) };
+}
+
+/** `{"type":<type>, …data}` without copying `data`: its JSON text with the type spliced in. */
+export function typedJson(type: string, data: object): string {
+  const json = JSON.stringify(data);
+  const head = `{"type":${JSON.stringify(type)}`;
+  return json === '{}' ? `${head}}` : `${head},${json.slice(1)}`;
 }
 
 /** The AI SDK UI chunks for one event (none for events that view does not show). */
