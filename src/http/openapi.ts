@@ -16,9 +16,12 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       info: {
         title: 'Parley — Agent Studio API',
         version,
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description:
           'Self-hosted, wire-compatible implementation of the Agent Studio REST API. Authenticate with the `x-api-key` header.',
       },
+      // Relative: the document describes the server that serves it, wherever it is deployed.
+      servers: [{ url: '/' }],
       components: {
         securitySchemes: { APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
       },
