@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { documentRoute, finishDocument } from './openapi-document.js';
 import { ErrorResponse, ValidationErrorResponse } from './schemas.js';
 
 /**
@@ -27,6 +28,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       },
       security: [{ APIKeyHeader: [] }],
     },
+    transform: documentRoute,
+    transformObject: (document) =>
+      'openapiObject' in document
+        ? finishDocument(document.openapiObject as Record<string, unknown>)
+        : document.swaggerObject,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
   // The reference UI and its assets are public. Encapsulated so this `onRoute` hook sees only the
