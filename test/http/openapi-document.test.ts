@@ -134,4 +134,24 @@ describe('the OpenAPI document', () => {
     const agent = await api.createAgent({ unknown_field: 1 });
     expect(agent).not.toHaveProperty('unknown_field');
   });
+
+  it('is what the harness checks every JSON response against', async () => {
+    const json = 'application/json; charset=utf-8';
+    const check = (status: number, body: unknown, method = 'GET') =>
+      context.responseCheck.problemWith({ method, url: '/api/v1/agents?limit=5', status, contentType: json, body });
+    const error = { detail: 'Agent not found.', code: 'agent_not_found', request_id: 'r' };
+    expect(await check(200, [])).toBeNull();
+    expect(await check(401, error)).toBeNull();
+    expect(await check(200, [{ id: 'not an agent' }])).toContain('body does not match the document');
+    expect(await check(418, error)).toContain('status not declared');
+    expect(await check(200, 'text', 'PATCH')).toBeNull();
+    const literal = await context.responseCheck.problemWith({
+      method: 'DELETE',
+      url: '/api/v1/chat/clear-all-chats?agent_id=x',
+      status: 200,
+      contentType: json,
+      body: {},
+    });
+    expect(literal).toBeNull();
+  });
 });
