@@ -102,7 +102,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['bench/**/*.js'],
+    files: ['bench/**/*.js', 'scripts/**/*.js'],
     languageOptions: {
       globals: {
         process: 'readonly',

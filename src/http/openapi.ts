@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { documentRoute, finishDocument } from './openapi-document.js';
 import { ErrorResponse, ValidationErrorResponse } from './schemas.js';
 
 /**
@@ -16,14 +17,22 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       info: {
         title: 'Parley — Agent Studio API',
         version,
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description:
           'Self-hosted, wire-compatible implementation of the Agent Studio REST API. Authenticate with the `x-api-key` header.',
       },
+      // Relative: the document describes the server that serves it, wherever it is deployed.
+      servers: [{ url: '/' }],
       components: {
         securitySchemes: { APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
       },
       security: [{ APIKeyHeader: [] }],
     },
+    transform: documentRoute,
+    transformObject: (document) =>
+      'openapiObject' in document
+        ? finishDocument(document.openapiObject as Record<string, unknown>)
+        : document.swaggerObject,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
   // The reference UI and its assets are public. Encapsulated so this `onRoute` hook sees only the

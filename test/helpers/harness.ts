@@ -8,6 +8,7 @@ import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
+import { ResponseCheck } from './response-check.js';
 import type { ThreadRef } from './sse-client.js';
 import { SUPPORT_TEMPLATE } from './ids.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -18,6 +19,8 @@ export interface TestContext {
   database: TestDatabase;
   /** Everything the server logged, one JSON line per entry. */
   logs: string[];
+  /** Checks the JSON responses `injectRequest` receives against the OpenAPI document. */
+  responseCheck: ResponseCheck;
   /** A fresh organisation with a key of the given scopes (default read, write, admin). */
   newOrganization(scopes?: Scope[]): Promise<TestOrganization>;
   /** Listens on a free loopback port (for real HTTP and SSE clients); returns the base URL. */
@@ -101,6 +104,7 @@ export async function createTestContext(
     store,
     database,
     logs,
+    responseCheck: new ResponseCheck(parley.app),
     async newOrganization(scopes: Scope[] = ['read', 'write', 'admin']) {
       organizations += 1;
       const name = `org-${organizations}-${crypto.randomBytes(3).toString('hex')}`;
@@ -163,12 +167,15 @@ export async function injectRequest(
       ? {}
       : { payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
   });
-  return {
+  const parsed = parseJsonOrText(response.body);
+  await context.responseCheck.check({
+    method,
+    url,
     status: response.statusCode,
-    headers: response.headers,
-    body: parseJsonOrText(response.body),
-    raw: response.body,
-  };
+    contentType: String(response.headers['content-type'] ?? ''),
+    body: parsed,
+  });
+  return { status: response.statusCode, headers: response.headers, body: parsed, raw: response.body };
 }
 
 /** Small request helpers over `app.inject`, always with a key. */

@@ -26,6 +26,7 @@ function registerAgentCollectionRoutes(app: TypedApp, dependencies: AgentRoutesD
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'listAgents',
       summary: 'List agents',
       querystring: AgentListQuery,
       response: { 200: Type.Array(Type.Ref(Agent)), ...errorResponses() },
@@ -34,9 +35,10 @@ function registerAgentCollectionRoutes(app: TypedApp, dependencies: AgentRoutesD
   });
 
   app.post('/api/v1/agents', {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
+      operationId: 'createAgent',
       summary: 'Create agent from a template',
       body: Type.Ref(AgentCreate),
       response: { 200: Type.Ref(Agent), ...errorResponses(409) },
@@ -58,6 +60,7 @@ function registerAgentItemRoutes(app: TypedApp, dependencies: AgentRoutesDepende
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'getAgent',
       summary: 'Get agent',
       params: AgentParams,
       response: { 200: Type.Ref(Agent), ...errorResponses(404) },
@@ -70,6 +73,7 @@ function registerAgentItemRoutes(app: TypedApp, dependencies: AgentRoutesDepende
     config: { scope: 'write' },
     schema: {
       tags,
+      operationId: 'updateAgent',
       summary: 'Update agent',
       params: AgentParams,
       body: Type.Ref(AgentUpdate),
@@ -87,6 +91,7 @@ function registerAgentItemRoutes(app: TypedApp, dependencies: AgentRoutesDepende
     config: { scope: 'write' },
     schema: {
       tags,
+      operationId: 'deleteAgent',
       summary: 'Delete agent (with its threads)',
       'x-parley-extension': true,
       params: AgentParams,
@@ -104,6 +109,7 @@ function registerTemplateRoutes(app: TypedApp): void {
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'listAgentTemplates',
       summary: 'List built-in agent templates',
       'x-parley-extension': true,
       response: { 200: Type.Array(Type.Ref(AgentTemplate)), ...errorResponses() },

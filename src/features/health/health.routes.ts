@@ -21,13 +21,13 @@ export function registerHealthRoutes(
 
   app.get('/healthz', {
     config: { public: true },
-    schema: { ...common, summary: 'Liveness', response: { 200: Status } },
+    schema: { ...common, operationId: 'getLiveness', summary: 'Liveness', response: { 200: Status } },
     handler: async () => ({ status: 'ok' }),
   });
 
   app.get('/readyz', {
     config: { public: true },
-    schema: { ...common, summary: 'Readiness', response: { 200: Status } },
+    schema: { ...common, operationId: 'getReadiness', summary: 'Readiness', response: { 200: Status } },
     handler: async () => {
       if (dependencies.isShuttingDown()) throw new AppError('service_unavailable');
       try {
@@ -44,6 +44,7 @@ export function registerHealthRoutes(
     config: { public: true },
     schema: {
       ...common,
+      operationId: 'getMetrics',
       summary: 'Event-loop metrics (Prometheus text format)',
       response: {
         200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } },

@@ -72,6 +72,7 @@ function registerKeyCollectionRoutes(app: TypedApp, dependencies: KeyRoutesDepen
     config: { scope: 'admin' },
     schema: {
       ...common,
+      operationId: 'listApiKeys',
       summary: 'List the organisation’s API keys',
       response: { 200: Type.Array(Type.Ref(ApiKey)), ...errorResponses() },
     },
@@ -79,9 +80,10 @@ function registerKeyCollectionRoutes(app: TypedApp, dependencies: KeyRoutesDepen
   });
 
   app.post('/api/v1/api-keys', {
-    config: { scope: 'admin' },
+    config: { scope: 'admin', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       ...common,
+      operationId: 'createApiKey',
       summary: 'Create an API key (its secret is shown once)',
       body: Type.Ref(ApiKeyCreate),
       response: { 200: Type.Ref(ApiKeyCreated), ...errorResponses(409) },
@@ -110,6 +112,7 @@ function registerKeyItemRoutes(app: TypedApp, dependencies: KeyRoutesDependencie
     config: { scope: 'admin' },
     schema: {
       ...common,
+      operationId: 'getApiKey',
       summary: 'Get an API key',
       params: KeyParams,
       response: { 200: Type.Ref(ApiKey), ...errorResponses(404) },
@@ -122,6 +125,7 @@ function registerKeyItemRoutes(app: TypedApp, dependencies: KeyRoutesDependencie
     config: { scope: 'admin' },
     schema: {
       ...common,
+      operationId: 'revokeApiKey',
       summary: 'Revoke an API key',
       params: KeyParams,
       response: { 200: Type.Ref(ApiKey), ...errorResponses(404) },

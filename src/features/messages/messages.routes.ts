@@ -13,7 +13,14 @@ import type { LiveEvent } from '../../runtime/live-bus.js';
 import { ChatMessage } from '../threads/threads.schemas.js';
 import { ThreadPathParams } from '../threads/threads.schemas.js';
 import type { MessagesService, ResumePoint } from './messages.service.js';
-import { ChatMessageCreate, FollowQuery, RunCancelled, RunParams, StreamQuery } from './messages.schemas.js';
+import {
+  ChatMessageCreate,
+  EventStreamResponse,
+  FollowQuery,
+  RunCancelled,
+  RunParams,
+  StreamQuery,
+} from './messages.schemas.js';
 import { isRunEnd, STREAM_VIEWS, type StreamView } from './stream-formats.js';
 
 type MessageRoutesDependencies = { messages: MessagesService; idempotency: Idempotency; sse: SseRegistry };
@@ -31,9 +38,10 @@ export function registerMessageRoutes(parent: FastifyInstance, dependencies: Mes
 function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
   const { messages, idempotency } = dependencies;
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
+      operationId: 'createChatMessage',
       summary: 'Add a message; a user message runs the agent and returns the stored reply',
       params: ThreadPathParams,
       body: Type.Ref(ChatMessageCreate),
@@ -60,16 +68,17 @@ function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDepe
 function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
   const { messages, idempotency, sse } = dependencies;
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages/stream', {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
+      operationId: 'streamChatMessage',
       summary: 'Add a message and stream the reply (SSE)',
       description:
         'Server-sent events; see docs/streaming.md. The last event (`run-end` or `run-error`) carries the stored message.',
       params: ThreadPathParams,
       querystring: StreamQuery,
       body: Type.Ref(ChatMessageCreate),
-      response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(400, 404, 409, 429) },
+      response: { 200: EventStreamResponse, ...errorResponses(400, 404, 409, 429) },
     },
     handler: async (request, reply) => {
       // The stream's slot is taken first: a 429 stores nothing.
@@ -100,15 +109,16 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
 function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencies): void {
   const { messages, sse } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id/stream', {
-    config: { scope: 'read' },
+    config: { scope: 'read', documentedHeaders: ['Last-Event-ID'] },
     schema: {
       tags,
+      operationId: 'followChatThread',
       summary: 'Follow a thread live (SSE); resumes from Last-Event-ID',
       description:
         'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent.',
       params: ThreadPathParams,
       querystring: FollowQuery,
-      response: { 200: Type.Any({ description: 'text/event-stream' }), ...errorResponses(404, 429) },
+      response: { 200: EventStreamResponse, ...errorResponses(404, 429) },
     },
     handler: async (request, reply) => {
       const slot = sse.admit(request, reply);
@@ -125,6 +135,7 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
     config: { scope: 'write' },
     schema: {
       tags,
+      operationId: 'cancelRun',
       summary: 'Cancel a running reply',
       'x-parley-extension': true,
       params: RunParams,

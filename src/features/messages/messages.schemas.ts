@@ -42,3 +42,20 @@ export const RunCancelled = Type.Object(
   { run_id: Uuid, status: Type.String(), message_id: Uuid },
   { $id: 'RunCancelled', additionalProperties: false },
 );
+
+/**
+ * The 200 of both streaming routes, for the OpenAPI document: the body is an SSE stream (the
+ * route writes it itself; nothing is serialised from this schema). The events are listed in
+ * docs/streaming.md.
+ */
+export const EventStreamResponse = {
+  description:
+    'Server-sent events. `format=parley` (default): named events `message-start`, `text-delta`, `tool-call-start`, `tool-call-end`, `message-end`, `run-start`, `run-end`, `run-error`, `error` and `shutdown`, each with an `id:` (resume with Last-Event-ID) and a JSON `data:` object. `format=ai-sdk`: the Vercel AI SDK UI message stream (`data:` JSON chunks such as `start`, `text-delta`, `tool-input-available`, `finish`, then `data: [DONE]`). See docs/streaming.md.',
+  content: {
+    'text/event-stream': {
+      schema: Type.String({
+        description: 'An SSE stream (`id:`, `event:` and `data:` lines, frames separated by a blank line).',
+      }),
+    },
+  },
+};

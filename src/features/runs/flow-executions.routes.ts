@@ -23,6 +23,7 @@ export function registerFlowExecutionRoutes(parent: FastifyInstance, dependencie
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'listFlowExecutions',
       summary: 'List executions (newest first)',
       querystring: FlowExecutionListQuery,
       response: { 200: Type.Ref(FlowExecutionList), ...errorResponses() },
@@ -46,6 +47,7 @@ export function registerFlowExecutionRoutes(parent: FastifyInstance, dependencie
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'getFlowExecution',
       summary: 'Get execution',
       params: ExecutionParams,
       response: { 200: Type.Ref(FlowExecution), ...errorResponses(404) },

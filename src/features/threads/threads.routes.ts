@@ -48,6 +48,7 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
     config: { scope: 'write' },
     schema: {
       tags,
+      operationId: 'clearAllChats',
       summary: 'Clear all chats of an agent',
       querystring: ClearAllQuery,
       response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses(404) },
@@ -62,6 +63,7 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'listChatThreads',
       summary: 'List chat threads (newest first)',
       params: AgentPathParams,
       querystring: ThreadListQuery,
@@ -78,9 +80,10 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
   });
 
   app.post('/api/v1/chat/:agent_id/threads', {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
+      operationId: 'createChatThread',
       summary: 'Create chat thread',
       params: AgentPathParams,
       body: Type.Ref(ChatThreadCreate),
@@ -107,6 +110,7 @@ function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDepen
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'getChatThread',
       summary: 'Get chat thread with its messages',
       params: ThreadPathParams,
       querystring: ThreadGetQuery,
@@ -125,6 +129,7 @@ function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDepen
     config: { scope: 'write' },
     schema: {
       tags,
+      operationId: 'updateChatThread',
       summary: 'Rename a thread or replace its metadata',
       'x-parley-extension': true,
       params: ThreadPathParams,
@@ -144,6 +149,7 @@ function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDepen
     config: { scope: 'write' },
     schema: {
       tags,
+      operationId: 'deleteChatThread',
       summary: 'Delete chat thread with its messages, tool calls and feedback',
       params: ThreadPathParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(404) },
@@ -165,6 +171,7 @@ function registerThreadMessageRoutes(app: TypedApp, dependencies: ThreadRoutesDe
     config: { scope: 'read' },
     schema: {
       tags,
+      operationId: 'listChatMessages',
       summary: 'List chat messages (oldest first)',
       params: ThreadPathParams,
       querystring: MessageListQuery,
