@@ -73,6 +73,9 @@ export class SseStream {
       ...input.headers,
     });
     raw.flushHeaders();
+    // A first comment at once: a buffering proxy passes the response on only when body bytes
+    // come, and a follower of an idle thread would otherwise see nothing until the first event.
+    raw.write(': stream open\n\n');
     this.#keepAlive = setInterval(() => this.comment('keep-alive'), input.options.keepAliveMs);
     this.#keepAlive.unref();
   }

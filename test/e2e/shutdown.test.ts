@@ -84,7 +84,7 @@ it('on SIGTERM finishes in-flight requests, answers new ones 503 until then, com
   await new Promise((resolve) => setTimeout(resolve, 200));
   server.child.kill('SIGTERM');
   // The follower is told to reconnect, then its stream ends.
-  expect(await followerText).toBe('event: shutdown\nretry: 1000\ndata: {"type":"shutdown"}\n\n');
+  expect(await followerText).toBe(': stream open\n\nevent: shutdown\nretry: 1000\ndata: {"type":"shutdown"}\n\n');
   await new Promise((resolve) => setTimeout(resolve, 200));
 
   // While requests are still in flight the listener stays open: probes get 503, not a refused

@@ -20,6 +20,9 @@ import {
   type ThreadRef,
 } from '../helpers/sse-client.js';
 
+/** What every stream sends first: a comment, at once. */
+const OPENING = ': stream open\n\n';
+
 /**
  * The SSE surface over real HTTP: framing, resuming with Last-Event-ID, clients that go away, the
  * in-band error event, the AI SDK view and tenancy of the streams. Every stream is checked
@@ -83,9 +86,11 @@ describe('POST …/messages/stream framing', () => {
     expect(headers.get('cache-control')).toBe('no-store');
     expect(headers.get('x-request-id')).toMatch(UUID);
 
-    // Every frame is exactly `id: …\nevent: …\ndata: <one line of JSON>\n\n`, nothing else in between.
+    // The stream opens with one comment (so buffering proxies pass it on at once); then every frame
+    // is exactly `id: …\nevent: …\ndata: <one line of JSON>\n\n`, nothing else in between.
+    expect(text.startsWith(OPENING)).toBe(true);
     expect(text.endsWith('\n\n')).toBe(true);
-    const raw = text.slice(0, -2).split('\n\n');
+    const raw = text.slice(OPENING.length, -2).split('\n\n');
     const parsed = raw.map((chunk) => {
       const match = /^id: (\d+(?:\.\d+)?)\nevent: ([a-z-]+)\ndata: ([^\n]+)$/.exec(chunk);
       expect(match, `frame ${JSON.stringify(chunk)}`).not.toBeNull();
@@ -93,7 +98,7 @@ describe('POST …/messages/stream framing', () => {
     });
     expect(
       parsed.map((frame) => `id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`).join(''),
-    ).toBe(text);
+    ).toBe(text.slice(OPENING.length));
     expect(parsed.map((frame) => `${frame.id} ${frame.event}`)).toEqual([
       '1 message-start',
       '2 message-end',
@@ -428,7 +433,8 @@ describe('an error after the headers', () => {
       expect(status).toBe(200);
       expect(headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
       expect(text).toBe(
-        'event: stream-error\ndata: {"type":"stream-error","code":"internal_error","detail":"Internal Server Error"}\n\n',
+        OPENING +
+          'event: stream-error\ndata: {"type":"stream-error","code":"internal_error","detail":"Internal Server Error"}\n\n',
       );
       expect(spy).toHaveBeenCalledTimes(1);
       // The client sees only the generic text; the operator gets the cause, with the request id.
@@ -460,8 +466,9 @@ describe('?format=ai-sdk', () => {
     expect(headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
     expect(headers.get('x-accel-buffering')).toBe('no');
+    expect(text.startsWith(OPENING)).toBe(true);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
-    const raw = text.slice(0, -2).split('\n\n');
+    const raw = text.slice(OPENING.length, -2).split('\n\n');
     for (const chunk of raw.slice(0, -1)) expect(chunk).toMatch(/^id: \d+(\.\d+)?\ndata: \{[^\n]+\}$/);
     expect(raw.at(-1)).toBe('data: [DONE]');
 
