@@ -37,10 +37,9 @@ export function toParleyMessage(event: LiveEvent): SseMessage {
 }
 
 /** `{"type":<type>, …data}` without copying `data`: its JSON text with the type spliced in. */
-export function typedJson(type: string, data: object): string {
+export function typedJson(type: LiveEvent['type'], data: object): string {
   const json = JSON.stringify(data);
-  const head = `{"type":${JSON.stringify(type)}`;
-  return json === '{}' ? `${head}}` : `${head},${json.slice(1)}`;
+  return json === '{}' ? `{"type":"${type}"}` : `{"type":"${type}",${json.slice(1)}`;
 }
 
 /** The AI SDK UI chunks for one event (none for events that view does not show). */
