@@ -8,3 +8,10 @@ export function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A text of up to `maxPieces - 1` pieces, each drawn from `pieces` by `next`. */
+export function randomText(next: () => number, pieces: readonly string[], maxPieces: number): string {
+  return Array.from({ length: Math.floor(next() * maxPieces) }, () => pieces[Math.floor(next() * pieces.length)]).join(
+    '',
+  );
+}

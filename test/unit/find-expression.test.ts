@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expressionIn, findArithmetic } from '../../src/models/providers/demo/find-expression.js';
-import { random } from '../helpers/random.js';
+import { random, randomText } from '../helpers/random.js';
 import { growthRatio } from '../helpers/time-ratio.js';
 
 /** The regexes the scanner replaced: the reference for what the demo model calculates. */
@@ -38,10 +38,7 @@ describe('the expression the demo model calculates', () => {
   it('is found exactly as the regexes found it, on 5,000 generated texts', () => {
     const next = random(7);
     for (let index = 0; index < 5000; index += 1) {
-      const text = Array.from(
-        { length: Math.floor(next() * 14) },
-        () => PIECES[Math.floor(next() * PIECES.length)],
-      ).join('');
+      const text = randomText(next, PIECES, 14);
       expect(expressionIn(text), JSON.stringify(text)).toBe(referenceExpression(text));
       expect(findArithmetic(text), JSON.stringify(text)).toBe(ARITHMETIC.exec(text)?.[0] ?? null);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractSuggestions, stripSuggestions } from '../../src/domain/suggestions.js';
-import { random } from '../helpers/random.js';
+import { random, randomText } from '../helpers/random.js';
 import { growthRatio } from '../helpers/time-ratio.js';
 
 /** The regex implementation the scanner replaced: the reference for what blocks are. */
@@ -32,10 +32,7 @@ describe('suggestion blocks', () => {
   it('are found exactly as the regex found them, on 2,000 generated texts', () => {
     const next = random(42);
     for (let index = 0; index < 2000; index += 1) {
-      const text = Array.from(
-        { length: Math.floor(next() * 12) },
-        () => PIECES[Math.floor(next() * PIECES.length)],
-      ).join('');
+      const text = randomText(next, PIECES, 12);
       expect(stripSuggestions(text), JSON.stringify(text)).toBe(referenceStrip(text));
       expect(extractSuggestions(text).suggestions, JSON.stringify(text)).toEqual(referenceSuggestions(text));
     }

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Agent, ChatThread, NewAgent, NewThread } from '../../../src/domain/models.js';
-import type { NewFeedback, NewMessage, NewRun, PositionedToolCall } from '../../../src/domain/runs.js';
+import {
+  openedChatRun,
+  type NewFeedback,
+  type NewMessage,
+  type NewRun,
+  type PositionedToolCall,
+} from '../../../src/domain/runs.js';
 import type { Database } from '../../../src/storage/kysely/schema.js';
 import type { Store } from '../../../src/storage/store.js';
 import { BLANK_TEMPLATE } from '../../helpers/ids.js';
@@ -83,41 +89,20 @@ export function threadInput(input: { organizationId: string; agentId: string } &
   };
 }
 
+/** A run as the runtime opens one (`openedChatRun`), not tied to a thread unless overridden. */
 export function runInput(input: { organizationId: string; agentId: string } & Partial<NewRun>): NewRun {
   const { organizationId, agentId, ...overrides } = input;
-  const startedAt = overrides.started_at ?? at(0);
-  return {
+  const opened = openedChatRun({
     id: randomId(),
-    organization_id: organizationId,
-    agent_id: agentId,
-    thread_id: null,
-    message_id: null,
-    flow_id: agentId,
-    trigger_type: 'api',
-    trigger_data: {},
-    variables: {},
-    priority: 'normal',
-    status: 'running',
-    started_at: startedAt,
-    completed_at: null,
-    duration_ms: null,
-    timeout_seconds: 60,
-    steps: [],
-    final_output: null,
-    error_message: null,
-    error_details: null,
-    retry_count: 0,
-    max_retries: 0,
-    parent_execution_id: null,
-    tokens_used: null,
-    tool_calls_count: 0,
-    cost_estimate: null,
-    performance_metrics: {},
-    metadata: {},
-    created_at: startedAt,
-    updated_at: startedAt,
-    ...overrides,
-  };
+    organizationId,
+    agentId,
+    threadId: '',
+    messageId: '',
+    model: 'demo',
+    startedAt: overrides.started_at ?? at(0),
+    timeoutSeconds: 60,
+  });
+  return { ...opened, thread_id: null, message_id: null, trigger_data: {}, metadata: {}, ...overrides };
 }
 
 export function messageInput(input: { organizationId: string; threadId: string } & Partial<NewMessage>): NewMessage {
