@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../errors.js';
 import { principalOf } from './auth.js';
-import { SseStream, type SseStreamHost, type SseStreamOptions } from './sse.js';
+import { SseStream, type SseEndings, type SseStreamHost, type SseStreamOptions } from './sse.js';
 import { StreamAdmission, tenantOf, type StreamLimits, type StreamTenant } from './stream-admission.js';
 
 export interface SseRegistryOptions extends SseStreamOptions, StreamLimits {
@@ -30,13 +30,17 @@ export class StreamSlot implements SseStreamHost {
     reply.raw.once('close', () => this.#onConnectionClosed());
   }
 
-  /** Takes over the reply and starts the stream, with the given extra response headers. */
-  open(input: { headers?: Record<string, string> } = {}): SseStream {
+  /**
+   * Takes over the reply and starts the stream, with the given extra response headers and the
+   * frames it ends with (Parley's when absent).
+   */
+  open(input: { headers?: Record<string, string>; endings?: SseEndings } = {}): SseStream {
     if (this.#stream !== null) throw new Error('a stream slot opens one stream');
     const stream = new SseStream({
       request: this.request,
       reply: this.reply,
       headers: input.headers,
+      endings: input.endings,
       host: this,
       options: this.registry.streamOptions,
     });
@@ -138,12 +142,9 @@ export class SseRegistry {
     return this.#bufferedBytes;
   }
 
-  /** Sends `event: shutdown` with a reconnect hint to every stream and ends it. */
+  /** Ends every stream with its shutdown frame (`event: shutdown` with a reconnect hint, by default). */
   closeAll(): void {
-    for (const stream of [...this.#open]) {
-      stream.send({ event: 'shutdown', retry: 1000, data: '{"type":"shutdown"}' });
-      stream.close();
-    }
+    for (const stream of [...this.#open]) stream.shutDown();
   }
 
   // Called by the slots and their streams.

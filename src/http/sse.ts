@@ -26,6 +26,29 @@ export interface SseStreamHost {
   released(stream: SseStream): void;
 }
 
+/**
+ * The frames a stream ends with when the server ends it: after a failure (in-band, the headers
+ * are sent) and at shutdown. Each view of the log speaks its own protocol, so it may bring its
+ * own; Parley's are the default.
+ */
+export interface SseEndings {
+  failure(error: AppError): SseMessage;
+  shutdown: SseMessage;
+}
+
+/**
+ * `stream-error`, `{type, code, detail}` (docs/streaming.md). Not `error`: a native EventSource
+ * fires its own `error` for a lost connection, and a listener for one would get both. `shutdown`
+ * carries a reconnect hint.
+ */
+export const PARLEY_ENDINGS: SseEndings = {
+  failure: (error) => ({
+    event: 'stream-error',
+    data: JSON.stringify({ type: 'stream-error', code: error.code, detail: error.message }),
+  }),
+  shutdown: { event: 'shutdown', retry: 1000, data: '{"type":"shutdown"}' },
+};
+
 export interface SseStreamOptions {
   keepAliveMs: number;
   /** A stream whose client has more bytes than this unread is ended with `slow_consumer`. */
@@ -39,6 +62,7 @@ export class SseStream {
   readonly #keepAlive: NodeJS.Timeout;
   readonly #host: SseStreamHost;
   readonly #options: SseStreamOptions;
+  readonly #endings: SseEndings;
   #closed = false;
   #released = false;
   /** The unread bytes as last told to the host. */
@@ -55,8 +79,10 @@ export class SseStream {
     host: SseStreamHost;
     options: SseStreamOptions;
     headers?: Record<string, string> | undefined;
+    endings?: SseEndings | undefined;
   }) {
     this.#request = input.request;
+    this.#endings = input.endings ?? PARLEY_ENDINGS;
     this.#raw = input.reply.raw;
     this.#host = input.host;
     this.#options = input.options;
@@ -116,15 +142,16 @@ export class SseStream {
     if (!this.#closed && !this.#raw.writableNeedDrain) this.#write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
   }
 
-  /**
-   * Ends the stream with an in-band `stream-error` event, `{type, code, detail}`
-   * (docs/streaming.md). Not `error`: a native EventSource fires its own `error` for a lost
-   * connection, and a listener for one would get both.
-   */
+  /** Ends the stream with its in-band failure frame (`stream-error` unless its view says otherwise). */
   fail(error: AppError): void {
     if (this.#closed) return;
-    const data = JSON.stringify({ type: 'stream-error', code: error.code, detail: error.message });
-    this.#raw.write(frame({ event: 'stream-error', data }));
+    this.#raw.write(frame(this.#endings.failure(error)));
+    this.close();
+  }
+
+  /** Ends the stream with its shutdown frame: the server is stopping. */
+  shutDown(): void {
+    this.send(this.#endings.shutdown);
     this.close();
   }
 
