@@ -438,15 +438,16 @@ describe('runs that do not complete', () => {
     const scripted = models.script([[delta('Working '), hang]]);
     const thread = await newThread({ model: scripted.id, tools: [] });
     let runId = '';
+    let cancelled = 0;
     const { events } = await runTurn(agentFor(thread), 'Take your time', {
       onRunStartedEvent: ({ event }) => {
         runId = (event as any).metadata.parley.run_id;
       },
       onTextMessageContentEvent: async () => {
-        const cancelled = await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`);
-        expect(cancelled.status).toBe(200);
+        cancelled = (await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`)).status;
       },
     });
+    expect(cancelled).toBe(200);
     await expectValidSequence(events);
     const finished = only<any>(events, EventType.RUN_FINISHED);
     expect(finished.outcome).toEqual({ type: 'cancelled' });
@@ -462,12 +463,13 @@ describe('runs that do not complete', () => {
       name: 'to revoke',
     });
     expect(created.status).toBe(200);
+    let revoked = 0;
     const { events, runErrors } = await runTurn(agentFor(thread, created.body.key), 'Take your time', {
       onTextMessageContentEvent: async () => {
-        const revoked = await httpJson(base, thread.key, 'DELETE', `/api/v1/api-keys/${created.body.api_key.id}`);
-        expect(revoked.status).toBe(200);
+        revoked = (await httpJson(base, thread.key, 'DELETE', `/api/v1/api-keys/${created.body.api_key.id}`)).status;
       },
     });
+    expect(revoked).toBe(200);
     await expectValidSequence(events);
     const keyRevoked = {
       type: EventType.RUN_ERROR,
@@ -492,3 +494,223 @@ describe('runs that do not complete', () => {
 function startedRunId(events: BaseEvent[]): string {
   return only<any>(events, EventType.RUN_STARTED).metadata.parley.run_id as string;
 }
+
+describe('the stream ending early', () => {
+  it('ends an open AG-UI stream with RUN_ERROR service_unavailable at shutdown', async () => {
+    const scripted = models.script([[delta('Working '), hang]]);
+    const thread = await newThread({ model: scripted.id, tools: [] });
+    const { events, runErrors } = await runTurn(agentFor(thread), 'Take your time', {
+      onTextMessageContentEvent: () => context.parley.sse.closeAll(),
+    });
+    await expectValidSequence(events);
+    expect(runErrors).toEqual([
+      {
+        type: EventType.RUN_ERROR,
+        message: 'The server is shutting down. The run goes on and its reply is stored: read it with GET …/messages.',
+        code: 'service_unavailable',
+      },
+    ]);
+    const runId = startedRunId(events);
+    expect((await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`)).status).toBe(200);
+    await pollUntil(async () => ((await storedExecution(thread, runId)).status === 'cancelled' ? true : undefined));
+  });
+});
+
+/** A valid body for the thread, with the given changes. */
+function runInput(thread: ThreadRef, changes: Record<string, unknown> = {}) {
+  return {
+    threadId: thread.threadId,
+    runId: 'run-1',
+    messages: [{ id: 'message-1', role: 'user', content: 'Hello' }],
+    tools: [],
+    context: [],
+    state: {},
+    forwardedProps: {},
+    ...changes,
+  };
+}
+
+const validation = (loc: (string | number)[], msg: string, type: string, response: { body: any }) => ({
+  detail: [{ loc, msg, type }],
+  code: 'validation_error',
+  request_id: response.body.request_id,
+});
+
+describe('refused before anything is stored', () => {
+  it('answers 422 at the field for input it cannot run, and stores nothing', async () => {
+    const thread = await newThread({ model: 'demo', tools: [] });
+    const api = client(context, thread.key);
+    const url = `/api/v1/chat/${thread.agentId}/ag-ui`;
+    const cases: [Record<string, unknown>, (string | number)[], string, string][] = [
+      [
+        {
+          messages: [
+            { id: 'm1', role: 'user', content: 'Hi' },
+            { id: 'm2', role: 'assistant', content: 'Hello' },
+          ],
+        },
+        ['body', 'messages', 1, 'role'],
+        'The last message must be the user’s new turn (role user): the server keeps the thread’s history and answers that message',
+        'value_error',
+      ],
+      [{ messages: [] }, ['body', 'messages'], 'List should have at least 1 items', 'too_short'],
+      [
+        {
+          messages: [
+            {
+              id: 'm1',
+              role: 'user',
+              content: [
+                { type: 'text', text: 'Look' },
+                { type: 'image', source: { type: 'url', value: 'https://example.com/a.png' } },
+              ],
+            },
+          ],
+        },
+        ['body', 'messages', 0, 'content', 1],
+        'Only text parts ({"type": "text", "text": …}) are supported',
+        'value_error',
+      ],
+      [
+        { messages: [{ id: 'm1', role: 'user' }] },
+        ['body', 'messages', 0, 'content'],
+        'Input should be a valid string or a list of text parts',
+        'string_type',
+      ],
+      [
+        { messages: [{ id: 'm1', role: 'user', content: '' }] },
+        ['body', 'messages', 0, 'content'],
+        'String should have at least 1 character',
+        'string_too_short',
+      ],
+      [
+        { messages: [{ id: 'm1', role: 'user', content: 'x'.repeat(32_769) }] },
+        ['body', 'messages', 0, 'content'],
+        'String should have at most 32768 characters',
+        'string_too_long',
+      ],
+      [{ threadId: 'not-a-uuid' }, ['body', 'threadId'], 'Input should be a valid UUID', 'uuid_parsing'],
+      [{ runId: '' }, ['body', 'runId'], 'String should have at least 1 characters', 'string_too_short'],
+    ];
+    for (const [changes, loc, msg, type] of cases) {
+      const response = await api.post(url, runInput(thread, changes));
+      expect({ status: response.status, body: response.body }, JSON.stringify(loc)).toEqual({
+        status: 422,
+        body: validation(loc, msg, type, response),
+      });
+    }
+    const { runId: _runId, ...withoutRunId } = runInput(thread);
+    const missing = await api.post(url, withoutRunId);
+    expect(missing.body).toEqual(validation(['body', 'runId'], 'Field required', 'missing', missing));
+    expect(await storedMessages(thread)).toEqual([]);
+  });
+
+  it('answers 404 for a thread that is not the agent’s, or not the organisation’s, and leaves it alone', async () => {
+    const mine = await newThread({ model: 'demo', tools: [] });
+    const theirs = await newThread({ model: 'demo', tools: [] });
+    const api = client(context, mine.key);
+    const url = `/api/v1/chat/${mine.agentId}/ag-ui`;
+    const notFound = (code: string, detail: string, response: { body: any }) => ({
+      status: 404,
+      body: { detail, code, request_id: response.body.request_id },
+    });
+    const otherAgent = await api.createAgent({ configuration: { model: 'demo' } });
+    const otherAgentThread = await api.createThread(otherAgent.id);
+    for (const threadId of [crypto.randomUUID(), theirs.threadId, otherAgentThread.id]) {
+      const response = await api.post(url, runInput(mine, { threadId }));
+      expect({ status: response.status, body: response.body }).toEqual(
+        notFound('thread_not_found', 'Chat thread not found.', response),
+      );
+    }
+    const foreignAgent = await api.post(`/api/v1/chat/${theirs.agentId}/ag-ui`, runInput(theirs));
+    expect({ status: foreignAgent.status, body: foreignAgent.body }).toEqual(
+      notFound('agent_not_found', 'Agent not found.', foreignAgent),
+    );
+    expect(await storedMessages(theirs)).toEqual([]);
+    expect(await storedMessages({ ...mine, agentId: otherAgent.id, threadId: otherAgentThread.id })).toEqual([]);
+
+    // HttpAgent fails the run with the answer's status and JSON body.
+    const failed: unknown[] = [];
+    const agent = new HttpAgent({ url: agUiUrl(mine), headers: { 'x-api-key': mine.key }, threadId: theirs.threadId });
+    agent.addMessage({ id: 'm1', role: 'user', content: 'Hello' });
+    await expect(agent.runAgent({}, { onRunFailed: ({ error }) => void failed.push(error) })).rejects.toMatchObject({
+      status: 404,
+      payload: { detail: 'Chat thread not found.', code: 'thread_not_found' },
+    });
+    expect(failed).toHaveLength(1);
+  });
+
+  it('answers 403 to a read-only key and 409 thread_busy while the thread’s run is active', async () => {
+    const scripted = models.script([[delta('Working '), hang]]);
+    const thread = await newThread({ model: scripted.id, tools: [] });
+    const organization = client(context, thread.key);
+    const readOnly = await httpJson(base, thread.key, 'POST', '/api/v1/api-keys', { scopes: ['read'] });
+    const forbidden = await client(context, readOnly.body.key).post(
+      `/api/v1/chat/${thread.agentId}/ag-ui`,
+      runInput(thread),
+    );
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body.code).toBe('insufficient_scope');
+
+    let busy: Awaited<ReturnType<typeof organization.post>> | undefined;
+    let runId = '';
+    let cancelled = 0;
+    // Subscribers only record: an assertion failing inside one would not reach the test.
+    await runTurn(agentFor(thread), 'Take your time', {
+      onRunStartedEvent: ({ event }) => {
+        runId = (event as any).metadata.parley.run_id;
+      },
+      onTextMessageContentEvent: async () => {
+        busy = await organization.post(`/api/v1/chat/${thread.agentId}/ag-ui`, runInput(thread, { runId: 'other' }));
+        cancelled = (await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`)).status;
+      },
+    });
+    expect(cancelled).toBe(200);
+    expect(busy!.status).toBe(409);
+    expect(busy!.body).toEqual({
+      detail: 'A reply is already being generated in this thread.',
+      code: 'thread_busy',
+      request_id: busy!.body.request_id,
+    });
+    expect((await storedMessages(thread)).map((message) => message.content)).toEqual(['Take your time', 'Working ']);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('replays a completed run’s stored reply as JSON, and runs nothing again', async () => {
+    const scripted = models.script([say('Only once.')]);
+    const thread = await newThread({ model: scripted.id, tools: [] });
+    const headers = { 'idempotency-key': 'ag-ui-once' };
+    const first = await readRaw(agUiUrl(thread), { key: thread.key, headers, body: runInput(thread) });
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('"type":"RUN_FINISHED"');
+    const replay = await client(context, thread.key).post(
+      `/api/v1/chat/${thread.agentId}/ag-ui`,
+      runInput(thread),
+      headers,
+    );
+    const stored = await storedMessages(thread);
+    expect(stored.map((message) => message.content)).toEqual(['Hello', 'Only once.']);
+    expect(replay.status).toBe(200);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(replay.body).toEqual(stored[1]);
+    expect(scripted.requests).toHaveLength(1);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('declares runAgUiAgent as an extension answering text/event-stream, with its errors', async () => {
+    const spec = await loadSpec(context);
+    const operation = spec.paths['/api/v1/chat/{agent_id}/ag-ui'].post;
+    expect(operation).toMatchObject({ operationId: 'runAgUiAgent', tags: ['chat'], 'x-parley-extension': true });
+    expect(Object.keys(operation.responses['200'].content)).toEqual(['text/event-stream', 'application/json']);
+    expect(Object.keys(operation.responses).sort()).toEqual(
+      ['200', '400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '503'].sort(),
+    );
+    expect(operation.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/AgUiRunAgentInput',
+    );
+    expect(spec.components.schemas.AgUiRunAgentInput.required).toEqual(['threadId', 'runId', 'messages']);
+  });
+});
