@@ -714,3 +714,25 @@ describe('the OpenAPI document', () => {
     expect(spec.components.schemas.AgUiRunAgentInput.required).toEqual(['threadId', 'runId', 'messages']);
   });
 });
+
+describe('docs/examples/ag-ui.mjs', () => {
+  it('runs a turn with HttpAgent against a listening server, as docs/streaming.md shows', async () => {
+    const thread = await newThread({ model: 'demo', tools: ['calculator'] });
+    const examplePath = new URL('../../docs/examples/ag-ui.mjs', import.meta.url).href;
+    const example = await import(examplePath);
+    const output = await example.main({
+      baseUrl: base,
+      apiKey: thread.key,
+      agentId: thread.agentId,
+      threadId: thread.threadId,
+    });
+    const [question, reply] = await storedMessages(thread);
+    expect(question).toMatchObject({ role: 'user', content: 'Please calculate 17*23' });
+    expect(output.text).toBe(reply.content);
+    expect(output.reply).toEqual(reply);
+    expect(output.toolResults).toEqual([{ expression: '17*23', result: 391 }]);
+    expect(output.runId).toBe(reply.metadata.run_id);
+    expect((await storedExecution(thread, output.runId)).status).toBe('completed');
+    expect(output.newMessages.map((message: Message) => message.role)).toEqual(['assistant', 'tool']);
+  });
+});
