@@ -159,16 +159,28 @@ function toMessage(event: AgUiEvent): SseMessage {
   return { data: JSON.stringify(event) };
 }
 
+/** Where an AG-UI client finds what it missed: it has no stream to resume, the reply is stored. */
+const STORED_REPLY_HINT = 'The run goes on and its reply is stored: read it with GET …/messages.';
+
 /**
  * How the SSE layer ends an AG-UI stream: as RUN_ERROR, the one event AG-UI has for a run that
  * stops early, with Parley's error code (`slow_consumer`, `key_revoked`, `internal_error`;
  * `service_unavailable` at shutdown). The run itself goes on and is stored either way.
  */
 export const AG_UI_ENDINGS: SseEndings = {
-  failure: (error: AppError) => toMessage({ type: 'RUN_ERROR', message: error.message, code: error.code }),
+  failure: (error: AppError) =>
+    toMessage({
+      type: 'RUN_ERROR',
+      // Parley's own text for it says to resume with Last-Event-ID, which AG-UI cannot.
+      message:
+        error.code === 'slow_consumer'
+          ? `The client did not read the stream fast enough. ${STORED_REPLY_HINT}`
+          : error.message,
+      code: error.code,
+    }),
   shutdown: toMessage({
     type: 'RUN_ERROR',
-    message: 'The server is shutting down. The run goes on and its reply is stored: read it with GET …/messages.',
+    message: `The server is shutting down. ${STORED_REPLY_HINT}`,
     code: 'service_unavailable',
   }),
 };
