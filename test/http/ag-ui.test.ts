@@ -92,6 +92,9 @@ async function expectValidSequence(events: BaseEvent[]): Promise<void> {
   expect(warnings.mock.calls).toEqual([]);
 }
 
+/** A streamed text message, its content events counted once (see `shape`). */
+const TEXT_MESSAGE = [EventType.TEXT_MESSAGE_START, EventType.TEXT_MESSAGE_CONTENT, EventType.TEXT_MESSAGE_END];
+
 const types = (events: BaseEvent[]) => events.map((event) => event.type);
 
 /** The types with each run of TEXT_MESSAGE_CONTENT counted once, so a sequence reads whatever the wording. */
@@ -124,13 +127,7 @@ describe('a text turn with HttpAgent', () => {
     const agent = agentFor(thread);
     const { events, result, newMessages } = await runTurn(agent, 'Hello there');
     await expectValidSequence(events);
-    expect(shape(events)).toEqual([
-      EventType.RUN_STARTED,
-      EventType.TEXT_MESSAGE_START,
-      EventType.TEXT_MESSAGE_CONTENT,
-      EventType.TEXT_MESSAGE_END,
-      EventType.RUN_FINISHED,
-    ]);
+    expect(shape(events)).toEqual([EventType.RUN_STARTED, ...TEXT_MESSAGE, EventType.RUN_FINISHED]);
 
     const messages = await storedMessages(thread);
     expect(messages.map((message) => [message.role, message.content])).toEqual([
@@ -403,13 +400,7 @@ describe('runs that do not complete', () => {
     const thread = await newThread({ model: scripted.id, tools: [] });
     const { events, runErrors, result } = await runTurn(agentFor(thread), 'go');
     await expectValidSequence(events);
-    expect(shape(events)).toEqual([
-      EventType.RUN_STARTED,
-      EventType.TEXT_MESSAGE_START,
-      EventType.TEXT_MESSAGE_CONTENT,
-      EventType.TEXT_MESSAGE_END,
-      EventType.RUN_ERROR,
-    ]);
+    expect(shape(events)).toEqual([EventType.RUN_STARTED, ...TEXT_MESSAGE, EventType.RUN_ERROR]);
     const reply = (await storedMessages(thread))[1];
     expect(reply).toMatchObject({ content: 'Partial reply', metadata: { status: 'failed' } });
     const runError = {
