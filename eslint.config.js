@@ -102,6 +102,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // Client snippets embedded in the docs: plain ESM using what Node 20 and browsers both have.
+    files: ['docs/examples/**/*.mjs'],
+    languageOptions: {
+      globals: { crypto: 'readonly', fetch: 'readonly', console: 'readonly', URL: 'readonly', TextDecoder: 'readonly' },
+    },
+  },
+  {
     files: ['bench/**/*.js', 'scripts/**/*.js'],
     languageOptions: {
       globals: {

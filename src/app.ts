@@ -7,6 +7,8 @@ import Fastify, {
 } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
+import { registerAgUiRoutes } from './features/ag-ui/ag-ui.routes.js';
+import { AgUiService } from './features/ag-ui/ag-ui.service.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
@@ -121,6 +123,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerThreadRoutes(app, { threads, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
+  registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerFlowExecutionRoutes(app, { store });
   await app.ready();
   credentialWatch.start();

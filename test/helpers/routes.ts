@@ -138,6 +138,18 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     notFound: 'thread_not_found',
     stream: true,
   },
+  // The thread is in the body: the matrix swaps path ids, so another organisation's agent is what
+  // it tries (test/http/ag-ui.test.ts tries another organisation's thread).
+  'POST /api/v1/chat/{agent_id}/ag-ui': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    stream: true,
+    body: (ids) => ({
+      threadId: ids.thread_id,
+      runId: 'security-suite-run',
+      messages: [{ id: 'security-suite-message', role: 'user', content: 'Run by the security suite' }],
+    }),
+  },
   // The owner's run has finished: 409 run_not_active, where another organisation gets 404.
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel': { owner: 409, notFound: 'run_not_found' },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
