@@ -102,6 +102,8 @@ afterEach(async () => {
 async function openChat(thread: ThreadRef): Promise<Page> {
   browserContext = await browser.newContext();
   const page = await browserContext.newPage();
+  // Well inside the test's own timeout, so a wait that fails says what it waited for.
+  page.setDefaultTimeout(10_000);
   pageErrors = collectPageErrors(page);
   await page.addInitScript(PAGE_PROBE);
   const query = new URLSearchParams({
