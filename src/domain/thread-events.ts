@@ -14,12 +14,14 @@ export interface ThreadEventData {
   'tool-call-end': ToolCallEventKey & { result: unknown; error: string | null; end_time: string | null };
   'run-end': { run_id: string; status: ExecutionStatus; finish_reason: string; usage: RunUsage; message: ChatMessage };
   'run-error': { run_id: string; status: ExecutionStatus; error: RunError; message: ChatMessage };
-  'text-delta': { message_id: string; run_id: string; delta: string };
+  'text-delta': { message_id: string; run_id: string; step: number; delta: string };
 }
 
 export interface ToolCallEventKey {
   message_id: string;
   run_id: string;
+  /** The model call (1, 2, …) of the run that asked for this tool call: its step. */
+  step: number;
   tool_call_id: string;
   tool_name: string;
 }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../errors.js';
 import { principalOf } from './auth.js';
-import { SseStream, type SseStreamHost, type SseStreamOptions } from './sse.js';
+import { SseStream, type SseDialect, type SseStreamHost, type SseStreamOptions } from './sse.js';
 import { StreamAdmission, tenantOf, type StreamLimits, type StreamTenant } from './stream-admission.js';
 
 export interface SseRegistryOptions extends SseStreamOptions, StreamLimits {
@@ -31,12 +31,13 @@ export class StreamSlot implements SseStreamHost {
   }
 
   /** Takes over the reply and starts the stream, with the given extra response headers. */
-  open(input: { headers?: Record<string, string> } = {}): SseStream {
+  open(input: { headers?: Record<string, string>; dialect?: SseDialect } = {}): SseStream {
     if (this.#stream !== null) throw new Error('a stream slot opens one stream');
     const stream = new SseStream({
       request: this.request,
       reply: this.reply,
       headers: input.headers,
+      dialect: input.dialect,
       host: this,
       options: this.registry.streamOptions,
     });
@@ -138,12 +139,9 @@ export class SseRegistry {
     return this.#bufferedBytes;
   }
 
-  /** Sends `event: shutdown` with a reconnect hint to every stream and ends it. */
+  /** Sends every stream its shutdown notice (a reconnect hint) and ends it. */
   closeAll(): void {
-    for (const stream of [...this.#open]) {
-      stream.send({ event: 'shutdown', retry: 1000, data: '{"type":"shutdown"}' });
-      stream.close();
-    }
+    for (const stream of [...this.#open]) stream.shutdown();
   }
 
   // Called by the slots and their streams.

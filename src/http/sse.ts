@@ -26,6 +26,27 @@ export interface SseStreamHost {
   released(stream: SseStream): void;
 }
 
+/**
+ * How a stream says what the stream itself, not the log, has to say: that it failed after it
+ * started, or that the server is stopping. Each format says it in frames its clients understand.
+ */
+export interface SseDialect {
+  failure(error: AppError): readonly SseMessage[];
+  readonly shutdown: readonly SseMessage[];
+}
+
+/**
+ * The default: an in-band `stream-error` event, `{type, code, detail}` (docs/streaming.md). Not
+ * `error`: a native EventSource fires its own `error` for a lost connection, and a listener for
+ * one would get both.
+ */
+export const PARLEY_DIALECT: SseDialect = {
+  failure: (error) => [
+    { event: 'stream-error', data: JSON.stringify({ type: 'stream-error', code: error.code, detail: error.message }) },
+  ],
+  shutdown: [{ event: 'shutdown', retry: 1000, data: '{"type":"shutdown"}' }],
+};
+
 export interface SseStreamOptions {
   keepAliveMs: number;
   /** A stream whose client has more bytes than this unread is ended with `slow_consumer`. */
@@ -39,6 +60,7 @@ export class SseStream {
   readonly #keepAlive: NodeJS.Timeout;
   readonly #host: SseStreamHost;
   readonly #options: SseStreamOptions;
+  readonly #dialect: SseDialect;
   #closed = false;
   #released = false;
   /** The unread bytes as last told to the host. */
@@ -55,8 +77,10 @@ export class SseStream {
     host: SseStreamHost;
     options: SseStreamOptions;
     headers?: Record<string, string> | undefined;
+    dialect?: SseDialect | undefined;
   }) {
     this.#request = input.request;
+    this.#dialect = input.dialect ?? PARLEY_DIALECT;
     this.#raw = input.reply.raw;
     this.#host = input.host;
     this.#options = input.options;
@@ -116,15 +140,16 @@ export class SseStream {
     if (!this.#closed && !this.#raw.writableNeedDrain) this.#write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
   }
 
-  /**
-   * Ends the stream with an in-band `stream-error` event, `{type, code, detail}`
-   * (docs/streaming.md). Not `error`: a native EventSource fires its own `error` for a lost
-   * connection, and a listener for one would get both.
-   */
+  /** Ends the stream with its dialect's in-band failure (written past the backlog check). */
   fail(error: AppError): void {
     if (this.#closed) return;
-    const data = JSON.stringify({ type: 'stream-error', code: error.code, detail: error.message });
-    this.#raw.write(frame({ event: 'stream-error', data }));
+    for (const message of this.#dialect.failure(error)) this.#raw.write(frame(message));
+    this.close();
+  }
+
+  /** Ends the stream with its dialect's shutdown notice (the server is stopping; reconnect). */
+  shutdown(): void {
+    this.sendAll(this.#dialect.shutdown);
     this.close();
   }
 

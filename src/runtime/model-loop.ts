@@ -81,7 +81,13 @@ async function callModel(input: {
     if (delta === '') return;
     text += delta;
     progress.text += delta;
-    dependencies.eventLog.delta(run.threadId, { message_id: run.assistantMessageId, run_id: run.runId, delta });
+    const { assistantMessageId, runId } = run;
+    dependencies.eventLog.delta(run.threadId, {
+      message_id: assistantMessageId,
+      run_id: runId,
+      step: progress.nextStep,
+      delta,
+    });
   };
   for await (const part of run.model.stream({ ...input.request, signal })) {
     if (part.type === 'text-delta') {

@@ -35,6 +35,7 @@ export async function callTool(input: {
   const key = {
     message_id: run.assistantMessageId,
     run_id: run.runId,
+    step: progress.nextStep,
     tool_call_id: call.toolCallId,
     tool_name: call.toolName,
   };

@@ -158,9 +158,9 @@ describe('POST …/messages/stream framing', () => {
       { type: 'message-end', message: user },
       { type: 'run-start', run_id: runId, message_id: assistantId, model: modelId },
       { type: 'message-start', message_id: assistantId, role: 'assistant', run_id: runId },
-      { type: 'text-delta', message_id: assistantId, run_id: runId, delta: 'Hello ' },
-      { type: 'text-delta', message_id: assistantId, run_id: runId, delta: 'there ' },
-      { type: 'text-delta', message_id: assistantId, run_id: runId, delta: 'world.' },
+      { type: 'text-delta', message_id: assistantId, run_id: runId, step: 1, delta: 'Hello ' },
+      { type: 'text-delta', message_id: assistantId, run_id: runId, step: 1, delta: 'there ' },
+      { type: 'text-delta', message_id: assistantId, run_id: runId, step: 1, delta: 'world.' },
       { type: 'message-end', message: assistant },
       { type: 'run-end', run_id: runId, status: 'completed', finish_reason: 'stop', usage, message: assistant },
     ]);
@@ -469,42 +469,45 @@ describe('?format=ai-sdk', () => {
     expect(text.startsWith(OPENING)).toBe(true);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
     const raw = text.slice(OPENING.length, -2).split('\n\n');
-    for (const chunk of raw.slice(0, -1)) expect(chunk).toMatch(/^id: \d+(\.\d+)?\ndata: \{[^\n]+\}$/);
+    for (const chunk of raw.slice(0, -1)) expect(chunk).toMatch(/^(id: \d+(\.\d+)?\n)?data: \{[^\n]+\}$/);
     expect(raw.at(-1)).toBe('data: [DONE]');
 
     const events = parseEvents(text);
-    const chunks = events.map((event) => event.data);
     const messages = await storedMessages(thread);
     const assistant = messages[1];
     const id = assistant.id as string;
-    expect(chunks).toEqual([
-      { type: 'start', messageId: id },
-      { type: 'start-step' },
-      { type: 'text-start', id },
-      { type: 'tool-input-available', toolCallId: 'call_1', toolName: 'calculator', input: { expression: '6*7' } },
-      { type: 'tool-output-available', toolCallId: 'call_1', output: { expression: '6*7', result: 42 } },
-      { type: 'text-delta', id, delta: 'It ' },
-      { type: 'text-delta', id, delta: 'is ' },
-      { type: 'text-delta', id, delta: '42.' },
-      { type: 'text-end', id },
-      { type: 'finish-step' },
-      { type: 'finish' },
-      '[DONE]',
+    const runId = (events[0]!.data as { messageMetadata: { run_id: string } }).messageMetadata.run_id;
+    expect(runId).toMatch(UUID);
+    const textId = `${id}-text-1`;
+    // Each model call is a step of its own; each log event's chunks end with the event's id, once.
+    expect(events.map((event) => [event.id, event.data])).toEqual([
+      ['3', { type: 'start', messageId: id, messageMetadata: { run_id: runId } }],
+      [undefined, { type: 'start-step' }],
+      [
+        '5',
+        { type: 'tool-input-available', toolCallId: 'call_1', toolName: 'calculator', input: { expression: '6*7' } },
+      ],
+      ['6', { type: 'tool-output-available', toolCallId: 'call_1', output: { expression: '6*7', result: 42 } }],
+      [undefined, { type: 'finish-step' }],
+      [undefined, { type: 'start-step' }],
+      [undefined, { type: 'text-start', id: textId }],
+      ['6.1', { type: 'text-delta', id: textId, delta: 'It ' }],
+      ['6.2', { type: 'text-delta', id: textId, delta: 'is ' }],
+      ['6.3', { type: 'text-delta', id: textId, delta: '42.' }],
+      ['7', { type: 'text-end', id: textId }],
+      [undefined, { type: 'finish-step' }],
+      [
+        '8',
+        {
+          type: 'finish',
+          finishReason: 'stop',
+          messageMetadata: { run_id: runId, status: 'completed', finish_reason: 'stop' },
+        },
+      ],
+      [undefined, '[DONE]'],
     ]);
-    expect(events.map((event) => event.id)).toEqual([
-      '3',
-      '3',
-      '4',
-      '5',
-      '6',
-      '6.1',
-      '6.2',
-      '6.3',
-      '7',
-      '8',
-      '8',
-      undefined,
-    ]);
+    const ids = events.flatMap((event) => (event.id === undefined ? [] : [event.id]));
+    expect(new Set(ids).size).toBe(ids.length);
 
     // Stored = streamed: the text, the tool call and its result.
     expect(assistant).toMatchObject({ role: 'assistant', content: 'It is 42.', metadata: { status: 'completed' } });
@@ -552,9 +555,11 @@ describe('?format=ai-sdk', () => {
     expect(chunks.map((chunk) => chunk.type)).toEqual([
       'start',
       'start-step',
-      'text-start',
       'tool-input-available',
       'tool-output-available',
+      'finish-step',
+      'start-step',
+      'text-start',
       'text-delta',
       'text-delta',
       'text-delta',
@@ -565,9 +570,9 @@ describe('?format=ai-sdk', () => {
     expect(last).toMatchObject({
       id: stored.id,
       role: 'assistant',
+      metadata: { status: 'completed', finish_reason: 'stop' },
       parts: [
         { type: 'step-start' },
-        { type: 'text', text: 'That makes 6.', state: 'done' },
         {
           type: 'tool-calculator',
           toolCallId: 'call_1',
@@ -575,6 +580,8 @@ describe('?format=ai-sdk', () => {
           input: { expression: '2*3' },
           output: { expression: '2*3', result: 6 },
         },
+        { type: 'step-start' },
+        { type: 'text', text: 'That makes 6.', state: 'done' },
       ],
     });
     expect(stored).toMatchObject({

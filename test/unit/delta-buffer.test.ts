@@ -3,7 +3,10 @@ import { MemoryDeltaBuffer } from '../../src/runtime/delta-buffer.js';
 
 function recordDeltas(buffer: MemoryDeltaBuffer, count: number): void {
   for (let index = 0; index < count; index += 1) {
-    buffer.record('thread', { type: 'text-delta', data: { message_id: 'm', run_id: 'r', delta: `${index} ` } });
+    buffer.record('thread', {
+      type: 'text-delta',
+      data: { message_id: 'm', run_id: 'r', step: 1, delta: `${index} ` },
+    });
   }
 }
 
@@ -19,6 +22,6 @@ describe('the memory delta buffer', () => {
     expect(kept).toHaveLength(20_000);
     expect(kept[0]!.id).toEqual({ seq: 5, delta: 2_002 });
     expect(kept.at(-1)!.id).toEqual({ seq: 5, delta: 22_001 });
-    expect(kept.at(-1)!.data).toEqual({ message_id: 'm', run_id: 'r', delta: '0 ' });
+    expect(kept.at(-1)!.data).toEqual({ message_id: 'm', run_id: 'r', step: 1, delta: '0 ' });
   });
 });

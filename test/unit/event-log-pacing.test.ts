@@ -20,7 +20,7 @@ afterAll(async () => {
   await context?.close();
 });
 
-const run = { run_id: 'run', message_id: 'reply' };
+const run = { run_id: 'run', message_id: 'reply', step: 1 };
 
 async function threadWithLog(stored: number) {
   const organization = await context.newOrganization();

@@ -42,7 +42,7 @@ describe('thread event log replay', () => {
     const thread = await api.createThread(agent.id);
     const log = new ThreadEventLog({ store: context.store, bus: new MemoryLiveBus(), deltas: new MemoryDeltaBuffer() });
     const key = { organizationId: organization.organizationId, threadId: thread.id };
-    const run = { run_id: 'run', message_id: 'reply' };
+    const run = { run_id: 'run', message_id: 'reply', step: 1 };
     const appendStart = (role: string) =>
       log.write(({ append }) =>
         append({ ...key, now: new Date().toISOString(), events: [{ type: 'message-start', data: { ...run, role } }] }),

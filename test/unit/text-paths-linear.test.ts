@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { extractSuggestions, stripSuggestions } from '../../src/domain/suggestions.js';
-import { toAiSdkMessages, toParleyMessage } from '../../src/features/messages/stream-formats.js';
+import { toParleyMessage } from '../../src/features/messages/stream-formats.js';
+import { UiMessageStreamTranslator } from '../../src/features/messages/ui-message-stream.js';
 import { parseApiKeyId } from '../../src/features/keys/api-key-secret.js';
 import { findJsonProblem, textProblem } from '../../src/http/json-body.js';
 import { frame } from '../../src/http/sse.js';
@@ -58,7 +59,7 @@ async function demoReply(content: string): Promise<string[]> {
 }
 
 function delta(text: string): LiveEvent {
-  return { id: { seq: 7, delta: 3 }, type: 'text-delta', data: { message_id: 'm', run_id: 'r', delta: text } };
+  return { id: { seq: 7, delta: 3 }, type: 'text-delta', data: { message_id: 'm', run_id: 'r', step: 1, delta: text } };
 }
 
 const PATHS: TextPath[] = [
@@ -174,7 +175,7 @@ const PATHS: TextPath[] = [
   },
   {
     name: 'stream views of a text delta (parley and ai-sdk)',
-    run: (text) => [toParleyMessage(delta(text)), toAiSdkMessages(delta(text))],
+    run: (text) => [toParleyMessage(delta(text)), new UiMessageStreamTranslator().toMessages(delta(text))],
     shapes: {
       'quotes and backslashes': (length) => fill('"\\', length),
       'control characters': (length) => fill('\u0001\n\t', length),

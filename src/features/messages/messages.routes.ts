@@ -90,14 +90,14 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
       try {
         const body = request.body as typeof ChatMessageCreate.static;
         const added = await messages.add({ ...scope, body, idempotency: started.claim });
-        const stream = slot.open({ headers: view.headers });
+        const stream = slot.open({ headers: view.headers, dialect: view.dialect });
         if (added.kind === 'stored')
           return sendStored({ stream, view, events: added.events, release: started.release });
         const { run } = added;
         void run.completion.then(started.release, started.release);
         const events = messages.follow({ ...scope, after: run.after, signal: stream.signal, consumer: stream });
         const until = (event: LiveEvent) => isRunEnd(event, run.runId);
-        await pumpEvents({ stream, events, toMessages: view.toMessages, until, log: request.log });
+        await pumpEvents({ stream, events, toMessages: view.translator(), until, log: request.log });
       } catch (error) {
         started.release();
         throw error;
@@ -125,9 +125,9 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
       const scope = scopeOf(request);
       const view = STREAM_VIEWS[request.query.format];
       const after = await messages.prepareFollow({ ...scope, resume: resumePoint(request, request.query.after) });
-      const stream = slot.open({ headers: view.headers });
+      const stream = slot.open({ headers: view.headers, dialect: view.dialect });
       const events = messages.follow({ ...scope, after, signal: stream.signal, consumer: stream });
-      await pumpEvents({ stream, events, toMessages: view.toMessages, until: () => false, log: request.log });
+      await pumpEvents({ stream, events, toMessages: view.translator(), until: () => false, log: request.log });
     },
   });
 
@@ -170,7 +170,8 @@ function resumePoint(request: FastifyRequest, after: string | undefined): Resume
 /** A message stored without a run: its stream is the message's own events, then the view's end. */
 function sendStored(input: { stream: SseStream; view: StreamView; events: LiveEvent[]; release: () => void }): void {
   const { stream, view } = input;
-  for (const event of input.events) stream.sendAll(view.toMessages(event));
+  const toMessages = view.translator();
+  for (const event of input.events) stream.sendAll(toMessages(event));
   stream.sendAll(view.end);
   stream.close();
   // Recorded with the message: a retry with the same key replays it from the store.

@@ -1,21 +1,22 @@
-import type { JsonObject } from '../../domain/models.js';
 import { formatEventId } from '../../runtime/event-id.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
-import type { SseMessage } from '../../http/sse.js';
+import { PARLEY_DIALECT, type SseDialect, type SseMessage } from '../../http/sse.js';
+import { AI_SDK_DIALECT, AI_SDK_HEADERS, UiMessageStreamTranslator } from './ui-message-stream.js';
 
 /**
  * One event log, two views. `parley` (the default) sends every event with its name and JSON
  * payload (docs/streaming.md). `ai-sdk` sends the Vercel AI SDK UI message stream, so `useChat`
- * clients work unchanged; it only covers the assistant's reply.
+ * clients work unchanged; it only covers the assistant's reply (ui-message-stream.ts).
  */
 export type StreamFormat = 'parley' | 'ai-sdk';
-
-export const AI_SDK_HEADERS = { 'x-vercel-ai-ui-message-stream': 'v1' } as const;
 
 export interface StreamView {
   /** Response headers the view's clients look for. */
   headers: Record<string, string>;
-  toMessages(event: LiveEvent): SseMessage[];
+  /** How the stream's own failure and the server's shutdown are said in this format. */
+  dialect: SseDialect;
+  /** The messages of one stream's events, fed in order: a view may keep state along a stream. */
+  translator(): (event: LiveEvent) => readonly SseMessage[];
   /**
    * Sent after the events of a stream that has no run (a stored non-user message): AI SDK
    * clients wait for `[DONE]`, which otherwise comes with `run-end`.
@@ -23,9 +24,19 @@ export interface StreamView {
   end: readonly SseMessage[];
 }
 
+const toParleyMessages = (event: LiveEvent): SseMessage[] => [toParleyMessage(event)];
+
 export const STREAM_VIEWS: Readonly<Record<StreamFormat, StreamView>> = {
-  parley: { headers: {}, toMessages: (event) => [toParleyMessage(event)], end: [] },
-  'ai-sdk': { headers: { ...AI_SDK_HEADERS }, toMessages: toAiSdkMessages, end: [{ data: '[DONE]' }] },
+  parley: { headers: {}, dialect: PARLEY_DIALECT, translator: () => toParleyMessages, end: [] },
+  'ai-sdk': {
+    headers: { ...AI_SDK_HEADERS },
+    dialect: AI_SDK_DIALECT,
+    translator: () => {
+      const translator = new UiMessageStreamTranslator();
+      return (event) => translator.toMessages(event);
+    },
+    end: [{ data: '[DONE]' }],
+  },
 };
 
 /**
@@ -40,49 +51,6 @@ export function toParleyMessage(event: LiveEvent): SseMessage {
 export function typedJson(type: LiveEvent['type'], data: object): string {
   const json = JSON.stringify(data);
   return json === '{}' ? `{"type":"${type}"}` : `{"type":"${type}",${json.slice(1)}`;
-}
-
-/** The AI SDK UI chunks for one event (none for events that view does not show). */
-export function toAiSdkMessages(event: LiveEvent): SseMessage[] {
-  const id = formatEventId(event.id);
-  const chunk = (value: JsonObject): SseMessage => ({ id, data: JSON.stringify(value) });
-  switch (event.type) {
-    case 'run-start':
-      return [chunk({ type: 'start', messageId: event.data.message_id }), chunk({ type: 'start-step' })];
-    case 'message-start':
-      return event.data.role === 'assistant' ? [chunk({ type: 'text-start', id: event.data.message_id })] : [];
-    case 'text-delta':
-      return [chunk({ type: 'text-delta', id: event.data.message_id, delta: event.data.delta })];
-    case 'tool-call-start':
-      return [
-        chunk({
-          type: 'tool-input-available',
-          toolCallId: event.data.tool_call_id,
-          toolName: event.data.tool_name,
-          input: event.data.arguments,
-        }),
-      ];
-    case 'tool-call-end':
-      return event.data.error
-        ? [chunk({ type: 'tool-output-error', toolCallId: event.data.tool_call_id, errorText: event.data.error })]
-        : [
-            chunk({
-              type: 'tool-output-available',
-              toolCallId: event.data.tool_call_id,
-              output: event.data.result ?? null,
-            }),
-          ];
-    case 'message-end':
-      return event.data.message.role === 'assistant' ? [chunk({ type: 'text-end', id: event.data.message.id })] : [];
-    case 'run-end':
-      return [chunk({ type: 'finish-step' }), chunk({ type: 'finish' }), { data: '[DONE]' }];
-    case 'run-error':
-      return [
-        chunk({ type: 'error', errorText: event.data.error.message }),
-        chunk({ type: 'finish' }),
-        { data: '[DONE]' },
-      ];
-  }
 }
 
 export function isRunEnd(event: LiveEvent, runId: string): boolean {
