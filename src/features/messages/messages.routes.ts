@@ -2,17 +2,12 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { validationError } from '../../errors.js';
-import { principalOf } from '../../http/auth.js';
-import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
-import type { SseStream } from '../../http/sse.js';
 import { pumpEvents } from '../../http/sse-pump.js';
-import type { SseRegistry } from '../../http/sse-registry.js';
 import { parseEventId } from '../../runtime/event-id.js';
-import type { LiveEvent } from '../../runtime/live-bus.js';
 import { ChatMessage } from '../threads/threads.schemas.js';
 import { ThreadPathParams } from '../threads/threads.schemas.js';
-import type { MessagesService, ResumePoint } from './messages.service.js';
+import type { ResumePoint } from './messages.service.js';
 import {
   ChatMessageCreate,
   EventStreamResponse,
@@ -21,9 +16,11 @@ import {
   RunParams,
   StreamQuery,
 } from './messages.schemas.js';
-import { isRunEnd, STREAM_VIEWS, type StreamView } from './stream-formats.js';
+import { scopeOf, streamNewMessage, type MessageStreamDependencies } from './message-streams.js';
+import { registerUiMessageRoutes } from './ui-messages.routes.js';
+import { STREAM_VIEWS } from './stream-formats.js';
 
-type MessageRoutesDependencies = { messages: MessagesService; idempotency: Idempotency; sse: SseRegistry };
+type MessageRoutesDependencies = MessageStreamDependencies;
 
 const tags = ['chat'];
 
@@ -33,6 +30,7 @@ export function registerMessageRoutes(parent: FastifyInstance, dependencies: Mes
   registerMessagePostRoute(app, dependencies);
   registerMessageStreamRoute(app, dependencies);
   registerRunRoutes(app, dependencies);
+  registerUiMessageRoutes(app, dependencies);
 }
 
 function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
@@ -66,7 +64,6 @@ function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDepe
 }
 
 function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
-  const { messages, idempotency, sse } = dependencies;
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages/stream', {
     config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
@@ -81,27 +78,9 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
       response: { 200: EventStreamResponse, ...errorResponses(400, 404, 409, 429) },
     },
     handler: async (request, reply) => {
-      // The stream's slot is taken first: a 429 stores nothing.
-      const slot = sse.admit(request, reply);
-      const scope = scopeOf(request);
+      const body = request.body as typeof ChatMessageCreate.static;
       const view = STREAM_VIEWS[request.query.format];
-      const started = await idempotency.begin(request, reply);
-      if (started.kind === 'replayed') return;
-      try {
-        const body = request.body as typeof ChatMessageCreate.static;
-        const added = await messages.add({ ...scope, body, idempotency: started.claim });
-        const stream = slot.open({ headers: view.headers, dialect: view.dialect });
-        if (added.kind === 'stored')
-          return sendStored({ stream, view, events: added.events, release: started.release });
-        const { run } = added;
-        void run.completion.then(started.release, started.release);
-        const events = messages.follow({ ...scope, after: run.after, signal: stream.signal, consumer: stream });
-        const until = (event: LiveEvent) => isRunEnd(event, run.runId);
-        await pumpEvents({ stream, events, toMessages: view.translator(), until, log: request.log });
-      } catch (error) {
-        started.release();
-        throw error;
-      }
+      await streamNewMessage({ request, reply, dependencies, scope: scopeOf(request), body, view });
     },
   });
 }
@@ -145,10 +124,6 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
   });
 }
 
-function scopeOf(request: FastifyRequest): { organizationId: string; agentId: string; threadId: string } {
-  const params = request.params as { agent_id: string; thread_id: string };
-  return { organizationId: principalOf(request).organizationId, agentId: params.agent_id, threadId: params.thread_id };
-}
 
 /** `Last-Event-ID` wins over `?after=`; a malformed header is a 422 like any bad input. */
 function resumePoint(request: FastifyRequest, after: string | undefined): ResumePoint | null {
@@ -167,13 +142,3 @@ function resumePoint(request: FastifyRequest, after: string | undefined): Resume
   return parsed === null ? null : { id: parsed, loc: ['query', 'after'] };
 }
 
-/** A message stored without a run: its stream is the message's own events, then the view's end. */
-function sendStored(input: { stream: SseStream; view: StreamView; events: LiveEvent[]; release: () => void }): void {
-  const { stream, view } = input;
-  const toMessages = view.translator();
-  for (const event of input.events) stream.sendAll(toMessages(event));
-  stream.sendAll(view.end);
-  stream.close();
-  // Recorded with the message: a retry with the same key replays it from the store.
-  input.release();
-}

@@ -116,6 +116,31 @@ export class MessagesService {
     return input.resume.id;
   }
 
+  /**
+   * Where to follow the thread's active run from so that its whole reply is seen: just before
+   * its `run-start`. Null when no run is active; 404 for a thread that is not the caller's.
+   */
+  async activeRun(input: ThreadScope): Promise<{ runId: string; after: EventId } | null> {
+    const { store, clock } = this.dependencies;
+    const thread = await store.threads.get({
+      organizationId: input.organizationId,
+      agentId: input.agentId,
+      id: input.threadId,
+    });
+    if (!thread) throw new AppError('thread_not_found');
+    const active = await store.events.activeRun({
+      organizationId: input.organizationId,
+      threadId: input.threadId,
+      now: clock.now().toISOString(),
+    });
+    if (!active) return null;
+    if (active.startSeq !== null) return { runId: active.runId, after: { seq: active.startSeq - 1, delta: 0 } };
+    // The claim and `run-start` commit together, so this is a run whose start left the log
+    // (none today): what is left of it is what comes next.
+    const lastSeq = await store.events.lastSeq({ organizationId: input.organizationId, threadId: input.threadId });
+    return { runId: active.runId, after: { seq: lastSeq ?? 0, delta: 0 } };
+  }
+
   /** The thread's events after `after` (see `ThreadEventLog.follow`; `consumer` paces the replay). */
   follow(
     input: ThreadScope & { after: EventId; signal: AbortSignal; consumer?: FollowConsumer },

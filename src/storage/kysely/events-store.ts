@@ -30,6 +30,38 @@ export class EventReader {
     return rows.map(eventRowToEvent);
   }
 
+  /**
+   * The run holding the thread's lease at `now`, with the position of its `run-start` in the log
+   * (null until the run has appended it). Null when no live run holds the thread. The `run-start`
+   * is found from the log's end backwards: it is the last one, a few events back.
+   */
+  async activeRun(input: {
+    organizationId: string;
+    threadId: string;
+    now: string;
+  }): Promise<{ runId: string; startSeq: number | null } | null> {
+    const thread = await this.db
+      .selectFrom('chat_threads')
+      .select(['active_run_id', 'active_run_expires_at'])
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.threadId)
+      .executeTakeFirst();
+    const runId = thread?.active_run_id ?? null;
+    const expiresAt = thread?.active_run_expires_at ?? null;
+    if (runId === null || expiresAt === null || expiresAt <= input.now) return null;
+    const start = await this.db
+      .selectFrom('thread_events')
+      .select(['seq', 'data'])
+      .where('organization_id', '=', input.organizationId)
+      .where('thread_id', '=', input.threadId)
+      .where('type', '=', 'run-start')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const startedRunId = start ? parseJson<{ run_id: string }>(start.data).run_id : null;
+    return { runId, startSeq: start && startedRunId === runId ? Number(start.seq) : null };
+  }
+
   async lastSeq(input: { organizationId: string; threadId: string }): Promise<number | null> {
     const row = await this.db
       .selectFrom('chat_threads')

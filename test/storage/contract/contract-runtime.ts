@@ -102,6 +102,38 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       expect(await activeRunId()).toBeNull();
     });
 
+    it('finds the run holding a thread’s live lease and its run-start, for the owner only', async () => {
+      const { store } = fixture;
+      const { organizationId } = await fixture.newOrganization();
+      const intruder = await fixture.newOrganization();
+      const agent = await fixture.newAgent(organizationId);
+      const thread = await fixture.newThread({ organizationId, agentId: agent.id });
+      const key = { organizationId, threadId: thread.id };
+      const activeRun = (now: string, owner = organizationId) =>
+        store.events.activeRun({ organizationId: owner, threadId: thread.id, now });
+      const append = (events: NewThreadEvent[]) =>
+        store.write((writers) => writers.events.append({ ...key, events, now: at(1) }));
+      const runStart = (runId: string) =>
+        untypedEvent('run-start', { run_id: runId, message_id: randomId(), model: 'demo' });
+      expect(await activeRun(at(1))).toBeNull();
+
+      const earlier = randomId();
+      const current = randomId();
+      await append([runStart(earlier), untypedEvent('run-end', { run_id: earlier })]);
+      // The claim and the run's start commit together, as open-run.ts does.
+      await store.write(async (writers) => {
+        await writers.threadRuns.claim({ ...key, agentId: agent.id, runId: current, now: at(2), expiresAt: at(60) });
+        await writers.events.append({ ...key, events: [runStart(current)], now: at(2) });
+      });
+      await append([untypedEvent('message-start', {}), untypedEvent('tool-call-start', {})]);
+      expect(await activeRun(at(30))).toEqual({ runId: current, startSeq: 3 });
+      expect(await activeRun(at(30), intruder.organizationId)).toBeNull();
+      // A lapsed lease is no active run, and neither is a released one.
+      expect(await activeRun(at(60))).toBeNull();
+      await store.write((writers) => writers.threadRuns.release({ ...key, runId: current }));
+      expect(await activeRun(at(30))).toBeNull();
+    });
+
     it('numbers concurrently started runs of one agent without collisions, and refuses another organisation', async () => {
       const { store } = fixture;
       const { organizationId } = await fixture.newOrganization();
