@@ -30,18 +30,38 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-export interface BuiltPage {
-  directory: string;
-  remove(): Promise<void>;
+export interface PageSite {
+  /** `http://127.0.0.1:<port>`: the origin the API must allow (CORS_ORIGINS). */
+  origin: string;
+  /** Builds the page into the served folder (the site serves nothing before). */
+  build(): Promise<void>;
+  /** Stops serving and removes the folder. */
+  close(): Promise<void>;
 }
 
 /**
- * Builds the Vite app in test/browser/<name>/ into a temporary folder. A development build: no
- * minifying to wait for, and React's development checks (keys, effects run twice under
- * StrictMode) report to the console, which the suites require to stay free of errors.
+ * A temporary folder served on a free loopback port, for the Vite app in test/browser/<name>/.
+ * Its origin is known before the build, so the API can be configured while the page builds.
  */
-export async function buildPage(name: string): Promise<BuiltPage> {
+export async function servePage(name: string): Promise<PageSite> {
   const directory = await mkdtemp(path.join(os.tmpdir(), `parley-${name}-`));
+  const server = await serveDirectory(directory);
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    build: () => buildPage(name, directory),
+    async close() {
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A development build: no minifying to wait for, and React's development checks (keys, hooks)
+ * report to the console, which the suites require to stay free of errors.
+ */
+async function buildPage(name: string, outDir: string): Promise<void> {
   await build({
     configFile: false,
     root: fileURLToPath(new URL(`./${name}/`, import.meta.url)),
@@ -52,15 +72,15 @@ export async function buildPage(name: string): Promise<BuiltPage> {
     plugins: [react()],
     define: { 'process.env.NODE_ENV': JSON.stringify('development') },
     build: {
-      outDir: directory,
+      outDir,
       emptyOutDir: true,
+      // Chromium runs the code as written: nothing to transpile.
       target: 'esnext',
       minify: false,
       sourcemap: false,
       reportCompressedSize: false,
     },
   });
-  return { directory, remove: () => rm(directory, { recursive: true, force: true }) };
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -69,14 +89,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 
-export interface StaticSite {
-  /** `http://127.0.0.1:<port>`: the origin the API must allow (CORS_ORIGINS). */
-  origin: string;
-  close(): Promise<void>;
-}
-
 /** Serves the files of `directory` (GET only; `/` is index.html) on a free loopback port. */
-export async function serveDirectory(directory: string): Promise<StaticSite> {
+async function serveDirectory(directory: string): Promise<http.Server> {
   const root = path.resolve(directory);
   const server = http.createServer((request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://site').pathname;
@@ -92,11 +106,7 @@ export async function serveDirectory(directory: string): Promise<StaticSite> {
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
-  };
+  return server;
 }
 
 /**

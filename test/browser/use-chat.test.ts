@@ -2,14 +2,7 @@ import type { Browser, BrowserContext, Page, Response as PageResponse } from 'pl
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
 import { pollUntil, storedMessages, type ThreadRef } from '../helpers/sse-client.js';
-import {
-  buildPage,
-  collectPageErrors,
-  launchChromium,
-  serveDirectory,
-  type BuiltPage,
-  type StaticSite,
-} from './browser-harness.js';
+import { collectPageErrors, launchChromium, servePage, type PageSite } from './browser-harness.js';
 
 /**
  * The AI SDK's `useChat` as shipped, in a real browser (issue 8, item 2): the docs' example
@@ -73,20 +66,28 @@ interface Seen {
 
 let context: TestContext;
 let base: string;
-let built: BuiltPage;
-let site: StaticSite;
-let browser: Browser;
+let site: PageSite;
+/**
+ * Launched with the rest, but awaited by each test (in `openChat`): without Chromium every test
+ * fails with the reason, where a failed `beforeAll` would report them skipped.
+ */
+let browserLaunch: Promise<Browser>;
 
 beforeAll(async () => {
-  [built, browser] = await Promise.all([buildPage('use-chat-app'), launchChromium()]);
-  site = await serveDirectory(built.directory);
-  context = await createTestContext({ corsOrigins: [site.origin], demoWordsPerSecond: WORDS_PER_SECOND });
+  site = await servePage('use-chat-app');
+  browserLaunch = launchChromium();
+  // Observed by each test; this handler only keeps the rejection from being reported unhandled meanwhile.
+  browserLaunch.catch(() => undefined);
+  [context] = await Promise.all([
+    createTestContext({ corsOrigins: [site.origin], demoWordsPerSecond: WORDS_PER_SECOND }),
+    site.build(),
+  ]);
   base = await context.listen();
 });
 afterAll(async () => {
+  const browser = await browserLaunch?.catch(() => null);
   await browser?.close();
   await site?.close();
-  await built?.remove();
   await context?.close();
 });
 
@@ -98,9 +99,9 @@ afterEach(async () => {
   expect(pageErrors).toEqual([]);
 });
 
-/** A fresh browser profile on the test page, configured for `thread`, once the chat has mounted. */
+/** A fresh browser profile on the test page, configured for `thread`, once it has mounted. */
 async function openChat(thread: ThreadRef): Promise<Page> {
-  browserContext = await browser.newContext();
+  browserContext = await (await browserLaunch).newContext();
   const page = await browserContext.newPage();
   // Well inside the test's own timeout, so a wait that fails says what it waited for.
   page.setDefaultTimeout(10_000);
@@ -112,9 +113,23 @@ async function openChat(thread: ThreadRef): Promise<Page> {
     agentId: thread.agentId,
     threadId: thread.threadId,
   });
-  await page.goto(`${site.origin}/?${query}`);
-  await page.locator('.status').waitFor();
+  const resumed = await load(page, thread, () => page.goto(`${site.origin}/?${query}`));
+  // Nothing was running: useChat({resume: true}) was told so at once, and the page is ready.
+  expect(resumed.status()).toBe(204);
   return page;
+}
+
+/**
+ * Loads the page (`navigate`) and waits for the chat to mount and for useChat's resume request
+ * (made once per load, on mount) to be answered: a message sent before that answer would race it.
+ */
+async function load(page: Page, thread: ThreadRef, navigate: () => Promise<unknown>): Promise<PageResponse> {
+  const resumeUrl = `${base}/api/v1/chat/${thread.agentId}/ui-messages/${thread.threadId}/stream`;
+  const resumed = page.waitForResponse(resumeUrl);
+  await navigate();
+  const response = await resumed;
+  await page.locator('.status').waitFor();
+  return response;
 }
 
 const shown = (page: Page) => page.evaluate('chatProbe.read()') as Promise<Shown>;
@@ -166,6 +181,7 @@ const newThread = (configuration: Record<string, unknown>) => createThreadRef(co
 describe('useChat with DefaultChatTransport, in Chromium', () => {
   it('sends a message and streams the reply in, growing, until it equals the stored reply', async () => {
     const thread = await newThread({ model: 'demo', tools: [] });
+    const logsFrom = context.logs.length;
     const page = await openChat(thread);
     await send(page, 'Hello from the browser');
     await replyEnded(page);
@@ -189,6 +205,13 @@ describe('useChat with DefaultChatTransport, in Chromium', () => {
     expect(texts.at(-1)).toBe(assistant.content);
     // Seen growing: at least two distinct partial texts before the whole reply.
     expect(texts.filter((text) => text !== '' && text !== assistant.content).length).toBeGreaterThanOrEqual(2);
+    // The page is cross-origin to the API: the browser asked first (the key is not a simple header).
+    const preflights = context.logs
+      .slice(logsFrom)
+      .map((line) => JSON.parse(line) as { method?: string; status?: number })
+      .filter((entry) => entry.method === 'OPTIONS');
+    expect(preflights.length).toBeGreaterThan(0);
+    expect(preflights.map((entry) => entry.status)).toEqual(preflights.map(() => 204));
   });
 
   it('shows a built-in tool call as a tool part with its input and output', async () => {
@@ -211,8 +234,7 @@ describe('useChat with DefaultChatTransport, in Chromium', () => {
         },
       ],
     });
-    const { messages } = await shown(page);
-    expect(messages[1]).toEqual({
+    const expected: ShownMessage = {
       id: assistant.id,
       role: 'assistant',
       texts: [assistant.content],
@@ -224,7 +246,11 @@ describe('useChat with DefaultChatTransport, in Chromium', () => {
           output: '{"expression":"17*23","result":391}',
         },
       ],
-    });
+    };
+    expect((await shown(page)).messages[1]).toEqual(expected);
+    // The same after a reload, from the stored thread (the example's initial messages).
+    expect((await load(page, thread, () => page.reload())).status()).toBe(204);
+    expect((await shown(page)).messages[1]).toEqual(expected);
   });
 
   it('stops mid-reply: the page is ready again and its text stops growing; the run is cancelled', async () => {
@@ -251,51 +277,42 @@ describe('useChat with DefaultChatTransport, in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
   });
 
-  it('resumes after a reload mid-reply: the whole reply, once, then a reload when idle finds nothing to resume', async () => {
+  it('resumes after a reload mid-reply: the whole reply, once; a reload when idle finds nothing to resume', async () => {
     const thread = await newThread({ model: 'demo', tools: [] });
     const page = await openChat(thread);
     await send(page, 'Hello, then reload');
     await replyStarted(page);
-    const resumeUrl = `${base}/api/v1/chat/${thread.agentId}/ui-messages/${thread.threadId}/stream`;
-    const resumes: PageResponse[] = [];
-    page.on('response', (response) => {
-      if (response.url() === resumeUrl) resumes.push(response);
-    });
-    await page.reload();
+    const beforeReload = (await shown(page)).messages[1]!.texts.join('');
+    const resumed = await load(page, thread, () => page.reload());
+    expect(resumed.status()).toBe(200);
+    expect(resumed.headers()['x-vercel-ai-ui-message-stream']).toBe('v1');
     await replyEnded(page);
 
     const [user, assistant] = await storedMessages(thread);
     expect(assistant.metadata.status).toBe('completed');
-    expect(await shown(page)).toEqual({
+    const storedThread: Shown = {
       status: 'ready',
       messages: [
         { id: user.id, role: 'user', texts: ['Hello, then reload'], tools: [] },
         { id: assistant.id, role: 'assistant', texts: [assistant.content], tools: [] },
       ],
-    });
-    const { replies } = await seen(page);
+    };
+    expect(await shown(page)).toEqual(storedThread);
+    expect(assistant.content.length).toBeGreaterThan(beforeReload.length);
+    // The reloaded page rebuilt the reply from its start, never showing any of it twice.
+    const { statuses, replies } = await seen(page);
+    expect(statuses).toEqual(['ready', 'submitted', 'streaming', 'ready']);
+    expect(replies.every((reply) => reply.id === assistant.id)).toBe(true);
     expectGrowing(
       replies.map((reply) => reply.text),
       assistant.content,
     );
-    expect(resumes.map((response) => response.status()).at(-1)).toBe(200);
-    expect(resumes.at(-1)!.headers()['x-vercel-ai-ui-message-stream']).toBe('v1');
 
-    // Idle now: the resume request is answered 204, and the page shows the stored thread, ready.
-    resumes.length = 0;
-    const idleResume = page.waitForResponse(resumeUrl);
-    await page.reload();
-    const answer = await idleResume;
-    expect(answer.status()).toBe(204);
-    await page.locator('.status').waitFor();
-    expect(await answer.finished()).toBeNull();
-    expect(await shown(page)).toEqual({
-      status: 'ready',
-      messages: [
-        { id: user.id, role: 'user', texts: ['Hello, then reload'], tools: [] },
-        { id: assistant.id, role: 'assistant', texts: [assistant.content], tools: [] },
-      ],
-    });
+    // Idle now: the resume request is answered 204 (and ends), and the page shows the stored thread, ready.
+    const idle = await load(page, thread, () => page.reload());
+    expect(idle.status()).toBe(204);
+    expect(await idle.finished()).toBeNull();
+    expect(await shown(page)).toEqual(storedThread);
     expect((await seen(page)).statuses).toEqual(['ready']);
   });
 });
