@@ -116,4 +116,22 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The docs' client examples run in Node 20 and in browsers: the globals both have.
+    files: ['docs/examples/**/*.{js,mjs}'],
+    languageOptions: {
+      globals: {
+        console: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        Headers: 'readonly',
+        TextDecoder: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        EventSource: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
 );

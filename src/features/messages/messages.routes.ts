@@ -124,7 +124,6 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
   });
 }
 
-
 /** `Last-Event-ID` wins over `?after=`; a malformed header is a 422 like any bad input. */
 function resumePoint(request: FastifyRequest, after: string | undefined): ResumePoint | null {
   const header = request.headers['last-event-id'];
@@ -141,4 +140,3 @@ function resumePoint(request: FastifyRequest, after: string | undefined): Resume
   const parsed = after === undefined ? null : parseEventId(after);
   return parsed === null ? null : { id: parsed, loc: ['query', 'after'] };
 }
-

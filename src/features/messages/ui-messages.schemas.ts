@@ -6,7 +6,10 @@ import { Uuid } from '../../http/schemas.js';
  * new message, is read (the thread's history is the server's); the others are checked for shape
  * and otherwise ignored, as are fields a client adds through `useChat`'s `body` option.
  */
-const UiMessagePart = Type.Object({ type: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true });
+const UiMessagePart = Type.Object(
+  { type: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: true },
+);
 
 const UiMessage = Type.Object(
   {
