@@ -121,6 +121,23 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ],
   },
   'GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream': { owner: 200, notFound: 'thread_not_found', stream: true },
+  // The AI SDK's chat protocol: the thread is the body's `id`; the agent is checked first.
+  'POST /api/v1/chat/{agent_id}/ui-messages': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    stream: true,
+    body: (ids) => ({
+      id: ids.thread_id,
+      messages: [{ id: 'security-suite', role: 'user', parts: [{ type: 'text', text: 'Run by the security suite' }] }],
+      trigger: 'submit-message',
+    }),
+  },
+  // No run is active on the owner's thread: 204, nothing to resume.
+  'GET /api/v1/chat/{agent_id}/ui-messages/{thread_id}/stream': {
+    owner: 204,
+    notFound: 'thread_not_found',
+    stream: true,
+  },
   // The owner's run has finished: 409 run_not_active, where another organisation gets 404.
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel': { owner: 409, notFound: 'run_not_found' },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },

@@ -29,6 +29,8 @@ interface TextPath {
   run: (text: string) => unknown;
   shapes: Record<string, (length: number) => string>;
   sizes?: { small: number; large: number };
+  /** The ratio under which the path passes (default MAX_GROWTH). */
+  maxGrowth?: number;
 }
 
 const KIB = 1024;
@@ -227,6 +229,9 @@ const PATHS: TextPath[] = [
     name: 'JSON body parse and walk',
     run: (text) => findJsonProblem(JSON.parse(text)),
     sizes: { small: 16 * KIB, large: 1024 * KIB },
+    // 65,000 keys in one object put V8 in dictionary mode and the collector to work: measured
+    // 2.5 to 4.3 on a loaded 2-CPU machine, where quadratic work gives 64. 8 keeps that margin.
+    maxGrowth: 8,
     shapes: {
       'a wide array': (length) => around('[', '1,', '1]', length),
       'many keys': (length) => {
@@ -261,7 +266,7 @@ afterAll(() => {
   if (process.env.TEXT_PATHS_REPORT) console.info(measured.join('\n'));
 });
 
-for (const { name, run, shapes, sizes = { small: KIB, large: 64 * KIB } } of PATHS) {
+for (const { name, run, shapes, sizes = { small: KIB, large: 64 * KIB }, maxGrowth = MAX_GROWTH } of PATHS) {
   describe(name, () => {
     it.each(Object.entries(shapes))('grows linearly with the text: %s', async (shape, make) => {
       const small = make(sizes.small);
@@ -269,7 +274,7 @@ for (const { name, run, shapes, sizes = { small: KIB, large: 64 * KIB } } of PAT
       expect([small.length, large.length]).toEqual([sizes.small, sizes.large]);
       const ratio = await growthRatio(run, { small, large });
       measured.push(`${name} | ${shape} | ${ratio.toFixed(2)}`);
-      expect(ratio).toBeLessThan(MAX_GROWTH);
+      expect(ratio).toBeLessThan(maxGrowth);
     });
   });
 }
