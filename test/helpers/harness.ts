@@ -67,6 +67,8 @@ export async function createTestContext(
     streams?: Partial<StreamsConfig>;
     /** The clock both the app and its peers read (key expiry, timestamps). */
     clock?: Clock;
+    /** DEMO_MODEL_WORDS_PER_SECOND; 0 (no delay) when absent, so tests never wait on the demo's pace. */
+    demoWordsPerSecond?: number;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -86,7 +88,7 @@ export async function createTestContext(
         authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? defaults.authFailureLimitPerMinute,
         corsOrigins: options.corsOrigins ?? defaults.corsOrigins,
         bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
-        models: { ...defaults.models, demoWordsPerSecond: 0 },
+        models: { ...defaults.models, demoWordsPerSecond: options.demoWordsPerSecond ?? 0 },
         runtime: { ...defaults.runtime, ...options.runtime },
         streams: { ...defaults.streams, ...options.streams },
       },
