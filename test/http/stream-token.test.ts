@@ -123,7 +123,7 @@ describe('stream tokens', () => {
     }
   });
 
-  it('works for a token issued by a read-only key, and resumes with ?after= or Last-Event-ID', async () => {
+  it('works for a token issued by a read-only key, resumes with ?after= or Last-Event-ID, and takes ?format=', async () => {
     const thread = await createThreadRef(context, { base, configuration: { model: 'demo' } });
     const readOnly = (await httpJson(base, thread.key, 'POST', '/api/v1/api-keys', { scopes: ['read'] })).body
       .key as string;
@@ -137,6 +137,9 @@ describe('stream tokens', () => {
     await resumed.readUntil((event) => event.id === '2');
     resumed.abort();
     expect([seen(replay), seen(resumed)]).toEqual([['1 message-start', '2 message-end'], ['2 message-end']]);
+    const aiSdk = await SseConnection.open(followUrl(thread, token, '&format=ai-sdk'));
+    expect([aiSdk.status, aiSdk.header('x-vercel-ai-ui-message-stream')]).toEqual([200, 'v1']);
+    aiSdk.abort();
   });
 
   it('refuses a token on another thread, or under another agent, with one answer', async () => {
