@@ -104,13 +104,6 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    // Client examples run in a browser or in Node.js 20: only globals both have.
-    files: ['docs/examples/**/*.mjs'],
-    languageOptions: {
-      globals: { fetch: 'readonly', URL: 'readonly', console: 'readonly', setTimeout: 'readonly' },
-    },
-  },
-  {
     files: ['bench/**/*.js', 'scripts/**/*.js'],
     languageOptions: {
       globals: {
