@@ -31,6 +31,9 @@ import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
 import { KeysService } from './features/keys/keys.service.js';
 import { StreamCredentialWatch, credentialCheckIntervalMs } from './features/keys/stream-credential-watch.js';
+import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-authenticator.js';
+import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
+import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
@@ -40,11 +43,13 @@ import { registerCors } from './http/cors.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerJsonBodyParser } from './http/json-body.js';
+import { serializeRequest } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
 import { buildValidatorCompiler } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
+import { ServerSecret } from './security/server-secret.js';
 import { PARLEY_VERSION } from './version.js';
 
 export interface AppDependencies {
@@ -108,15 +113,16 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const { bus, eventLog, runtime, liveness } = createRuntime({ dependencies, clock, generateId, logger: app.log });
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
+  const tokens = new StreamTokensService({
+    store,
+    clock,
+    newId: generateId,
+    secret: serverSecret(config, app.log),
+    ttlSeconds: config.streamTokenTtlSeconds,
+  });
 
   registerErrorHandling(app);
-  const failures =
-    config.authFailureLimitPerMinute > 0
-      ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
-      : undefined;
-  // Before authentication: preflights carry no key.
-  registerCors(app, config.corsOrigins);
-  registerAuthentication(app, [new ApiKeyAuthenticator(keys)], { failures });
+  registerAccess(app, { config, clock, keys, tokens });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
@@ -124,6 +130,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
+  registerStreamTokenRoutes(app, { tokens });
   registerFlowExecutionRoutes(app, { store });
   await app.ready();
   credentialWatch.start();
@@ -144,6 +151,37 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/** CORS, then authentication: preflights carry no credential. */
+function registerAccess(
+  app: FastifyInstance,
+  input: { config: Config; clock: Clock; keys: KeysService; tokens: StreamTokensService },
+): void {
+  const { config, clock, keys, tokens } = input;
+  const failures =
+    config.authFailureLimitPerMinute > 0
+      ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
+      : undefined;
+  registerCors(app, config.corsOrigins);
+  // In this order: a request with an x-api-key header is decided by its key, whatever its query says.
+  const authenticators = [new ApiKeyAuthenticator(keys), new StreamTokenAuthenticator({ tokens, keys })];
+  registerAuthentication(app, authenticators, { failures });
+}
+
+/**
+ * `PARLEY_SECRET_KEY`, or a random secret of this process's own, with a warning: what it signs
+ * (stream tokens) is then valid on this process only, until it restarts — enough for the single
+ * embedded process, not for several behind a load balancer. The secret itself is never logged.
+ */
+function serverSecret(config: Config, log: FastifyBaseLogger): ServerSecret {
+  const secret = ServerSecret.fromConfig(config.secretKey);
+  if (!secret.configured) {
+    log.warn(
+      'PARLEY_SECRET_KEY is not set: a random secret was made for this process, so stream tokens are valid only on this process and only until it restarts. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.',
+    );
+  }
+  return secret;
 }
 
 /** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */
@@ -205,6 +243,8 @@ function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefi
       ...(logStream ? { stream: logStream } : {}),
       // Belt and braces: request logging never includes headers, but if a serializer ever does…
       redact: ['req.headers["x-api-key"]', 'req.headers.authorization', 'headers["x-api-key"]'],
+      // …and a logged request's URL never shows a stream token.
+      serializers: { req: serializeRequest },
     },
     // Per-request lines would cost a third of the throughput; see registerRequestHooks instead.
     logController: new LogController({ disableRequestLogging: true }),

@@ -60,6 +60,14 @@ export interface Config {
   readonly authFailureLimitPerMinute: number;
   /** Browser origins allowed to call the API (`*`: any); empty: CORS is off. */
   readonly corsOrigins: readonly string[] | '*';
+  /**
+   * `PARLEY_SECRET_KEY`, decoded: the server's root secret, from which the keys for signing
+   * stream tokens (and later for encrypting secrets at rest) are derived. Undefined when unset:
+   * each process then makes a random one of its own (src/security/server-secret.ts).
+   */
+  readonly secretKey: Buffer | undefined;
+  /** How long a stream token is valid after it is issued, in seconds. */
+  readonly streamTokenTtlSeconds: number;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** Deadline for graceful shutdown before the process gives up on in-flight work. */
@@ -100,7 +108,11 @@ export const DEFAULTS = {
   SSE_MAX_STREAMS_PER_ORGANIZATION: 1000,
   SSE_MAX_BACKLOG_BYTES: 1024 * 1024,
   SSE_MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
+  STREAM_TOKEN_TTL_SECONDS: 300,
 } as const;
+
+/** The shortest `PARLEY_SECRET_KEY`, in bytes: 256 bits, the size of the HMAC-SHA256 keys it makes. */
+export const MIN_SECRET_KEY_BYTES = 32;
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -121,6 +133,11 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       { min: 0, max: 1_000_000 },
     ),
     corsOrigins: readCorsOrigins(environment),
+    secretKey: readSecretKey(environment),
+    streamTokenTtlSeconds: readInteger(environment, 'STREAM_TOKEN_TTL_SECONDS', DEFAULTS.STREAM_TOKEN_TTL_SECONDS, {
+      min: 10,
+      max: 3600,
+    }),
     bodyLimitBytes: readInteger(environment, 'BODY_LIMIT_BYTES', DEFAULTS.BODY_LIMIT_BYTES, {
       min: 1024,
       max: 1024 * 1024 * 1024,
@@ -204,6 +221,24 @@ function readCorsOrigins(environment: Environment): readonly string[] | '*' {
     }
   }
   return Object.freeze(origins);
+}
+
+/**
+ * `PARLEY_SECRET_KEY`: at least 32 random bytes written as hexadecimal (`openssl rand -hex 32`).
+ * Hex only, not base64 as well: a hex string is also valid base64url, so accepting both would make
+ * one value mean two keys. The error never repeats the value: it is a secret.
+ */
+function readSecretKey(environment: Environment): Buffer | undefined {
+  const value = readOptional(environment, 'PARLEY_SECRET_KEY');
+  if (value === undefined) return undefined;
+  const minimum = `at least ${MIN_SECRET_KEY_BYTES * 2} hexadecimal characters (${MIN_SECRET_KEY_BYTES} random bytes, e.g. from \`openssl rand -hex ${MIN_SECRET_KEY_BYTES}\`)`;
+  if (!/^[0-9a-f]*$/i.test(value))
+    throw new ConfigError('PARLEY_SECRET_KEY', `must be ${minimum}; it holds other characters`);
+  if (value.length % 2 !== 0) throw new ConfigError('PARLEY_SECRET_KEY', `must be ${minimum}; it has an odd length`);
+  if (value.length < MIN_SECRET_KEY_BYTES * 2) {
+    throw new ConfigError('PARLEY_SECRET_KEY', `must be ${minimum}; it has ${value.length}`);
+  }
+  return Buffer.from(value, 'hex');
 }
 
 function readOptional(environment: Environment, name: string): string | undefined {

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   validation_error: { status: 422, message: 'The request is not valid.' },
   invalid_api_key: { status: 401, message: 'A valid API key is required in the x-api-key header.' },
   key_revoked: { status: 401, message: 'The API key of this stream was revoked or has expired.' },
+  invalid_stream_token: { status: 401, message: 'The stream token is not valid for this thread.' },
   insufficient_scope: { status: 403, message: 'The API key lacks the scope this operation needs.' },
   route_not_found: { status: 404, message: 'Not Found' },
   agent_not_found: { status: 404, message: 'Agent not found.' },

@@ -9,6 +9,12 @@ declare module 'fastify' {
     public?: boolean;
     /** The scope a caller needs for this route. Every non-public route must declare one. */
     scope?: Scope;
+    /**
+     * Also accepts a stream token in `?token=` for the thread in the path (a browser's
+     * EventSource cannot send headers). Only the follow route says so; anywhere else `?token=`
+     * is not a credential.
+     */
+    streamToken?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -52,8 +58,9 @@ export interface AnonymousPrincipal extends PrincipalBase {
  * - a `Principal`: the credential is valid and was verified recently — the synchronous path, so a
  *   request with a cached credential creates no promise;
  * - a `Promise<Principal>`: the credential must be checked first (a database look-up);
- * - or throws (or rejects with) `AppError('invalid_api_key')` for a credential of its kind that
- *   is malformed, unknown, revoked or expired — one answer for all, so callers learn nothing.
+ * - or throws (or rejects with) a 401 for a credential of its kind that is malformed, unknown,
+ *   revoked or expired: `invalid_api_key`, one answer for all so callers learn nothing, or
+ *   `invalid_stream_token`, which tells an expired token from any other fault.
  */
 export interface Authenticator {
   authenticate(request: FastifyRequest): Principal | Promise<Principal> | null;
@@ -99,7 +106,8 @@ export function registerAuthentication(
       done(hasScope(principal.scopes, needed) ? undefined : new AppError('insufficient_scope'));
     };
     const refuse = (error: unknown) => {
-      if (error instanceof AppError && error.code === 'invalid_api_key') failures?.recordFailure(request.ip);
+      // Every 401 is a failed authentication: a bad key, a bad stream token, or none at all.
+      if (error instanceof AppError && error.status === 401) failures?.recordFailure(request.ip);
       done(error as Error);
     };
     let found: Principal | Promise<Principal> | null;

@@ -27,7 +27,7 @@ const REQUEST_HEADERS: Record<DocumentedHeader, TSchema> = {
 /** Answers every route of a kind can give, from the hooks and the error handler rather than the handler. */
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request cannot be served as sent (`bad_request`: e.g. the body is not valid JSON).',
-  401: 'No valid API key (`invalid_api_key`, `key_revoked`).',
+  401: 'No valid API key (`invalid_api_key`, `key_revoked`), or on `GET …/stream` no valid stream token (`invalid_stream_token`).',
   403: 'The key lacks the scope this operation needs (`insufficient_scope`).',
   404: 'A resource in the path does not exist in the caller’s organisation.',
   409: 'The resource is busy (`thread_busy`, `run_not_active`, `idempotency_key_in_flight`).',

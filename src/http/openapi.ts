@@ -24,7 +24,16 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       // Relative: the document describes the server that serves it, wherever it is deployed.
       servers: [{ url: '/' }],
       components: {
-        securitySchemes: { APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+        securitySchemes: {
+          APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          StreamToken: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'token',
+            description:
+              'A short-lived token from `POST /api/v1/chat/{agent_id}/threads/{thread_id}/stream-token`, accepted only by that thread’s `GET …/stream` (API keys are never accepted in a query string).',
+          },
+        },
       },
       security: [{ APIKeyHeader: [] }],
     },

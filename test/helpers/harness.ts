@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import { loadConfig, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
+import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
 import type { Clock } from '../../src/ids.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import type { Tool } from '../../src/tools/tool.js';
@@ -25,8 +25,11 @@ export interface TestContext {
   newOrganization(scopes?: Scope[]): Promise<TestOrganization>;
   /** Listens on a free loopback port (for real HTTP and SSE clients); returns the base URL. */
   listen(): Promise<string>;
-  /** Another server process, as it were: a second app with the same configuration on the same database. */
-  peer(): Promise<TestPeer>;
+  /**
+   * Another server process, as it were: a second app with the same configuration on the same
+   * database — but for the fields of `overrides` (e.g. another `secretKey`).
+   */
+  peer(overrides?: Partial<Pick<Config, 'secretKey'>>): Promise<TestPeer>;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,10 @@ export async function createTestContext(
     clock?: Clock;
     /** DEMO_MODEL_WORDS_PER_SECOND; 0 (no delay) when absent, so tests never wait on the demo's pace. */
     demoWordsPerSecond?: number;
+    /** PARLEY_SECRET_KEY, decoded; unset (a random secret per app) when absent, as the server's default. */
+    secretKey?: Buffer;
+    /** STREAM_TOKEN_TTL_SECONDS; the server's default when absent. */
+    streamTokenTtlSeconds?: number;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -78,7 +85,11 @@ export async function createTestContext(
   logStream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
   // The configuration a server started with no environment gets, with the test's overrides.
   const defaults = loadConfig({});
-  const build = (appStore: Store, appLogStream: NodeJS.WritableStream) =>
+  const build = (
+    appStore: Store,
+    appLogStream: NodeJS.WritableStream,
+    overrides: Partial<Pick<Config, 'secretKey'>> = {},
+  ) =>
     createApp({
       config: {
         ...defaults,
@@ -91,6 +102,9 @@ export async function createTestContext(
         models: { ...defaults.models, demoWordsPerSecond: options.demoWordsPerSecond ?? 0 },
         runtime: { ...defaults.runtime, ...options.runtime },
         streams: { ...defaults.streams, ...options.streams },
+        secretKey: options.secretKey,
+        streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
+        ...overrides,
       },
       store: appStore,
       logStream: appLogStream,
@@ -128,9 +142,9 @@ export async function createTestContext(
       };
     },
     listen: () => listenOn(parley),
-    async peer() {
+    async peer(overrides = {}) {
       const peerStore = await openStore(database.target);
-      const peerApp = await build(peerStore, logStream);
+      const peerApp = await build(peerStore, logStream, overrides);
       const peer: TestPeer = {
         parley: peerApp,
         listen: () => listenOn(peerApp),

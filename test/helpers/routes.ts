@@ -58,6 +58,8 @@ export interface OperationSpec {
   crossOrgBodies?: (ids: Ids) => unknown[];
   /** Answers with server-sent events: called over loopback HTTP and read up to the headers. */
   stream?: true;
+  /** A POST that changes nothing (issuing a stream token): a read-only key may call it, as a GET. */
+  readOnly?: true;
 }
 
 /**
@@ -149,6 +151,11 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       runId: 'security-suite-run',
       messages: [{ id: 'security-suite-message', role: 'user', content: 'Run by the security suite' }],
     }),
+  },
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/stream-token': {
+    owner: 200,
+    notFound: 'thread_not_found',
+    readOnly: true,
   },
   // The owner's run has finished: 409 run_not_active, where another organisation gets 404.
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel': { owner: 409, notFound: 'run_not_found' },

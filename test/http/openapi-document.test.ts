@@ -89,6 +89,19 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('declares the stream-token extension, and the stream token as the follow route’s other credential', () => {
+    const issue = operationNamed('POST /api/v1/chat/{agent_id}/threads/{thread_id}/stream-token');
+    expect(issue).toMatchObject({ operationId: 'createStreamToken', tags: ['chat'], 'x-parley-extension': true });
+    expect(issue.requestBody).toBeUndefined();
+    expect(issue.responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/StreamToken',
+    });
+    expect(Object.keys(issue.responses).sort()).toEqual(['200', '401', '403', '404', '422', '429', '500', '503']);
+    expect(spec.components.schemas.StreamToken.required).toEqual(['token', 'expires_at', 'stream_url']);
+    expect(operationNamed(STREAM_OPERATIONS[1]!).security).toEqual([{ APIKeyHeader: [] }, { StreamToken: [] }]);
+    expect(operationNamed(STREAM_OPERATIONS[0]!).security).toBeUndefined();
+  });
+
   it('has a relative servers entry', () => {
     expect(spec.servers).toEqual([{ url: '/' }]);
   });

@@ -146,7 +146,17 @@ describe('T6: the unauthenticated surface', () => {
     expect(spec.security).toEqual([{ APIKeyHeader: [] }]);
     expect(spec.components.securitySchemes).toEqual({
       APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+      StreamToken: { type: 'apiKey', in: 'query', name: 'token', description: expect.any(String) },
     });
+    // The stream token is an alternative on the follow route only.
+    const overridden = Object.entries<Record<string, any>>(spec.paths).flatMap(([path, item]) =>
+      Object.entries<any>(item)
+        .filter(([, operation]) => operation.security !== undefined && operation.security.length > 0)
+        .map(([method, operation]) => [`${method.toUpperCase()} ${path}`, operation.security]),
+    );
+    expect(overridden).toEqual([
+      ['GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream', [{ APIKeyHeader: [] }, { StreamToken: [] }]],
+    ]);
     expect(operations.filter((operation) => operation.public).map((operation) => operation.name)).toEqual([
       'GET /healthz',
       'GET /readyz',

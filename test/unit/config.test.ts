@@ -46,3 +46,48 @@ describe('provider URLs in the configuration', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgresx://u@h/db' })).toThrow('DATABASE_URL');
   });
 });
+
+describe('PARLEY_SECRET_KEY', () => {
+  const HEX_32_BYTES = 'a1'.repeat(32);
+
+  it('is unset by default, and is at least 32 bytes of hexadecimal, in either case', () => {
+    expect(loadConfig({}).secretKey).toBeUndefined();
+    expect(loadConfig({ PARLEY_SECRET_KEY: '  ' }).secretKey).toBeUndefined();
+    expect(loadConfig({ PARLEY_SECRET_KEY: HEX_32_BYTES }).secretKey).toEqual(Buffer.alloc(32, 0xa1));
+    expect(loadConfig({ PARLEY_SECRET_KEY: ` ${'A1'.repeat(48)}\n` }).secretKey).toEqual(Buffer.alloc(48, 0xa1));
+  });
+
+  it('refuses a shorter, odd-length or non-hexadecimal value, naming the variable and never the value', () => {
+    const expected = (problem: string) =>
+      `Invalid configuration: PARLEY_SECRET_KEY must be at least 64 hexadecimal characters (32 random bytes, e.g. from \`openssl rand -hex 32\`); ${problem}`;
+    const cases: [string, string][] = [
+      ['a1'.repeat(31), 'it has 62'],
+      [`${HEX_32_BYTES}f`, 'it has an odd length'],
+      [Buffer.alloc(48, 7).toString('base64url'), 'it holds other characters'],
+      [`${HEX_32_BYTES.slice(2)}zz`, 'it holds other characters'],
+    ];
+    for (const [value, problem] of cases) {
+      let message = '';
+      try {
+        loadConfig({ PARLEY_SECRET_KEY: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toBe(expected(problem));
+      expect(message).not.toContain(value);
+    }
+  });
+});
+
+describe('STREAM_TOKEN_TTL_SECONDS', () => {
+  it('defaults to five minutes and takes a whole number of seconds from 10 to 3600', () => {
+    expect(loadConfig({}).streamTokenTtlSeconds).toBe(300);
+    expect(loadConfig({ STREAM_TOKEN_TTL_SECONDS: '60' }).streamTokenTtlSeconds).toBe(60);
+    expect(() => loadConfig({ STREAM_TOKEN_TTL_SECONDS: '9' })).toThrow(
+      'Invalid configuration: STREAM_TOKEN_TTL_SECONDS must be between 10 and 3600, got 9',
+    );
+    expect(() => loadConfig({ STREAM_TOKEN_TTL_SECONDS: '3601' })).toThrow(
+      'Invalid configuration: STREAM_TOKEN_TTL_SECONDS must be between 10 and 3600, got 3601',
+    );
+  });
+});

@@ -60,17 +60,22 @@ export class KeysService {
     return this.#verify(presented, credential, this.dependencies.clock.now().getTime());
   }
 
+  /**
+   * The principal of a key found by its id rather than its secret, for a credential the key
+   * issued (a stream token names its key): null when the key is unknown, revoked or expired.
+   * Read through the same cache as `authenticate`, so it is as fresh as a request's key.
+   */
+  async principalOfKey(keyId: string): Promise<UserPrincipal | null> {
+    const credential = await this.#findCredential(keyId);
+    const nowMs = this.dependencies.clock.now().getTime();
+    return credential !== null && isLive(credential, nowMs) ? principalOf(credential) : null;
+  }
+
   #verify(presented: string, credential: VerifiableCredential | null, nowMs: number): UserPrincipal {
     if (credential === null || !apiKeyMatches(presented, credential.digest) || !isLive(credential, nowMs)) {
       throw new AppError('invalid_api_key');
     }
-    return {
-      kind: 'user',
-      organizationId: credential.organization_id,
-      userId: credential.user_id,
-      keyId: credential.id,
-      scopes: credential.scopes,
-    };
+    return principalOf(credential);
   }
 
   async #findCredential(keyId: string): Promise<VerifiableCredential | null> {
@@ -208,6 +213,16 @@ export class KeysService {
       scopes: ['read', 'write', 'admin'],
     });
   }
+}
+
+function principalOf(credential: ApiKeyCredential): UserPrincipal {
+  return {
+    kind: 'user',
+    organizationId: credential.organization_id,
+    userId: credential.user_id,
+    keyId: credential.id,
+    scopes: credential.scopes,
+  };
 }
 
 /** Neither revoked nor past its expiry. */

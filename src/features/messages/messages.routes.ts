@@ -88,13 +88,15 @@ function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDe
 function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencies): void {
   const { messages, sse } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id/stream', {
-    config: { scope: 'read', documentedHeaders: ['Last-Event-ID'] },
+    // The one route that also takes a stream token, `?token=` (a browser's EventSource sends no headers).
+    config: { scope: 'read', streamToken: true, documentedHeaders: ['Last-Event-ID'] },
     schema: {
       tags,
       operationId: 'followChatThread',
       summary: 'Follow a thread live (SSE); resumes from Last-Event-ID',
       description:
-        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent.',
+        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent. Authenticate with `x-api-key`, or with `?token=` from `POST …/stream-token` (an `x-api-key` header wins).',
+      security: [{ APIKeyHeader: [] }, { StreamToken: [] }],
       params: ThreadPathParams,
       querystring: FollowQuery,
       response: { 200: EventStreamResponse, ...errorResponses(404, 429) },
