@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { ModelError } from '../../src/models/model-port.js';
 import { callTools, growingRegistry, say, type ScriptAction } from '../fixtures/scripted-model.js';
 import { client, createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
+import { runExample } from '../helpers/examples.js';
 import { UUID_V7_PATTERN } from '../helpers/ids.js';
 import { loadSpec } from '../helpers/routes.js';
 import {
@@ -709,14 +710,7 @@ describe('the OpenAPI document', () => {
 describe('docs/examples/ag-ui.mjs', () => {
   it('runs a turn with HttpAgent against a listening server, as docs/streaming.md shows', async () => {
     const thread = await newThread({ model: 'demo', tools: ['calculator'] });
-    const examplePath = new URL('../../docs/examples/ag-ui.mjs', import.meta.url).href;
-    const example = await import(examplePath);
-    const output = await example.main({
-      baseUrl: base,
-      apiKey: thread.key,
-      agentId: thread.agentId,
-      threadId: thread.threadId,
-    });
+    const output = await runExample('ag-ui.mjs', thread);
     const [question, reply] = await storedMessages(thread);
     expect(question).toMatchObject({ role: 'user', content: 'Please calculate 17*23' });
     expect(output.text).toBe(reply.content);

@@ -1,7 +1,6 @@
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
+import { loadExample, type DocsExample } from '../helpers/examples.js';
 import { httpJson, pollUntil, storedMessages, threadPath } from '../helpers/sse-client.js';
 
 /**
@@ -10,17 +9,15 @@ import { httpJson, pollUntil, storedMessages, threadPath } from '../helpers/sse-
  * expired the example fetches a new one and resumes from the last event id.
  */
 
-const EXAMPLE = pathToFileURL(path.resolve(import.meta.dirname, '../../docs/examples/event-source.mjs')).href;
-
 describe('docs/examples/event-source.mjs', () => {
   let context: TestContext;
   let base: string;
-  let example: any;
+  let example: DocsExample;
   let clockOffsetMs = 0;
   beforeAll(async () => {
     context = await createTestContext({ clock: { now: () => new Date(Date.now() + clockOffsetMs) } });
     base = await context.listen();
-    example = await import(EXAMPLE);
+    example = await loadExample('event-source.mjs');
   });
   afterAll(async () => {
     await context?.close();

@@ -1,6 +1,7 @@
-import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
+import { DefaultChatTransport, type UIMessage } from 'ai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callTools, growingRegistry, say, type ScriptAction } from '../fixtures/scripted-model.js';
+import { readChat, TOOL_THEN_ANSWER_CHUNK_TYPES } from '../helpers/ai-sdk-chat.js';
 import { client, createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
 import { UUID_PATTERN as UUID } from '../helpers/ids.js';
 import {
@@ -541,32 +542,10 @@ describe('?format=ai-sdk', () => {
       abortSignal: AbortSignal.timeout(5_000),
       messages: [{ id: 'local-1', role: 'user', parts: [{ type: 'text', text: 'two times three?' }] }],
     });
-    const [forReader, forList] = chunkStream.tee();
-    const chunks: UIMessageChunk[] = [];
-    const collecting = (async () => {
-      for await (const chunk of forList as unknown as AsyncIterable<UIMessageChunk>) chunks.push(chunk);
-    })();
-    let last: UIMessage | undefined;
-    for await (const message of readUIMessageStream<UIMessage>({ stream: forReader, terminateOnError: true }))
-      last = message;
-    await collecting;
+    const { chunks, last } = await readChat(chunkStream);
 
     const stored = (await storedMessages(thread))[1];
-    expect(chunks.map((chunk) => chunk.type)).toEqual([
-      'start',
-      'start-step',
-      'tool-input-available',
-      'tool-output-available',
-      'finish-step',
-      'start-step',
-      'text-start',
-      'text-delta',
-      'text-delta',
-      'text-delta',
-      'text-end',
-      'finish-step',
-      'finish',
-    ]);
+    expect(chunks.map((chunk) => chunk.type)).toEqual(TOOL_THEN_ANSWER_CHUNK_TYPES);
     expect(last).toMatchObject({
       id: stored.id,
       role: 'assistant',

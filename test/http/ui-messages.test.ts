@@ -1,13 +1,8 @@
-import {
-  DefaultChatTransport,
-  readUIMessageStream,
-  uiMessageChunkSchema,
-  type UIMessage,
-  type UIMessageChunk,
-} from 'ai';
+import { DefaultChatTransport, uiMessageChunkSchema, type UIMessage, type UIMessageChunk } from 'ai';
 import { safeValidateTypes } from '@ai-sdk/provider-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/models/model-port.js';
+import { readChat, TOOL_THEN_ANSWER_CHUNK_TYPES } from '../helpers/ai-sdk-chat.js';
 import { callTools, growingRegistry, say, type ScriptAction } from '../fixtures/scripted-model.js';
 import { createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
 import { UUID_PATTERN as UUID } from '../helpers/ids.js';
@@ -60,23 +55,6 @@ function userMessage(text: string, id = 'local-1'): UIMessage {
   return { id, role: 'user', parts: [{ type: 'text', text }] };
 }
 
-/** Every chunk of a stream, and the message `readUIMessageStream` builds of them. */
-async function readChat(
-  stream: ReadableStream<UIMessageChunk>,
-): Promise<{ chunks: UIMessageChunk[]; last: UIMessage }> {
-  const [forReader, forList] = stream.tee();
-  const chunks: UIMessageChunk[] = [];
-  const collecting = (async () => {
-    for await (const chunk of forList as unknown as AsyncIterable<UIMessageChunk>) chunks.push(chunk);
-  })();
-  let last: UIMessage | undefined;
-  for await (const message of readUIMessageStream<UIMessage>({ stream: forReader, terminateOnError: true }))
-    last = message;
-  await collecting;
-  if (!last) throw new Error('the stream built no message');
-  return { chunks, last };
-}
-
 function send(thread: ThreadRef, messages: UIMessage[]): Promise<ReadableStream<UIMessageChunk>> {
   return transportOf(thread).sendMessages({
     chatId: thread.threadId,
@@ -101,21 +79,7 @@ describe('POST …/ui-messages with DefaultChatTransport as shipped', () => {
     const [user, assistant] = await storedMessages(thread);
     expect(user).toMatchObject({ role: 'user', content: 'two times three?', metadata: { ui_message_id: 'local-1' } });
     expect(assistant).toMatchObject({ role: 'assistant', content: 'That makes 6.', metadata: { status: 'completed' } });
-    expect(chunks.map((chunk) => chunk.type)).toEqual([
-      'start',
-      'start-step',
-      'tool-input-available',
-      'tool-output-available',
-      'finish-step',
-      'start-step',
-      'text-start',
-      'text-delta',
-      'text-delta',
-      'text-delta',
-      'text-end',
-      'finish-step',
-      'finish',
-    ]);
+    expect(chunks.map((chunk) => chunk.type)).toEqual(TOOL_THEN_ANSWER_CHUNK_TYPES);
     const runId =
       assistant.metadata.flow_execution_id ??
       (chunks[0] as { messageMetadata: { run_id: string } }).messageMetadata.run_id;
