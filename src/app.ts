@@ -113,11 +113,12 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const { bus, eventLog, runtime, liveness } = createRuntime({ dependencies, clock, generateId, logger: app.log });
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
+  const secret = serverSecret(config, app.log);
   const tokens = new StreamTokensService({
     store,
     clock,
     newId: generateId,
-    secret: serverSecret(config, app.log),
+    secret,
     ttlSeconds: config.streamTokenTtlSeconds,
   });
 
@@ -170,15 +171,21 @@ function registerAccess(
 }
 
 /**
- * `PARLEY_SECRET_KEY`, or a random secret of this process's own, with a warning: what it signs
- * (stream tokens) is then valid on this process only, until it restarts — enough for the single
- * embedded process, not for several behind a load balancer. The secret itself is never logged.
+ * `PARLEY_SECRET_KEY` (or `PARLEY_SECRET_KEYS`), else the root kept in the data folder's key
+ * file, generated on first start and announced then, once — by its path, never its value. Only an
+ * in-memory database leaves a random root for this process alone, with a warning.
  */
 function serverSecret(config: Config, log: FastifyBaseLogger): ServerSecret {
-  const secret = ServerSecret.fromConfig(config.secretKey);
-  if (!secret.configured) {
+  const secret = ServerSecret.fromConfig(config);
+  const { source } = secret;
+  if (source.kind === 'file' && source.created) {
     log.warn(
-      'PARLEY_SECRET_KEY is not set: a random secret was made for this process, so stream tokens are valid only on this process and only until it restarts. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.',
+      { file: source.file },
+      `PARLEY_SECRET_KEY is not set: generated a root secret into ${source.file} (mode 0600). Keep the file, and back it up with the database: tool secrets are encrypted with it. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.`,
+    );
+  } else if (source.kind === 'process') {
+    log.warn(
+      'PARLEY_SECRET_KEY is not set and the database is in memory: a random secret was made for this process, so stream tokens and encrypted secrets are valid only on this process and only until it stops.',
     );
   }
   return secret;
