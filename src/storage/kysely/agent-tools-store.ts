@@ -94,7 +94,16 @@ export class AgentToolReader {
 }
 
 export class AgentToolWriter {
-  constructor(private readonly db: Executor) {}
+  readonly #reader: AgentToolReader;
+
+  constructor(private readonly db: Executor) {
+    this.#reader = new AgentToolReader(db);
+  }
+
+  /** The tool as this transaction sees it, for a change that depends on what is stored. */
+  get(input: AgentToolKey): Promise<StoredAgentTool | null> {
+    return this.#reader.get(input);
+  }
 
   /**
    * Inserts the tool only if its agent exists in the same organisation, has fewer than
