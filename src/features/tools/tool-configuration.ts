@@ -165,10 +165,10 @@ function urlIssue(url: string, at: (string | number)[], placeholdersAllowed: boo
   try {
     parsed = new URL(url);
   } catch {
-    return issue(at, 'Input should be a valid URL', 'url_parsing');
+    return issue(at, 'Input should be a valid URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return issue(at, 'URL scheme should be http or https', 'url_scheme');
+    return issue(at, 'URL scheme should be http or https');
   }
   if (parsed.username !== '' || parsed.password !== '') {
     return issue(at, 'The URL may not hold credentials; use auth');
