@@ -21,7 +21,7 @@ import { AgentRuntime } from './runtime/run-agent.js';
 import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
 import { BUILTIN_TOOLS } from './tools/builtin/index.js';
 import type { Tool } from './tools/tool.js';
-import { CatalogToolResolver } from './tools/tool-resolver.js';
+import type { ToolResolver } from './tools/tool-resolver.js';
 import { AppError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
@@ -35,6 +35,9 @@ import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-
 import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
+import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
+import { registerToolRoutes } from './features/tools/tools.routes.js';
+import { ToolsService } from './features/tools/tools.service.js';
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
 import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
@@ -49,6 +52,7 @@ import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.j
 import { buildValidatorCompiler } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
+import { SecretBox } from './security/secret-box.js';
 import { ServerSecret } from './security/server-secret.js';
 import { PARLEY_VERSION } from './version.js';
 
@@ -62,7 +66,7 @@ export interface AppDependencies {
   newId?: IdGenerator;
   /** Models by id; built from `config.models` when absent (tests pass scripted models). */
   models?: ModelRegistry;
-  /** Tools agents can attach by name; the built-in tools when absent. */
+  /** Tools agents can attach by name in `configuration.tools`; the built-in tools when absent. */
   tools?: ReadonlyMap<string, Tool>;
   /** A pino destination for the logs (tests capture them); stdout when absent. */
   logStream?: NodeJS.WritableStream;
@@ -111,15 +115,13 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const { bus, eventLog, runtime, liveness } = createRuntime({ dependencies, clock, generateId, logger: app.log });
+  const secret = serverSecret(config, app.log);
+  const { tools, resolver } = createTools({ dependencies, secret, clock, generateId });
+  const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
+  const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
-  const tokens = new StreamTokensService({
-    store,
-    clock,
-    newId: generateId,
-    secret: serverSecret(config, app.log),
-    ttlSeconds: config.streamTokenTtlSeconds,
-  });
+  const ttlSeconds = config.streamTokenTtlSeconds;
+  const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
 
   registerErrorHandling(app);
   registerAccess(app, { config, clock, keys, tokens });
@@ -127,6 +129,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
+  registerToolRoutes(app, { tools, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
@@ -170,18 +173,39 @@ function registerAccess(
 }
 
 /**
- * `PARLEY_SECRET_KEY`, or a random secret of this process's own, with a warning: what it signs
- * (stream tokens) is then valid on this process only, until it restarts — enough for the single
- * embedded process, not for several behind a load balancer. The secret itself is never logged.
+ * `PARLEY_SECRET_KEY` (or `PARLEY_SECRET_KEYS`), else the root kept in the data folder's key
+ * file, generated on first start and announced then, once — by its path, never its value. Only an
+ * in-memory database leaves a random root for this process alone, with a warning.
  */
 function serverSecret(config: Config, log: FastifyBaseLogger): ServerSecret {
-  const secret = ServerSecret.fromConfig(config.secretKey);
-  if (!secret.configured) {
+  const secret = ServerSecret.fromConfig(config);
+  const { source } = secret;
+  if (source.kind === 'file' && source.created) {
     log.warn(
-      'PARLEY_SECRET_KEY is not set: a random secret was made for this process, so stream tokens are valid only on this process and only until it restarts. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.',
+      { file: source.file },
+      `PARLEY_SECRET_KEY is not set: generated a root secret into ${source.file} (mode 0600). Keep the file, and back it up with the database: tool secrets are encrypted with it. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.`,
+    );
+  } else if (source.kind === 'process') {
+    log.warn(
+      'PARLEY_SECRET_KEY is not set and the database is in memory: a random secret was made for this process, so stream tokens and encrypted secrets are valid only on this process and only until it stops.',
     );
   }
   return secret;
+}
+
+/** The agent-tools API's service and the resolver that gives runs their tools, sharing one SecretBox. */
+function createTools(input: {
+  dependencies: AppDependencies;
+  secret: ServerSecret;
+  clock: Clock;
+  generateId: IdGenerator;
+}): { tools: ToolsService; resolver: StoredToolResolver } {
+  const { store } = input.dependencies;
+  const box = new SecretBox(input.secret);
+  return {
+    tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
+    resolver: new StoredToolResolver({ store, box, catalog: input.dependencies.tools ?? BUILTIN_TOOLS }),
+  };
 }
 
 /** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */
@@ -190,6 +214,7 @@ function createRuntime(input: {
   clock: Clock;
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
+  tools: ToolResolver;
 }): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness } {
   const { dependencies, clock, generateId, logger } = input;
   const { config, store } = dependencies;
@@ -201,7 +226,7 @@ function createRuntime(input: {
     process: identity,
     eventLog,
     models: dependencies.models ?? createModelRegistry(config.models),
-    tools: new CatalogToolResolver(dependencies.tools ?? BUILTIN_TOOLS),
+    tools: input.tools,
     clock,
     newId: generateId,
     config: config.runtime,

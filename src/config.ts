@@ -61,11 +61,23 @@ export interface Config {
   /** Browser origins allowed to call the API (`*`: any); empty: CORS is off. */
   readonly corsOrigins: readonly string[] | '*';
   /**
-   * `PARLEY_SECRET_KEY`, decoded: the server's root secret, from which the keys for signing
-   * stream tokens (and later for encrypting secrets at rest) are derived. Undefined when unset:
-   * each process then makes a random one of its own (src/security/server-secret.ts).
+   * `PARLEY_SECRET_KEY` (or the first of `PARLEY_SECRET_KEYS`), decoded: the server's root
+   * secret, from which the keys for signing stream tokens and for encrypting secrets at rest are
+   * derived. Undefined when neither is set: the root is then the one generated into
+   * `secretKeyFile` (src/security/secret-key-file.ts).
    */
   readonly secretKey: Buffer | undefined;
+  /**
+   * The rest of `PARLEY_SECRET_KEYS`: older roots, still accepted to open secrets sealed before a
+   * rotation (nothing new is sealed or signed with them). Empty unless that variable is set.
+   */
+  readonly retiredSecretKeys: readonly Buffer[];
+  /**
+   * Where the root secret is generated (mode 0600, on first start) and read back when no key is
+   * configured: `secret.key` beside the SQLite file, or `./data/secret.key` with PostgreSQL.
+   * Undefined for an in-memory database, whose process then makes a random root of its own.
+   */
+  readonly secretKeyFile: string | undefined;
   /** How long a stream token is valid after it is issued, in seconds. */
   readonly streamTokenTtlSeconds: number;
   /** Largest accepted request body, in bytes. */
@@ -117,10 +129,11 @@ export const MIN_SECRET_KEY_BYTES = 32;
 type Environment = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(environment: Environment = process.env, cwd = process.cwd()): Config {
+  const database = parseDatabaseUrl(readString(environment, 'DATABASE_URL', DEFAULTS.DATABASE_URL), cwd);
   return Object.freeze({
     port: readInteger(environment, 'PORT', DEFAULTS.PORT, { min: 0, max: 65535 }),
     host: readString(environment, 'HOST', DEFAULTS.HOST),
-    database: parseDatabaseUrl(readString(environment, 'DATABASE_URL', DEFAULTS.DATABASE_URL), cwd),
+    database,
     logLevel: readLogLevel(environment),
     authCacheTtlMs: readInteger(environment, 'AUTH_CACHE_TTL_MS', DEFAULTS.AUTH_CACHE_TTL_MS, {
       min: 0,
@@ -133,7 +146,8 @@ export function loadConfig(environment: Environment = process.env, cwd = process
       { min: 0, max: 1_000_000 },
     ),
     corsOrigins: readCorsOrigins(environment),
-    secretKey: readSecretKey(environment),
+    ...readSecretKeys(environment),
+    secretKeyFile: secretKeyFileFor(database, cwd),
     streamTokenTtlSeconds: readInteger(environment, 'STREAM_TOKEN_TTL_SECONDS', DEFAULTS.STREAM_TOKEN_TTL_SECONDS, {
       min: 10,
       max: 3600,
@@ -224,22 +238,53 @@ function readCorsOrigins(environment: Environment): readonly string[] | '*' {
 }
 
 /**
- * `PARLEY_SECRET_KEY`: at least 32 random bytes written as hexadecimal (`openssl rand -hex 32`).
+ * `PARLEY_SECRET_KEY`, or `PARLEY_SECRET_KEYS=new,old,…` during a rotation (the first seals and
+ * signs, every one opens); not both, so which key is current is never ambiguous.
+ */
+function readSecretKeys(environment: Environment): Pick<Config, 'secretKey' | 'retiredSecretKeys'> {
+  const single = readOptional(environment, 'PARLEY_SECRET_KEY');
+  const list = readOptional(environment, 'PARLEY_SECRET_KEYS');
+  if (single !== undefined && list !== undefined) {
+    throw new ConfigError(
+      'PARLEY_SECRET_KEYS',
+      'cannot be set together with PARLEY_SECRET_KEY (list the current key first)',
+    );
+  }
+  if (list === undefined) {
+    return {
+      secretKey: single === undefined ? undefined : decodeSecretKey('PARLEY_SECRET_KEY', single),
+      retiredSecretKeys: [],
+    };
+  }
+  const keys = list
+    .split(',')
+    .map((entry, index) => decodeSecretKey(`PARLEY_SECRET_KEYS (entry ${index + 1})`, entry.trim()));
+  return { secretKey: keys[0], retiredSecretKeys: Object.freeze(keys.slice(1)) };
+}
+
+/**
+ * One root secret: at least 32 random bytes written as hexadecimal (`openssl rand -hex 32`).
  * Hex only, not base64 as well: a hex string is also valid base64url, so accepting both would make
  * one value mean two keys. The error never repeats the value: it is a secret.
  */
-function readSecretKey(environment: Environment): Buffer | undefined {
-  const value = readOptional(environment, 'PARLEY_SECRET_KEY');
-  if (value === undefined) return undefined;
+function decodeSecretKey(variable: string, value: string): Buffer {
   const minimum = `at least ${MIN_SECRET_KEY_BYTES * 2} hexadecimal characters (${MIN_SECRET_KEY_BYTES} random bytes, e.g. from \`openssl rand -hex ${MIN_SECRET_KEY_BYTES}\`)`;
-  if (!/^[0-9a-f]*$/i.test(value))
-    throw new ConfigError('PARLEY_SECRET_KEY', `must be ${minimum}; it holds other characters`);
-  if (value.length % 2 !== 0) throw new ConfigError('PARLEY_SECRET_KEY', `must be ${minimum}; it has an odd length`);
+  if (!/^[0-9a-f]*$/i.test(value)) throw new ConfigError(variable, `must be ${minimum}; it holds other characters`);
+  if (value.length % 2 !== 0) throw new ConfigError(variable, `must be ${minimum}; it has an odd length`);
   if (value.length < MIN_SECRET_KEY_BYTES * 2) {
-    throw new ConfigError('PARLEY_SECRET_KEY', `must be ${minimum}; it has ${value.length}`);
+    throw new ConfigError(variable, `must be ${minimum}; it has ${value.length}`);
   }
   return Buffer.from(value, 'hex');
 }
+
+/** The data folder's key file: beside the SQLite file, or `./data/` for PostgreSQL; none in memory. */
+export function secretKeyFileFor(database: DatabaseTarget, cwd: string): string | undefined {
+  if (database.kind === 'postgres') return path.resolve(cwd, 'data', SECRET_KEY_FILE_NAME);
+  if (database.filename === ':memory:') return undefined;
+  return path.join(path.dirname(database.filename), SECRET_KEY_FILE_NAME);
+}
+
+export const SECRET_KEY_FILE_NAME = 'secret.key';
 
 function readOptional(environment: Environment, name: string): string | undefined {
   const value = environment[name]?.trim();

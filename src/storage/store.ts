@@ -3,6 +3,7 @@ import type { IdempotencyRecord } from '../domain/models.js';
 import { AppError } from '../errors.js';
 import type { Executor } from './kysely/executor.js';
 import { AgentReader, AgentWriter } from './kysely/agents-store.js';
+import { AgentToolReader, AgentToolWriter } from './kysely/agent-tools-store.js';
 import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
 import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store.js';
@@ -33,6 +34,7 @@ export interface StoreWriters {
   threadRuns: ThreadRunWriter;
   runMessages: RunMessageWriter;
   processes: ProcessWriter;
+  agentTools: AgentToolWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -78,6 +80,7 @@ export class Store {
   readonly runs: RunReader;
   readonly runMessages: RunMessageReader;
   readonly processes: ProcessReader;
+  readonly agentTools: AgentToolReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -94,6 +97,7 @@ export class Store {
     this.runs = new RunReader(reader);
     this.runMessages = new RunMessageReader(reader);
     this.processes = new ProcessReader(reader);
+    this.agentTools = new AgentToolReader(reader);
   }
 
   /**
@@ -145,6 +149,7 @@ class BoundWriters implements StoreWriters {
   #threadRuns?: ThreadRunWriter;
   #runMessages?: RunMessageWriter;
   #processes?: ProcessWriter;
+  #agentTools?: AgentToolWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -180,6 +185,9 @@ class BoundWriters implements StoreWriters {
   }
   get processes() {
     return (this.#processes ??= new ProcessWriter(this.db));
+  }
+  get agentTools() {
+    return (this.#agentTools ??= new AgentToolWriter(this.db));
   }
 }
 

@@ -17,5 +17,7 @@ export interface Tool {
   readonly inputSchema: JsonObject;
   /** Per-call deadline; the runner's default applies when absent. */
   readonly timeoutMs?: number;
+  /** A call waits for a person's approval before it runs (configuration `requires_approval`). */
+  readonly requiresApproval?: boolean;
   execute(input: JsonObject, context: ToolContext): Promise<unknown>;
 }

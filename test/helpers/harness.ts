@@ -1,5 +1,8 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
@@ -19,6 +22,8 @@ export interface TestContext {
   database: TestDatabase;
   /** Everything the server logged, one JSON line per entry. */
   logs: string[];
+  /** Where the apps of this context keep the generated root secret (when no secretKey is given). */
+  secretKeyFile: string;
   /** Checks the JSON responses `injectRequest` receives against the OpenAPI document. */
   responseCheck: ResponseCheck;
   /** A fresh organisation with a key of the given scopes (default read, write, admin). */
@@ -29,7 +34,7 @@ export interface TestContext {
    * Another server process, as it were: a second app with the same configuration on the same
    * database — but for the fields of `overrides` (e.g. another `secretKey`).
    */
-  peer(overrides?: Partial<Pick<Config, 'secretKey'>>): Promise<TestPeer>;
+  peer(overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile'>>): Promise<TestPeer>;
   close(): Promise<void>;
 }
 
@@ -72,8 +77,13 @@ export async function createTestContext(
     clock?: Clock;
     /** DEMO_MODEL_WORDS_PER_SECOND; 0 (no delay) when absent, so tests never wait on the demo's pace. */
     demoWordsPerSecond?: number;
-    /** PARLEY_SECRET_KEY, decoded; unset (a random secret per app) when absent, as the server's default. */
+    /**
+     * PARLEY_SECRET_KEY, decoded; unset when absent, as the server's default: the root is then
+     * generated into this context's own data folder (`secretKeyFile`), which its peers share.
+     */
     secretKey?: Buffer;
+    /** The rest of PARLEY_SECRET_KEYS (older roots); none when absent. */
+    retiredSecretKeys?: Buffer[];
     /** STREAM_TOKEN_TTL_SECONDS; the server's default when absent. */
     streamTokenTtlSeconds?: number;
   } = {},
@@ -85,10 +95,12 @@ export async function createTestContext(
   logStream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
   // The configuration a server started with no environment gets, with the test's overrides.
   const defaults = loadConfig({});
+  // The data folder of this context: where the root secret is generated when none is configured.
+  const dataDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-data-'));
   const build = (
     appStore: Store,
     appLogStream: NodeJS.WritableStream,
-    overrides: Partial<Pick<Config, 'secretKey'>> = {},
+    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile'>> = {},
   ) =>
     createApp({
       config: {
@@ -103,6 +115,8 @@ export async function createTestContext(
         runtime: { ...defaults.runtime, ...options.runtime },
         streams: { ...defaults.streams, ...options.streams },
         secretKey: options.secretKey,
+        retiredSecretKeys: options.retiredSecretKeys ?? [],
+        secretKeyFile: path.join(dataDirectory, 'secret.key'),
         streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
         ...overrides,
       },
@@ -120,6 +134,7 @@ export async function createTestContext(
     store,
     database,
     logs,
+    secretKeyFile: path.join(dataDirectory, 'secret.key'),
     responseCheck: new ResponseCheck(parley.app),
     async newOrganization(scopes: Scope[] = ['read', 'write', 'admin']) {
       organizations += 1;
@@ -162,6 +177,7 @@ export async function createTestContext(
       await parley.shutdown(0);
       await store.close();
       await database.destroy();
+      fs.rmSync(dataDirectory, { recursive: true, force: true });
     },
   };
 }

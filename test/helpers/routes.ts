@@ -25,7 +25,7 @@ import { SUPPORT_TEMPLATE, UUID_PATTERN } from './ids.js';
  * Parameters (path or query) that name a tenant-owned object. Any other path parameter fails the
  * suites until it is added here. `execution_id` is a run's id; `flow_id` is an agent's id.
  */
-export const ID_PARAMS = ['agent_id', 'thread_id', 'key_id', 'run_id', 'execution_id', 'flow_id'] as const;
+export const ID_PARAMS = ['agent_id', 'thread_id', 'key_id', 'run_id', 'execution_id', 'flow_id', 'tool_id'] as const;
 export type IdParam = (typeof ID_PARAMS)[number];
 export type Ids = Record<IdParam, string>;
 
@@ -159,12 +159,29 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   // The owner's run has finished: 409 run_not_active, where another organisation gets 404.
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel': { owner: 409, notFound: 'run_not_found' },
+  'GET /api/v1/agents/{agent_id}/tools': { owner: 200, notFound: 'agent_not_found' },
+  'POST /api/v1/agents/{agent_id}/tools': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    body: (ids) => ({ tool_name: 'current_time', tool_type: 'built_in', agent_id: ids.agent_id }),
+  },
+  'GET /api/v1/agents/{agent_id}/tools/{tool_id}': { owner: 200, notFound: agentThenTool },
+  'PATCH /api/v1/agents/{agent_id}/tools/{tool_id}': {
+    owner: 200,
+    notFound: agentThenTool,
+    body: () => ({ is_enabled: false }),
+  },
+  'DELETE /api/v1/agents/{agent_id}/tools/{tool_id}': { owner: 204, notFound: agentThenTool },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
 };
 
 function agentThenThread(foreign: ReadonlySet<IdParam>): string {
   return foreign.has('agent_id') ? 'agent_not_found' : 'thread_not_found';
+}
+
+function agentThenTool(foreign: ReadonlySet<IdParam>): string {
+  return foreign.has('agent_id') ? 'agent_not_found' : 'tool_not_found';
 }
 
 /** The `detail` of each error code the suites expect (exact strings, as clients see them). */
@@ -178,6 +195,7 @@ export const ERROR_DETAILS: Record<string, string> = {
   api_key_not_found: 'API key not found.',
   run_not_found: 'Run not found.',
   flow_execution_not_found: 'Flow execution not found.',
+  tool_not_found: 'Agent tool not found.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported Content-Type.',
 };
@@ -320,6 +338,8 @@ export async function createObjects(
   });
   const key = await admin.post('/api/v1/api-keys', { name: `${label} extra key`, scopes: ['read'] });
   if (key.status !== 200) throw new Error(`create key: ${key.status} ${key.raw}`);
+  const tool = await admin.post(`/api/v1/agents/${agent.id}/tools`, { tool_name: 'calculator', tool_type: 'built_in' });
+  if (tool.status !== 200) throw new Error(`create tool: ${tool.status} ${tool.raw}`);
   let runId: string = crypto.randomUUID();
   if (options.run !== false) {
     const reply = await admin.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
@@ -340,6 +360,7 @@ export async function createObjects(
     run_id: runId,
     execution_id: runId,
     flow_id: agent.id,
+    tool_id: tool.body.id,
     message_id: messageId,
     key: key.body.key,
   };

@@ -1,4 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { EventSource } from 'eventsource';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -364,33 +367,48 @@ describe('stream tokens across processes', () => {
     expect(answers).toEqual({ 'same secret': 200, 'another secret': 401, 'no secret': 401 });
   });
 
-  it('warns at start only when PARLEY_SECRET_KEY is unset, and never logs the secret', async () => {
+  it('announces the generated key file once, when PARLEY_SECRET_KEY is unset, and never logs a secret', async () => {
     const warnings = () => context.logs.filter((line) => line.includes('PARLEY_SECRET_KEY is not set'));
     const before = warnings().length;
     await (await context.peer()).close();
     expect(warnings()).toHaveLength(before);
-    await (await context.peer({ secretKey: undefined })).close();
-    expect(warnings()).toHaveLength(before + 1);
-    expect(JSON.parse(warnings().at(-1)!).level).toBe(40);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-fresh-data-'));
+    const secretKeyFile = path.join(folder, 'secret.key');
+    try {
+      await (await context.peer({ secretKey: undefined, secretKeyFile })).close();
+      expect(warnings()).toHaveLength(before + 1);
+      expect(JSON.parse(warnings().at(-1)!)).toMatchObject({ level: 40, file: secretKeyFile });
+      // The next start reads the file: nothing more is announced.
+      await (await context.peer({ secretKey: undefined, secretKeyFile })).close();
+      expect(warnings()).toHaveLength(before + 1);
+      const generated = fs.readFileSync(secretKeyFile, 'utf8').trim();
+      expect(context.logs.filter((line) => line.includes(generated))).toEqual([]);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
     for (const form of ['hex', 'base64', 'base64url'] as const) {
       expect(context.logs.filter((line) => line.includes(secretKey.toString(form)))).toEqual([]);
     }
   });
 
-  it('do not verify between two processes that both have no secret', async () => {
+  it('verify between processes that share a data folder and no PARLEY_SECRET_KEY (its key file), not with another folder', async () => {
     const unset = await createTestContext();
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-other-data-'));
     try {
       const unsetBase = await unset.listen();
+      expect(fs.statSync(unset.secretKeyFile).mode & 0o777).toBe(0o600);
       const thread = await createThreadRef(unset, { base: unsetBase, configuration: { model: 'demo' } });
       const { token } = await issue(unset, thread, thread.key);
-      const peer = await unset.peer();
-      const refused = await SseConnection.open(followUrl({ ...thread, base: await peer.listen() }, token));
+      const sharing = await unset.peer();
+      const accepted = await SseConnection.open(followUrl({ ...thread, base: await sharing.listen() }, token));
+      expect(accepted.status).toBe(200);
+      accepted.abort();
+      const other = await unset.peer({ secretKeyFile: path.join(elsewhere, 'secret.key') });
+      const refused = await SseConnection.open(followUrl({ ...thread, base: await other.listen() }, token));
       expect({ status: refused.status, body: refused.body }).toEqual({ status: 401, body: unauthorized(NOT_VALID) });
-      const here = await SseConnection.open(followUrl(thread, token));
-      expect(here.status).toBe(200);
-      here.abort();
     } finally {
       await unset.close();
+      fs.rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 });

@@ -57,6 +57,36 @@ describe('PARLEY_SECRET_KEY', () => {
     expect(loadConfig({ PARLEY_SECRET_KEY: ` ${'A1'.repeat(48)}\n` }).secretKey).toEqual(Buffer.alloc(48, 0xa1));
   });
 
+  it('takes PARLEY_SECRET_KEYS=new,old for a rotation: the first is current, the rest retired; never both variables', () => {
+    const config = loadConfig({ PARLEY_SECRET_KEYS: ` ${'b2'.repeat(32)} , ${HEX_32_BYTES}` });
+    expect(config.secretKey).toEqual(Buffer.alloc(32, 0xb2));
+    expect(config.retiredSecretKeys).toEqual([Buffer.alloc(32, 0xa1)]);
+    expect(loadConfig({ PARLEY_SECRET_KEY: HEX_32_BYTES }).retiredSecretKeys).toEqual([]);
+    expect(() => loadConfig({ PARLEY_SECRET_KEY: HEX_32_BYTES, PARLEY_SECRET_KEYS: HEX_32_BYTES })).toThrow(
+      'Invalid configuration: PARLEY_SECRET_KEYS cannot be set together with PARLEY_SECRET_KEY (list the current key first)',
+    );
+    let message = '';
+    try {
+      loadConfig({ PARLEY_SECRET_KEYS: `${HEX_32_BYTES},abc` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      'Invalid configuration: PARLEY_SECRET_KEYS (entry 2) must be at least 64 hexadecimal characters (32 random bytes, e.g. from `openssl rand -hex 32`); it has an odd length',
+    );
+  });
+
+  it('keeps the generated key beside the SQLite file, in ./data with PostgreSQL, and nowhere in memory', () => {
+    expect(loadConfig({}, '/srv/parley').secretKeyFile).toBe('/srv/parley/data/secret.key');
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/parley/db.sqlite' }, '/srv').secretKeyFile).toBe(
+      '/var/lib/parley/secret.key',
+    );
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }, '/srv/parley').secretKeyFile).toBe(
+      '/srv/parley/data/secret.key',
+    );
+    expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).secretKeyFile).toBeUndefined();
+  });
+
   it('refuses a shorter, odd-length or non-hexadecimal value, naming the variable and never the value', () => {
     const expected = (problem: string) =>
       `Invalid configuration: PARLEY_SECRET_KEY must be at least 64 hexadecimal characters (32 random bytes, e.g. from \`openssl rand -hex 32\`); ${problem}`;

@@ -177,6 +177,22 @@ export interface ServerProcessRow {
   heartbeat_at: string;
 }
 
+/** A tool configured for an agent (migration 0005); secrets in `configuration` are sealed. */
+export interface AgentToolRow {
+  id: string;
+  organization_id: string;
+  agent_id: string;
+  tool_name: string;
+  tool_type: string;
+  configuration: string | null;
+  /** 0 or 1. */
+  is_enabled: number;
+  mcp_server_id: string | null;
+  external_tool_connection_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
@@ -190,4 +206,5 @@ export interface Database {
   thread_events: ThreadEventRow;
   flow_executions: FlowExecutionRow;
   server_processes: ServerProcessRow;
+  agent_tools: AgentToolRow;
 }

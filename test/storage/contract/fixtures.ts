@@ -179,7 +179,7 @@ function compareDescending(
 /** Rows in `table` whose `column` equals `value`, counted with raw SQL: only for cascades. */
 export async function countRows(
   inspector: Kysely<Database>,
-  table: 'chat_threads' | 'chat_messages' | 'tool_calls' | 'message_feedback' | 'thread_events',
+  table: 'chat_threads' | 'chat_messages' | 'tool_calls' | 'message_feedback' | 'thread_events' | 'agent_tools',
   column: 'agent_id' | 'thread_id',
   value: string,
 ): Promise<number> {

@@ -1,0 +1,70 @@
+import type { StoredAgentTool } from '../../domain/agent-tools.js';
+import type { Agent, JsonObject } from '../../domain/models.js';
+import type { SecretBox } from '../../security/secret-box.js';
+import type { Store } from '../../storage/store.js';
+import { builtInTool } from '../../tools/builtin/index.js';
+import { externalTool } from '../../tools/external-tool.js';
+import type { Tool } from '../../tools/tool.js';
+import type { ToolResolver } from '../../tools/tool-resolver.js';
+import { openConfiguration } from './tool-secrets.js';
+
+/** How many distinct input schemas are kept as shared objects (see `#inputSchema`). */
+const INPUT_SCHEMA_CACHE_SIZE = 1000;
+
+/**
+ * The tools of one agent for one run: its enabled stored tools (the agent-tools API), in the
+ * order they were added, then the names in its `configuration.tools` that no stored tool has —
+ * read as built-in tools with their default configuration (or from the catalogue the app was
+ * given). A stored tool of the same name wins even when disabled: disabling it turns the name off.
+ * MCP tools are not resolved yet: the API does not accept them.
+ */
+export class StoredToolResolver implements ToolResolver {
+  readonly #inputSchemas = new Map<string, JsonObject>();
+
+  constructor(private readonly dependencies: { store: Store; box: SecretBox; catalog: ReadonlyMap<string, Tool> }) {}
+
+  async resolve(input: { organizationId: string; agent: Agent }): Promise<Tool[]> {
+    const stored = await this.dependencies.store.agentTools.list({
+      organizationId: input.organizationId,
+      agentId: input.agent.id,
+    });
+    const tools = stored.filter((tool) => tool.is_enabled).flatMap((tool) => this.#toTool(tool) ?? []);
+    const storedNames = new Set(stored.map((tool) => tool.tool_name));
+    const legacyNames = Array.isArray(input.agent.configuration.tools) ? input.agent.configuration.tools : [];
+    for (const name of new Set(legacyNames)) {
+      if (typeof name !== 'string' || storedNames.has(name)) continue;
+      const tool = this.dependencies.catalog.get(name) ?? builtInTool(name, {});
+      if (tool) tools.push(tool);
+    }
+    return tools;
+  }
+
+  #toTool(stored: StoredAgentTool): Tool | undefined {
+    const configuration = stored.configuration ?? {};
+    if (stored.tool_type === 'built_in') return builtInTool(stored.tool_name, configuration);
+    if (stored.tool_type !== 'external_tool') return undefined;
+    const { box } = this.dependencies;
+    return externalTool({
+      name: stored.tool_name,
+      configuration,
+      inputSchema: this.#inputSchema(configuration.input_schema as JsonObject),
+      openSecrets: () => openConfiguration(box, stored.tool_type, configuration) ?? {},
+    });
+  }
+
+  /**
+   * One object per distinct schema: the tool runner compiles a validator per schema object, so
+   * the same schema in every run of an agent must be the same object. Bounded: past the size the
+   * oldest entry goes (its tool then compiles once more).
+   */
+  #inputSchema(schema: JsonObject): JsonObject {
+    const text = JSON.stringify(schema);
+    const known = this.#inputSchemas.get(text);
+    if (known) return known;
+    if (this.#inputSchemas.size >= INPUT_SCHEMA_CACHE_SIZE) {
+      this.#inputSchemas.delete(this.#inputSchemas.keys().next().value!);
+    }
+    this.#inputSchemas.set(text, schema);
+    return schema;
+  }
+}
