@@ -321,11 +321,24 @@ describe('agent tools: validation', () => {
     await refused(
       external(
         externalConfiguration({
-          input_schema: { type: 'object', properties: { order_id: { type: 'string', pattern: '^(a+)+$' } } },
+          input_schema: {
+            type: 'object',
+            properties: { order_id: { type: 'string', pattern: '^(a+)+$', maxLength: 40 } },
+          },
         }),
       ),
       ['body', 'configuration', 'input_schema'],
-      "input_schema is not safe to validate untrusted input with: /properties/order_id must have required property 'maxLength'",
+      // Even bounded, a nested quantifier is exponential: no client-given regex is ever run.
+      'input_schema may not use pattern (at /properties/order_id): the server runs no client-given regular expression; describe the format instead',
+    );
+    await refused(
+      external(
+        externalConfiguration({
+          input_schema: { type: 'object', properties: { when: { type: 'string', format: 'date-time' } } },
+        }),
+      ),
+      ['body', 'configuration', 'input_schema'],
+      "input_schema is not safe to validate untrusted input with: /properties/when must have required property 'maxLength'",
     );
     await refused(
       external(

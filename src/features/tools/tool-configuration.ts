@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
-import { Ajv, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ToolType } from '../../domain/agent-tools.js';
 import type { JsonObject } from '../../domain/models.js';
 import { AppError, type ValidationIssue } from '../../errors.js';
 import { toValidationIssues } from '../../http/validation.js';
+import { toolInputSchemaProblem } from '../../tools/input-schema-check.js';
 import {
   AUTH_CONFIGURATIONS,
   BUILT_IN_CONFIGURATIONS,
@@ -24,14 +24,6 @@ const builtInValidators = new Map(
 const externalValidator = shapes.compile(EXTERNAL_TOOL_CONFIGURATION);
 const authValidators = new Map(
   Object.entries(AUTH_CONFIGURATIONS).map(([type, schema]) => [type, shapes.compile(schema)] as const),
-);
-
-/**
- * ajv's own meta-schema for JSON Schemas that are safe to validate untrusted data with: a
- * `pattern` or `format` needs a `maxLength`, and so on. Model output is untrusted data.
- */
-const isSecureSchema = shapes.compile(
-  createRequire(import.meta.url)('ajv/dist/refs/json-schema-secure.json') as AnySchema,
 );
 
 /** `{name}` in a URL or template: filled from the input property `name`. */
@@ -128,29 +120,10 @@ function externalToolIssues(configuration: JsonObject): ValidationIssue[] {
   return placeholderIssues(configuration);
 }
 
-/**
- * The input schema must describe an object (a tool's arguments are one), be safe to validate a
- * model's output with (ajv's secure meta-schema), and compile under ajv's strict mode; the
- * message is ajv's own.
- */
+/** The input schema, checked as every external tool's is (src/tools/input-schema-check.ts). */
 function inputSchemaIssue(schema: JsonObject): ValidationIssue | null {
-  const at = [...CONFIGURATION, 'input_schema'];
-  if (schema.type !== 'object') return issue(at, 'input_schema must be a JSON Schema with "type": "object"');
-  if (!isSecureSchema(schema)) {
-    const first = isSecureSchema.errors?.[0];
-    return issue(
-      at,
-      `input_schema is not safe to validate untrusted input with: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(),
-    );
-  }
-  // A fresh instance per check: ajv keeps every schema it compiled, and these come from clients.
-  const strict = new Ajv({ strict: true, allErrors: false });
-  try {
-    strict.compile(schema);
-  } catch (error) {
-    return issue(at, `input_schema is not a valid JSON Schema: ${(error as Error).message}`);
-  }
-  return null;
+  const problem = toolInputSchemaProblem(schema);
+  return problem === null ? null : issue([...CONFIGURATION, 'input_schema'], problem);
 }
 
 /** http or https, a host, no user:password (credentials go in `auth`); placeholders only in the path. */
