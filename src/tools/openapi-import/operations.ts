@@ -3,9 +3,10 @@ import type { OpenApiDocument, OpenApiVersion } from './read-document.js';
 import { toolInputSchema, UnsupportedSchemaError } from './tool-input-schema.js';
 
 /**
- * An external tool made from one operation: the HTTP call, and the input the model gives.
+ * An external tool made from one operation, in the stored configuration's terms (docs/tools.md):
  * `url`, `query` and `headers` values are templates whose `{name}` is filled from the input
- * property `name`; `body` names the input property that is sent as the JSON body.
+ * property `name`; `body` is `"{name}"`, the input property sent as the whole JSON body. Input
+ * property names are identifiers (`X-Trace` becomes `X_Trace`); the template keeps the wire name.
  */
 export interface ImportedToolConfiguration {
   description: string;
@@ -47,6 +48,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 /** Headers the HTTP client sets itself, or the tool's `auth` does: never a model's input. */
 const CLIENT_HEADERS = new Set(['accept', 'content-type', 'content-length', 'authorization', 'host']);
 const TOOL_NAME_LENGTH = 64;
+/** What a `{name}` placeholder may name (as src/features/tools/tool-configuration.ts reads them). */
+const IDENTIFIER = /^[a-z_]\w{0,63}$/i;
 const DESCRIPTION_LENGTH = 1_024;
 
 /**
@@ -101,23 +104,29 @@ function toolOf(context: OperationContext): ImportedToolConfiguration {
   const headers: Record<string, string> = {};
   const seen = new Map<string, string>();
   for (const parameter of parametersOf(context)) {
-    const name = parameter.name as string;
+    const wireName = parameter.name as string;
     const place = parameter.in as string;
+    const name = place === 'path' ? wireName : inputName(wireName);
     if (place === 'body' || place === 'formData') continue;
-    if (place === 'cookie') throw new UnsupportedSchemaError(`cookie parameter "${name}" is not supported`);
-    if (place === 'header' && CLIENT_HEADERS.has(name.toLowerCase())) continue;
+    if (place === 'cookie') throw new UnsupportedSchemaError(`cookie parameter "${wireName}" is not supported`);
+    if (place === 'header' && CLIENT_HEADERS.has(wireName.toLowerCase())) continue;
     if (!['path', 'query', 'header'].includes(place))
-      throw new UnsupportedSchemaError(`parameter "${name}" is in "${place}"`);
+      throw new UnsupportedSchemaError(`parameter "${wireName}" is in "${place}"`);
+    if (place === 'path' && !IDENTIFIER.test(wireName))
+      throw new UnsupportedSchemaError(`path parameter "${wireName}" is not an identifier`);
     const earlier = seen.get(name);
-    if (earlier) throw new UnsupportedSchemaError(`parameter "${name}" is both a ${earlier} and a ${place} parameter`);
+    if (earlier)
+      throw new UnsupportedSchemaError(
+        `parameter "${wireName}" (${place}) and a ${earlier} parameter are both input "${name}"`,
+      );
     seen.set(name, place);
     properties[name] = withDescription(
       toolInputSchema(parameterSchema(parameter, version), { dialect: version, request: true }),
       parameter.description,
     );
     if (parameter.required === true || place === 'path') required.push(name);
-    if (place === 'query') query[name] = `{${name}}`;
-    if (place === 'header') headers[name] = `{${name}}`;
+    if (place === 'query') query[wireName] = `{${name}}`;
+    if (place === 'header') headers[wireName] = `{${name}}`;
   }
   const body = requestBodyOf(context);
   let bodyProperty: string | undefined;
@@ -144,7 +153,7 @@ function toolOf(context: OperationContext): ImportedToolConfiguration {
     input_schema,
     ...(Object.keys(query).length > 0 ? { query } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    ...(bodyProperty ? { body: bodyProperty } : {}),
+    ...(bodyProperty ? { body: `{${bodyProperty}}` } : {}),
   };
 }
 
@@ -260,6 +269,13 @@ function descriptionOf({ operation, method, path }: OperationContext): string {
 function withDescription(schema: JsonObject | boolean, description: unknown): JsonObject | boolean {
   if (typeof schema === 'boolean' || typeof description !== 'string' || description.trim() === '') return schema;
   return { ...schema, description: description.slice(0, DESCRIPTION_LENGTH) };
+}
+
+/** A wire name as an input property: an identifier (other characters become `_`). */
+function inputName(wireName: string): string {
+  let name = wireName.replace(/\W+/g, '_').slice(0, 64);
+  if (!/^[a-z_]/i.test(name)) name = `_${name}`.slice(0, 64);
+  return name;
 }
 
 /** A valid function name (`^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$`), unique in this import. */

@@ -111,6 +111,7 @@ function convert(schema: unknown, options: SchemaOptions, depth: number): JsonOb
   declareRequired(result);
   inferType(result);
   dropInapplicable(result);
+  boundForValidation(result);
   applyNullable(result, schema, options);
   applyExclusiveBounds(result, schema, options);
   if (options.request) dropReadOnly(result);
@@ -201,6 +202,29 @@ function dropInapplicable(result: JsonObject): void {
     if (types.has(type)) continue;
     for (const keyword of keywords) delete result[keyword];
   }
+}
+
+/** A formatted string gets at most this many characters, so checking its format stays cheap. */
+export const MAX_FORMATTED_LENGTH = 8_192;
+/** `uniqueItems` over objects or arrays compares every pair: this many items at most. */
+export const MAX_UNIQUE_ITEMS = 1_000;
+
+/**
+ * The bounds ajv's secure meta-schema asks for, where the description gives none: a tool's
+ * arguments are a model's output, validated in the server's event loop.
+ */
+function boundForValidation(result: JsonObject): void {
+  if (typeof result.format === 'string') {
+    // The secure meta-schema wants a maxLength beside any format, which strict mode refuses on a
+    // number: a number's format (int32, double) is only informative there, so it goes.
+    const types = [result.type].flat();
+    if (!types.includes('string')) delete result.format;
+    else if (result.maxLength === undefined) result.maxLength = MAX_FORMATTED_LENGTH;
+  }
+  const items = result.items;
+  const itemType = isObject(items) ? items.type : undefined;
+  const structured = [itemType].flat().some((type) => type === 'object' || type === 'array');
+  if (result.uniqueItems === true && structured && result.maxItems === undefined) result.maxItems = MAX_UNIQUE_ITEMS;
 }
 
 /** OpenAPI 3.0 `nullable: true`: null is one more allowed value. */
