@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -46,6 +47,7 @@ import { registerJsonBodyParser } from './http/json-body.js';
 import { serializeRequest } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
+import { createOutboundClient, type OutboundClient } from './outbound/outbound-client.js';
 import { buildValidatorCompiler } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
@@ -66,6 +68,8 @@ export interface AppDependencies {
   tools?: ReadonlyMap<string, Tool>;
   /** A pino destination for the logs (tests capture them); stdout when absent. */
   logStream?: NodeJS.WritableStream;
+  /** How the outbound client resolves names (tests pass a stub resolver); `dns.lookup` when absent. */
+  outboundLookup?: LookupFunction;
 }
 
 export interface ParleyApp {
@@ -76,6 +80,12 @@ export interface ParleyApp {
   liveness: ProcessLiveness;
   bus: MemoryLiveBus;
   sse: SseRegistry;
+  /**
+   * The one guarded client for requests to the outside world (docs/security.md), built from
+   * `config.outbound`; whatever calls out (external tools, `http_request`, OpenAPI import by URL)
+   * is given this one. Its pooled connections close with the app.
+   */
+  outbound: OutboundClient;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
@@ -111,15 +121,10 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
+  const outbound = createOutbound(app, dependencies);
   const { bus, eventLog, runtime, liveness } = createRuntime({ dependencies, clock, generateId, logger: app.log });
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
-  const tokens = new StreamTokensService({
-    store,
-    clock,
-    newId: generateId,
-    secret: serverSecret(config, app.log),
-    ttlSeconds: config.streamTokenTtlSeconds,
-  });
+  const tokens = createStreamTokens({ config, store, clock, generateId, log: app.log });
 
   registerErrorHandling(app);
   registerAccess(app, { config, clock, keys, tokens });
@@ -142,6 +147,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     liveness,
     bus,
     sse,
+    outbound,
     beginShutdown: () => {
       shuttingDown = true;
     },
@@ -151,6 +157,16 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/** The guarded outbound client (ADR 0013), from `config.outbound`; its pooled connections close with the app. */
+function createOutbound(app: FastifyInstance, dependencies: AppDependencies): OutboundClient {
+  const outbound = createOutboundClient({
+    allow: dependencies.config.outbound.allow,
+    ...(dependencies.outboundLookup ? { lookup: dependencies.outboundLookup } : {}),
+  });
+  app.addHook('onClose', () => outbound.close());
+  return outbound;
 }
 
 /** CORS, then authentication: preflights carry no credential. */
@@ -167,6 +183,23 @@ function registerAccess(
   // In this order: a request with an x-api-key header is decided by its key, whatever its query says.
   const authenticators = [new ApiKeyAuthenticator(keys), new StreamTokenAuthenticator({ tokens, keys })];
   registerAuthentication(app, authenticators, { failures });
+}
+
+function createStreamTokens(input: {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  generateId: IdGenerator;
+  log: FastifyBaseLogger;
+}): StreamTokensService {
+  const { config, store, clock, generateId, log } = input;
+  return new StreamTokensService({
+    store,
+    clock,
+    newId: generateId,
+    secret: serverSecret(config, log),
+    ttlSeconds: config.streamTokenTtlSeconds,
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
  * Configuration is read once, from the environment, into a frozen object. Nothing else in the
@@ -77,6 +78,13 @@ export interface Config {
   readonly models: ModelProvidersConfig;
   readonly runtime: RuntimeConfig;
   readonly streams: StreamsConfig;
+  readonly outbound: OutboundConfig;
+}
+
+/** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
+export interface OutboundConfig {
+  /** `OUTBOUND_ALLOW`: private destinations the operator allows (host[:port], IP[:port] or CIDR). */
+  readonly allow: OutboundAllowList;
 }
 
 export class ConfigError extends Error {
@@ -150,7 +158,18 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     models: readModels(environment),
     runtime: readRuntime(environment),
     streams: readStreams(environment),
+    outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
   });
+}
+
+/** `OUTBOUND_ALLOW=127.0.0.1:4010,10.20.0.0/16,tools.corp.example`; empty: public destinations only. */
+function readOutboundAllow(environment: Environment): OutboundAllowList {
+  try {
+    return parseOutboundAllow(readOptional(environment, 'OUTBOUND_ALLOW') ?? '');
+  } catch (error) {
+    if (error instanceof OutboundAllowListError) throw new ConfigError('OUTBOUND_ALLOW', error.message);
+    throw error;
+  }
 }
 
 function readModels(environment: Environment): ModelProvidersConfig {

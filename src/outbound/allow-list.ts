@@ -46,7 +46,11 @@ export function parseOutboundAllow(text: string): OutboundAllowList {
       hosts.push({ host: normalizeAllowedName(entry, host), port });
     }
   }
-  return Object.freeze({ entries: Object.freeze(entries), hosts: Object.freeze(hosts), addresses: Object.freeze(addresses) });
+  return Object.freeze({
+    entries: Object.freeze(entries),
+    hosts: Object.freeze(hosts),
+    addresses: Object.freeze(addresses),
+  });
 }
 
 function parseCidr(entry: string): readonly [IpAddress, number] {

@@ -133,8 +133,18 @@ async function followRedirects(context: {
     });
     const location = redirectLocation(response.statusCode, response.headers);
     if (location === undefined) {
-      const body = await readCappedBody({ body: response.body, contentLength: response.headers['content-length'], maxBytes });
-      return { status: response.statusCode, headers: joinHeaders(response.headers), body, url: hop.url.href, redirects };
+      const body = await readCappedBody({
+        body: response.body,
+        contentLength: response.headers['content-length'],
+        maxBytes,
+      });
+      return {
+        status: response.statusCode,
+        headers: joinHeaders(response.headers),
+        body,
+        url: hop.url.href,
+        redirects,
+      };
     }
     await discardBody(response.body, signal);
     if (redirects >= maxRedirects) throw new OutboundError('redirect_limit');
@@ -149,7 +159,9 @@ function firstHop(input: OutboundRequest): Hop {
   } catch (error) {
     throw new OutboundError('url', { cause: error });
   }
-  const headers = Object.fromEntries(Object.entries(input.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+  const headers = Object.fromEntries(
+    Object.entries(input.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+  );
   return { method: input.method.toUpperCase(), url, headers, body: input.body };
 }
 

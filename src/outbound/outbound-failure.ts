@@ -25,6 +25,9 @@ export function toOutboundError(
   if (signals.deadline.aborted) return new OutboundError('timeout', { cause: error });
   if (signals.caller?.aborted) return new OutboundError('aborted', { cause: error });
   if (error instanceof OutboundError) return error;
+  // undici 7's HTTPParserError carries the llhttp code in `code` only for some parser errors.
+  if (error instanceof Error && error.name === 'HTTPParserError')
+    return new OutboundError('invalid_response', { cause: error });
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string') {
     const reason = UNDICI_REASONS[code];

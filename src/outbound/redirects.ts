@@ -43,7 +43,8 @@ export function nextHop(input: {
   } catch (error) {
     throw new OutboundError('url', { cause: error });
   }
-  const becomesGet = status === 303 ? hop.method !== 'HEAD' : (status === 301 || status === 302) && hop.method === 'POST';
+  const becomesGet =
+    status === 303 ? hop.method !== 'HEAD' : (status === 301 || status === 302) && hop.method === 'POST';
   const dropped = new Set<string>();
   if (becomesGet) BODY_HEADERS.forEach((name) => dropped.add(name));
   if (url.origin !== hop.url.origin) {

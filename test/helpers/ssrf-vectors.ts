@@ -113,9 +113,13 @@ export function createStubResolver(records: Readonly<Record<string, readonly str
     const turn = queries.filter((query) => query === hostname).length;
     queries.push(hostname);
     const entry = records[hostname];
-    const answers = entry && Array.isArray(entry[0]) ? (entry as string[][])[Math.min(turn, entry.length - 1)]! : (entry as string[] | undefined);
+    const answers =
+      entry && Array.isArray(entry[0])
+        ? (entry as string[][])[Math.min(turn, entry.length - 1)]!
+        : (entry as string[] | undefined);
     queueMicrotask(() => {
-      if (!answers) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }));
+      if (!answers)
+        return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }));
       const all: LookupAddress[] = answers.map((address) => ({ address, family: net.isIP(address) }));
       if (options.all) callback(null, all);
       else callback(null, all[0]!.address, all[0]!.family);

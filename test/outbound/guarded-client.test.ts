@@ -4,12 +4,7 @@ import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
 import { createOutboundClient, type OutboundClient } from '../../src/outbound/outbound-client.js';
 import { OutboundError } from '../../src/outbound/outbound-error.js';
 import { startHttpFixture } from '../helpers/http-fixture.js';
-import {
-  SSRF_DNS_RECORDS,
-  createStubResolver,
-  ssrfVectors,
-  startCountingListener,
-} from '../helpers/ssrf-vectors.js';
+import { SSRF_DNS_RECORDS, createStubResolver, ssrfVectors, startCountingListener } from '../helpers/ssrf-vectors.js';
 
 /**
  * The guarded outbound client against reliability.md T18 (every vector refused, no socket
@@ -60,7 +55,9 @@ describe('T18: every SSRF vector', () => {
     // With a CIDR entry taking any port, the name cannot be refused before it is resolved.
     const resolver = createStubResolver(SSRF_DNS_RECORDS);
     const client = createOutboundClient({ lookup: resolver.lookup, allow: parseOutboundAllow('192.0.2.0/24') });
-    const error = await refusal(client.request({ method: 'GET', url: `http://private-record.ssrf.test:${listener.port}/` }));
+    const error = await refusal(
+      client.request({ method: 'GET', url: `http://private-record.ssrf.test:${listener.port}/` }),
+    );
     expect(error.reason).toBe('address');
     expect(resolver.queries).toEqual(['private-record.ssrf.test']);
     expect(listener.connections()).toBe(0);
@@ -117,7 +114,8 @@ describe('T19: redirects', () => {
     });
     upstream = await startHttpFixture((request, response) => {
       const [, kind, argument] = request.url.split('/');
-      if (kind === 'to') response.writeHead(Number(argument), { location: decodeURIComponent(request.url.split('/')[3]!) });
+      if (kind === 'to')
+        response.writeHead(Number(argument), { location: decodeURIComponent(request.url.split('/')[3]!) });
       else if (kind === 'loop') response.writeHead(302, { location: `/loop/${Number(argument) + 1}` });
       else response.setHeader('content-type', 'application/json');
       response.end(kind === 'to' || kind === 'loop' ? 'moved' : JSON.stringify(request));
@@ -128,7 +126,8 @@ describe('T19: redirects', () => {
   });
   afterAll(() => Promise.all([client.close(), upstream.close(), other.close()]));
 
-  const redirect = (status: number, location: string) => `${upstream.origin}/to/${status}/${encodeURIComponent(location)}`;
+  const redirect = (status: number, location: string) =>
+    `${upstream.origin}/to/${status}/${encodeURIComponent(location)}`;
 
   it('refuses a 302 to http://127.0.0.1/ (port 80 is not allowed for it)', async () => {
     const error = await refusal(client.request({ method: 'GET', url: redirect(302, 'http://127.0.0.1/') }));
@@ -145,7 +144,13 @@ describe('T19: redirects', () => {
     const answer = await client.request({
       method: 'POST',
       url: redirect(307, target),
-      headers: { Authorization: 'Bearer secret', 'X-Api-Key': 'key-1', Cookie: 'a=b', 'X-Trace': 'kept', 'Content-Type': 'application/json' },
+      headers: {
+        Authorization: 'Bearer secret',
+        'X-Api-Key': 'key-1',
+        Cookie: 'a=b',
+        'X-Trace': 'kept',
+        'Content-Type': 'application/json',
+      },
       body: '{"n":1}',
       credentialHeaders: ['x-api-key'],
     });
@@ -155,7 +160,11 @@ describe('T19: redirects', () => {
       url: target,
       redirects: 1,
     });
-    expect({ method: seen.method, url: seen.url, body: seen.body }).toEqual({ method: 'POST', url: '/landing?x=1', body: '{"n":1}' });
+    expect({ method: seen.method, url: seen.url, body: seen.body }).toEqual({
+      method: 'POST',
+      url: '/landing?x=1',
+      body: '{"n":1}',
+    });
     expect(seen.headers).not.toHaveProperty('authorization');
     expect(seen.headers).not.toHaveProperty('x-api-key');
     expect(seen.headers).not.toHaveProperty('cookie');
@@ -230,7 +239,12 @@ describe('requests to allowed destinations', () => {
       redirects: 0,
       url: `${upstream.origin}/search?q=caf%C3%A9&page=2#ignored`,
     });
-    expect({ method: seen.method, url: seen.url, accept: seen.headers.accept, id: seen.headers['x-request-id'] }).toEqual({
+    expect({
+      method: seen.method,
+      url: seen.url,
+      accept: seen.headers.accept,
+      id: seen.headers['x-request-id'],
+    }).toEqual({
       method: 'GET',
       url: '/search?q=caf%C3%A9&page=2',
       accept: 'application/json',
