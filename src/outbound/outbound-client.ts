@@ -162,6 +162,9 @@ function firstHop(input: OutboundRequest): Hop {
   const headers = Object.fromEntries(
     Object.entries(input.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
   );
+  // The Host header is the URL's: one of the caller's own would send a checked connection to
+  // another virtual host than the one the rules saw.
+  if ('host' in headers) throw new OutboundError('invalid_request');
   return { method: input.method.toUpperCase(), url, headers, body: input.body };
 }
 

@@ -176,6 +176,10 @@ describe('failures of allowed destinations', () => {
       client.request({ method: 'GET', url: 'http://127.0.0.1:1/', headers: { 'x-injected': 'a\r\nHost: evil' } }),
     );
     expect(error.reason).toBe('invalid_request');
+    const host = await failure(
+      client.request({ method: 'GET', url: 'http://127.0.0.1:1/', headers: { Host: 'internal' } }),
+    );
+    expect(host.reason).toBe('invalid_request');
     await client.close();
   });
 });
