@@ -126,7 +126,7 @@ async function followRedirects(context: {
     const response = await agent.request({
       origin: destination.url.origin,
       path: `${destination.url.pathname}${destination.url.search}`,
-      method: hop.method as never,
+      method: hop.method,
       headers: hop.headers,
       body: hop.body ?? null,
       signal,
