@@ -9,9 +9,17 @@ import regexp from 'eslint-plugin-regexp';
  * everything. See docs/adr/0006-runtime-seams.md.
  */
 const LAYERS = [
-  { files: 'src/domain', above: ['storage', 'models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
+  {
+    files: 'src/domain',
+    above: ['outbound', 'storage', 'models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'],
+  },
   // security/ (the server's root secret and the keys derived from it) is as low as the kernel.
-  { files: 'src/security', above: ['storage', 'models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
+  {
+    files: 'src/security',
+    above: ['outbound', 'storage', 'models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'],
+  },
+  // outbound/ (the one guarded HTTP client, ADR 0013) is just above the kernel: anything may call out through it.
+  { files: 'src/outbound', above: ['storage', 'models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
   { files: 'src/storage', above: ['models', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
   { files: 'src/models', above: ['storage', 'tools', 'runtime', 'http', 'features', 'app', 'cli'] },
   { files: 'src/tools', above: ['storage', 'runtime', 'http', 'features', 'app', 'cli'] },

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createTools } from './app-tools.js';
+import type { LookupFunction } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -19,7 +21,6 @@ import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
 import { MemoryLiveBus } from './runtime/live-bus.js';
 import { AgentRuntime } from './runtime/run-agent.js';
 import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
-import { BUILTIN_TOOLS } from './tools/builtin/index.js';
 import type { Tool } from './tools/tool.js';
 import type { ToolResolver } from './tools/tool-resolver.js';
 import { AppError } from './errors.js';
@@ -35,9 +36,8 @@ import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-
 import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
-import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
-import { ToolsService } from './features/tools/tools.service.js';
+
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
 import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
@@ -49,11 +49,10 @@ import { registerJsonBodyParser } from './http/json-body.js';
 import { serializeRequest } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
+import type { OutboundClient } from './outbound/outbound-client.js';
 import { buildValidatorCompiler } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
-import { SecretBox } from './security/secret-box.js';
-import { ServerSecret } from './security/server-secret.js';
 import { PARLEY_VERSION } from './version.js';
 
 export interface AppDependencies {
@@ -70,6 +69,8 @@ export interface AppDependencies {
   tools?: ReadonlyMap<string, Tool>;
   /** A pino destination for the logs (tests capture them); stdout when absent. */
   logStream?: NodeJS.WritableStream;
+  /** How the outbound client resolves names (tests pass a stub resolver); `dns.lookup` when absent. */
+  outboundLookup?: LookupFunction;
 }
 
 export interface ParleyApp {
@@ -80,6 +81,12 @@ export interface ParleyApp {
   liveness: ProcessLiveness;
   bus: MemoryLiveBus;
   sse: SseRegistry;
+  /**
+   * The one guarded client for requests to the outside world (docs/security.md), built from
+   * `config.outbound`; whatever calls out (external tools, `http_request`, OpenAPI import by URL)
+   * is given this one. Its pooled connections close with the app.
+   */
+  outbound: OutboundClient;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
@@ -115,8 +122,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const secret = serverSecret(config, app.log);
-  const { tools, resolver } = createTools({ dependencies, secret, clock, generateId });
+  const { tools, resolver, outbound, secret } = createTools({ app, dependencies, clock, generateId });
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -145,6 +151,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     liveness,
     bus,
     sse,
+    outbound,
     beginShutdown: () => {
       shuttingDown = true;
     },
@@ -170,42 +177,6 @@ function registerAccess(
   // In this order: a request with an x-api-key header is decided by its key, whatever its query says.
   const authenticators = [new ApiKeyAuthenticator(keys), new StreamTokenAuthenticator({ tokens, keys })];
   registerAuthentication(app, authenticators, { failures });
-}
-
-/**
- * `PARLEY_SECRET_KEY` (or `PARLEY_SECRET_KEYS`), else the root kept in the data folder's key
- * file, generated on first start and announced then, once — by its path, never its value. Only an
- * in-memory database leaves a random root for this process alone, with a warning.
- */
-function serverSecret(config: Config, log: FastifyBaseLogger): ServerSecret {
-  const secret = ServerSecret.fromConfig(config);
-  const { source } = secret;
-  if (source.kind === 'file' && source.created) {
-    log.warn(
-      { file: source.file },
-      `PARLEY_SECRET_KEY is not set: generated a root secret into ${source.file} (mode 0600). Keep the file, and back it up with the database: tool secrets are encrypted with it. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.`,
-    );
-  } else if (source.kind === 'process') {
-    log.warn(
-      'PARLEY_SECRET_KEY is not set and the database is in memory: a random secret was made for this process, so stream tokens and encrypted secrets are valid only on this process and only until it stops.',
-    );
-  }
-  return secret;
-}
-
-/** The agent-tools API's service and the resolver that gives runs their tools, sharing one SecretBox. */
-function createTools(input: {
-  dependencies: AppDependencies;
-  secret: ServerSecret;
-  clock: Clock;
-  generateId: IdGenerator;
-}): { tools: ToolsService; resolver: StoredToolResolver } {
-  const { store } = input.dependencies;
-  const box = new SecretBox(input.secret);
-  return {
-    tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
-    resolver: new StoredToolResolver({ store, box, catalog: input.dependencies.tools ?? BUILTIN_TOOLS }),
-  };
 }
 
 /** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
+import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
  * Configuration is read once, from the environment, into a frozen object. Nothing else in the
@@ -89,14 +91,16 @@ export interface Config {
   readonly models: ModelProvidersConfig;
   readonly runtime: RuntimeConfig;
   readonly streams: StreamsConfig;
+  readonly outbound: OutboundConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`Invalid configuration: ${variable} ${problem}`);
-    this.name = 'ConfigError';
-  }
+/** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
+export interface OutboundConfig {
+  /** `OUTBOUND_ALLOW`: private destinations the operator allows (host[:port], IP[:port] or CIDR). */
+  readonly allow: OutboundAllowList;
 }
+
+export { ConfigError } from './config-values.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -125,8 +129,6 @@ export const DEFAULTS = {
 
 /** The shortest `PARLEY_SECRET_KEY`, in bytes: 256 bits, the size of the HMAC-SHA256 keys it makes. */
 export const MIN_SECRET_KEY_BYTES = 32;
-
-type Environment = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(environment: Environment = process.env, cwd = process.cwd()): Config {
   const database = parseDatabaseUrl(readString(environment, 'DATABASE_URL', DEFAULTS.DATABASE_URL), cwd);
@@ -164,7 +166,18 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     models: readModels(environment),
     runtime: readRuntime(environment),
     streams: readStreams(environment),
+    outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
   });
+}
+
+/** `OUTBOUND_ALLOW=127.0.0.1:4010,10.20.0.0/16,tools.corp.example`; empty: public destinations only. */
+function readOutboundAllow(environment: Environment): OutboundAllowList {
+  try {
+    return parseOutboundAllow(readOptional(environment, 'OUTBOUND_ALLOW') ?? '');
+  } catch (error) {
+    if (error instanceof OutboundAllowListError) throw new ConfigError('OUTBOUND_ALLOW', error.message);
+    throw error;
+  }
 }
 
 function readModels(environment: Environment): ModelProvidersConfig {
@@ -286,11 +299,6 @@ export function secretKeyFileFor(database: DatabaseTarget, cwd: string): string 
 
 export const SECRET_KEY_FILE_NAME = 'secret.key';
 
-function readOptional(environment: Environment, name: string): string | undefined {
-  const value = environment[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
 function readOptionalUrl(environment: Environment, name: string): string | undefined {
   const value = readOptional(environment, name);
   if (value === undefined) return undefined;
@@ -342,27 +350,6 @@ export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
     return Object.freeze({ kind: 'postgres', connectionString: url });
   }
   throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
-}
-
-function readString(environment: Environment, name: string, fallback: string): string {
-  const value = environment[name];
-  return value === undefined || value.trim() === '' ? fallback : value.trim();
-}
-
-function readInteger(
-  environment: Environment,
-  name: string,
-  fallback: number,
-  range: { min: number; max: number },
-): number {
-  const raw = environment[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw.trim());
-  if (value < range.min || value > range.max) {
-    throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
-  }
-  return value;
 }
 
 function readLogLevel(environment: Environment): LogLevel {

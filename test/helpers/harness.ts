@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, LookupFunction } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,6 +8,7 @@ import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
 import type { Clock } from '../../src/ids.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
+import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
@@ -86,6 +87,10 @@ export async function createTestContext(
     retiredSecretKeys?: Buffer[];
     /** STREAM_TOKEN_TTL_SECONDS; the server's default when absent. */
     streamTokenTtlSeconds?: number;
+    /** OUTBOUND_ALLOW (e.g. `127.0.0.1:4010` for a loopback fixture); none when absent, as the server's default. */
+    outboundAllow?: string;
+    /** The outbound client's resolver (test/helpers/ssrf-vectors.ts `createStubResolver`); the system's when absent. */
+    outboundLookup?: LookupFunction;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -118,6 +123,7 @@ export async function createTestContext(
         retiredSecretKeys: options.retiredSecretKeys ?? [],
         secretKeyFile: path.join(dataDirectory, 'secret.key'),
         streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
+        outbound: options.outboundAllow ? { allow: parseOutboundAllow(options.outboundAllow) } : defaults.outbound,
         ...overrides,
       },
       store: appStore,
@@ -125,6 +131,7 @@ export async function createTestContext(
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.models ? { models: options.models } : {}),
       ...(options.tools ? { tools: options.tools } : {}),
+      ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
     });
   const parley = await build(store, logStream);
   const peers: TestPeer[] = [];

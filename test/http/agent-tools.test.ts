@@ -485,7 +485,7 @@ describe('agent tools: what runs get', () => {
       configuration: externalConfiguration(),
     });
     const box = new SecretBox(ServerSecret.fromConfig({ secretKey: undefined, secretKeyFile: context.secretKeyFile }));
-    const resolver = new StoredToolResolver({ store: context.store, box, catalog: BUILTIN_TOOLS });
+    const resolver = new StoredToolResolver({ store: context.store, box, catalog: BUILTIN_TOOLS, outbound: context.parley.outbound });
     const stored = await context.store.agents.get({ organizationId: await organizationOf(agent.id), id: agent.id });
     const tools = await resolver.resolve({ organizationId: stored!.organization_id, agent: stored! });
     expect(tools.map((tool) => tool.name)).toEqual(['lookup_order', 'calculator', 'knowledge_base_search']);
@@ -497,9 +497,7 @@ describe('agent tools: what runs get', () => {
       requiresApproval: true,
     });
     const context_ = { signal: new AbortController().signal, now: () => new Date() };
-    await expect(external!.execute({ order_id: '42' }, context_)).rejects.toThrow(
-      'lookup_order is not available yet: external tools need the guarded outbound client',
-    );
+    // Its calls are tested against loopback fixtures in test/http/external-tools.test.ts.
     await expect(knowledge!.execute({ query: 'refunds' }, context_)).rejects.toThrow(
       'knowledge_base_search is not available yet: agent knowledge files arrive with a later release',
     );

@@ -1,8 +1,10 @@
 import type { StoredAgentTool } from '../../domain/agent-tools.js';
 import type { Agent, JsonObject } from '../../domain/models.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import type { OutboundClient } from '../../outbound/outbound-client.js';
 import type { Store } from '../../storage/store.js';
 import { builtInTool } from '../../tools/builtin/index.js';
+import { ClientCredentialsTokens } from '../../tools/external/external-call.js';
 import { externalTool } from '../../tools/external-tool.js';
 import type { Tool } from '../../tools/tool.js';
 import type { ToolResolver } from '../../tools/tool-resolver.js';
@@ -20,8 +22,17 @@ const INPUT_SCHEMA_CACHE_SIZE = 1000;
  */
 export class StoredToolResolver implements ToolResolver {
   readonly #inputSchemas = new Map<string, JsonObject>();
+  /** OAuth client-credentials tokens of this process's external tools (one per grant). */
+  readonly #tokens = new ClientCredentialsTokens();
 
-  constructor(private readonly dependencies: { store: Store; box: SecretBox; catalog: ReadonlyMap<string, Tool> }) {}
+  constructor(
+    private readonly dependencies: {
+      store: Store;
+      box: SecretBox;
+      catalog: ReadonlyMap<string, Tool>;
+      outbound: OutboundClient;
+    },
+  ) {}
 
   async resolve(input: { organizationId: string; agent: Agent }): Promise<Tool[]> {
     const stored = await this.dependencies.store.agentTools.list({
@@ -33,7 +44,7 @@ export class StoredToolResolver implements ToolResolver {
     const legacyNames = Array.isArray(input.agent.configuration.tools) ? input.agent.configuration.tools : [];
     for (const name of new Set(legacyNames)) {
       if (typeof name !== 'string' || storedNames.has(name)) continue;
-      const tool = this.dependencies.catalog.get(name) ?? builtInTool(name, {});
+      const tool = this.dependencies.catalog.get(name) ?? builtInTool(name, {}, this.dependencies);
       if (tool) tools.push(tool);
     }
     return tools;
@@ -41,7 +52,7 @@ export class StoredToolResolver implements ToolResolver {
 
   #toTool(stored: StoredAgentTool): Tool | undefined {
     const configuration = stored.configuration ?? {};
-    if (stored.tool_type === 'built_in') return builtInTool(stored.tool_name, configuration);
+    if (stored.tool_type === 'built_in') return builtInTool(stored.tool_name, configuration, this.dependencies);
     if (stored.tool_type !== 'external_tool') return undefined;
     const { box } = this.dependencies;
     return externalTool({
@@ -49,6 +60,8 @@ export class StoredToolResolver implements ToolResolver {
       configuration,
       inputSchema: this.#inputSchema(configuration.input_schema as JsonObject),
       openSecrets: () => openConfiguration(box, stored.tool_type, configuration) ?? {},
+      outbound: this.dependencies.outbound,
+      tokens: this.#tokens,
     });
   }
 

@@ -1,0 +1,76 @@
+import type { LookupFunction } from 'node:net';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
+import { ToolsService } from './features/tools/tools.service.js';
+import type { Clock, IdGenerator } from './ids.js';
+import { createOutboundClient, type OutboundClient } from './outbound/outbound-client.js';
+import { SecretBox } from './security/secret-box.js';
+import { ServerSecret } from './security/server-secret.js';
+import type { Store } from './storage/store.js';
+import { BUILTIN_TOOLS } from './tools/builtin/index.js';
+import type { Tool } from './tools/tool.js';
+
+/**
+ * What agents' tools need, built once per app: the server's root secret (stream tokens derive
+ * from it too), the guarded outbound client every tool call goes through, the agent-tools API's
+ * service and the resolver that gives runs their tools, sharing one SecretBox.
+ */
+export function createTools(input: {
+  app: FastifyInstance;
+  dependencies: {
+    config: Config;
+    store: Store;
+    tools?: ReadonlyMap<string, Tool> | undefined;
+    outboundLookup?: LookupFunction | undefined;
+  };
+  clock: Clock;
+  generateId: IdGenerator;
+}): { tools: ToolsService; resolver: StoredToolResolver; outbound: OutboundClient; secret: ServerSecret } {
+  const { app, dependencies } = input;
+  const { store } = dependencies;
+  const secret = serverSecret(dependencies.config, app.log);
+  const outbound = createOutbound(app, dependencies);
+  const box = new SecretBox(secret);
+  const catalog = dependencies.tools ?? BUILTIN_TOOLS;
+  return {
+    tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
+    resolver: new StoredToolResolver({ store, box, catalog, outbound }),
+    outbound,
+    secret,
+  };
+}
+
+/** The guarded outbound client (ADR 0013), from `config.outbound`; its pooled connections close with the app. */
+function createOutbound(
+  app: FastifyInstance,
+  dependencies: { config: Config; outboundLookup?: LookupFunction | undefined },
+): OutboundClient {
+  const outbound = createOutboundClient({
+    allow: dependencies.config.outbound.allow,
+    ...(dependencies.outboundLookup ? { lookup: dependencies.outboundLookup } : {}),
+  });
+  app.addHook('onClose', () => outbound.close());
+  return outbound;
+}
+
+/**
+ * `PARLEY_SECRET_KEY` (or `PARLEY_SECRET_KEYS`), else the root kept in the data folder's key
+ * file, generated on first start and announced then, once — by its path, never its value. Only an
+ * in-memory database leaves a random root for this process alone, with a warning.
+ */
+function serverSecret(config: Config, log: FastifyBaseLogger): ServerSecret {
+  const secret = ServerSecret.fromConfig(config);
+  const { source } = secret;
+  if (source.kind === 'file' && source.created) {
+    log.warn(
+      { file: source.file },
+      `PARLEY_SECRET_KEY is not set: generated a root secret into ${source.file} (mode 0600). Keep the file, and back it up with the database: tool secrets are encrypted with it. Set PARLEY_SECRET_KEY (the same on every process) when running more than one.`,
+    );
+  } else if (source.kind === 'process') {
+    log.warn(
+      'PARLEY_SECRET_KEY is not set and the database is in memory: a random secret was made for this process, so stream tokens and encrypted secrets are valid only on this process and only until it stops.',
+    );
+  }
+  return secret;
+}
