@@ -88,7 +88,10 @@ export const EXTERNAL_TOOL_CONFIGURATION = Type.Object(
       }),
     ),
     query: Type.Optional(Templates(1024)),
-    body: Type.Optional(Templates(1024)),
+    // A map of body fields to templates, or "{name}": that input property is the whole JSON body.
+    body: Type.Optional(
+      Type.Union([Templates(1024), Type.String({ pattern: '^\\{[A-Za-z_]\\w{0,63}\\}$', maxLength: 66 })]),
+    ),
     timeout_ms: Type.Optional(TimeoutMs),
     requires_approval: Type.Optional(Type.Boolean()),
     auth: Type.Optional(

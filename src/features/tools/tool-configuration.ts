@@ -162,8 +162,10 @@ function placeholderIssues(configuration: JsonObject): ValidationIssue[] {
     }
   };
   check(String(configuration.url), [...CONFIGURATION, 'url']);
+  if (typeof configuration.body === 'string') check(configuration.body, [...CONFIGURATION, 'body']);
   for (const part of ['headers', 'query', 'body'] as const) {
-    const templates = (configuration[part] ?? {}) as Record<string, string>;
+    const value = configuration[part];
+    const templates = (typeof value === 'object' && value !== null ? value : {}) as Record<string, string>;
     for (const [name, template] of Object.entries(templates)) check(template, [...CONFIGURATION, part, name]);
   }
   return issues;

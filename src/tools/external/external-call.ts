@@ -145,13 +145,13 @@ export class ClientCredentialsTokens {
     if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > this.now()) return cached.value;
     let pending = this.#pending.get(key);
     if (!pending) {
-      pending = this.#fetch(key, grant, requester, signal).finally(() => this.#pending.delete(key));
+      pending = this.#requestToken(key, grant, requester, signal).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return pending;
   }
 
-  async #fetch(
+  async #requestToken(
     key: string,
     grant: ClientCredentials,
     requester: OutboundRequester,
