@@ -17,5 +17,11 @@ export interface Tool {
   readonly inputSchema: JsonObject;
   /** Per-call deadline; the runner's default applies when absent. */
   readonly timeoutMs?: number;
+  /**
+   * A person must approve each call before it runs: the run waits (stored, in any process) until
+   * the call is approved or rejected through the API, or the request expires
+   * (docs/adr/0015-tool-approval.md).
+   */
+  readonly requiresApproval?: boolean;
   execute(input: JsonObject, context: ToolContext): Promise<unknown>;
 }

@@ -10,6 +10,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as runsAndEvents from './migrations/0002-runs-and-events.js';
 import * as runCheckpoints from './migrations/0003-run-checkpoints.js';
 import * as serverProcesses from './migrations/0004-server-processes.js';
+import * as toolCallStatus from './migrations/0006-tool-call-status.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-runs-and-events': runsAndEvents,
   '0003-run-checkpoints': runCheckpoints,
   '0004-server-processes': serverProcesses,
+  '0006-tool-call-status': toolCallStatus,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {
