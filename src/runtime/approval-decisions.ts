@@ -7,6 +7,7 @@ import { claimPausedRun, loadPausedRun, progressOf } from './paused-runs.js';
 import type { RunProgress } from './run-progress.js';
 import type { RunPlan, RuntimeDependencies } from './run-types.js';
 import { argumentProblems } from './tool-runner.js';
+import type { IdempotencyClaim } from '../storage/store.js';
 
 /** A decision on one pending call. `expired`: the sweep's (or a late decision's) rejection. */
 export type ToolCallDecision =
@@ -21,6 +22,8 @@ export interface DecisionInput {
   runId: string;
   toolCallId: string;
   decision: ToolCallDecision;
+  /** The request's Idempotency-Key: its answer is recorded with the decision. */
+  idempotency?: IdempotencyClaim | undefined;
 }
 
 export interface DecisionOutcome {
@@ -70,7 +73,8 @@ export async function decideToolCall(
   const lateDecision = !expiry && clock.now().getTime() >= Date.parse(call.approval.expires_at);
   if (lateDecision) {
     const expired = { kind: 'reject' as const, reason: EXPIRED_REASON, expired: true };
-    return { ...(await decideToolCall(dependencies, { ...input, decision: expired })), late: true };
+    const outcome = await decideToolCall(dependencies, { ...input, decision: expired, idempotency: undefined });
+    return { ...outcome, late: true };
   }
   const { plan, checkpoint } = await loadPausedRun(dependencies, { ...input, status: 'pending' }).catch(
     (error: unknown) => {
@@ -79,12 +83,23 @@ export async function decideToolCall(
     },
   );
   const finalArguments = decision.kind === 'approve' ? checkedArguments(plan, call, decision.arguments) : null;
-  const resumed = await record({ dependencies, plan, call, decision, finalArguments });
-  return {
+  const answer = (resumed: boolean) => ({
     run_id: input.runId,
     tool_call_id: input.toolCallId,
-    decision: decision.kind === 'approve' ? 'approved' : 'rejected',
-    run_status: resumed ? 'running' : 'pending',
+    decision: decision.kind === 'approve' ? ('approved' as const) : ('rejected' as const),
+    run_status: resumed ? ('running' as const) : ('pending' as const),
+  });
+  const resumed = await record({
+    dependencies,
+    plan,
+    call,
+    decision,
+    finalArguments,
+    idempotency: input.idempotency,
+    answer,
+  });
+  return {
+    ...answer(resumed),
     resumed: resumed ? { plan, progress: await progressOf(dependencies, plan, checkpoint) } : null,
     late: false,
   };
@@ -116,6 +131,9 @@ async function record(input: {
   call: RunToolCall;
   decision: ToolCallDecision;
   finalArguments: JsonObject | null;
+  idempotency: IdempotencyClaim | undefined;
+  /** The route's answer, recorded under the Idempotency-Key. */
+  answer: (resumed: boolean) => unknown;
 }): Promise<boolean> {
   const { dependencies, plan, call, decision } = input;
   const now = dependencies.clock.now().toISOString();
@@ -126,52 +144,55 @@ async function record(input: {
     decided_at: now,
   };
   const error = decision.kind === 'reject' ? storableText(refusalText(decision)) : null;
-  return dependencies.eventLog.write(async ({ writers, append }) => {
-    const key = { organizationId: plan.organizationId, id: plan.runId, now };
-    if (!(await writers.runs.lockWaiting(key))) throw new AppError('run_not_active');
-    const decided = await writers.runMessages.decideToolCall({
-      organizationId: plan.organizationId,
-      id: call.id,
-      approval,
-      outcome:
-        error === null
-          ? { status: 'running', arguments: input.finalArguments ?? call.arguments }
-          : { status: 'rejected', error, endTime: now },
-    });
-    if (!decided) throw new AppError('tool_call_already_decided');
-    if (error !== null) {
-      const data = {
-        message_id: plan.assistantMessageId,
-        run_id: plan.runId,
-        step: approval.step,
-        tool_call_id: call.tool_call_id,
-        tool_name: call.tool_name,
-        result: null,
-        error,
-        end_time: now,
-        approval: 'rejected' as const,
-      };
-      await append({
+  return dependencies.eventLog.write(
+    async ({ writers, append }) => {
+      const key = { organizationId: plan.organizationId, id: plan.runId, now };
+      if (!(await writers.runs.lockWaiting(key))) throw new AppError('run_not_active');
+      const decided = await writers.runMessages.decideToolCall({
         organizationId: plan.organizationId,
-        threadId: plan.threadId,
-        now,
-        events: [{ type: 'tool-call-end', data }],
+        id: call.id,
+        approval,
+        outcome:
+          error === null
+            ? { status: 'running', arguments: input.finalArguments ?? call.arguments }
+            : { status: 'rejected', error, endTime: now },
       });
-    }
-    const pending = await writers.runMessages.pendingApprovalCalls({
-      organizationId: plan.organizationId,
-      runId: plan.runId,
-    });
-    const messageId = plan.assistantMessageId;
-    if (pending.length > 0) {
-      const metadata = awaitingMetadata(plan, pending);
+      if (!decided) throw new AppError('tool_call_already_decided');
+      if (error !== null) {
+        const data = {
+          message_id: plan.assistantMessageId,
+          run_id: plan.runId,
+          step: approval.step,
+          tool_call_id: call.tool_call_id,
+          tool_name: call.tool_name,
+          result: null,
+          error,
+          end_time: now,
+          approval: 'rejected' as const,
+        };
+        await append({
+          organizationId: plan.organizationId,
+          threadId: plan.threadId,
+          now,
+          events: [{ type: 'tool-call-end', data }],
+        });
+      }
+      const pending = await writers.runMessages.pendingApprovalCalls({
+        organizationId: plan.organizationId,
+        runId: plan.runId,
+      });
+      const messageId = plan.assistantMessageId;
+      if (pending.length > 0) {
+        const metadata = awaitingMetadata(plan, pending);
+        await writers.runMessages.setMetadata({ organizationId: plan.organizationId, messageId, metadata });
+        return false;
+      }
+      if (!(await claimPausedRun({ writers, dependencies, plan, status: 'pending' })))
+        throw new AppError('run_not_active');
+      const metadata = { run_id: plan.runId, model: plan.model.id, status: 'in_progress' };
       await writers.runMessages.setMetadata({ organizationId: plan.organizationId, messageId, metadata });
-      return false;
-    }
-    if (!(await claimPausedRun({ writers, dependencies, plan, status: 'pending' })))
-      throw new AppError('run_not_active');
-    const metadata = { run_id: plan.runId, model: plan.model.id, status: 'in_progress' };
-    await writers.runMessages.setMetadata({ organizationId: plan.organizationId, messageId, metadata });
-    return true;
-  });
+      return true;
+    },
+    { idempotency: input.idempotency, replayBody: input.answer },
+  );
 }

@@ -91,7 +91,14 @@ export class MessagesService {
   }
 
   /** Approves or rejects a call a run of this thread waits on (see AgentRuntime.decideToolCall). */
-  decideToolCall(input: ThreadScope & { runId: string; toolCallId: string; decision: ToolCallDecision }) {
+  decideToolCall(
+    input: ThreadScope & {
+      runId: string;
+      toolCallId: string;
+      decision: ToolCallDecision;
+      idempotency?: IdempotencyClaim | undefined;
+    },
+  ) {
     return this.dependencies.runtime.decideToolCall(input);
   }
 

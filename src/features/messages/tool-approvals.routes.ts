@@ -4,19 +4,23 @@ import type { TypedApp } from '../../http/typed-app.js';
 import { errorResponses } from '../../http/schemas.js';
 import { scopeOf } from './message-streams.js';
 import type { MessagesService } from './messages.service.js';
+import type { Idempotency } from '../../http/idempotency.js';
 import { ToolCallApprove, ToolCallDecided, ToolCallParams, ToolCallReject } from './tool-approvals.schemas.js';
 
 const tags = ['chat'];
 const path = '/api/v1/chat/:agent_id/threads/:thread_id/runs/:run_id/tool-calls/:call_id';
 
 /** Approve and reject a tool call a run waits on (docs/adr/0015-tool-approval.md). */
-export function registerToolApprovalRoutes(app: TypedApp, dependencies: { messages: MessagesService }): void {
-  const { messages } = dependencies;
+export function registerToolApprovalRoutes(
+  app: TypedApp,
+  dependencies: { messages: MessagesService; idempotency: Idempotency },
+): void {
+  const { messages, idempotency } = dependencies;
   for (const schema of [ToolCallApprove, ToolCallReject, ToolCallDecided]) app.addSchema(schema);
   const responses = { 200: Type.Ref(ToolCallDecided), ...errorResponses(404, 409) };
 
   app.post(`${path}/approve`, {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     preValidation: bodyIsOptional,
     schema: {
       tags,
@@ -27,14 +31,17 @@ export function registerToolApprovalRoutes(app: TypedApp, dependencies: { messag
       body: Type.Ref(ToolCallApprove),
       response: responses,
     },
-    handler: (request) => {
-      const body = request.body as typeof ToolCallApprove.static | undefined;
-      return messages.decideToolCall({ ...callOf(request), decision: { kind: 'approve', arguments: body?.arguments } });
+    handler: async (request, reply) => {
+      const body = request.body as typeof ToolCallApprove.static;
+      const decision = { kind: 'approve' as const, arguments: body.arguments };
+      await idempotency.send(request, reply, (claim) =>
+        messages.decideToolCall({ ...callOf(request), decision, idempotency: claim }),
+      );
     },
   });
 
   app.post(`${path}/reject`, {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     preValidation: bodyIsOptional,
     schema: {
       tags,
@@ -45,9 +52,12 @@ export function registerToolApprovalRoutes(app: TypedApp, dependencies: { messag
       body: Type.Ref(ToolCallReject),
       response: responses,
     },
-    handler: (request) => {
-      const body = request.body as typeof ToolCallReject.static | undefined;
-      return messages.decideToolCall({ ...callOf(request), decision: { kind: 'reject', reason: body?.reason } });
+    handler: async (request, reply) => {
+      const body = request.body as typeof ToolCallReject.static;
+      const decision = { kind: 'reject' as const, reason: body.reason };
+      await idempotency.send(request, reply, (claim) =>
+        messages.decideToolCall({ ...callOf(request), decision, idempotency: claim }),
+      );
     },
   });
 }
