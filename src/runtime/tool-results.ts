@@ -26,14 +26,14 @@ export function storedResult(result: unknown, json: string, maxBytes: number): u
   const bytes = Buffer.from(json, 'utf8');
   if (bytes.length <= maxBytes) return result;
   // The head and tail are JSON text, whose quotes and backslashes grow when stored as strings:
-  // shrink them until the marker fits (each round cuts by what it was over).
+  // shrink them until the marker fits (each round by the ratio it was over).
   let side = Math.floor((maxBytes - MARKER_BYTES) / 2);
   for (;;) {
     const { head, tail } = headAndTail(bytes, side);
     const marker: TruncatedResult = { truncated: true, original_bytes: bytes.length, max_bytes: maxBytes, head, tail };
     const size = Buffer.byteLength(JSON.stringify(marker), 'utf8');
     if (size <= maxBytes || side === 0) return marker;
-    side = Math.max(0, side - Math.ceil((size - maxBytes) / 2) - 1);
+    side = Math.max(0, Math.floor((side * (maxBytes - MARKER_BYTES)) / Math.max(1, size - MARKER_BYTES)) - 1);
   }
 }
 
