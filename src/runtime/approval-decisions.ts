@@ -4,6 +4,7 @@ import { storableJson, storableText } from '../domain/storable-text.js';
 import { AppError, validationError } from '../errors.js';
 import { awaitingMetadata } from './approval-requests.js';
 import { claimPausedRun, loadPausedRun, progressOf } from './paused-runs.js';
+import type { EventUnit } from './event-log.js';
 import type { RunProgress } from './run-progress.js';
 import type { RunPlan, RuntimeDependencies } from './run-types.js';
 import { argumentProblems } from './tool-runner.js';
@@ -158,41 +159,62 @@ async function record(input: {
             : { status: 'rejected', error, endTime: now },
       });
       if (!decided) throw new AppError('tool_call_already_decided');
-      if (error !== null) {
-        const data = {
-          message_id: plan.assistantMessageId,
-          run_id: plan.runId,
-          step: approval.step,
-          tool_call_id: call.tool_call_id,
-          tool_name: call.tool_name,
-          result: null,
-          error,
-          end_time: now,
-          approval: 'rejected' as const,
-        };
-        await append({
-          organizationId: plan.organizationId,
-          threadId: plan.threadId,
-          now,
-          events: [{ type: 'tool-call-end', data }],
-        });
-      }
-      const pending = await writers.runMessages.pendingApprovalCalls({
-        organizationId: plan.organizationId,
-        runId: plan.runId,
-      });
-      const messageId = plan.assistantMessageId;
-      if (pending.length > 0) {
-        const metadata = awaitingMetadata(plan, pending);
-        await writers.runMessages.setMetadata({ organizationId: plan.organizationId, messageId, metadata });
-        return false;
-      }
-      if (!(await claimPausedRun({ writers, dependencies, plan, status: 'pending' })))
-        throw new AppError('run_not_active');
-      const metadata = { run_id: plan.runId, model: plan.model.id, status: 'in_progress' };
-      await writers.runMessages.setMetadata({ organizationId: plan.organizationId, messageId, metadata });
-      return true;
+      if (error !== null) await appendRefusal({ append, plan, call, step: approval.step, error, now });
+      return goOnIfDecided({ writers, dependencies, plan });
     },
     { idempotency: input.idempotency, replayBody: input.answer },
   );
+}
+
+/** The `tool-call-end` of a rejected call: it ends here, without ever starting. */
+async function appendRefusal(input: {
+  append: EventUnit['append'];
+  plan: RunPlan;
+  call: RunToolCall;
+  step: number;
+  error: string;
+  now: string;
+}): Promise<void> {
+  const { plan, call, now } = input;
+  const data = {
+    message_id: plan.assistantMessageId,
+    run_id: plan.runId,
+    step: input.step,
+    tool_call_id: call.tool_call_id,
+    tool_name: call.tool_name,
+    result: null,
+    error: input.error,
+    end_time: now,
+    approval: 'rejected' as const,
+  };
+  await input.append({
+    organizationId: plan.organizationId,
+    threadId: plan.threadId,
+    now,
+    events: [{ type: 'tool-call-end', data }],
+  });
+}
+
+/**
+ * Inside the decision's unit: while calls still wait the reply lists them; when none does, the
+ * run is taken back for this process (true) and its reply is in progress again.
+ */
+async function goOnIfDecided(input: {
+  writers: EventUnit['writers'];
+  dependencies: RuntimeDependencies;
+  plan: RunPlan;
+}): Promise<boolean> {
+  const { writers, plan } = input;
+  const organizationId = plan.organizationId;
+  const messageId = plan.assistantMessageId;
+  const pending = await writers.runMessages.pendingApprovalCalls({ organizationId, runId: plan.runId });
+  if (pending.length > 0) {
+    await writers.runMessages.setMetadata({ organizationId, messageId, metadata: awaitingMetadata(plan, pending) });
+    return false;
+  }
+  const claimed = await claimPausedRun({ writers, dependencies: input.dependencies, plan, status: 'pending' });
+  if (!claimed) throw new AppError('run_not_active');
+  const metadata = { run_id: plan.runId, model: plan.model.id, status: 'in_progress' };
+  await writers.runMessages.setMetadata({ organizationId, messageId, metadata });
+  return true;
 }

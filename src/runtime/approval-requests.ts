@@ -47,45 +47,23 @@ export async function requestApprovals(input: {
   const now = dependencies.clock.now();
   const requestedAt = now.toISOString();
   const expiresAt = new Date(now.getTime() + dependencies.config.toolApprovalTimeoutMs).toISOString();
-  const gated = calls.filter((call) => needsApproval(run, [call]));
-  const rows = gated.map((call) => {
-    const record: ToolCall = {
-      tool_name: call.toolName,
-      arguments: call.input,
-      result: null,
-      error: null,
-      start_time: requestedAt,
-      end_time: null,
-    };
-    const approval: ToolCallApproval = {
-      step: progress.nextStep,
-      requested_at: requestedAt,
-      expires_at: expiresAt,
-      requested_arguments: call.input,
-      decision: null,
-      reason: null,
-      decided_at: null,
-    };
-    const position = progress.toolCalls.push(record) - 1;
-    return { call, record, approval, position, id: dependencies.newId() };
-  });
+  const pending = pendingCallsOf({ dependencies, run, calls, progress, requestedAt, expiresAt });
   progress.awaitingCalls = calls.map(({ toolCallId, toolName, input: arguments_ }) => ({
     toolCallId,
     toolName,
     input: arguments_,
   }));
-  const events: NewThreadEvent[] = rows.map(({ call }) => ({
+  const events: NewThreadEvent[] = pending.map((row) => ({
     type: 'tool-approval-request',
-    data: { ...toolCallKey(run, progress.nextStep, call), arguments: call.input, expires_at: expiresAt },
-  }));
-  const pending: RunToolCall[] = rows.map(({ call, record, approval, position, id }) => ({
-    ...record,
-    id,
-    position,
-    status: 'pending_approval',
-    run_id: run.runId,
-    tool_call_id: call.toolCallId,
-    approval,
+    data: {
+      ...toolCallKey(run, progress.nextStep, {
+        toolCallId: row.tool_call_id,
+        toolName: row.tool_name,
+        input: row.arguments,
+      }),
+      arguments: row.arguments,
+      expires_at: expiresAt,
+    },
   }));
   await dependencies.eventLog.write(async ({ writers, append }) => {
     for (const row of pending) {
@@ -115,6 +93,50 @@ export async function requestApprovals(input: {
     await holdRun({ writers, dependencies, run, checkpoint, status: 'pending', steps });
     await append({ organizationId: run.organizationId, threadId: run.threadId, now: requestedAt, events });
   });
+}
+
+/** The step's calls that need approval, as the records they are stored as (added to the reply). */
+function pendingCallsOf(input: {
+  dependencies: RuntimeDependencies;
+  run: RunPlan;
+  calls: readonly ModelToolCall[];
+  progress: RunProgress;
+  requestedAt: string;
+  expiresAt: string;
+}): RunToolCall[] {
+  const { run, progress, requestedAt } = input;
+  return input.calls
+    .filter((call) => needsApproval(run, [call]))
+    .map((call) => {
+      const record: ToolCall = {
+        tool_name: call.toolName,
+        arguments: call.input,
+        result: null,
+        error: null,
+        start_time: requestedAt,
+        end_time: null,
+      };
+      const approval: ToolCallApproval = {
+        step: progress.nextStep,
+        requested_at: requestedAt,
+        expires_at: input.expiresAt,
+        requested_arguments: call.input,
+        decision: null,
+        reason: null,
+        decided_at: null,
+      };
+      const position = progress.toolCalls.push(record) - 1;
+      const id = input.dependencies.newId();
+      return {
+        ...record,
+        id,
+        position,
+        status: 'pending_approval',
+        run_id: run.runId,
+        tool_call_id: call.toolCallId,
+        approval,
+      };
+    });
 }
 
 /**
