@@ -28,6 +28,12 @@ export interface ModelProvidersConfig {
 export interface RuntimeConfig {
   /** Deadline of one tool call. */
   readonly toolTimeoutMs: number;
+  /** How long a tool call waits for approval before it is rejected as `expired`. */
+  readonly toolApprovalTimeoutMs: number;
+  /** Largest tool result stored, as JSON bytes; a larger one is stored cut, with a marker. */
+  readonly toolResultMaxBytes: number;
+  /** Largest tool result the model is sent, as JSON bytes; a larger one is sent as head and tail. */
+  readonly toolResultModelBytes: number;
   /** Deadline of one whole agent run. */
   readonly runTimeoutMs: number;
   /** Idle SSE streams get a comment this often, so proxies keep them open. */
@@ -117,6 +123,9 @@ export const DEFAULTS = {
   DEMO_MODEL_WORDS_PER_SECOND: 30,
   OLLAMA_BASE_URL: 'http://127.0.0.1:11434/v1',
   TOOL_TIMEOUT_MS: 10_000,
+  TOOL_APPROVAL_TIMEOUT_MS: 600_000,
+  TOOL_RESULT_MAX_BYTES: 1024 * 1024,
+  TOOL_RESULT_MODEL_BYTES: 64 * 1024,
   RUN_TIMEOUT_MS: 300_000,
   SSE_KEEP_ALIVE_MS: 15_000,
   PROCESS_HEARTBEAT_MS: 2000,
@@ -202,6 +211,18 @@ function readModels(environment: Environment): ModelProvidersConfig {
 function readRuntime(environment: Environment): RuntimeConfig {
   return Object.freeze({
     toolTimeoutMs: readInteger(environment, 'TOOL_TIMEOUT_MS', DEFAULTS.TOOL_TIMEOUT_MS, { min: 1, max: 600_000 }),
+    toolApprovalTimeoutMs: readInteger(environment, 'TOOL_APPROVAL_TIMEOUT_MS', DEFAULTS.TOOL_APPROVAL_TIMEOUT_MS, {
+      min: 1000,
+      max: 7 * 24 * 3_600_000,
+    }),
+    toolResultMaxBytes: readInteger(environment, 'TOOL_RESULT_MAX_BYTES', DEFAULTS.TOOL_RESULT_MAX_BYTES, {
+      min: 1024,
+      max: 64 * 1024 * 1024,
+    }),
+    toolResultModelBytes: readInteger(environment, 'TOOL_RESULT_MODEL_BYTES', DEFAULTS.TOOL_RESULT_MODEL_BYTES, {
+      min: 1024,
+      max: 16 * 1024 * 1024,
+    }),
     runTimeoutMs: readInteger(environment, 'RUN_TIMEOUT_MS', DEFAULTS.RUN_TIMEOUT_MS, { min: 1000, max: 3_600_000 }),
     sseKeepAliveMs: readInteger(environment, 'SSE_KEEP_ALIVE_MS', DEFAULTS.SSE_KEEP_ALIVE_MS, {
       min: 100,

@@ -21,6 +21,12 @@ export const ERROR_CODES = {
   model_not_configured: { status: 400, message: 'The agent’s model is not configured on this server.' },
   thread_busy: { status: 409, message: 'A reply is already being generated in this thread.' },
   run_not_active: { status: 409, message: 'The run has already ended.' },
+  tool_call_not_found: { status: 404, message: 'Tool call not found.' },
+  tool_call_already_decided: { status: 409, message: 'This tool call was already approved or rejected.' },
+  tool_approval_expired: {
+    status: 409,
+    message: 'The approval request of this tool call expired; it was rejected as expired.',
+  },
   model_error: { status: 502, message: 'The model provider failed.' },
   run_timeout: { status: 504, message: 'The run did not finish in time.' },
   method_not_allowed: { status: 405, message: 'Method Not Allowed' },

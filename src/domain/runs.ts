@@ -28,7 +28,28 @@ export interface PositionedToolCall extends StoredToolCall {
   position: number;
 }
 
-/** A tool call a run has started: its record exists before the tool returns. */
+/**
+ * Where a tool call stands. `pending_approval`: its tool needs a person's approval and none has
+ * been given yet; `rejected`: refused (or its request expired) — it never ran. An approved call
+ * is `running` from its approval on (docs/adr/0015-tool-approval.md).
+ */
+export type ToolCallStatus = 'running' | 'completed' | 'failed' | 'pending_approval' | 'rejected';
+
+/** The approval a call of a `requiresApproval` tool went through (or is waiting for). */
+export interface ToolCallApproval {
+  /** The model call (step) of the run that asked for the call. */
+  step: number;
+  requested_at: string;
+  expires_at: string;
+  /** The arguments the model asked for (an approval may replace them). */
+  requested_arguments: JsonObject;
+  decision: 'approved' | 'rejected' | null;
+  /** Why it was rejected: the reviewer's words, or `expired`. */
+  reason: string | null;
+  decided_at: string | null;
+}
+
+/** A tool call a run has started (or asked approval for): its record exists before the tool returns. */
 export interface NewToolCall {
   id: string;
   organization_id: string;
@@ -39,6 +60,26 @@ export interface NewToolCall {
   tool_name: string;
   arguments: JsonObject;
   start_time: string;
+  run_id: string;
+  /** The model's id for the call. */
+  tool_call_id: string;
+  status: 'running' | 'pending_approval';
+  approval: ToolCallApproval | null;
+}
+
+/** A call of a run as the approval routes see it: its record with status and approval. */
+export interface RunToolCall extends PositionedToolCall {
+  status: ToolCallStatus;
+  run_id: string;
+  tool_call_id: string;
+  approval: ToolCallApproval | null;
+}
+
+/** A pending approval whose deadline has passed, as the expiry sweep finds it. */
+export interface ExpiredApproval {
+  organizationId: string;
+  runId: string;
+  toolCallId: string;
 }
 
 /** A message of the conversation a run sends to the model, oldest first. */
@@ -135,11 +176,23 @@ export interface RunCheckpoint {
   finish_reason: string;
   steps: ExecutionStep[];
   transcript: TranscriptEntry[];
+  /**
+   * Set while the run waits for approvals: the calls of step `next_step`, all of which run (or
+   * get their refusal) once every pending one is decided. Absent otherwise.
+   */
+  awaiting_calls?: TranscriptToolCall[];
+}
+
+/** A tool call as the model asked for it, in a run's transcript. */
+export interface TranscriptToolCall {
+  toolCallId: string;
+  toolName: string;
+  input: JsonObject;
 }
 
 /** One entry of a run's own part of the conversation (the same shape the model port takes). */
 export type TranscriptEntry =
-  | { role: 'assistant'; content: string; toolCalls: { toolCallId: string; toolName: string; input: JsonObject }[] }
+  | { role: 'assistant'; content: string; toolCalls: TranscriptToolCall[] }
   | { role: 'tool'; toolCallId: string; toolName: string; result: unknown; isError: boolean };
 
 /** What a run that died with its process is failed with. */

@@ -11,7 +11,15 @@ export interface ThreadEventData {
   'message-end': { message: ChatMessage };
   'run-start': { run_id: string; message_id: string; model: string };
   'tool-call-start': ToolCallEventKey & { arguments: JsonObject; start_time: string };
-  'tool-call-end': ToolCallEventKey & { result: unknown; error: string | null; end_time: string | null };
+  /** A call of a tool that needs approval, waiting for it (docs/adr/0015-tool-approval.md). */
+  'tool-approval-request': ToolCallEventKey & { arguments: JsonObject; expires_at: string };
+  /** `approval` only for calls that went through one; a rejected call has no `tool-call-start`. */
+  'tool-call-end': ToolCallEventKey & {
+    result: unknown;
+    error: string | null;
+    end_time: string | null;
+    approval?: 'approved' | 'rejected';
+  };
   'run-end': { run_id: string; status: ExecutionStatus; finish_reason: string; usage: RunUsage; message: ChatMessage };
   'run-error': { run_id: string; status: ExecutionStatus; error: RunError; message: ChatMessage };
   'text-delta': { message_id: string; run_id: string; step: number; delta: string };

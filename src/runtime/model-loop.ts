@@ -4,12 +4,21 @@ import { modelStep, type RunProgress } from './run-progress.js';
 import type { RunPlan, RuntimeDependencies } from './run-types.js';
 import { buildSystemPrompt } from './system-prompt.js';
 import { callTool } from './tool-calls.js';
+import { needsApproval, requestApprovals, runAwaitedCalls } from './approval-requests.js';
 import { StorableTextStream, storableJson, storableText } from '../domain/storable-text.js';
 
 const HISTORY_LIMIT = 100;
 
-/** How the loop stopped: the reply is complete, or it stopped at a step boundary to go on later. */
-export type LoopEnd = 'finished' | 'paused';
+/** Told to the model in the description of each tool that needs approval. */
+export const APPROVAL_NOTE =
+  '(Requires approval: each call waits until a person approves or rejects it; a rejected call returns the reason instead of a result.)';
+
+/**
+ * How the loop stopped: the reply is complete, it stopped at a step boundary to go on later, or
+ * it stopped before a step's tool calls to wait for approvals (stored already, see
+ * approval-requests.ts).
+ */
+export type LoopEnd = 'finished' | 'paused' | 'awaiting_approval';
 
 /**
  * The model/tool loop of one run: model → tools (in parallel) → model … up to `maxSteps` model
@@ -27,6 +36,14 @@ export async function runSteps(input: {
   const { dependencies, run, progress, signal } = input;
   const request = await baseRequest(dependencies, run);
   for (; progress.nextStep <= run.maxSteps; progress.nextStep += 1) {
+    const awaited = progress.awaitingCalls;
+    if (awaited) {
+      // Resumed after the approvals this step waited for: its calls run now, then the next step.
+      const results = await runAwaitedCalls({ dependencies, run, progress, calls: awaited, signal });
+      signal.throwIfAborted();
+      progress.transcript.push(...results);
+      continue;
+    }
     if (progress.nextStep > 1 && input.pauseRequested()) return 'paused';
     const messages: ModelMessage[] = [...request.history, ...progress.transcript];
     const { text, calls } = await callModel({ dependencies, run, progress, signal, request: { ...request, messages } });
@@ -37,6 +54,10 @@ export async function runSteps(input: {
       return 'finished';
     }
     progress.transcript.push({ role: 'assistant', content: text, toolCalls: calls });
+    if (needsApproval(run, calls)) {
+      await requestApprovals({ dependencies, run, calls, progress });
+      return 'awaiting_approval';
+    }
     const results = await Promise.all(calls.map((call) => callTool({ dependencies, run, call, progress, signal })));
     signal.throwIfAborted();
     progress.transcript.push(...results);
@@ -57,8 +78,15 @@ async function baseRequest(
   const temperature = run.agent.configuration.temperature;
   return {
     system: buildSystemPrompt(run.agent),
-    history: toModelMessages(history.filter((message) => message.id !== run.assistantMessageId)),
-    tools: run.tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
+    history: toModelMessages(
+      history.filter((message) => message.id !== run.assistantMessageId),
+      dependencies.config.toolResultModelBytes,
+    ),
+    tools: run.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.requiresApproval === true ? `${tool.description} ${APPROVAL_NOTE}` : tool.description,
+      inputSchema: tool.inputSchema,
+    })),
     temperature: typeof temperature === 'number' ? temperature : undefined,
   };
 }

@@ -68,13 +68,16 @@ export interface RunRecovery {
   }): Promise<{ runs: number; processes: number }>;
   /** Stops this process's runs that belong to an old boot id (they have been or will be failed). */
   interruptRunsOf(processId: string): number;
+  /** Rejects the tool approval requests past their deadline, as `expired`; returns how many. */
+  expireToolApprovals(): Promise<number>;
 }
 
 /**
  * This process's row in `server_processes` and its watch over the others' (see
  * docs/adr/0007-process-heartbeats.md). Every `heartbeatMs` it beats, reads every process's
  * count, and — when a process is dead or a run is orphaned — fails the orphaned runs through
- * `recovery`. Ticks never overlap: the next is scheduled when one ends.
+ * `recovery`; it also expires the tool approval requests whose deadline passed (any process
+ * may: one decision wins per call). Ticks never overlap: the next is scheduled when one ends.
  */
 export class ProcessLiveness {
   readonly #observer = new BeatObserver();
@@ -117,6 +120,8 @@ export class ProcessLiveness {
     const { store, recovery } = this.dependencies;
     if (!(await this.#beat())) await this.#renew();
     const dead = this.#observer.observe(await store.processes.list(), this.#now());
+    const expired = await recovery.expireToolApprovals();
+    if (expired > 0) this.dependencies.logger.info({ expired }, 'rejected tool approval requests that expired');
     const now = this.dependencies.clock.now().toISOString();
     if (dead.length === 0 && !(await store.runs.anyOrphaned({ now }))) return;
     this.#report(await recovery.recoverOrphanedRuns({ deadProcesses: dead }));

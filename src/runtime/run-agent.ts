@@ -4,6 +4,8 @@ import { runSteps } from './model-loop.js';
 import { openRun, type RunRequest } from './open-run.js';
 import { pauseRun, takeBackPausedRun } from './paused-runs.js';
 import { endInterruptedRuns } from './interrupted-runs.js';
+import { decideToolCall, EXPIRED_REASON, type DecisionInput, type DecisionOutcome } from './approval-decisions.js';
+import { AppError } from '../errors.js';
 import type { RunRecovery } from './process-liveness.js';
 import type { DeadProcess } from '../domain/processes.js';
 import { freshProgress, type RunProgress } from './run-progress.js';
@@ -60,6 +62,39 @@ export class AgentRuntime implements RunRecovery {
   async resume(input: { organizationId: string; runId: string }): Promise<{ completion: Promise<RunResult> }> {
     const { plan, progress } = await takeBackPausedRun(this.dependencies, input);
     return { completion: this.#launch(plan, progress) };
+  }
+
+  /**
+   * Approves or rejects a call a run waits on (see approval-decisions.ts); when it was the last
+   * one, the run goes on in this process. Resolves once the decision is stored. 409
+   * `tool_approval_expired` when the deadline had passed: the call was rejected as expired.
+   */
+  async decideToolCall(input: DecisionInput): Promise<Omit<DecisionOutcome, 'resumed' | 'late'>> {
+    const { resumed, late, ...outcome } = await decideToolCall(this.dependencies, input);
+    if (resumed) this.#launch(resumed.plan, resumed.progress);
+    if (late) throw new AppError('tool_approval_expired');
+    return outcome;
+  }
+
+  /**
+   * Rejects, as `expired`, the approval requests whose deadline has passed, in any organisation
+   * (every process sweeps; one decision wins per call). Returns how many this process rejected.
+   */
+  async expireToolApprovals(): Promise<number> {
+    const { store, clock } = this.dependencies;
+    const expired = await store.runMessages.expiredApprovals({ now: clock.now().toISOString(), limit: 100 });
+    let count = 0;
+    for (const request of expired) {
+      try {
+        await this.decideToolCall({ ...request, decision: { kind: 'reject', reason: EXPIRED_REASON, expired: true } });
+        count += 1;
+      } catch (error) {
+        // Another process decided it (or ended its run) first: nothing is left to do here.
+        const lost = error instanceof AppError && ['tool_call_already_decided', 'run_not_active'].includes(error.code);
+        if (!lost) throw error;
+      }
+    }
+    return count;
   }
 
   /** Asks a run of this process to stop at its next step boundary. False when none is active here. */
@@ -148,7 +183,8 @@ export class AgentRuntime implements RunRecovery {
     void completion
       .finally(() => {
         clearTimeout(timeout);
-        this.#active.delete(plan.runId);
+        // A run that waits for approval may be resumed (here) before this callback runs.
+        if (this.#active.get(plan.runId)?.control === control) this.#active.delete(plan.runId);
       })
       // A run that cannot be stored at its end (its agent was deleted meanwhile) must not take the
       // process down with an unhandled rejection.
@@ -173,6 +209,7 @@ export class AgentRuntime implements RunRecovery {
         await pauseRun(dependencies, plan, progress);
         return this.#pausedResult(plan, progress);
       }
+      if (end === 'awaiting_approval') return this.#pausedResult(plan, progress);
       return await finishRun({ dependencies, run: plan, progress, status: 'completed', error: null });
     } catch (caught) {
       const { status, error } = classify(caught, signal);
@@ -193,22 +230,29 @@ export class AgentRuntime implements RunRecovery {
     }
   }
 
+  /**
+   * The reply as it stands when its run stopped (`queued`) or waits for approvals (`pending`),
+   * from the store: a decision may already have resumed it.
+   */
   async #pausedResult(plan: RunPlan, progress: RunProgress): Promise<RunResult> {
-    const execution = await this.dependencies.store.runs.get({ organizationId: plan.organizationId, id: plan.runId });
+    const { store } = this.dependencies;
+    const execution = await store.runs.get({ organizationId: plan.organizationId, id: plan.runId });
     if (!execution) throw new Error(`run ${plan.runId} vanished while it paused`);
+    const stored = await store.messages.get({ organizationId: plan.organizationId, id: plan.assistantMessageId });
+    // The text so far is the run's (it is stored when the run ends); calls and metadata the store's.
     const message = {
       id: plan.assistantMessageId,
       thread_id: plan.threadId,
       content: progress.text,
       content_html: null,
       role: 'assistant',
-      tool_calls: progress.toolCalls,
+      tool_calls: stored?.tool_calls ?? progress.toolCalls,
       attachments: [],
-      metadata: { run_id: plan.runId, model: plan.model.id, status: 'in_progress' },
+      metadata: stored?.metadata ?? { run_id: plan.runId, model: plan.model.id, status: 'in_progress' },
       created_at: plan.assistantCreatedAt,
       feedback: null,
     };
-    return { status: 'queued', message, execution, error: null };
+    return { status: execution.status, message, execution, error: null };
   }
 
   async #renewLease(plan: RunPlan): Promise<void> {

@@ -1,13 +1,14 @@
 import type { ConversationMessage } from '../domain/runs.js';
 import type { ModelMessage } from '../models/model-port.js';
+import { modelResult } from './tool-results.js';
 
 /**
  * Turns stored messages into the model's conversation. An assistant message that used tools
  * becomes: the assistant's tool calls, the tools' results, then the assistant's text. Messages
  * imported with role `tool` stay data: they reach the model as user-side text, never as
- * instructions.
+ * instructions. Stored results go to the model bounded by `resultBytes`, like fresh ones.
  */
-export function toModelMessages(history: ConversationMessage[]): ModelMessage[] {
+export function toModelMessages(history: ConversationMessage[], resultBytes: number): ModelMessage[] {
   const messages: ModelMessage[] = [];
   for (const message of history) {
     switch (message.role) {
@@ -37,7 +38,7 @@ export function toModelMessages(history: ConversationMessage[]): ModelMessage[] 
               role: 'tool',
               toolCallId: `call_${call.id}`,
               toolName: call.tool_name,
-              result: call.error ?? call.result,
+              result: call.error ?? modelResult(call.result, JSON.stringify(call.result ?? null), resultBytes),
               isError: call.error !== null,
             });
           }

@@ -1,5 +1,5 @@
 import type { ExecutionStep, ToolCall } from '../domain/models.js';
-import type { RunCheckpoint, TranscriptEntry } from '../domain/runs.js';
+import type { RunCheckpoint, TranscriptEntry, TranscriptToolCall } from '../domain/runs.js';
 import type { ModelToolCall, ModelUsage } from '../models/model-port.js';
 
 /**
@@ -17,6 +17,8 @@ export interface RunProgress {
   finishReason: string;
   /** What this run added to the conversation: the model's tool calls and the tools' results. */
   transcript: TranscriptEntry[];
+  /** The calls of step `nextStep` while they wait for approvals (see `RunCheckpoint`). */
+  awaitingCalls?: TranscriptToolCall[] | undefined;
 }
 
 export function freshProgress(): RunProgress {
@@ -40,6 +42,7 @@ export function toCheckpoint(progress: RunProgress, replyCreatedAt: string): Run
     finish_reason: progress.finishReason,
     steps: progress.steps,
     transcript: progress.transcript,
+    ...(progress.awaitingCalls ? { awaiting_calls: progress.awaitingCalls } : {}),
   };
 }
 
@@ -53,6 +56,7 @@ export function fromCheckpoint(checkpoint: RunCheckpoint, toolCalls: ToolCall[])
     toolCalls,
     finishReason: checkpoint.finish_reason,
     transcript: checkpoint.transcript,
+    awaitingCalls: checkpoint.awaiting_calls,
   };
 }
 

@@ -1,17 +1,20 @@
 import type { ToolCall } from '../domain/models.js';
 import { storableJson, storableText } from '../domain/storable-text.js';
-import type { TranscriptEntry } from '../domain/runs.js';
+import type { RunToolCall, TranscriptEntry } from '../domain/runs.js';
 import type { ToolCallEventKey } from '../domain/thread-events.js';
 import type { ModelToolCall } from '../models/model-port.js';
 import type { RunProgress } from './run-progress.js';
 import { toolStep } from './run-progress.js';
 import type { RunPlan, RuntimeDependencies } from './run-types.js';
+import { boundedError, modelResult, storedResult } from './tool-results.js';
 import { runTool } from './tool-runner.js';
 
 /**
  * One tool call of a run, persisted as it happens: the record and `tool-call-start` before the
  * tool runs, its result (or error) and `tool-call-end` after. A failing tool is an error result
- * for the model, never a failed run.
+ * for the model, never a failed run. `approved`: the stored record of a call that waited for
+ * approval and got it; it runs with the arguments it was approved with. The result is stored
+ * and sent to the model bounded (tool-results.ts).
  */
 export async function callTool(input: {
   dependencies: RuntimeDependencies;
@@ -19,47 +22,50 @@ export async function callTool(input: {
   call: ModelToolCall;
   progress: RunProgress;
   signal: AbortSignal;
+  approved?: RunToolCall | undefined;
 }): Promise<TranscriptEntry> {
-  const { dependencies, run, call, progress } = input;
+  const { dependencies, run, call, progress, approved } = input;
   const { clock, config } = dependencies;
-  const record: ToolCall = {
-    tool_name: call.toolName,
-    arguments: call.input,
-    result: null,
-    error: null,
-    start_time: clock.now().toISOString(),
-    end_time: null,
-  };
-  const position = progress.toolCalls.push(record) - 1;
-  const stored = { id: dependencies.newId(), position, record };
-  const key = {
-    message_id: run.assistantMessageId,
-    run_id: run.runId,
-    step: progress.nextStep,
-    tool_call_id: call.toolCallId,
-    tool_name: call.toolName,
-  };
+  const started = clock.now().toISOString();
+  const stored = approved
+    ? approvedRecord(progress, approved, started)
+    : newRecord(dependencies, progress, call, started);
+  const { record } = stored;
+  const key = toolCallKey(run, progress.nextStep, call);
   await recordStart(dependencies, run, stored, key);
 
   const outcome = await runTool({
     tool: run.tools.find((tool) => tool.name === call.toolName),
     toolName: call.toolName,
-    arguments: call.input,
+    arguments: record.arguments,
     timeoutMs: config.toolTimeoutMs,
     signal: input.signal,
     now: () => clock.now(),
   });
   record.end_time = clock.now().toISOString();
-  if (outcome.ok) record.result = storableJson(outcome.result);
-  else record.error = storableText(outcome.error);
-  progress.steps.push(toolStep(record, call.toolCallId));
-  await recordEnd(dependencies, run, stored, key);
+  let forModel: unknown;
+  if (outcome.ok) {
+    record.result = storableJson(storedResult(outcome.result, outcome.json, config.toolResultMaxBytes));
+    forModel = storableJson(modelResult(outcome.result, outcome.json, config.toolResultModelBytes));
+  } else {
+    record.error = storableText(boundedError(outcome.error, config.toolResultModelBytes));
+    forModel = record.error;
+  }
+  const step = toolStep(record, call.toolCallId);
+  if (approved) step.metadata = { approval: 'approved' };
+  progress.steps.push(step);
+  await recordEnd(dependencies, run, stored, { ...key, ...(approved ? { approval: 'approved' as const } : {}) });
+  return { role: 'tool', toolCallId: call.toolCallId, toolName: call.toolName, result: forModel, isError: !outcome.ok };
+}
+
+/** The key every event of one call carries. */
+export function toolCallKey(run: RunPlan, step: number, call: ModelToolCall): ToolCallEventKey {
   return {
-    role: 'tool',
-    toolCallId: call.toolCallId,
-    toolName: call.toolName,
-    result: outcome.ok ? record.result : (record.error ?? ''),
-    isError: !outcome.ok,
+    message_id: run.assistantMessageId,
+    run_id: run.runId,
+    step,
+    tool_call_id: call.toolCallId,
+    tool_name: call.toolName,
   };
 }
 
@@ -67,27 +73,70 @@ interface StoredCall {
   id: string;
   position: number;
   record: ToolCall;
+  /** Whether its row exists already (an approved call's does). */
+  existing: boolean;
+}
+
+function newRecord(
+  dependencies: RuntimeDependencies,
+  progress: RunProgress,
+  call: ModelToolCall,
+  started: string,
+): StoredCall {
+  const record: ToolCall = {
+    tool_name: call.toolName,
+    arguments: call.input,
+    result: null,
+    error: null,
+    start_time: started,
+    end_time: null,
+  };
+  const position = progress.toolCalls.push(record) - 1;
+  return { id: dependencies.newId(), position, record, existing: false };
+}
+
+/** The reply's record of an approved call (read back from the store on resume), starting now. */
+function approvedRecord(progress: RunProgress, approved: RunToolCall, started: string): StoredCall {
+  const record: ToolCall = {
+    tool_name: approved.tool_name,
+    arguments: approved.arguments,
+    result: null,
+    error: null,
+    start_time: started,
+    end_time: null,
+  };
+  progress.toolCalls[approved.position] = record;
+  return { id: approved.id, position: approved.position, record, existing: true };
 }
 
 async function recordStart(
   dependencies: RuntimeDependencies,
   run: RunPlan,
-  { id, position, record }: StoredCall,
+  { id, position, record, existing }: StoredCall,
   key: ToolCallEventKey,
 ): Promise<void> {
   await dependencies.eventLog.write(async ({ writers, append }) => {
-    await writers.runMessages.startToolCall({
-      id,
-      organization_id: run.organizationId,
-      thread_id: run.threadId,
-      message_id: run.assistantMessageId,
-      position,
-      tool_name: record.tool_name,
-      arguments: record.arguments,
-      start_time: record.start_time,
-    });
+    const organizationId = run.organizationId;
+    if (existing) {
+      await writers.runMessages.startApprovedToolCall({ organizationId, id, startTime: record.start_time });
+    } else {
+      await writers.runMessages.startToolCall({
+        id,
+        organization_id: organizationId,
+        thread_id: run.threadId,
+        message_id: run.assistantMessageId,
+        position,
+        tool_name: record.tool_name,
+        arguments: record.arguments,
+        start_time: record.start_time,
+        run_id: run.runId,
+        tool_call_id: key.tool_call_id,
+        status: 'running',
+        approval: null,
+      });
+    }
     const data = { ...key, arguments: record.arguments, start_time: record.start_time };
-    const log = { organizationId: run.organizationId, threadId: run.threadId, now: record.start_time };
+    const log = { organizationId, threadId: run.threadId, now: record.start_time };
     await append({ ...log, events: [{ type: 'tool-call-start', data }] });
   });
 }
@@ -96,7 +145,7 @@ async function recordEnd(
   dependencies: RuntimeDependencies,
   run: RunPlan,
   { id, record }: StoredCall,
-  key: ToolCallEventKey,
+  key: ToolCallEventKey & { approval?: 'approved' },
 ): Promise<void> {
   const endTime = record.end_time ?? dependencies.clock.now().toISOString();
   await dependencies.eventLog.write(async ({ writers, append }) => {

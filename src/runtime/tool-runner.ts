@@ -2,10 +2,8 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { JsonObject } from '../domain/models.js';
 import type { Tool } from '../tools/tool.js';
 
-/** Results larger than this (as JSON) are cut before they reach the model or the store. */
-export const MAX_TOOL_RESULT_CHARACTERS = 64 * 1024;
-
-export type ToolOutcome = { ok: true; result: unknown } | { ok: false; error: string };
+/** `json`: the result's JSON text, made while the call can still fail (a result JSON cannot say is an error). */
+export type ToolOutcome = { ok: true; result: unknown; json: string } | { ok: false; error: string };
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validators = new WeakMap<Tool, ValidateFunction>();
@@ -34,13 +32,8 @@ export async function runTool(input: {
 }): Promise<ToolOutcome> {
   const { tool } = input;
   if (!tool) return { ok: false, error: `Tool "${input.toolName}" is not available to this agent` };
-  const validate = validatorFor(tool);
-  if (!validate(input.arguments)) {
-    const reasons = (validate.errors ?? []).map((error) =>
-      `${error.instancePath || 'input'} ${error.message ?? ''}`.trim(),
-    );
-    return { ok: false, error: `Invalid arguments for ${tool.name}: ${reasons.join('; ')}` };
-  }
+  const problems = argumentProblems(tool, input.arguments);
+  if (problems.length > 0) return { ok: false, error: `Invalid arguments for ${tool.name}: ${problems.join('; ')}` };
   const timeoutMs = tool.timeoutMs ?? input.timeoutMs;
   const controller = new AbortController();
   const onAbort = () => controller.abort(input.signal.reason);
@@ -62,7 +55,7 @@ export async function runTool(input: {
       deadline,
       cancelled,
     ]);
-    return { ok: true, result: capResult(result) };
+    return { ok: true, result: result ?? null, json: JSON.stringify(result ?? null) };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -71,8 +64,9 @@ export async function runTool(input: {
   }
 }
 
-function capResult(result: unknown): unknown {
-  const text = JSON.stringify(result ?? null);
-  if (text.length <= MAX_TOOL_RESULT_CHARACTERS) return result ?? null;
-  return { truncated: true, preview: text.slice(0, MAX_TOOL_RESULT_CHARACTERS), original_characters: text.length };
+/** How `input` fails the tool's input schema, one line per problem; empty when it matches. */
+export function argumentProblems(tool: Tool, input: JsonObject): string[] {
+  const validate = validatorFor(tool);
+  if (validate(input)) return [];
+  return (validate.errors ?? []).map((error) => `${error.instancePath || 'input'} ${error.message ?? ''}`.trim());
 }

@@ -38,6 +38,7 @@ export interface StoreWriters {
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
+export type { WaitingStatus } from './kysely/runs-store.js';
 
 /** How long a recorded Idempotency-Key answers replays. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

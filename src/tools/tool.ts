@@ -17,7 +17,11 @@ export interface Tool {
   readonly inputSchema: JsonObject;
   /** Per-call deadline; the runner's default applies when absent. */
   readonly timeoutMs?: number;
-  /** A call waits for a person's approval before it runs (configuration `requires_approval`). */
+  /**
+   * A person must approve each call before it runs: the run waits (stored, in any process) until
+   * the call is approved or rejected through the API, or the request expires
+   * (docs/adr/0015-tool-approval.md).
+   */
   readonly requiresApproval?: boolean;
   execute(input: JsonObject, context: ToolContext): Promise<unknown>;
 }

@@ -29,6 +29,12 @@ export const ID_PARAMS = ['agent_id', 'thread_id', 'key_id', 'run_id', 'executio
 export type IdParam = (typeof ID_PARAMS)[number];
 export type Ids = Record<IdParam, string>;
 
+/**
+ * Path parameters that are not object ids but names within one (a tool call's id within its
+ * run), with the value the suites put there.
+ */
+export const NAME_PARAMS: Readonly<Record<string, string>> = { call_id: 'call_security_suite' };
+
 export interface Operation {
   /** `METHOD /path/{param}` as the OpenAPI document spells it. */
   name: string;
@@ -172,6 +178,17 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     body: () => ({ is_enabled: false }),
   },
   'DELETE /api/v1/agents/{agent_id}/tools/{tool_id}': { owner: 204, notFound: agentThenTool },
+  // The owner's run has no call waiting for approval: 404 tool_call_not_found.
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/tool-calls/{call_id}/approve': {
+    owner: 404,
+    notFound: 'run_not_found',
+    body: () => ({}),
+  },
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/tool-calls/{call_id}/reject': {
+    owner: 404,
+    notFound: 'run_not_found',
+    body: () => ({ reason: 'Rejected by the security suite' }),
+  },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
 };
@@ -250,7 +267,7 @@ export function operationSpecProblems(operations: Operation[]): string[] {
       continue;
     }
     for (const name of operation.pathParams) {
-      if (!(ID_PARAMS as readonly string[]).includes(name))
+      if (!(ID_PARAMS as readonly string[]).includes(name) && NAME_PARAMS[name] === undefined)
         problems.push(`${operation.name}: unknown path parameter ${name}`);
     }
     if (operation.hasBody && !spec.body)
@@ -274,7 +291,7 @@ export function specOf(operation: Operation): OperationSpec {
 /** The URL of an operation with the given ids in its path and id query parameters. */
 export function urlOf(operation: Operation, ids: Partial<Ids>): string {
   const value = (name: string): string => {
-    const id = ids[name as IdParam];
+    const id = ids[name as IdParam] ?? NAME_PARAMS[name];
     if (id === undefined) throw new Error(`${operation.name}: no value for ${name}`);
     return encodeURIComponent(id);
   };

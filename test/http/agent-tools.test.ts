@@ -485,7 +485,12 @@ describe('agent tools: what runs get', () => {
       configuration: externalConfiguration(),
     });
     const box = new SecretBox(ServerSecret.fromConfig({ secretKey: undefined, secretKeyFile: context.secretKeyFile }));
-    const resolver = new StoredToolResolver({ store: context.store, box, catalog: BUILTIN_TOOLS, outbound: context.parley.outbound });
+    const resolver = new StoredToolResolver({
+      store: context.store,
+      box,
+      catalog: BUILTIN_TOOLS,
+      outbound: context.parley.outbound,
+    });
     const stored = await context.store.agents.get({ organizationId: await organizationOf(agent.id), id: agent.id });
     const tools = await resolver.resolve({ organizationId: stored!.organization_id, agent: stored! });
     expect(tools.map((tool) => tool.name)).toEqual(['lookup_order', 'calculator', 'knowledge_base_search']);

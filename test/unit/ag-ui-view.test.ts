@@ -118,3 +118,84 @@ describe('the AG-UI view', () => {
     });
   });
 });
+
+describe('the AG-UI view of tool approval', () => {
+  const key = { message_id: REPLY, run_id: RUN, step: 1, tool_name: 'wire_money' };
+  const start = [
+    event('run-start', { run_id: RUN, message_id: REPLY, model: 'demo' }),
+    event('message-start', { message_id: REPLY, role: 'assistant', run_id: RUN }),
+  ];
+  const request = (id: string) =>
+    event('tool-approval-request', {
+      ...key,
+      tool_call_id: id,
+      arguments: { amount: 5 },
+      expires_at: '2026-12-01T00:10:00.000Z',
+    });
+  const end = [
+    event('message-end', { message: message(REPLY, 'assistant', 'Ok') }),
+    event('run-end', {
+      run_id: RUN,
+      status: 'completed',
+      finish_reason: 'stop',
+      usage,
+      message: message(REPLY, 'assistant', 'Ok'),
+    }),
+  ];
+
+  it('announces the call with a CUSTOM event, then its result, as a run verifyEvents accepts', async () => {
+    const events = await verified(
+      convert([
+        ...start,
+        request('call_a'),
+        request('call_b'),
+        event('tool-call-start', {
+          ...key,
+          tool_call_id: 'call_a',
+          arguments: { amount: 5 },
+          start_time: '2026-12-01T00:01:00.000Z',
+        }),
+        event('tool-call-end', {
+          ...key,
+          tool_call_id: 'call_a',
+          result: { sent: 5 },
+          error: null,
+          end_time: '2026-12-01T00:01:00.000Z',
+          approval: 'approved',
+        }),
+        event('tool-call-end', {
+          ...key,
+          tool_call_id: 'call_b',
+          result: null,
+          error: 'Rejected by the user.',
+          end_time: '2026-12-01T00:01:00.000Z',
+          approval: 'rejected',
+        }),
+        ...end,
+      ]),
+    );
+    const types = events.map((item) => item.type);
+    expect(types).toEqual([
+      'RUN_STARTED',
+      'TEXT_MESSAGE_START',
+      'TOOL_CALL_START',
+      'TOOL_CALL_ARGS',
+      'TOOL_CALL_END',
+      'CUSTOM',
+      'TOOL_CALL_START',
+      'TOOL_CALL_ARGS',
+      'TOOL_CALL_END',
+      'CUSTOM',
+      'TOOL_CALL_RESULT',
+      'TOOL_CALL_RESULT',
+      'TEXT_MESSAGE_END',
+      'RUN_FINISHED',
+    ]);
+    expect(events[5]).toMatchObject({
+      type: 'CUSTOM',
+      name: 'parley.tool-approval-request',
+      value: { tool_call_id: 'call_a', arguments: { amount: 5 } },
+    });
+    expect(events[11]).toMatchObject({ toolCallId: `${REPLY}:call_b`, content: 'Rejected by the user.' });
+  });
+});

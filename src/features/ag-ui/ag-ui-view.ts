@@ -26,7 +26,8 @@ export type AgUiEvent =
       result: ThreadEventData['run-end'];
       usage: AgUiTokenUsage[];
     }
-  | { type: 'RUN_ERROR'; message: string; code: string; metadata?: { parley: ThreadEventData['run-error'] } };
+  | { type: 'RUN_ERROR'; message: string; code: string; metadata?: { parley: ThreadEventData['run-error'] } }
+  | { type: 'CUSTOM'; name: 'parley.tool-approval-request'; value: ThreadEventData['tool-approval-request'] };
 
 export interface AgUiTokenUsage {
   model?: string;
@@ -55,6 +56,8 @@ export interface AgUiView {
  */
 export function createAgUiView(scope: AgUiRunScope): AgUiView {
   let openMessageId: string | null = null;
+  // Calls announced with their approval request: their `tool-call-start` adds nothing.
+  const announced = new Set<string>();
   const closeOpenMessage = (): AgUiEvent[] => {
     if (openMessageId === null) return [];
     const messageId = openMessageId;
@@ -78,7 +81,15 @@ export function createAgUiView(scope: AgUiRunScope): AgUiView {
       case 'message-end':
         return event.data.message.id === openMessageId ? closeOpenMessage() : [];
       case 'tool-call-start':
-        return toolCallEvents(event.data);
+        return announced.has(event.data.tool_call_id) ? [] : toolCallEvents(event.data);
+      case 'tool-approval-request':
+        // AG-UI has no approval event: the call as the model asked for it, and Parley's request
+        // as a CUSTOM event (decide it with the approve and reject routes).
+        announced.add(event.data.tool_call_id);
+        return [
+          ...toolCallEvents(event.data),
+          { type: 'CUSTOM', name: 'parley.tool-approval-request', value: event.data },
+        ];
       case 'tool-call-end':
         return [toolResultEvent(event.data)];
       case 'run-end':
@@ -114,7 +125,7 @@ export function agUiToolCallId(messageId: string, toolCallId: string): string {
   return `${messageId}:${toolCallId}`;
 }
 
-function toolCallEvents(data: ThreadEventData['tool-call-start']): AgUiEvent[] {
+function toolCallEvents(data: ThreadEventData['tool-call-start' | 'tool-approval-request']): AgUiEvent[] {
   const toolCallId = agUiToolCallId(data.message_id, data.tool_call_id);
   return [
     { type: 'TOOL_CALL_START', toolCallId, toolCallName: data.tool_name, parentMessageId: data.message_id },

@@ -18,6 +18,7 @@ import {
 } from './messages.schemas.js';
 import { scopeOf, streamNewMessage, type MessageStreamDependencies } from './message-streams.js';
 import { registerUiMessageRoutes } from './ui-messages.routes.js';
+import { registerToolApprovalRoutes } from './tool-approvals.routes.js';
 import { STREAM_VIEWS } from './stream-formats.js';
 
 type MessageRoutesDependencies = MessageStreamDependencies;
@@ -31,6 +32,7 @@ export function registerMessageRoutes(parent: FastifyInstance, dependencies: Mes
   registerMessageStreamRoute(app, dependencies);
   registerRunRoutes(app, dependencies);
   registerUiMessageRoutes(app, dependencies);
+  registerToolApprovalRoutes(app, dependencies);
 }
 
 function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {

@@ -50,7 +50,7 @@ export const RunCancelled = Type.Object(
  */
 export const EventStreamResponse = {
   description:
-    'Server-sent events. `format=parley` (default): named events `message-start`, `text-delta`, `tool-call-start`, `tool-call-end`, `message-end`, `run-start`, `run-end`, `run-error`, `stream-error` and `shutdown`, each with an `id:` (resume with Last-Event-ID) and a JSON `data:` object whose first field `type` repeats the event name. `format=ai-sdk`: the Vercel AI SDK UI message stream (`data:` JSON chunks such as `start`, `text-delta`, `tool-input-available`, `finish`, then `data: [DONE]`). See docs/streaming.md.',
+    'Server-sent events. `format=parley` (default): named events `message-start`, `text-delta`, `tool-call-start`, `tool-call-end`, `tool-approval-request`, `message-end`, `run-start`, `run-end`, `run-error`, `stream-error` and `shutdown`, each with an `id:` (resume with Last-Event-ID) and a JSON `data:` object whose first field `type` repeats the event name. `format=ai-sdk`: the Vercel AI SDK UI message stream (`data:` JSON chunks such as `start`, `text-delta`, `tool-input-available`, `tool-approval-request`, `finish`, then `data: [DONE]`). See docs/streaming.md.',
   content: {
     'text/event-stream': {
       schema: Type.String({

@@ -6,6 +6,7 @@ import type { FollowConsumer, ThreadEventLog } from '../../runtime/event-log.js'
 import type { LiveEvent } from '../../runtime/live-bus.js';
 import { newMessageOf } from '../../domain/runs.js';
 import type { AgentRuntime, StartedRun } from '../../runtime/run-agent.js';
+import type { ToolCallDecision } from '../../runtime/approval-decisions.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 
 interface ThreadScope {
@@ -87,6 +88,18 @@ export class MessagesService {
     if (execution.status !== 'running' || execution.message_id === null) throw new AppError('run_not_active');
     if (!this.dependencies.runtime.cancel(input)) throw new AppError('run_not_active');
     return { run_id: input.runId, status: 'cancelling', message_id: execution.message_id };
+  }
+
+  /** Approves or rejects a call a run of this thread waits on (see AgentRuntime.decideToolCall). */
+  decideToolCall(
+    input: ThreadScope & {
+      runId: string;
+      toolCallId: string;
+      decision: ToolCallDecision;
+      idempotency?: IdempotencyClaim | undefined;
+    },
+  ) {
+    return this.dependencies.runtime.decideToolCall(input);
   }
 
   /**

@@ -39,6 +39,9 @@ const FINISH_REASONS: Readonly<Record<string, string>> = {
  *   anything else is said: a tool call, the next step, the end;
  * - each model call of the run (the `step` its deltas and tool calls carry) is one
  *   `start-step` … `finish-step`, so two model calls are two steps;
+ * - a call that needs approval is `tool-input-available` then the SDK's `tool-approval-request`
+ *   (its `approvalId` is the call id, which the approve and reject routes take); a rejected
+ *   call ends with `tool-output-denied`, an approved one as any other call;
  * - SSE ids stay unique: the chunks of one log event share its position, so only the last of
  *   them carries the event's `id:`. A client that reconnects with `Last-Event-ID` gets whole
  *   events again, never half of one.
@@ -78,6 +81,15 @@ export class UiMessageStreamTranslator {
         return [...this.#enterStep(event.data.step), ...this.#closeText(), toolInput(event.data)];
       case 'tool-call-end':
         return [...this.#enterStep(event.data.step), ...this.#closeText(), ...this.#toolOutput(event.data)];
+      case 'tool-approval-request':
+        // The SDK's own approval chunk names a tool part it has seen: its input goes first.
+        this.#toolInputsSent.add(event.data.tool_call_id);
+        return [
+          ...this.#enterStep(event.data.step),
+          ...this.#closeText(),
+          toolInput(event.data),
+          { type: 'tool-approval-request', approvalId: event.data.tool_call_id, toolCallId: event.data.tool_call_id },
+        ];
       case 'message-end':
         return event.data.message.role === 'assistant' ? this.#closeText() : [];
       case 'run-end':
@@ -141,11 +153,14 @@ export class UiMessageStreamTranslator {
       this.#toolInputsSent.add(data.tool_call_id);
       chunks.push(toolInput({ ...data, arguments: {} }));
     }
-    chunks.push(
-      data.error === null
-        ? { type: 'tool-output-available', toolCallId: data.tool_call_id, output: (data.result ?? null) as JsonObject }
-        : { type: 'tool-output-error', toolCallId: data.tool_call_id, errorText: data.error },
-    );
+    if (data.approval === 'rejected') chunks.push({ type: 'tool-output-denied', toolCallId: data.tool_call_id });
+    else if (data.error === null)
+      chunks.push({
+        type: 'tool-output-available',
+        toolCallId: data.tool_call_id,
+        output: (data.result ?? null) as JsonObject,
+      });
+    else chunks.push({ type: 'tool-output-error', toolCallId: data.tool_call_id, errorText: data.error });
     return chunks;
   }
 }

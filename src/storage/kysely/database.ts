@@ -11,6 +11,7 @@ import * as runsAndEvents from './migrations/0002-runs-and-events.js';
 import * as runCheckpoints from './migrations/0003-run-checkpoints.js';
 import * as serverProcesses from './migrations/0004-server-processes.js';
 import * as agentTools from './migrations/0005-agent-tools.js';
+import * as toolCallStatus from './migrations/0006-tool-call-status.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-run-checkpoints': runCheckpoints,
   '0004-server-processes': serverProcesses,
   '0005-agent-tools': agentTools,
+  '0006-tool-call-status': toolCallStatus,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -207,5 +207,10 @@ function toolCallToRow(message: NewMessage, call: PositionedToolCall): ToolCallR
     error: call.error,
     start_time: call.start_time,
     end_time: call.end_time,
+    status: call.error !== null ? 'failed' : call.end_time === null ? 'running' : 'completed',
+    run_id: null,
+    tool_call_id: null,
+    approval: null,
+    approval_expires_at: null,
   };
 }

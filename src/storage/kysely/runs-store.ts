@@ -83,6 +83,9 @@ function encodeNullable(value: unknown): string | null {
   return value === null ? null : JSON.stringify(value);
 }
 
+/** The statuses of a run stopped at a step boundary: `queued` to go on, `pending` for approvals. */
+export type WaitingStatus = 'queued' | 'pending';
+
 export interface FlowExecutionFilter {
   organizationId: string;
   flowId?: string | undefined;
@@ -104,14 +107,17 @@ export class RunReader {
     return row ? flowExecutionRowToFlowExecution(row) : null;
   }
 
-  /** A run that stopped at a step boundary (status `queued` with a checkpoint), or null. */
-  async paused(input: { organizationId: string; id: string }): Promise<PausedRun | null> {
+  /**
+   * A run that stopped at a step boundary (status `queued`, or `pending` while it waits for tool
+   * approvals, with a checkpoint), or null.
+   */
+  async paused(input: { organizationId: string; id: string; status?: WaitingStatus }): Promise<PausedRun | null> {
     const row = await this.db
       .selectFrom('flow_executions')
       .selectAll()
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
-      .where('status', '=', 'queued')
+      .where('status', '=', input.status ?? 'queued')
       .where('checkpoint', 'is not', null)
       .executeTakeFirst();
     if (!row || row.checkpoint === null) return null;
@@ -197,7 +203,7 @@ export class RunWriter {
     whileRunning?: boolean;
   }): Promise<FlowExecution | null> {
     const { status } = input.changes;
-    const ended = status !== undefined && status !== 'queued' && status !== 'running';
+    const ended = status !== undefined && status !== 'queued' && status !== 'pending' && status !== 'running';
     let query = this.db
       .updateTable('flow_executions')
       .set({ ...changesToColumns(input.changes), ...(ended ? { checkpoint: null } : {}) })
@@ -210,13 +216,26 @@ export class RunWriter {
 
   /**
    * Stops a running run at a step boundary: its place is recorded and its status becomes
-   * `queued`, to be resumed later by any process. False when the run is gone or no longer
-   * running (recovery failed it).
+   * `queued` (or `pending`, waiting for tool approvals, with `steps` as they stand), to be
+   * resumed later by any process. False when the run is gone or no longer running (recovery
+   * failed it).
    */
-  async pause(input: { organizationId: string; id: string; checkpoint: RunCheckpoint; now: string }): Promise<boolean> {
+  async pause(input: {
+    organizationId: string;
+    id: string;
+    checkpoint: RunCheckpoint;
+    now: string;
+    status?: WaitingStatus;
+    steps?: ExecutionStep[];
+  }): Promise<boolean> {
     const result = await this.db
       .updateTable('flow_executions')
-      .set({ checkpoint: JSON.stringify(input.checkpoint), status: 'queued', updated_at: input.now })
+      .set({
+        checkpoint: JSON.stringify(input.checkpoint),
+        status: input.status ?? 'queued',
+        updated_at: input.now,
+        ...(input.steps ? { steps: JSON.stringify(input.steps) } : {}),
+      })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .where('status', '=', 'running')
@@ -228,13 +247,35 @@ export class RunWriter {
    * Takes a stopped run back (`queued` → `running`) for the process `processId`. Only one caller
    * wins, in any process: the others get false.
    */
-  async resume(input: { organizationId: string; id: string; now: string; processId: string }): Promise<boolean> {
+  async resume(input: {
+    organizationId: string;
+    id: string;
+    now: string;
+    processId: string;
+    status?: WaitingStatus;
+  }): Promise<boolean> {
     const result = await this.db
       .updateTable('flow_executions')
       .set({ status: 'running', updated_at: input.now, process_id: input.processId })
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
-      .where('status', '=', 'queued')
+      .where('status', '=', input.status ?? 'queued')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Locks a run waiting for approvals (`pending`) for the rest of the transaction, so decisions
+   * on its calls are taken one at a time (on PostgreSQL, the row lock; SQLite has one writer):
+   * the last one sees every other and resumes the run. False when it is not waiting.
+   */
+  async lockWaiting(input: { organizationId: string; id: string; now: string }): Promise<boolean> {
+    const result = await this.db
+      .updateTable('flow_executions')
+      .set({ updated_at: input.now })
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .where('status', '=', 'pending')
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

@@ -85,6 +85,14 @@ export interface ToolCallRow {
   error: string | null;
   start_time: string;
   end_time: string | null;
+  /** `ToolCallStatus` (migration 0006, as the four columns after it). */
+  status: string;
+  run_id: string | null;
+  /** The model's id for the call. */
+  tool_call_id: string | null;
+  /** JSON `ToolCallApproval`, or null when the call needed none. */
+  approval: string | null;
+  approval_expires_at: string | null;
 }
 
 export interface FeedbackRow {
