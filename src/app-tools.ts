@@ -2,6 +2,7 @@ import type { LookupFunction } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
+import { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import { ToolsService } from './features/tools/tools.service.js';
 import type { Clock, IdGenerator } from './ids.js';
 import { createOutboundClient, type OutboundClient } from './outbound/outbound-client.js';
@@ -26,7 +27,13 @@ export function createTools(input: {
   };
   clock: Clock;
   generateId: IdGenerator;
-}): { tools: ToolsService; resolver: StoredToolResolver; outbound: OutboundClient; secret: ServerSecret } {
+}): {
+  tools: ToolsService;
+  imports: OpenApiImportService;
+  resolver: StoredToolResolver;
+  outbound: OutboundClient;
+  secret: ServerSecret;
+} {
   const { app, dependencies } = input;
   const { store } = dependencies;
   const secret = serverSecret(dependencies.config, app.log);
@@ -35,6 +42,7 @@ export function createTools(input: {
   const catalog = dependencies.tools ?? BUILTIN_TOOLS;
   return {
     tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
+    imports: new OpenApiImportService({ store, box, clock: input.clock, newId: input.generateId, outbound }),
     resolver: new StoredToolResolver({ store, box, catalog, outbound }),
     outbound,
     secret,

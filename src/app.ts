@@ -122,7 +122,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const { tools, resolver, outbound, secret } = createTools({ app, dependencies, clock, generateId });
+  const { tools, imports, resolver, outbound, secret } = createTools({ app, dependencies, clock, generateId });
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -135,7 +135,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
-  registerToolRoutes(app, { tools, idempotency });
+  registerToolRoutes(app, { tools, imports, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });

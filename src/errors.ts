@@ -47,6 +47,15 @@ export const ERROR_CODES = {
     status: 422,
     message: 'This Idempotency-Key was already used with a different request.',
   },
+  url_not_allowed: {
+    status: 422,
+    message:
+      'The URL is not one the server may fetch: only public http(s) hosts on ports 80 and 443, or those OUTBOUND_ALLOW names.',
+  },
+  url_fetch_failed: {
+    status: 422,
+    message: 'The URL could not be fetched.',
+  },
   too_many_auth_failures: {
     status: 429,
     message: 'Too many failed authentication attempts from this address. Retry after the time in Retry-After.',

@@ -178,6 +178,19 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     body: () => ({ is_enabled: false }),
   },
   'DELETE /api/v1/agents/{agent_id}/tools/{tool_id}': { owner: 204, notFound: agentThenTool },
+  'POST /api/v1/agents/{agent_id}/tools/import-openapi': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    body: () => ({
+      document: {
+        openapi: '3.0.3',
+        info: { title: 'Security suite', version: '1' },
+        servers: [{ url: 'https://api.example.test' }],
+        paths: { '/ping': { get: { operationId: 'ping' } } },
+      },
+      dry_run: true,
+    }),
+  },
   // The owner's run has no call waiting for approval: 404 tool_call_not_found.
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/tool-calls/{call_id}/approve': {
     owner: 404,

@@ -4,6 +4,8 @@ import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
 import { typedApp, type TypedApp } from '../../http/typed-app.js';
+import type { OpenApiImportService } from './openapi-import.service.js';
+import { OpenApiImportRequest, OpenApiImportResult } from './openapi-import.schemas.js';
 import type { ToolsService } from './tools.service.js';
 import {
   AgentTool,
@@ -14,14 +16,16 @@ import {
   AgentToolUpdate,
 } from './tools.schemas.js';
 
-type ToolRoutesDependencies = { tools: ToolsService; idempotency: Idempotency };
+type ToolRoutesDependencies = { tools: ToolsService; imports: OpenApiImportService; idempotency: Idempotency };
 
 const tags = ['agent-tools'];
 
 export function registerToolRoutes(parent: FastifyInstance, dependencies: ToolRoutesDependencies): void {
   const app = typedApp(parent);
-  for (const schema of [AgentTool, AgentToolCreate, AgentToolUpdate]) app.addSchema(schema);
+  for (const schema of [AgentTool, AgentToolCreate, AgentToolUpdate, OpenApiImportRequest, OpenApiImportResult])
+    app.addSchema(schema);
   registerToolCollectionRoutes(app, dependencies);
+  registerImportRoute(app, dependencies);
   registerToolItemRoutes(app, dependencies);
 }
 
@@ -125,5 +129,31 @@ function registerToolItemRoutes(app: TypedApp, dependencies: ToolRoutesDependenc
       });
       return reply.code(204).send(null);
     },
+  });
+}
+
+function registerImportRoute(app: TypedApp, dependencies: ToolRoutesDependencies): void {
+  const { imports, idempotency } = dependencies;
+  app.post('/api/v1/agents/:agent_id/tools/import-openapi', {
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
+    schema: {
+      tags,
+      operationId: 'importOpenApiTools',
+      summary: 'Create external tools from an OpenAPI 3.0/3.1 or Swagger 2.0 description',
+      description: 'One tool per operation, or the reason it was skipped; see docs/tools.md.',
+      'x-parley-extension': true,
+      params: AgentToolsParams,
+      body: Type.Ref(OpenApiImportRequest),
+      response: { 200: Type.Ref(OpenApiImportResult), ...errorResponses(404) },
+    },
+    handler: (request, reply) =>
+      idempotency.send(request, reply, (claim) =>
+        imports.import({
+          organizationId: principalOf(request).organizationId,
+          agentId: request.params.agent_id,
+          body: request.body as typeof OpenApiImportRequest.static,
+          idempotency: claim,
+        }),
+      ),
   });
 }

@@ -152,18 +152,7 @@ export class ToolsService {
   }
 
   #view(tool: StoredAgentTool): AgentToolView {
-    return {
-      id: tool.id,
-      agent_id: tool.agent_id,
-      tool_name: tool.tool_name,
-      tool_type: tool.tool_type,
-      configuration: maskConfiguration(this.dependencies.box, tool.tool_type, tool.configuration),
-      is_enabled: tool.is_enabled,
-      mcp_server_id: tool.mcp_server_id,
-      external_tool_connection_id: tool.external_tool_connection_id,
-      created_at: tool.created_at,
-      updated_at: tool.updated_at,
-    };
+    return agentToolView(this.dependencies.box, tool);
   }
 
   async #requireAgent(input: AgentScope): Promise<void> {
@@ -211,4 +200,20 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 
 function key(input: ToolScope): { organizationId: string; agentId: string; id: string } {
   return { organizationId: input.organizationId, agentId: input.agentId, id: input.toolId };
+}
+
+/** A stored tool as the API shows it: secrets masked. */
+export function agentToolView(box: SecretBox, tool: StoredAgentTool): AgentToolView {
+  return {
+    id: tool.id,
+    agent_id: tool.agent_id,
+    tool_name: tool.tool_name,
+    tool_type: tool.tool_type,
+    configuration: maskConfiguration(box, tool.tool_type, tool.configuration),
+    is_enabled: tool.is_enabled,
+    mcp_server_id: tool.mcp_server_id,
+    external_tool_connection_id: tool.external_tool_connection_id,
+    created_at: tool.created_at,
+    updated_at: tool.updated_at,
+  };
 }
