@@ -1,6 +1,9 @@
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtInTool } from '../../src/tools/builtin/index.js';
+import { StoredToolResolver } from '../../src/features/tools/stored-tool-resolver.js';
+import { SecretBox } from '../../src/security/secret-box.js';
+import { ServerSecret } from '../../src/security/server-secret.js';
+import { BUILTIN_TOOLS, builtInTool } from '../../src/tools/builtin/index.js';
 import { callTools, growingRegistry, say } from '../fixtures/scripted-model.js';
 import { createTestContext, createThreadRef, type TestContext } from '../helpers/harness.js';
 import { startHttpFixture, type ReceivedRequest } from '../helpers/http-fixture.js';
@@ -207,6 +210,55 @@ describe('external tools', () => {
       expect(assistant.metadata.status).toBe('completed');
     }
     await listener?.close();
+  });
+});
+
+describe('external tools and the SSRF table (T18)', () => {
+  it('refuse every vector as a tool URL: at creation (422) or at the call, never with a socket', async () => {
+    const listener = await startCountingListener();
+    const guarded = await createTestContext({ outboundLookup: createStubResolver(SSRF_DNS_RECORDS).lookup });
+    try {
+      const guardedBase = await guarded.listen();
+      const thread = await createThreadRef(guarded, { base: guardedBase, configuration: { model: 'demo' } });
+      const toolContext = { signal: new AbortController().signal, now: () => new Date() };
+      let refusedAtCreation = 0;
+      for (const [index, vector] of ssrfVectors(listener.port).entries()) {
+        const created = await httpJson(guardedBase, thread.key, 'POST', `/api/v1/agents/${thread.agentId}/tools`, {
+          tool_name: `vector_${index}`,
+          tool_type: 'external_tool',
+          configuration: {
+            description: vector.label,
+            method: 'GET',
+            url: vector.url,
+            input_schema: { type: 'object' },
+          },
+        });
+        if (created.status === 422) {
+          refusedAtCreation += 1;
+          continue;
+        }
+        expect(created.status, vector.label).toBe(200);
+      }
+      const agent = await guarded.store.agents.get({ organizationId: thread.organizationId, id: thread.agentId });
+      const box = new SecretBox(
+        ServerSecret.fromConfig({ secretKey: undefined, secretKeyFile: guarded.secretKeyFile }),
+      );
+      const resolver = new StoredToolResolver({
+        store: guarded.store,
+        box,
+        catalog: BUILTIN_TOOLS,
+        outbound: guarded.parley.outbound,
+      });
+      const tools = await resolver.resolve({ organizationId: thread.organizationId, agent: agent! });
+      for (const tool of tools.filter((candidate) => candidate.name.startsWith('vector_'))) {
+        await expect(tool.execute({}, toolContext), tool.description).rejects.toThrow(/^outbound_blocked: /);
+      }
+      expect(tools.length + refusedAtCreation).toBeGreaterThanOrEqual(ssrfVectors(listener.port).length);
+      expect(listener.connections()).toBe(0);
+    } finally {
+      await guarded.close();
+      await listener.close();
+    }
   });
 });
 
