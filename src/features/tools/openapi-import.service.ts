@@ -61,7 +61,7 @@ export class OpenApiImportService {
     if ((body.document === undefined) === (body.url === undefined))
       throw validationError(['body'], 'give the description as document or as url (one of them)');
     checkSharedAuth(body.auth);
-    const source = body.url === undefined ? body.document! : await this.#fetch(body.url);
+    const source = body.url === undefined ? body.document! : await this.#download(body.url);
     let document;
     try {
       document = await readOpenApiDocument(source as string | JsonObject);
@@ -154,7 +154,7 @@ export class OpenApiImportService {
   }
 
   /** The description at `url`, through the guarded client: refused and failed fetches are 422s. */
-  async #fetch(url: string): Promise<string> {
+  async #download(url: string): Promise<string> {
     let response;
     try {
       response = await this.dependencies.outbound.request({
