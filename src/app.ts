@@ -37,6 +37,8 @@ import { registerStreamTokenRoutes } from './features/stream-tokens/stream-token
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
+import { registerToolCallRoutes } from './features/tool-calls/tool-calls.routes.js';
+import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
 import { ThreadsService } from './features/threads/threads.service.js';
 import { registerAuthentication } from './http/auth.js';
@@ -141,6 +143,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerStreamTokenRoutes(app, { tokens });
   registerFlowExecutionRoutes(app, { store });
+  registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   await app.ready();
   credentialWatch.start();
 

@@ -75,6 +75,39 @@ export interface RunToolCall extends PositionedToolCall {
   approval: ToolCallApproval | null;
 }
 
+/** The statuses in the order the API documents them. */
+export const TOOL_CALL_STATUSES: readonly ToolCallStatus[] = [
+  'running',
+  'completed',
+  'failed',
+  'pending_approval',
+  'rejected',
+];
+
+/**
+ * A tool call as the audit list shows it: its record with the agent of its thread. `run_id` and
+ * `tool_call_id` are null for imported history and calls stored before migration 0006.
+ */
+export interface AuditedToolCall extends StoredToolCall {
+  agent_id: string;
+  thread_id: string;
+  message_id: string;
+  run_id: string | null;
+  tool_call_id: string | null;
+  status: ToolCallStatus;
+  approval: ToolCallApproval | null;
+}
+
+/** What the audit list is narrowed by; `from` and `to` bound `start_time`, both inclusive, ISO-8601 UTC. */
+export interface ToolCallFilter {
+  organizationId: string;
+  agentId?: string | undefined;
+  toolName?: string | undefined;
+  status?: ToolCallStatus | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
 /** A pending approval whose deadline has passed, as the expiry sweep finds it. */
 export interface ExpiredApproval {
   organizationId: string;

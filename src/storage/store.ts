@@ -15,6 +15,7 @@ import { EventReader, EventWriter } from './kysely/events-store.js';
 import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.js';
 import { RunReader, RunWriter } from './kysely/runs-store.js';
 import { ThreadRunWriter } from './kysely/thread-runs-store.js';
+import { ToolCallReader } from './kysely/tool-calls-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -82,6 +83,7 @@ export class Store {
   readonly runMessages: RunMessageReader;
   readonly processes: ProcessReader;
   readonly agentTools: AgentToolReader;
+  readonly toolCalls: ToolCallReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -99,6 +101,7 @@ export class Store {
     this.runMessages = new RunMessageReader(reader);
     this.processes = new ProcessReader(reader);
     this.agentTools = new AgentToolReader(reader);
+    this.toolCalls = new ToolCallReader(reader);
   }
 
   /**

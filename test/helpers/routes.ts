@@ -204,6 +204,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
+  'GET /api/v1/tool-calls': { owner: 200, filter: true },
 };
 
 function agentThenThread(foreign: ReadonlySet<IdParam>): string {

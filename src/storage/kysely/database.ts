@@ -12,6 +12,7 @@ import * as runCheckpoints from './migrations/0003-run-checkpoints.js';
 import * as serverProcesses from './migrations/0004-server-processes.js';
 import * as agentTools from './migrations/0005-agent-tools.js';
 import * as toolCallStatus from './migrations/0006-tool-call-status.js';
+import * as toolCallAudit from './migrations/0007-tool-call-audit.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-server-processes': serverProcesses,
   '0005-agent-tools': agentTools,
   '0006-tool-call-status': toolCallStatus,
+  '0007-tool-call-audit': toolCallAudit,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -9,6 +9,7 @@ import { describeMessageCases } from './contract-messages.js';
 import { describeProcessCases } from './contract-processes.js';
 import { describeRuntimeCases } from './contract-runtime.js';
 import { describeThreadCases } from './contract-threads.js';
+import { describeToolCallAuditCases } from './contract-tool-calls.js';
 import { describeToolCases } from './contract-tools.js';
 import { describeWriteCases } from './contract-writes.js';
 import { agentInput, randomId, threadInput, uniqueName, at, type ContractFixture } from './fixtures.js';
@@ -83,5 +84,6 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
     describeRuntimeCases(fixture);
     describeProcessCases(fixture);
     describeToolCases(fixture);
+    describeToolCallAuditCases(fixture);
   });
 }
