@@ -169,7 +169,8 @@ async function addTool(parley, api, agentId, tool) {
     headers: api.headers,
     body: tool,
   });
-  if (response.status !== 200) throw new Error(`adding ${tool.tool_name} answered ${response.status}: ${response.text}`);
+  if (response.status !== 200)
+    throw new Error(`adding ${tool.tool_name} answered ${response.status}: ${response.text}`);
   return response.json;
 }
 

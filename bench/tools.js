@@ -30,7 +30,9 @@ async function main() {
   try {
     const outcome = await runChild(path.join(BENCH_DIR, 'tool-overhead.js'), jsonFile);
     if (!fs.existsSync(jsonFile)) {
-      throw new Error(`tool-overhead exited with ${outcome.signal ?? `code ${outcome.code}`} before writing its figures`);
+      throw new Error(
+        `tool-overhead exited with ${outcome.signal ?? `code ${outcome.code}`} before writing its figures`,
+      );
     }
     result = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
   } finally {
