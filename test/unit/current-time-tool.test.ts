@@ -25,9 +25,11 @@ describe('the built-in current_time tool', () => {
       timezone: 'Asia/Tokyo',
       formatted: 'Thursday, 15 January 2026 at 18:30:00 GMT+9',
     });
-    expect((await tool.execute({}, context('2026-01-15T09:30:00.000Z'))).formatted).toBe(
-      'Thursday, 15 January 2026 at 09:30:00 UTC',
-    );
+    expect(await tool.execute({}, context('2026-01-15T09:30:00.000Z'))).toEqual({
+      iso: '2026-01-15T09:30:00.000Z',
+      timezone: 'UTC',
+      formatted: 'Thursday, 15 January 2026 at 09:30:00 UTC',
+    });
   });
 
   it('throws for a zone ICU does not know', async () => {
