@@ -9,18 +9,7 @@ import { validateToolConfiguration } from './tool-configuration.js';
 import { maskConfiguration, sealConfiguration } from './tool-secrets.js';
 
 /** An agent tool as the API shows it (the contract's AgentTool): secrets masked. */
-export interface AgentToolView {
-  id: string;
-  agent_id: string;
-  tool_name: string;
-  tool_type: ToolType;
-  configuration: JsonObject | null;
-  is_enabled: boolean;
-  mcp_server_id: string | null;
-  external_tool_connection_id: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type AgentToolView = Omit<StoredAgentTool, 'organization_id'>;
 
 export interface AgentToolFields {
   tool_name: string;
