@@ -40,6 +40,10 @@ interface ActiveRun {
  * store the question, open the execution), model-loop.ts (model and tools), finish-run.ts
  * (persist, account, release), paused-runs.ts (stop at a step boundary, go on later).
  */
+/** The reason stored (and shown to the model) for calls a cancelled run waited on. */
+const CANCELLED_REASON = 'cancelled';
+const LOST_DECISIONS: readonly string[] = ['tool_call_already_decided', 'tool_approval_expired', 'run_not_active'];
+
 export class AgentRuntime implements RunRecovery {
   readonly #active = new Map<string, ActiveRun>();
 
@@ -95,6 +99,30 @@ export class AgentRuntime implements RunRecovery {
       }
     }
     return count;
+  }
+
+  /**
+   * Cancels a run that waits for approvals: each call it waits on is rejected (reason
+   * `cancelled`), the last rejection takes the run back in this process, and the run is stopped
+   * at once — it ends `cancelled` before the model is called again. False when it does not wait
+   * (it was decided, or taken back, elsewhere first).
+   */
+  async cancelWaiting(input: { organizationId: string; threadId: string; runId: string }): Promise<boolean> {
+    const { organizationId, runId } = input;
+    const pending = await this.dependencies.store.write((writers) =>
+      writers.runMessages.pendingApprovalCalls({ organizationId, runId }),
+    );
+    for (const call of pending) {
+      try {
+        const decision = { kind: 'reject' as const, reason: CANCELLED_REASON };
+        await this.decideToolCall({ ...input, toolCallId: call.tool_call_id, decision });
+      } catch (error) {
+        // Decided by another request, process or the expiry sweep meanwhile: the run goes on there.
+        const lost = error instanceof AppError && LOST_DECISIONS.includes(error.code);
+        if (!lost) throw error;
+      }
+    }
+    return this.cancel(input);
   }
 
   /** Asks a run of this process to stop at its next step boundary. False when none is active here. */

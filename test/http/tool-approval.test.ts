@@ -362,6 +362,37 @@ describe('a call of a tool that needs approval', () => {
   });
 });
 
+describe('cancelling a run that waits for approval', () => {
+  it('rejects what it waits on as cancelled and ends the run cancelled, without calling the model again', async () => {
+    const model = models.script([callTools(wire({ amount: 40, to: 'bob' })), say('Never said.')]);
+    const thread = await newThread(model);
+    const api = client(context, thread.key);
+    const { stream, runId, head } = await askUntilApproval(thread, 'Pay bob 40');
+    const messageId = head.find((event) => event.event === 'run-start')!.data.message_id;
+
+    const cancelled = await api.post(`${threadPath(thread)}/runs/${runId}/cancel`, {});
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toEqual({ run_id: runId, status: 'cancelling', message_id: messageId });
+    const rest = await stream.readUntil((event) => event.event === 'run-end');
+    expect(rest.at(-1)!.data).toMatchObject({ run_id: runId, status: 'cancelled', finish_reason: 'cancelled' });
+    expect(model.requests).toHaveLength(1);
+    expect(transfers).not.toContainEqual({ amount: 40, to: 'bob' });
+
+    const [, reply] = await storedMessages(thread);
+    expect(reply.metadata.status).toBe('cancelled');
+    expect(reply.tool_calls).toEqual([
+      expect.objectContaining({ tool_name: 'wire_money', result: null, error: 'Rejected by the user: cancelled' }),
+    ]);
+    expect((await storedExecution(thread, runId)).status).toBe('cancelled');
+    // Nothing waits any more: a second cancel and a late decision find no active run.
+    const again = await api.post(`${threadPath(thread)}/runs/${runId}/cancel`, {});
+    expect([again.status, again.body.code]).toEqual([409, 'run_not_active']);
+    const late = await api.post(decisionPath(thread, runId, 'call_wire', 'approve'), {});
+    expect(late.status).toBe(409);
+    expect(context.parley.runtime.activeRunCount).toBe(0);
+  });
+});
+
 describe('deciding', () => {
   it('is for the run’s own organisation and a write key: 404 elsewhere, 403 for a read key, 404 for unknown ids', async () => {
     const model = models.script([callTools(wire({ amount: 3, to: 'erin' })), say('Ok.')]);

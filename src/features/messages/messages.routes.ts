@@ -119,7 +119,7 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
     schema: {
       tags,
       operationId: 'cancelRun',
-      summary: 'Cancel a running reply',
+      summary: 'Cancel a running reply, or one waiting for tool approvals',
       'x-parley-extension': true,
       params: RunParams,
       response: { 200: Type.Ref(RunCancelled), ...errorResponses(404, 409) },

@@ -85,8 +85,14 @@ export class MessagesService {
     const execution = await this.dependencies.store.runs.get({ organizationId: input.organizationId, id: input.runId });
     const belongs = execution && execution.agent_id === input.agentId && execution.thread_id === input.threadId;
     if (!belongs) throw new AppError('run_not_found');
-    if (execution.status !== 'running' || execution.message_id === null) throw new AppError('run_not_active');
-    if (!this.dependencies.runtime.cancel(input)) throw new AppError('run_not_active');
+    if (execution.message_id === null) throw new AppError('run_not_active');
+    const { runtime } = this.dependencies;
+    // A run waiting for approvals is on no process: it is taken back here to be stopped.
+    const cancelled =
+      execution.status === 'pending'
+        ? await runtime.cancelWaiting(input)
+        : execution.status === 'running' && runtime.cancel(input);
+    if (!cancelled) throw new AppError('run_not_active');
     return { run_id: input.runId, status: 'cancelling', message_id: execution.message_id };
   }
 
