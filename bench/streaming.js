@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as concurrentStreams from './concurrent-streams.js';
 import * as idleStreams from './idle-streams.js';
-import { describeCode, machineSummary, replaceSection } from './lib/doc-section.js';
+import { replaceSection, runRecord } from './lib/doc-section.js';
 import { fixed, markdownTable, whole } from './lib/stats.js';
 import * as messagesPage from './messages-page.js';
 import * as streamingOverhead from './streaming-overhead.js';
@@ -58,14 +58,7 @@ async function main() {
   } finally {
     fs.rmSync(temporaryRoot, { recursive: true, force: true });
   }
-  const run = {
-    startedAt: started.toISOString().replace(/\.\d+Z$/, 'Z'),
-    seconds: (Date.now() - started.getTime()) / 1000,
-    machine: machineSummary(),
-    code: describeCode(ROOT),
-    loadAverage: { before: loadBefore, after: os.loadavg()[0] },
-    results,
-  };
+  const run = runRecord({ started, loadBefore, root: ROOT, results: results });
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   fs.writeFileSync(RESULTS, JSON.stringify(run, null, 2));
   replaceSection({ file: DOC, name: 'streaming', body: renderSection(run, selected) });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeCode, machineSummary, replaceSection } from './lib/doc-section.js';
+import { replaceSection, runRecord } from './lib/doc-section.js';
 import { fixed } from './lib/stats.js';
 import * as toolOverhead from './tool-overhead.js';
 
@@ -38,14 +38,7 @@ async function main() {
   } finally {
     fs.rmSync(temporary, { recursive: true, force: true });
   }
-  const run = {
-    startedAt: started.toISOString().replace(/\.\d+Z$/, 'Z'),
-    seconds: (Date.now() - started.getTime()) / 1000,
-    machine: machineSummary(),
-    code: describeCode(ROOT),
-    loadAverage: { before: loadBefore, after: os.loadavg()[0] },
-    results: [result],
-  };
+  const run = runRecord({ started, loadBefore, root: ROOT, results: [result] });
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   fs.writeFileSync(RESULTS, JSON.stringify(run, null, 2));
   replaceSection({ file: DOC, name: 'tools', body: renderSection(run, result) });

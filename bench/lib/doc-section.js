@@ -74,3 +74,18 @@ export function describeCode(root) {
     return 'unknown (not a git checkout)';
   }
 }
+
+/**
+ * What a benchmark runner writes to bench/results/*-latest.json and renders from: when and how
+ * long it ran, on what machine and code, the load around it, and its results.
+ */
+export function runRecord({ started, loadBefore, root, results }) {
+  return {
+    startedAt: started.toISOString().replace(/\.\d+Z$/, 'Z'),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    machine: machineSummary(),
+    code: describeCode(root),
+    loadAverage: { before: loadBefore, after: os.loadavg()[0] },
+    results,
+  };
+}

@@ -18,49 +18,52 @@ export function registerToolApprovalRoutes(
   const { messages, idempotency } = dependencies;
   for (const schema of [ToolCallApprove, ToolCallReject, ToolCallDecided]) app.addSchema(schema);
   const responses = { 200: Type.Ref(ToolCallDecided), ...errorResponses(404, 409) };
-
-  app.post(`${path}/approve`, {
-    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
-    preValidation: bodyIsOptional,
-    schema: {
-      tags,
-      operationId: 'approveToolCall',
-      summary: 'Approve a tool call the run waits on (optionally with edited arguments); the run goes on',
-      'x-parley-extension': true,
-      params: ToolCallParams,
-      body: Type.Ref(ToolCallApprove),
-      response: responses,
-    },
-    handler: async (request, reply) => {
-      const body = request.body as typeof ToolCallApprove.static;
-      const decision = { kind: 'approve' as const, arguments: body.arguments };
-      await idempotency.send(request, reply, (claim) =>
-        messages.decideToolCall({ ...callOf(request), decision, idempotency: claim }),
-      );
-    },
-  });
-
-  app.post(`${path}/reject`, {
-    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
-    preValidation: bodyIsOptional,
-    schema: {
-      tags,
-      operationId: 'rejectToolCall',
-      summary: 'Reject a tool call the run waits on; the model gets the refusal and the run goes on',
-      'x-parley-extension': true,
-      params: ToolCallParams,
-      body: Type.Ref(ToolCallReject),
-      response: responses,
-    },
-    handler: async (request, reply) => {
-      const body = request.body as typeof ToolCallReject.static;
-      const decision = { kind: 'reject' as const, reason: body.reason };
-      await idempotency.send(request, reply, (claim) =>
-        messages.decideToolCall({ ...callOf(request), decision, idempotency: claim }),
-      );
-    },
-  });
+  for (const route of DECISION_ROUTES) {
+    app.post(`${path}/${route.action}`, {
+      config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
+      preValidation: bodyIsOptional,
+      schema: {
+        tags,
+        operationId: route.operationId,
+        summary: route.summary,
+        'x-parley-extension': true,
+        params: ToolCallParams,
+        body: Type.Ref(route.body),
+        response: responses,
+      },
+      handler: async (request, reply) => {
+        const decision = route.decision(request.body as Record<string, unknown>);
+        await idempotency.send(request, reply, (claim) =>
+          messages.decideToolCall({ ...callOf(request), decision, idempotency: claim }),
+        );
+      },
+    });
+  }
 }
+
+/** The two decisions: the same route but for its name, body and what the body decides. */
+const DECISION_ROUTES = [
+  {
+    action: 'approve',
+    operationId: 'approveToolCall',
+    summary: 'Approve a tool call the run waits on (optionally with edited arguments); the run goes on',
+    body: ToolCallApprove,
+    decision: (body: Record<string, unknown>) => ({
+      kind: 'approve' as const,
+      arguments: (body as typeof ToolCallApprove.static).arguments,
+    }),
+  },
+  {
+    action: 'reject',
+    operationId: 'rejectToolCall',
+    summary: 'Reject a tool call the run waits on; the model gets the refusal and the run goes on',
+    body: ToolCallReject,
+    decision: (body: Record<string, unknown>) => ({
+      kind: 'reject' as const,
+      reason: (body as typeof ToolCallReject.static).reason,
+    }),
+  },
+] as const;
 
 /** Both bodies are optional: a request without one decides with the defaults (`{}`). */
 async function bodyIsOptional(request: FastifyRequest): Promise<void> {
