@@ -13,6 +13,7 @@ import * as serverProcesses from './migrations/0004-server-processes.js';
 import * as agentTools from './migrations/0005-agent-tools.js';
 import * as toolCallStatus from './migrations/0006-tool-call-status.js';
 import * as toolCallAudit from './migrations/0007-tool-call-audit.js';
+import * as mcpServers from './migrations/0008-mcp-servers.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-agent-tools': agentTools,
   '0006-tool-call-status': toolCallStatus,
   '0007-tool-call-audit': toolCallAudit,
+  '0008-mcp-servers': mcpServers,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

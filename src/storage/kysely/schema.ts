@@ -201,6 +201,50 @@ export interface AgentToolRow {
   updated_at: string;
 }
 
+/** An MCP server registered for an agent (migration 0008); secrets in `auth_config` are sealed. */
+export interface McpServerRow {
+  id: string;
+  organization_id: string;
+  agent_id: string;
+  name: string;
+  url: string;
+  auth_config: string | null;
+  health_check_url: string | null;
+  tool_discovery_endpoint: string | null;
+  status: string;
+  status_reason: string | null;
+  last_health_check: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** OAuth client and tokens of one MCP server (migration 0008); `client_information` and `tokens` are sealed JSON. */
+export interface McpOAuthCredentialsRow {
+  mcp_server_id: string;
+  organization_id: string;
+  client_information: string | null;
+  tokens: string | null;
+  discovery: string | null;
+  token_version: Generated<number>;
+  refresh_lease_owner: string | null;
+  refresh_lease_until: string | null;
+  updated_at: string;
+}
+
+/** A pending authorization (migration 0008): keyed by the SHA-256 of its `state`; `code_verifier` is sealed. */
+export interface McpOAuthStateRow {
+  state_hash: string;
+  organization_id: string;
+  mcp_server_id: string;
+  code_verifier: string;
+  redirect_uri: string;
+  scope: string | null;
+  expected_issuer: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
@@ -215,4 +259,7 @@ export interface Database {
   flow_executions: FlowExecutionRow;
   server_processes: ServerProcessRow;
   agent_tools: AgentToolRow;
+  mcp_servers: McpServerRow;
+  mcp_oauth_credentials: McpOAuthCredentialsRow;
+  mcp_oauth_states: McpOAuthStateRow;
 }
