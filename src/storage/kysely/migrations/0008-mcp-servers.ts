@@ -67,9 +67,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('organization_id', 'text', (column) =>
       column.notNull().references('organizations.id').onDelete('cascade'),
     )
-    .addColumn('mcp_server_id', 'text', (column) =>
-      column.notNull().references('mcp_servers.id').onDelete('cascade'),
-    )
+    .addColumn('mcp_server_id', 'text', (column) => column.notNull().references('mcp_servers.id').onDelete('cascade'))
     .addColumn('code_verifier', 'text', (column) => column.notNull())
     .addColumn('redirect_uri', 'text', (column) => column.notNull())
     .addColumn('scope', 'text')
