@@ -37,6 +37,9 @@ import { registerStreamTokenRoutes } from './features/stream-tokens/stream-token
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
+import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
+import type { McpAuthorization } from './mcp/mcp-authorization.js';
+import type { McpServersService } from './features/mcp/mcp-servers.service.js';
 import { registerToolCallRoutes } from './features/tool-calls/tool-calls.routes.js';
 import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
@@ -73,6 +76,8 @@ export interface AppDependencies {
   logStream?: NodeJS.WritableStream;
   /** How the outbound client resolves names (tests pass a stub resolver); `dns.lookup` when absent. */
   outboundLookup?: LookupFunction;
+  /** The OAuth 2.1 layer for MCP servers (docs/mcp.md); none (401s cannot be signed in) when absent. */
+  mcpAuthorization?: McpAuthorization;
 }
 
 export interface ParleyApp {
@@ -89,6 +94,8 @@ export interface ParleyApp {
    * is given this one. Its pooled connections close with the app.
    */
   outbound: OutboundClient;
+  /** The mcp-servers family's service (the OAuth callback calls its `completeAuthorization`). */
+  mcp: McpServersService;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
@@ -124,7 +131,12 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const { tools, imports, resolver, outbound, secret } = createTools({ app, dependencies, clock, generateId });
+  const { tools, imports, resolver, outbound, secret, mcp, mcpHealth } = createTools({
+    app,
+    dependencies,
+    clock,
+    generateId,
+  });
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -138,6 +150,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
   registerToolRoutes(app, { tools, imports, idempotency });
+  registerMcpRoutes(app, { mcp, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
@@ -146,6 +159,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   await app.ready();
   credentialWatch.start();
+  mcpHealth.start();
 
   return {
     app,
@@ -155,6 +169,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     bus,
     sse,
     outbound,
+    mcp,
     beginShutdown: () => {
       shuttingDown = true;
     },

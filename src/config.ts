@@ -98,6 +98,13 @@ export interface Config {
   readonly runtime: RuntimeConfig;
   readonly streams: StreamsConfig;
   readonly outbound: OutboundConfig;
+  readonly mcp: McpConfig;
+}
+
+/** MCP servers' settings (docs/mcp.md). */
+export interface McpConfig {
+  /** How often registered MCP servers are health-checked; 0: never (only on request). */
+  readonly healthCheckIntervalMs: number;
 }
 
 /** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
@@ -134,6 +141,7 @@ export const DEFAULTS = {
   SSE_MAX_BACKLOG_BYTES: 1024 * 1024,
   SSE_MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
   STREAM_TOKEN_TTL_SECONDS: 300,
+  MCP_HEALTH_CHECK_INTERVAL_MS: 300_000,
 } as const;
 
 /** The shortest `PARLEY_SECRET_KEY`, in bytes: 256 bits, the size of the HMAC-SHA256 keys it makes. */
@@ -176,6 +184,14 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     runtime: readRuntime(environment),
     streams: readStreams(environment),
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
+    mcp: Object.freeze({
+      healthCheckIntervalMs: readInteger(
+        environment,
+        'MCP_HEALTH_CHECK_INTERVAL_MS',
+        DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS,
+        { min: 0, max: 86_400_000 },
+      ),
+    }),
   });
 }
 

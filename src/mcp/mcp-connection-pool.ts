@@ -146,7 +146,13 @@ export class McpConnectionPool {
     const fetch = this.#fetchFor(ref, challenge);
     const url = new URL(ref.url);
     try {
-      return await this.#start(ref, fingerprint, new StreamableHTTPClientTransport(url, { fetch }), 'streamable-http', challenge);
+      return await this.#start(
+        ref,
+        fingerprint,
+        new StreamableHTTPClientTransport(url, { fetch }),
+        'streamable-http',
+        challenge,
+      );
     } catch (error) {
       const cause = error instanceof McpConnectError ? error.cause : error;
       if (!(cause instanceof StreamableHTTPError) || !fallsBackToSse(cause.code)) throw error;

@@ -53,7 +53,11 @@ function replaceAt(config: JsonObject, replace: (value: string, path: SecretPath
  * keeps the stored secret at the same place if that secret masks to exactly this; any other
  * masked value is refused.
  */
-export function sealAuthConfig(box: SecretBox, config: JsonObject | null, stored: JsonObject | null): JsonObject | null {
+export function sealAuthConfig(
+  box: SecretBox,
+  config: JsonObject | null,
+  stored: JsonObject | null,
+): JsonObject | null {
   if (config === null) return null;
   return replaceAt(config, (value, path) => {
     if (!value.startsWith(MASK)) return box.seal(value);

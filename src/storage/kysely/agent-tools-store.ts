@@ -118,6 +118,17 @@ export class AgentToolWriter {
     return this.#reader.listForServer(input);
   }
 
+  /** The names of every tool of the agent (at most MAX_TOOLS_PER_AGENT). */
+  async listNames(input: { organizationId: string; agentId: string }): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('agent_tools')
+      .select('tool_name')
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .execute();
+    return rows.map((row) => row.tool_name);
+  }
+
   /** The tool as this transaction sees it, for a change that depends on what is stored. */
   get(input: AgentToolKey): Promise<StoredAgentTool | null> {
     return this.#reader.get(input);

@@ -218,9 +218,12 @@ export class McpServerWriter {
   }
 
   /** Records a connect's or health check's outcome (and, for a health check, when it was made). */
-  async setState(
-    input: { organizationId: string; id: string; state: McpServerState; checkedAt?: string | undefined },
-  ): Promise<StoredMcpServer | null> {
+  async setState(input: {
+    organizationId: string;
+    id: string;
+    state: McpServerState;
+    checkedAt?: string | undefined;
+  }): Promise<StoredMcpServer | null> {
     const row = await this.db
       .updateTable('mcp_servers')
       .set({
