@@ -167,6 +167,9 @@ function streamingBody(
   body: Dispatcher.ResponseData['body'],
   options: { maxBytes: number; idleTimeoutMs: number; caller: AbortSignal | undefined },
 ): ReadableStream<Uint8Array> {
+  // Errors reach the reader through the iterator; this keeps a destroyed body from also raising
+  // an unhandled 'error' event when nobody is reading.
+  body.on('error', () => undefined);
   const iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let size = 0;
   let failure: OutboundError | undefined;

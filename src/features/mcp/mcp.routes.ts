@@ -2,7 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
-import { errorResponses } from '../../http/schemas.js';
+import { ErrorResponse, errorResponses, ValidationErrorResponse } from '../../http/schemas.js';
 import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { AgentTool } from '../tools/tools.schemas.js';
 import type { McpServerCreateBody, McpServersService, McpServerUpdateBody } from './mcp-servers.service.js';
@@ -21,6 +21,11 @@ type McpRoutesDependencies = { mcp: McpServersService; idempotency: Idempotency 
 
 const tags = ['mcp-servers'];
 const BASE = '/api/v1/mcp/agents/:agent_id/servers';
+
+/** A URL refused by the guarded client is 422 `url_not_allowed` with a plain `detail`, besides the validation shape. */
+const UrlErrors = {
+  422: Type.Union([Type.Ref(ValidationErrorResponse), Type.Ref(ErrorResponse)]),
+};
 
 export function registerMcpRoutes(parent: FastifyInstance, dependencies: McpRoutesDependencies): void {
   const app = typedApp(parent);
@@ -44,7 +49,7 @@ function registerCollectionRoutes(app: TypedApp, { mcp, idempotency }: McpRoutes
       summary: 'Register MCP server for agent (the server is not contacted)',
       params: McpServersParams,
       body: Type.Ref(McpServerCreate),
-      response: { 200: Type.Ref(McpServer), ...errorResponses(404, 409) },
+      response: { 200: Type.Ref(McpServer), ...errorResponses(404, 409), ...UrlErrors },
     },
     handler: (request, reply) =>
       idempotency.send(request, reply, (claim) =>
@@ -98,7 +103,7 @@ function registerItemRoutes(app: TypedApp, { mcp }: McpRoutesDependencies): void
       summary: 'Update MCP server',
       params: McpServerParams,
       body: Type.Ref(McpServerUpdate),
-      response: { 200: Type.Ref(McpServer), ...errorResponses(404, 409) },
+      response: { 200: Type.Ref(McpServer), ...errorResponses(404, 409), ...UrlErrors },
     },
     handler: (request) =>
       mcp.update({
