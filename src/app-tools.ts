@@ -76,14 +76,15 @@ function createMcp(input: {
   const { app, dependencies, clock, box, outbound } = input;
   const { store, config } = dependencies;
   const authorization = dependencies.mcpAuthorization ?? noAuthorization;
-  let mcp: McpServersService | undefined;
+  // The pool reports list_changed to the service, which is made with the pool.
+  const services: { mcp?: McpServersService } = {};
   const mcpPool = new McpConnectionPool({
     fetch: outbound.fetch,
     authorization,
-    onToolsChanged: (ref) => mcp?.onToolsChanged(ref),
+    onToolsChanged: (ref) => services.mcp?.onToolsChanged(ref),
     log: app.log,
   });
-  mcp = new McpServersService({
+  const mcp = new McpServersService({
     store,
     box,
     clock,
@@ -93,12 +94,17 @@ function createMcp(input: {
     authorization,
     log: app.log,
   });
+  services.mcp = mcp;
   const mcpHealth = new McpHealthMonitor({
     store,
     clock,
     mcp,
     intervalMs: config.mcp.healthCheckIntervalMs,
     log: app.log,
+  });
+  app.addHook('onReady', (done) => {
+    mcpHealth.start();
+    done();
   });
   app.addHook('onClose', async () => {
     await mcpHealth.stop();

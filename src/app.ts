@@ -40,6 +40,8 @@ import { registerToolRoutes } from './features/tools/tools.routes.js';
 import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
 import type { McpAuthorization } from './mcp/mcp-authorization.js';
 import type { McpServersService } from './features/mcp/mcp-servers.service.js';
+import type { OpenApiImportService } from './features/tools/openapi-import.service.js';
+import type { ToolsService } from './features/tools/tools.service.js';
 import { registerToolCallRoutes } from './features/tool-calls/tool-calls.routes.js';
 import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
@@ -94,8 +96,6 @@ export interface ParleyApp {
    * is given this one. Its pooled connections close with the app.
    */
   outbound: OutboundClient;
-  /** The mcp-servers family's service (the OAuth callback calls its `completeAuthorization`). */
-  mcp: McpServersService;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
@@ -131,12 +131,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const { tools, imports, resolver, outbound, secret, mcp, mcpHealth } = createTools({
-    app,
-    dependencies,
-    clock,
-    generateId,
-  });
+  const { tools, imports, resolver, outbound, secret, mcp } = createTools({ app, dependencies, clock, generateId });
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -149,8 +144,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
-  registerToolRoutes(app, { tools, imports, idempotency });
-  registerMcpRoutes(app, { mcp, idempotency });
+  registerToolFamilies(app, { tools, imports, mcp, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
@@ -159,7 +153,6 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   await app.ready();
   credentialWatch.start();
-  mcpHealth.start();
 
   return {
     app,
@@ -169,7 +162,6 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     bus,
     sse,
     outbound,
-    mcp,
     beginShutdown: () => {
       shuttingDown = true;
     },
@@ -179,6 +171,15 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/** The agent-tools and mcp-servers families. */
+function registerToolFamilies(
+  app: FastifyInstance,
+  input: { tools: ToolsService; imports: OpenApiImportService; mcp: McpServersService; idempotency: Idempotency },
+): void {
+  registerToolRoutes(app, { tools: input.tools, imports: input.imports, idempotency: input.idempotency });
+  registerMcpRoutes(app, { mcp: input.mcp, idempotency: input.idempotency });
 }
 
 /** CORS, then authentication: preflights carry no credential. */

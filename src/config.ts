@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
+import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -101,12 +102,6 @@ export interface Config {
   readonly mcp: McpConfig;
 }
 
-/** MCP servers' settings (docs/mcp.md). */
-export interface McpConfig {
-  /** How often registered MCP servers are health-checked; 0: never (only on request). */
-  readonly healthCheckIntervalMs: number;
-}
-
 /** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
 export interface OutboundConfig {
   /** `OUTBOUND_ALLOW`: private destinations the operator allows (host[:port], IP[:port] or CIDR). */
@@ -114,6 +109,7 @@ export interface OutboundConfig {
 }
 
 export { ConfigError } from './config-values.js';
+export type { McpConfig } from './config-mcp.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -184,14 +180,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     runtime: readRuntime(environment),
     streams: readStreams(environment),
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
-    mcp: Object.freeze({
-      healthCheckIntervalMs: readInteger(
-        environment,
-        'MCP_HEALTH_CHECK_INTERVAL_MS',
-        DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS,
-        { min: 0, max: 86_400_000 },
-      ),
-    }),
+    mcp: readMcpConfig(environment, DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS),
   });
 }
 

@@ -9,7 +9,7 @@ import type { Store } from '../storage/store.js';
 /** At most this many `tools/list` pages are read (each may hold many tools). */
 const MAX_LIST_PAGES = 20;
 const TOOL_NAME_LENGTH = 64;
-const INVALID_NAME_CHARACTERS = /[^a-zA-Z0-9_-]/g;
+const INVALID_NAME_CHARACTERS = /[^\w-]/g;
 
 /** Every tool of the server, following `nextCursor` for at most MAX_LIST_PAGES pages. */
 export async function listAllTools(
@@ -128,6 +128,6 @@ export function freeToolName(mcpName: string, serverName: string, taken: Readonl
 /** Letters, digits, `_` and `-`, not starting with a digit or `-`, at most 64 characters. */
 function functionName(name: string): string {
   let cleaned = name.replace(INVALID_NAME_CHARACTERS, '_');
-  if (!/^[a-zA-Z_]/.test(cleaned)) cleaned = `_${cleaned}`;
+  if (!/^[a-z_]/i.test(cleaned)) cleaned = `_${cleaned}`;
   return cleaned.slice(0, TOOL_NAME_LENGTH);
 }

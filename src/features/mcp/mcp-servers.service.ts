@@ -11,12 +11,13 @@ import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { McpAuthorization, McpServerRef } from '../../mcp/mcp-authorization.js';
 import type { McpConnectionPool } from '../../mcp/mcp-connection-pool.js';
 import { listAllTools, syncServerTools } from '../../mcp/mcp-tool-catalog.js';
-import { OutboundError } from '../../outbound/outbound-error.js';
 import type { OutboundClient } from '../../outbound/outbound-client.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { agentToolView, type AgentToolView } from '../tools/tools.service.js';
 import { classifyFailure } from './mcp-failures.js';
+import { checkServerHealth, type McpHealthResult } from './mcp-health.js';
+import { checkServerUrl } from './mcp-url-check.js';
 import { maskAuthConfig, openAuthConfig, sealAuthConfig } from './mcp-secrets.js';
 
 /** An MCP server as the API shows it (the contract's MCPServer): secrets masked. */
@@ -39,14 +40,7 @@ export interface McpConnectResult {
   authorization_url: string | null;
 }
 
-export interface McpHealthResult {
-  mcp_server_id: string;
-  status: 'healthy' | 'unhealthy' | 'unreachable';
-  checked_at: string;
-  response_time_ms: number;
-  available_tools: number;
-  error_message: string | null;
-}
+export type { McpHealthResult } from './mcp-health.js';
 
 interface AgentScope {
   organizationId: string;
@@ -55,8 +49,6 @@ interface AgentScope {
 interface ServerScope extends AgentScope {
   serverId: string;
 }
-
-const HEALTH_CHECK_TIMEOUT_MS = 10_000;
 
 /**
  * The mcp-servers family (docs/mcp.md): registration (which never contacts the server), connect
@@ -87,8 +79,9 @@ export class McpServersService {
     if (body.agent_id !== undefined && !sameId(body.agent_id, input.agentId)) {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
     }
-    this.#checkUrl(body.url, 'url');
-    if (body.health_check_url != null) this.#checkUrl(body.health_check_url, 'health_check_url');
+    checkServerUrl(this.dependencies.outbound, body.url, 'url');
+    if (body.health_check_url != null)
+      checkServerUrl(this.dependencies.outbound, body.health_check_url, 'health_check_url');
     const now = clock.now().toISOString();
     const server: StoredMcpServer = {
       id: newId(),
@@ -129,8 +122,9 @@ export class McpServersService {
   async update(input: ServerScope & { changes: McpServerUpdateBody }): Promise<McpServerView> {
     const { store, box, clock, pool } = this.dependencies;
     const { changes } = input;
-    if (changes.url !== undefined) this.#checkUrl(changes.url, 'url');
-    if (changes.health_check_url != null) this.#checkUrl(changes.health_check_url, 'health_check_url');
+    if (changes.url !== undefined) checkServerUrl(this.dependencies.outbound, changes.url, 'url');
+    if (changes.health_check_url != null)
+      checkServerUrl(this.dependencies.outbound, changes.health_check_url, 'health_check_url');
     const updated = await store.write(async (writers) => {
       const stored = await writers.mcpServers.get(key(input));
       if (!stored) return this.#notFound(input);
@@ -248,90 +242,9 @@ export class McpServersService {
     return this.check(await this.#requireServer(input));
   }
 
-  /**
-   * One health check, stored as the server's status and last_health_check: the
-   * health_check_url with a plain GET when set, else an MCP ping and tools/list (which also
-   * syncs the tools). A server that only needs sign-in is `unhealthy` with that reason.
-   */
-  async check(server: StoredMcpServer): Promise<McpHealthResult> {
-    const elapsed = this.dependencies.elapsedMs ?? (() => performance.now());
-    const started = elapsed();
-    let outcome: { status: McpHealthResult['status']; error: string | null; tools: number; state: McpServerState };
-    try {
-      const tools = server.health_check_url === null ? await this.#mcpCheck(server) : await this.#urlCheck(server);
-      outcome = { status: 'healthy', error: null, tools, state: { status: 'connected', status_reason: null } };
-    } catch (error) {
-      const failure =
-        error instanceof HealthUrlError
-          ? { kind: 'unhealthy' as const, reason: error.message }
-          : classifyFailure(error);
-      const tools = (
-        await this.dependencies.store.agentTools.listForServer({
-          organizationId: server.organization_id,
-          serverId: server.id,
-        })
-      ).length;
-      const auth = failure.kind === 'unauthorized' || failure.kind === 'needs_authorization';
-      outcome = {
-        status: failure.kind === 'unreachable' ? 'unreachable' : 'unhealthy',
-        error: failure.reason,
-        tools,
-        state: {
-          status: auth ? 'needs_authorization' : failure.kind === 'unreachable' ? 'unreachable' : 'unhealthy',
-          status_reason: failure.reason,
-        },
-      };
-    }
-    const responseTime = Math.max(0, Math.round(elapsed() - started));
-    const checkedAt = this.dependencies.clock.now().toISOString();
-    await this.dependencies.store.write((writers) =>
-      writers.mcpServers.setState({
-        organizationId: server.organization_id,
-        id: server.id,
-        state: outcome.state,
-        checkedAt,
-      }),
-    );
-    return {
-      mcp_server_id: server.id,
-      status: outcome.status,
-      checked_at: checkedAt,
-      response_time_ms: responseTime,
-      available_tools: outcome.tools,
-      error_message: outcome.error,
-    };
-  }
-
-  async #mcpCheck(server: StoredMcpServer): Promise<number> {
-    const ref = this.#ref(server);
-    const tools = await this.dependencies.pool.use(
-      ref,
-      async (client) => {
-        await client.ping({ timeout: HEALTH_CHECK_TIMEOUT_MS });
-        return listAllTools(client);
-      },
-      { retry: true },
-    );
-    const synced = await syncServerTools({ ...this.dependencies, server, tools });
-    return synced.tools.length;
-  }
-
-  /** The health_check_url answers 2xx; the tools are those last synced. */
-  async #urlCheck(server: StoredMcpServer): Promise<number> {
-    const response = await this.dependencies.outbound.request({
-      method: 'GET',
-      url: server.health_check_url!,
-      timeoutMs: HEALTH_CHECK_TIMEOUT_MS,
-      maxResponseBytes: 64 * 1024,
-    });
-    if (response.status < 200 || response.status > 299) {
-      throw new HealthUrlError(response.status);
-    }
-    const tools = await this.dependencies.store.agentTools.listForServer({
-      organizationId: server.organization_id,
-      serverId: server.id,
-    });
-    return tools.length;
+  /** One health check (mcp-health.ts), stored as the server's status and last_health_check. */
+  check(server: StoredMcpServer): Promise<McpHealthResult> {
+    return checkServerHealth({ ...this.dependencies, server, ref: this.#ref(server) });
   }
 
   async #syncTools(server: StoredMcpServer, ref: McpServerRef): Promise<void> {
@@ -381,30 +294,6 @@ export class McpServersService {
     );
   }
 
-  /** The URL is http(s) and one the guarded client may reach: 422 url_not_allowed otherwise (T18). */
-  #checkUrl(url: string, field: string): void {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw validationError(['body', field], 'Input should be a valid URL');
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw validationError(
-        ['body', field],
-        'URL scheme should be http or https (stdio servers come only from MCP_SERVERS_FILE)',
-      );
-    }
-    try {
-      this.dependencies.outbound.checkUrl(parsed);
-    } catch (error) {
-      if (!(error instanceof OutboundError)) throw error;
-      throw new AppError('url_not_allowed', {
-        message: `${new AppError('url_not_allowed').message} (${field}: ${error.message})`,
-      });
-    }
-  }
-
   #ref(server: StoredMcpServer): McpServerRef {
     return {
       organizationId: server.organization_id,
@@ -433,13 +322,6 @@ export class McpServersService {
   async #notFound(input: ServerScope): Promise<never> {
     await this.#requireAgent(input);
     throw new AppError('mcp_server_not_found');
-  }
-}
-
-/** A health_check_url that answered, but not 2xx. */
-class HealthUrlError extends Error {
-  constructor(readonly status: number) {
-    super(`The health check URL answered HTTP ${status}`);
   }
 }
 
