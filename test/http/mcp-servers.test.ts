@@ -319,6 +319,28 @@ describe('agents calling MCP tools', () => {
   });
 });
 
+describe('the connection pool', () => {
+  it('makes a new connection after an update, and closes every connection when the app stops', async () => {
+    const own = await startEverythingServer();
+    const local = await createTestContext({ outboundAllow: '127.0.0.1' });
+    const organization = await local.newOrganization();
+    const api = client(local, organization.key);
+    const agent = await api.createAgent();
+    const server = (await api.post(serversUrl(agent.id), { name: 'Own', url: own.url })).body;
+    const check = () => api.post(`${serversUrl(agent.id)}/${server.id}/health-check`, undefined);
+    expect((await api.post(`${serversUrl(agent.id)}/${server.id}/connect`, undefined)).status).toBe(200);
+    expect((await check()).body.status).toBe('healthy');
+    expect(own.initializations()).toBe(1);
+    await api.put(`${serversUrl(agent.id)}/${server.id}`, { name: 'Renamed' });
+    expect((await check()).body.status).toBe('healthy');
+    expect(own.initializations()).toBe(2);
+    expect(own.openSockets()).toBeGreaterThan(0);
+    await local.close();
+    await expect.poll(() => own.openSockets(), { timeout: 2000 }).toBe(0);
+    await own.close();
+  });
+});
+
 describe('health checks', () => {
   it('reports a healthy server with its tools and stores the check', async () => {
     const { api, agent } = await agentWith();
