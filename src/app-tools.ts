@@ -1,7 +1,11 @@
 import type { LookupFunction } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { McpHealthMonitor } from './features/mcp/mcp-health-monitor.js';
+import { McpServersService } from './features/mcp/mcp-servers.service.js';
 import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
+import { noAuthorization, type McpAuthorization } from './mcp/mcp-authorization.js';
+import { McpConnectionPool } from './mcp/mcp-connection-pool.js';
 import { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import { ToolsService } from './features/tools/tools.service.js';
 import type { Clock, IdGenerator } from './ids.js';
@@ -24,6 +28,7 @@ export function createTools(input: {
     store: Store;
     tools?: ReadonlyMap<string, Tool> | undefined;
     outboundLookup?: LookupFunction | undefined;
+    mcpAuthorization?: McpAuthorization | undefined;
   };
   clock: Clock;
   generateId: IdGenerator;
@@ -33,6 +38,9 @@ export function createTools(input: {
   resolver: StoredToolResolver;
   outbound: OutboundClient;
   secret: ServerSecret;
+  mcp: McpServersService;
+  mcpPool: McpConnectionPool;
+  mcpHealth: McpHealthMonitor;
 } {
   const { app, dependencies } = input;
   const { store } = dependencies;
@@ -40,13 +48,69 @@ export function createTools(input: {
   const outbound = createOutbound(app, dependencies);
   const box = new SecretBox(secret);
   const catalog = dependencies.tools ?? BUILTIN_TOOLS;
+  const { mcp, mcpPool, mcpHealth } = createMcp({ ...input, box, outbound });
   return {
     tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
     imports: new OpenApiImportService({ store, box, clock: input.clock, newId: input.generateId, outbound }),
-    resolver: new StoredToolResolver({ store, box, catalog, outbound }),
+    resolver: new StoredToolResolver({ store, box, catalog, outbound, mcpPool }),
     outbound,
     secret,
+    mcp,
+    mcpPool,
+    mcpHealth,
   };
+}
+
+/**
+ * MCP servers (docs/mcp.md): one connection pool per app on the guarded fetch, closed with the
+ * app, the authorization layer (none unless given), the service and the periodic health checks.
+ */
+function createMcp(input: {
+  app: FastifyInstance;
+  dependencies: { config: Config; store: Store; mcpAuthorization?: McpAuthorization | undefined };
+  clock: Clock;
+  generateId: IdGenerator;
+  box: SecretBox;
+  outbound: OutboundClient;
+}): { mcp: McpServersService; mcpPool: McpConnectionPool; mcpHealth: McpHealthMonitor } {
+  const { app, dependencies, clock, box, outbound } = input;
+  const { store, config } = dependencies;
+  const authorization = dependencies.mcpAuthorization ?? noAuthorization;
+  // The pool reports list_changed to the service, which is made with the pool.
+  const services: { mcp?: McpServersService } = {};
+  const mcpPool = new McpConnectionPool({
+    fetch: outbound.fetch,
+    authorization,
+    onToolsChanged: (ref) => services.mcp?.onToolsChanged(ref),
+    log: app.log,
+  });
+  const mcp = new McpServersService({
+    store,
+    box,
+    clock,
+    newId: input.generateId,
+    outbound,
+    pool: mcpPool,
+    authorization,
+    log: app.log,
+  });
+  services.mcp = mcp;
+  const mcpHealth = new McpHealthMonitor({
+    store,
+    clock,
+    mcp,
+    intervalMs: config.mcp.healthCheckIntervalMs,
+    log: app.log,
+  });
+  app.addHook('onReady', (done) => {
+    mcpHealth.start();
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await mcpHealth.stop();
+    await mcpPool.closeAll();
+  });
+  return { mcp, mcpPool, mcpHealth };
 }
 
 /** The guarded outbound client (ADR 0013), from `config.outbound`; its pooled connections close with the app. */

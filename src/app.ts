@@ -37,6 +37,11 @@ import { registerStreamTokenRoutes } from './features/stream-tokens/stream-token
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
+import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
+import type { McpAuthorization } from './mcp/mcp-authorization.js';
+import type { McpServersService } from './features/mcp/mcp-servers.service.js';
+import type { OpenApiImportService } from './features/tools/openapi-import.service.js';
+import type { ToolsService } from './features/tools/tools.service.js';
 import { registerToolCallRoutes } from './features/tool-calls/tool-calls.routes.js';
 import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
@@ -73,6 +78,8 @@ export interface AppDependencies {
   logStream?: NodeJS.WritableStream;
   /** How the outbound client resolves names (tests pass a stub resolver); `dns.lookup` when absent. */
   outboundLookup?: LookupFunction;
+  /** The OAuth 2.1 layer for MCP servers (docs/mcp.md); none (401s cannot be signed in) when absent. */
+  mcpAuthorization?: McpAuthorization;
 }
 
 export interface ParleyApp {
@@ -124,7 +131,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const { tools, imports, resolver, outbound, secret } = createTools({ app, dependencies, clock, generateId });
+  const { tools, imports, resolver, outbound, secret, mcp } = createTools({ app, dependencies, clock, generateId });
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -137,7 +144,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
-  registerToolRoutes(app, { tools, imports, idempotency });
+  registerToolFamilies(app, { tools, imports, mcp, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
@@ -164,6 +171,15 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/** The agent-tools and mcp-servers families. */
+function registerToolFamilies(
+  app: FastifyInstance,
+  input: { tools: ToolsService; imports: OpenApiImportService; mcp: McpServersService; idempotency: Idempotency },
+): void {
+  registerToolRoutes(app, { tools: input.tools, imports: input.imports, idempotency: input.idempotency });
+  registerMcpRoutes(app, { mcp: input.mcp, idempotency: input.idempotency });
 }
 
 /** CORS, then authentication: preflights carry no credential. */

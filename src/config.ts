@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
+import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -98,6 +99,7 @@ export interface Config {
   readonly runtime: RuntimeConfig;
   readonly streams: StreamsConfig;
   readonly outbound: OutboundConfig;
+  readonly mcp: McpConfig;
 }
 
 /** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
@@ -107,6 +109,7 @@ export interface OutboundConfig {
 }
 
 export { ConfigError } from './config-values.js';
+export type { McpConfig } from './config-mcp.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -134,6 +137,7 @@ export const DEFAULTS = {
   SSE_MAX_BACKLOG_BYTES: 1024 * 1024,
   SSE_MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
   STREAM_TOKEN_TTL_SECONDS: 300,
+  MCP_HEALTH_CHECK_INTERVAL_MS: 300_000,
 } as const;
 
 /** The shortest `PARLEY_SECRET_KEY`, in bytes: 256 bits, the size of the HMAC-SHA256 keys it makes. */
@@ -176,6 +180,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     runtime: readRuntime(environment),
     streams: readStreams(environment),
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
+    mcp: readMcpConfig(environment, DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS),
   });
 }
 

@@ -18,6 +18,13 @@ export const ERROR_CODES = {
   tool_not_found: { status: 404, message: 'Agent tool not found.' },
   tool_name_taken: { status: 409, message: 'The agent already has a tool with this name.' },
   too_many_tools: { status: 409, message: 'The agent has as many tools as it may have (128).' },
+  mcp_server_not_found: { status: 404, message: 'MCP server not found.' },
+  mcp_server_read_only: {
+    status: 409,
+    message: 'This MCP server comes from the operator’s MCP_SERVERS_FILE: change it there, not through the API.',
+  },
+  too_many_mcp_servers: { status: 409, message: 'The agent has as many MCP servers as it may have (32).' },
+  mcp_server_unavailable: { status: 502, message: 'The MCP server could not be connected.' },
   model_not_configured: { status: 400, message: 'The agent’s model is not configured on this server.' },
   thread_busy: { status: 409, message: 'A reply is already being generated in this thread.' },
   run_not_active: { status: 409, message: 'The run has already ended.' },

@@ -4,6 +4,7 @@ import { NO_OUTBOUND_ALLOWANCES, type OutboundAllowList } from './allow-list.js'
 import { checkUrl } from './destination-policy.js';
 import { OutboundError } from './outbound-error.js';
 import { toOutboundError } from './outbound-failure.js';
+import { createOutboundFetch, type OutboundFetch, type OutboundFetchLimits } from './outbound-fetch.js';
 import { createPinnedConnector } from './pinned-connector.js';
 import { nextHop, redirectLocation, type Hop } from './redirects.js';
 import { discardBody, readCappedBody } from './response-body.js';
@@ -56,9 +57,24 @@ export interface OutboundResponse {
   readonly redirects: number;
 }
 
+/** The streaming fetch's limits when none are given (MCP: long tool calls, quiet event streams). */
+export const DEFAULT_FETCH_LIMITS: OutboundFetchLimits = Object.freeze({
+  headersTimeoutMs: 60_000,
+  idleTimeoutMs: 300_000,
+  maxResponseBytes: 10 * 1024 * 1024,
+  maxRedirects: 5,
+});
+
 export interface OutboundClient {
   /** Resolves with any HTTP status; rejects only with an OutboundError. */
   request(input: OutboundRequest): Promise<OutboundResponse>;
+  /**
+   * The same rules as a WHATWG fetch with a streaming body (outbound-fetch.ts), with
+   * DEFAULT_FETCH_LIMITS: what the MCP SDK and OAuth clients are given as their `fetch`.
+   */
+  readonly fetch: OutboundFetch;
+  /** A streaming fetch with other limits, on the same connections. */
+  fetchWith(limits: Partial<OutboundFetchLimits>): OutboundFetch;
   /** The rules that need no DNS (scheme, host name, literal address, port, userinfo), for validating configuration; throws an OutboundError refusal. */
   checkUrl(url: string | URL): void;
   /** Closes pooled connections; requests after it fail. */
@@ -83,8 +99,12 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
     headersTimeout: limits.timeoutMs,
     bodyTimeout: limits.timeoutMs,
   });
+  const fetchWith = (fetchLimits: Partial<OutboundFetchLimits>) =>
+    createOutboundFetch({ agent, allow, limits: { ...DEFAULT_FETCH_LIMITS, ...fetchLimits } });
   return {
     request: (input) => send({ agent, allow, limits, input }),
+    fetch: fetchWith({}),
+    fetchWith,
     checkUrl: (url) => void checkUrl(url, allow),
     close: () => agent.close(),
   };

@@ -37,11 +37,49 @@ export function storedResult(result: unknown, json: string, maxBytes: number): u
   }
 }
 
-/** What the model is sent of a result: itself when its JSON fits `maxBytes`, else a head+tail text. */
+/**
+ * What the model is sent of a result: itself (binary content replaced, see `withoutBinary`) when
+ * its JSON fits `maxBytes`, else a head+tail text.
+ */
 export function modelResult(result: unknown, json: string, maxBytes: number): unknown {
-  const bytes = Buffer.from(json, 'utf8');
-  if (bytes.length <= maxBytes) return result;
+  const view = withoutBinary(result);
+  const bytes = Buffer.from(view === result ? json : JSON.stringify(view), 'utf8');
+  if (bytes.length <= maxBytes) return view;
   return cutText(bytes, maxBytes, 'tool result');
+}
+
+/**
+ * An MCP-shaped result (`{content: [...]}`) with its binary items — image and audio `data`, a
+ * resource's `blob`, all base64 — replaced by a short placeholder naming the type and size: the
+ * model cannot read base64, and it would fill its context. The stored result keeps them.
+ */
+export function withoutBinary(result: unknown): unknown {
+  if (typeof result !== 'object' || result === null || !Array.isArray((result as { content?: unknown }).content))
+    return result;
+  const content = (result as { content: unknown[] }).content;
+  let changed = false;
+  const items = content.map((item) => {
+    const replaced = placeholderFor(item);
+    if (replaced !== item) changed = true;
+    return replaced;
+  });
+  return changed ? { ...(result as object), content: items } : result;
+}
+
+function placeholderFor(item: unknown): unknown {
+  if (typeof item !== 'object' || item === null) return item;
+  const entry = item as { type?: unknown; data?: unknown; mimeType?: unknown; resource?: unknown };
+  const describe = (kind: string, mimeType: unknown, base64: string) =>
+    `[${kind} ${typeof mimeType === 'string' ? mimeType : 'binary'}, ${Math.floor((base64.length * 3) / 4)} bytes, not shown]`;
+  if ((entry.type === 'image' || entry.type === 'audio') && typeof entry.data === 'string') {
+    return { type: 'text', text: describe(entry.type, entry.mimeType, entry.data) };
+  }
+  const resource = entry.resource as { blob?: unknown; mimeType?: unknown; uri?: unknown } | undefined;
+  if (entry.type === 'resource' && resource && typeof resource.blob === 'string') {
+    const { blob, ...rest } = resource;
+    return { type: 'resource', resource: { ...rest, text: describe('resource', resource.mimeType, blob as string) } };
+  }
+  return item;
 }
 
 /** An error text within `maxBytes`, cut in the middle like a large result. */

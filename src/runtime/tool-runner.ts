@@ -66,6 +66,7 @@ export async function runTool(input: {
 
 /** How `input` fails the tool's input schema, one line per problem; empty when it matches. */
 export function argumentProblems(tool: Tool, input: JsonObject): string[] {
+  if (tool.serverValidatesInput === true) return [];
   const validate = validatorFor(tool);
   if (validate(input)) return [];
   return (validate.errors ?? []).map((error) => `${error.instancePath || 'input'} ${error.message ?? ''}`.trim());

@@ -23,5 +23,11 @@ export interface Tool {
    * (docs/adr/0015-tool-approval.md).
    */
   readonly requiresApproval?: boolean;
+  /**
+   * The tool's own server checks the arguments (an MCP tool): the runner does not compile the
+   * schema, which may use keywords it would refuse (`pattern`, another dialect) —
+   * docs/adr/0017-mcp-servers.md.
+   */
+  readonly serverValidatesInput?: boolean;
   execute(input: JsonObject, context: ToolContext): Promise<unknown>;
 }

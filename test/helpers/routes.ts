@@ -25,7 +25,16 @@ import { SUPPORT_TEMPLATE, UUID_PATTERN } from './ids.js';
  * Parameters (path or query) that name a tenant-owned object. Any other path parameter fails the
  * suites until it is added here. `execution_id` is a run's id; `flow_id` is an agent's id.
  */
-export const ID_PARAMS = ['agent_id', 'thread_id', 'key_id', 'run_id', 'execution_id', 'flow_id', 'tool_id'] as const;
+export const ID_PARAMS = [
+  'agent_id',
+  'thread_id',
+  'key_id',
+  'run_id',
+  'execution_id',
+  'flow_id',
+  'tool_id',
+  'server_id',
+] as const;
 export type IdParam = (typeof ID_PARAMS)[number];
 export type Ids = Record<IdParam, string>;
 
@@ -202,6 +211,27 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     notFound: 'run_not_found',
     body: () => ({ reason: 'Rejected by the security suite' }),
   },
+  'POST /api/v1/mcp/agents/{agent_id}/servers': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    body: (ids) => ({
+      name: 'Planted by the security suite',
+      url: 'https://mcp.example.test/mcp',
+      agent_id: ids.agent_id,
+    }),
+  },
+  'GET /api/v1/mcp/agents/{agent_id}/servers': { owner: 200, notFound: 'agent_not_found' },
+  'GET /api/v1/mcp/agents/{agent_id}/servers/{server_id}': { owner: 200, notFound: agentThenServer },
+  'PUT /api/v1/mcp/agents/{agent_id}/servers/{server_id}': {
+    owner: 200,
+    notFound: agentThenServer,
+    body: () => ({ name: 'Renamed by the security suite' }),
+  },
+  'DELETE /api/v1/mcp/agents/{agent_id}/servers/{server_id}': { owner: 204, notFound: agentThenServer },
+  // The owner's server is not reachable (its name does not resolve): 502 mcp_server_unavailable.
+  'POST /api/v1/mcp/agents/{agent_id}/servers/{server_id}/connect': { owner: 502, notFound: agentThenServer },
+  'POST /api/v1/mcp/agents/{agent_id}/servers/{server_id}/health-check': { owner: 200, notFound: agentThenServer },
+  'GET /api/v1/mcp/agents/{agent_id}/servers/{server_id}/tools': { owner: 200, notFound: agentThenServer },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
   'GET /api/v1/tool-calls': { owner: 200, filter: true },
@@ -209,6 +239,10 @@ export const OPERATIONS: Record<string, OperationSpec> = {
 
 function agentThenThread(foreign: ReadonlySet<IdParam>): string {
   return foreign.has('agent_id') ? 'agent_not_found' : 'thread_not_found';
+}
+
+function agentThenServer(foreign: ReadonlySet<IdParam>): string {
+  return foreign.has('agent_id') ? 'agent_not_found' : 'mcp_server_not_found';
 }
 
 function agentThenTool(foreign: ReadonlySet<IdParam>): string {
@@ -227,6 +261,7 @@ export const ERROR_DETAILS: Record<string, string> = {
   run_not_found: 'Run not found.',
   flow_execution_not_found: 'Flow execution not found.',
   tool_not_found: 'Agent tool not found.',
+  mcp_server_not_found: 'MCP server not found.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported Content-Type.',
 };
@@ -371,6 +406,11 @@ export async function createObjects(
   if (key.status !== 200) throw new Error(`create key: ${key.status} ${key.raw}`);
   const tool = await admin.post(`/api/v1/agents/${agent.id}/tools`, { tool_name: 'calculator', tool_type: 'built_in' });
   if (tool.status !== 200) throw new Error(`create tool: ${tool.status} ${tool.raw}`);
+  const server = await admin.post(`/api/v1/mcp/agents/${agent.id}/servers`, {
+    name: `${label} MCP server`,
+    url: 'https://mcp.example.test/mcp',
+  });
+  if (server.status !== 200) throw new Error(`create MCP server: ${server.status} ${server.raw}`);
   let runId: string = crypto.randomUUID();
   if (options.run !== false) {
     const reply = await admin.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
@@ -392,6 +432,7 @@ export async function createObjects(
     execution_id: runId,
     flow_id: agent.id,
     tool_id: tool.body.id,
+    server_id: server.body.id,
     message_id: messageId,
     key: key.body.key,
   };

@@ -246,8 +246,8 @@ describe('agent tools: validation', () => {
     );
     await refused(
       { tool_name: 'search', tool_type: 'mcp_server', mcp_server_id: '0190a8a8-0000-7000-8000-000000000000' },
-      ['body', 'tool_type'],
-      'MCP servers arrive with issue 10: tools of type mcp_server cannot be added yet',
+      ['body', 'mcp_server_id'],
+      'The agent has no MCP server with this id',
     );
     await refused(
       { tool_name: 'calculator', tool_type: 'built_in', agent_id: '0190a8a8-0000-7000-8000-000000000000' },

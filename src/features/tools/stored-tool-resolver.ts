@@ -3,6 +3,10 @@ import type { Agent, JsonObject } from '../../domain/models.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import type { OutboundClient } from '../../outbound/outbound-client.js';
 import type { Store } from '../../storage/store.js';
+import type { StoredMcpServer } from '../../domain/mcp-servers.js';
+import type { McpConnectionPool } from '../../mcp/mcp-connection-pool.js';
+import { mcpTool } from '../../mcp/mcp-tool.js';
+import { openAuthConfig } from '../mcp/mcp-secrets.js';
 import { builtInTool } from '../../tools/builtin/index.js';
 import { ClientCredentialsTokens } from '../../tools/external/external-call.js';
 import { externalTool } from '../../tools/external-tool.js';
@@ -18,7 +22,8 @@ const INPUT_SCHEMA_CACHE_SIZE = 1000;
  * order they were added, then the names in its `configuration.tools` that no stored tool has —
  * read as built-in tools with their default configuration (or from the catalogue the app was
  * given). A stored tool of the same name wins even when disabled: disabling it turns the name off.
- * MCP tools are not resolved yet: the API does not accept them.
+ * An enabled MCP tool (`mcp_server`) calls its server over the app's connection pool; one whose
+ * server is gone is left out.
  */
 export class StoredToolResolver implements ToolResolver {
   readonly #inputSchemas = new Map<string, JsonObject>();
@@ -31,6 +36,8 @@ export class StoredToolResolver implements ToolResolver {
       box: SecretBox;
       catalog: ReadonlyMap<string, Tool>;
       outbound: OutboundClient;
+      /** Where MCP tools are called; without it they are left out. */
+      mcpPool?: McpConnectionPool | undefined;
     },
   ) {}
 
@@ -39,7 +46,18 @@ export class StoredToolResolver implements ToolResolver {
       organizationId: input.organizationId,
       agentId: input.agent.id,
     });
-    const tools = stored.filter((tool) => tool.is_enabled).flatMap((tool) => this.#toTool(tool) ?? []);
+    const enabled = stored.filter((tool) => tool.is_enabled);
+    const servers = enabled.some((tool) => tool.tool_type === 'mcp_server')
+      ? new Map(
+          (
+            await this.dependencies.store.mcpServers.list({
+              organizationId: input.organizationId,
+              agentId: input.agent.id,
+            })
+          ).map((server) => [server.id, server]),
+        )
+      : new Map<string, StoredMcpServer>();
+    const tools = enabled.flatMap((tool) => this.#toTool(tool, servers) ?? []);
     const storedNames = new Set(stored.map((tool) => tool.tool_name));
     const legacyNames = Array.isArray(input.agent.configuration.tools) ? input.agent.configuration.tools : [];
     for (const name of new Set(legacyNames)) {
@@ -50,9 +68,28 @@ export class StoredToolResolver implements ToolResolver {
     return tools;
   }
 
-  #toTool(stored: StoredAgentTool): Tool | undefined {
+  #toTool(stored: StoredAgentTool, servers: ReadonlyMap<string, StoredMcpServer>): Tool | undefined {
     const configuration = stored.configuration ?? {};
     if (stored.tool_type === 'built_in') return builtInTool(stored.tool_name, configuration, this.dependencies);
+    if (stored.tool_type === 'mcp_server') {
+      const server = stored.mcp_server_id === null ? undefined : servers.get(stored.mcp_server_id);
+      const pool = this.dependencies.mcpPool;
+      if (!server || !pool) return undefined;
+      return mcpTool({
+        name: stored.tool_name,
+        configuration: {
+          ...configuration,
+          input_schema: this.#inputSchema((configuration.input_schema ?? { type: 'object' }) as JsonObject),
+        },
+        server: {
+          organizationId: server.organization_id,
+          serverId: server.id,
+          url: server.url,
+          authConfig: openAuthConfig(this.dependencies.box, server.auth_config),
+        },
+        pool,
+      });
+    }
     if (stored.tool_type !== 'external_tool') return undefined;
     const { box } = this.dependencies;
     return externalTool({

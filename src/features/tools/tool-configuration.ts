@@ -54,11 +54,6 @@ function configurationIssues(input: {
   configuration: JsonObject | null;
 }): ValidationIssue[] {
   const { toolType, toolName, configuration } = input;
-  if (toolType === 'mcp_server') {
-    return [
-      issue(['body', 'tool_type'], 'MCP servers arrive with issue 10: tools of type mcp_server cannot be added yet'),
-    ];
-  }
   if (configuration !== null && JSON.stringify(configuration).length > MAX_CONFIGURATION_CHARACTERS) {
     return [
       issue(
@@ -69,8 +64,54 @@ function configurationIssues(input: {
     ];
   }
   if (toolType === 'built_in') return builtInIssues(toolName, configuration ?? {});
+  if (toolType === 'mcp_server') return mcpToolIssues(configuration ?? {});
   if (configuration === null) return [issue([...CONFIGURATION], 'Field required', 'missing')];
   return externalToolIssues(configuration);
+}
+
+/**
+ * An MCP tool's configuration (docs/mcp.md): the server's tool name (`mcp_tool_name`, the
+ * tool_name when absent) and what a sync fills in — description, input schema (kept as the
+ * server gives it: the server validates its arguments), annotations — plus `timeout_ms` and
+ * `requires_approval`.
+ */
+function mcpToolIssues(configuration: JsonObject): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const stringField = (name: string) => {
+    if (configuration[name] !== undefined && typeof configuration[name] !== 'string')
+      issues.push(issue([...CONFIGURATION, name], 'Input should be a valid string', 'string_type'));
+  };
+  stringField('mcp_tool_name');
+  stringField('description');
+  stringField('title');
+  for (const name of ['input_schema', 'annotations', 'output_schema']) {
+    const value = configuration[name];
+    if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value)))
+      issues.push(issue([...CONFIGURATION, name], 'Input should be a valid dictionary', 'dict_type'));
+  }
+  const timeout = configuration.timeout_ms;
+  if (
+    timeout !== undefined &&
+    !(Number.isInteger(timeout) && (timeout as number) >= 100 && (timeout as number) <= 600_000)
+  )
+    issues.push(issue([...CONFIGURATION, 'timeout_ms'], 'timeout_ms should be an integer from 100 to 600000'));
+  if (configuration.requires_approval !== undefined && typeof configuration.requires_approval !== 'boolean')
+    issues.push(issue([...CONFIGURATION, 'requires_approval'], 'Input should be a valid boolean', 'bool_type'));
+  const known = new Set([
+    'mcp_tool_name',
+    'description',
+    'title',
+    'input_schema',
+    'annotations',
+    'output_schema',
+    'timeout_ms',
+    'requires_approval',
+  ]);
+  for (const name of Object.keys(configuration)) {
+    if (!known.has(name))
+      issues.push(issue([...CONFIGURATION, name], 'Extra inputs are not permitted', 'extra_forbidden'));
+  }
+  return issues;
 }
 
 function builtInIssues(toolName: string, configuration: JsonObject): ValidationIssue[] {

@@ -11,7 +11,10 @@ const ToolName = Type.String({
 
 const ToolTypeSchema = Type.Union(
   TOOL_TYPES.map((type) => Type.Literal(type)),
-  { description: '`built_in`, `external_tool`, or `mcp_server` (not accepted yet: MCP servers arrive later).' },
+  {
+    description:
+      '`built_in`, `external_tool`, or `mcp_server` (a tool of one of the agent’s MCP servers; usually made by connect).',
+  },
 );
 
 const Configuration = Nullable(

@@ -56,6 +56,7 @@ export class ToolsService {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
     }
     const fields = checkedFields({ ...body, configuration: body.configuration ?? null });
+    await this.#checkMcpServer({ ...input, toolType: fields.tool_type, serverId: body.mcp_server_id ?? null });
     const now = clock.now().toISOString();
     const tool: StoredAgentTool = {
       id: newId(),
@@ -104,6 +105,9 @@ export class ToolsService {
             ? stored.external_tool_connection_id
             : input.changes.external_tool_connection_id,
       });
+      if (input.changes.tool_type !== undefined || input.changes.mcp_server_id !== undefined) {
+        await this.#checkMcpServer({ ...input, toolType: merged.tool_type, serverId: merged.mcp_server_id ?? null });
+      }
       const changes: AgentToolChanges = { ...withoutUndefined(input.changes) };
       if (input.changes.configuration !== undefined || input.changes.tool_type !== undefined) {
         changes.configuration =
@@ -142,6 +146,26 @@ export class ToolsService {
 
   #view(tool: StoredAgentTool): AgentToolView {
     return agentToolView(this.dependencies.box, tool);
+  }
+
+  /**
+   * A tool of type mcp_server names a server of the same agent (`mcp_server_id`): its calls go
+   * there. Checked on create; the sync of that server then keeps it if the server has a tool of
+   * its `mcp_tool_name`, and removes it otherwise.
+   */
+  async #checkMcpServer(input: AgentScope & { toolType: ToolType; serverId: string | null }): Promise<void> {
+    if (input.toolType !== 'mcp_server') return;
+    if (input.serverId === null)
+      throw validationError(
+        ['body', 'mcp_server_id'],
+        'A tool of type mcp_server needs the mcp_server_id of one of the agent’s MCP servers',
+      );
+    const server = await this.dependencies.store.mcpServers.get({
+      organizationId: input.organizationId,
+      agentId: input.agentId,
+      id: input.serverId,
+    });
+    if (!server) throw validationError(['body', 'mcp_server_id'], 'The agent has no MCP server with this id');
   }
 
   async #requireAgent(input: AgentScope): Promise<void> {

@@ -91,6 +91,20 @@ export class AgentToolReader {
     const rows = await query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(MAX_TOOLS_PER_AGENT).execute();
     return rows.map(agentToolRowToTool);
   }
+
+  /** The tools that came from one MCP server (its catalogue), in the order they were added. */
+  async listForServer(input: { organizationId: string; serverId: string }): Promise<StoredAgentTool[]> {
+    const rows = await this.db
+      .selectFrom('agent_tools')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .where('mcp_server_id', '=', input.serverId)
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(MAX_TOOLS_PER_AGENT)
+      .execute();
+    return rows.map(agentToolRowToTool);
+  }
 }
 
 export class AgentToolWriter {
@@ -98,6 +112,21 @@ export class AgentToolWriter {
 
   constructor(private readonly db: Executor) {
     this.#reader = new AgentToolReader(db);
+  }
+
+  listForServer(input: { organizationId: string; serverId: string }): Promise<StoredAgentTool[]> {
+    return this.#reader.listForServer(input);
+  }
+
+  /** The names of every tool of the agent (at most MAX_TOOLS_PER_AGENT). */
+  async listNames(input: { organizationId: string; agentId: string }): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('agent_tools')
+      .select('tool_name')
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .execute();
+    return rows.map((row) => row.tool_name);
   }
 
   /** The tool as this transaction sees it, for a change that depends on what is stored. */
