@@ -38,6 +38,8 @@ import { StreamTokensService } from './features/stream-tokens/stream-tokens.serv
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
 import { registerToolCallRoutes } from './features/tool-calls/tool-calls.routes.js';
+import { registerMcpOAuthRoutes } from './features/mcp-oauth/mcp-oauth.routes.js';
+import { createMcpOAuth } from './app-mcp-oauth.js';
 import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
 import { ThreadsService } from './features/threads/threads.service.js';
@@ -125,6 +127,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
   const { tools, imports, resolver, outbound, secret } = createTools({ app, dependencies, clock, generateId });
+  const mcpOAuth = createMcpOAuth({ app, config, store, clock, secret, outbound });
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -144,6 +147,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerStreamTokenRoutes(app, { tokens });
   registerFlowExecutionRoutes(app, { store });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
+  registerMcpOAuthRoutes(app, { oauth: mcpOAuth });
   await app.ready();
   credentialWatch.start();
 
@@ -155,9 +159,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     bus,
     sse,
     outbound,
-    beginShutdown: () => {
-      shuttingDown = true;
-    },
+    beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
       await credentialWatch.stop();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
+import { readMcpOAuth, type McpOAuthConfig } from './config-mcp-oauth.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -98,6 +99,7 @@ export interface Config {
   readonly runtime: RuntimeConfig;
   readonly streams: StreamsConfig;
   readonly outbound: OutboundConfig;
+  readonly mcpOAuth: McpOAuthConfig;
 }
 
 /** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
@@ -141,9 +143,11 @@ export const MIN_SECRET_KEY_BYTES = 32;
 
 export function loadConfig(environment: Environment = process.env, cwd = process.cwd()): Config {
   const database = parseDatabaseUrl(readString(environment, 'DATABASE_URL', DEFAULTS.DATABASE_URL), cwd);
+  const port = readInteger(environment, 'PORT', DEFAULTS.PORT, { min: 0, max: 65535 });
+  const host = readString(environment, 'HOST', DEFAULTS.HOST);
   return Object.freeze({
-    port: readInteger(environment, 'PORT', DEFAULTS.PORT, { min: 0, max: 65535 }),
-    host: readString(environment, 'HOST', DEFAULTS.HOST),
+    port,
+    host,
     database,
     logLevel: readLogLevel(environment),
     authCacheTtlMs: readInteger(environment, 'AUTH_CACHE_TTL_MS', DEFAULTS.AUTH_CACHE_TTL_MS, {
@@ -176,6 +180,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     runtime: readRuntime(environment),
     streams: readStreams(environment),
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
+    mcpOAuth: readMcpOAuth(environment, host, port),
   });
 }
 

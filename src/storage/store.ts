@@ -7,6 +7,7 @@ import { AgentToolReader, AgentToolWriter } from './kysely/agent-tools-store.js'
 import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
 import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store.js';
+import { McpOAuthReader, McpOAuthWriter } from './kysely/mcp-oauth-store.js';
 import { MessageReader, MessageWriter } from './kysely/messages-store.js';
 import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
 import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
@@ -36,6 +37,7 @@ export interface StoreWriters {
   runMessages: RunMessageWriter;
   processes: ProcessWriter;
   agentTools: AgentToolWriter;
+  mcpOAuth: McpOAuthWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -84,6 +86,7 @@ export class Store {
   readonly processes: ProcessReader;
   readonly agentTools: AgentToolReader;
   readonly toolCalls: ToolCallReader;
+  readonly mcpOAuth: McpOAuthReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -102,6 +105,7 @@ export class Store {
     this.processes = new ProcessReader(reader);
     this.agentTools = new AgentToolReader(reader);
     this.toolCalls = new ToolCallReader(reader);
+    this.mcpOAuth = new McpOAuthReader(reader);
   }
 
   /**
@@ -154,6 +158,7 @@ class BoundWriters implements StoreWriters {
   #runMessages?: RunMessageWriter;
   #processes?: ProcessWriter;
   #agentTools?: AgentToolWriter;
+  #mcpOAuth?: McpOAuthWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -192,6 +197,9 @@ class BoundWriters implements StoreWriters {
   }
   get agentTools() {
     return (this.#agentTools ??= new AgentToolWriter(this.db));
+  }
+  get mcpOAuth() {
+    return (this.#mcpOAuth ??= new McpOAuthWriter(this.db));
   }
 }
 
