@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { McpServerRef } from '../../src/mcp/mcp-authorization.js';
+import { McpAuthorizationRequired, type McpServerRef } from '../../src/mcp/mcp-authorization.js';
 import type { OAuthAuthorization } from '../../src/mcp/oauth/oauth-authorization.js';
 import type { OutboundClient } from '../../src/outbound/outbound-client.js';
 import { SecretBox } from '../../src/security/secret-box.js';
 import { ServerSecret } from '../../src/security/server-secret.js';
-import { startOAuthMcpServer, type OAuthMcpServer } from '../fixtures/oauth-mcp-server.js';
+import { PRE_REGISTERED, startOAuthMcpServer, type OAuthMcpServer } from '../fixtures/oauth-mcp-server.js';
 import { client, createTestContext, type TestContext } from '../helpers/harness.js';
 import {
   followToCallback,
@@ -108,5 +108,124 @@ describe('MCP OAuth: sign-in through the callback', () => {
     expect(SecretBox.isSealed(row.client_information)).toBe(true);
 
     expect(await listToolNames(oauth, ref)).toEqual(['admin_echo', 'echo']);
+  });
+
+  it.each([
+    ['client_secret_basic', PRE_REGISTERED.basic],
+    ['client_secret_post', PRE_REGISTERED.post],
+  ] as const)('uses a pre-registered client with %s at the token endpoint', async (method, registered) => {
+    const ref = await newServer({ ...registered, token_endpoint_auth_method: method });
+    const registrations = fixture.counts.registrations;
+    const { authorizationUrl } = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    expect(new URL(authorizationUrl).searchParams.get('client_id')).toBe(registered.client_id);
+    expect(fixture.counts.registrations).toBe(registrations);
+    const response = await callback(await followToCallback(authorizationUrl, REDIRECT_URI));
+    expect(response.status).toBe(200);
+    const token = fixture.tokenRequests.at(-1)!;
+    if (method === 'client_secret_basic') {
+      const expected = Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64');
+      expect(token.authorization).toBe(`Basic ${expected}`);
+      expect(token.params.get('client_secret')).toBeNull();
+    } else {
+      expect(token.authorization).toBeUndefined();
+      expect(token.params.get('client_id')).toBe(registered.client_id);
+      expect(token.params.get('client_secret')).toBe(registered.client_secret);
+    }
+    expect(await listToolNames(oauth, ref)).toEqual(['admin_echo', 'echo']);
+  });
+
+  it('refuses a replayed, unknown, missing or foreign state with 400 mcp_oauth_state_invalid', async () => {
+    const ref = await newServer();
+    const { authorizationUrl } = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    const back = await followToCallback(authorizationUrl, REDIRECT_URI);
+    expect((await callback(back)).status).toBe(200);
+    const replay = await callback(back);
+    expect(replay.status).toBe(400);
+    expect(replay.json()).toMatchObject({
+      code: 'mcp_oauth_state_invalid',
+      detail: 'This sign-in link was already used: start the connection again.',
+    });
+
+    const unknown = new URL(back);
+    unknown.searchParams.set('state', 'not-a-state-we-issued');
+    expect((await callback(unknown)).json()).toMatchObject({
+      code: 'mcp_oauth_state_invalid',
+      detail: expect.stringContaining('not known'),
+    });
+    const missing = new URL(back);
+    missing.searchParams.delete('state');
+    expect((await callback(missing)).json()).toMatchObject({
+      code: 'mcp_oauth_state_invalid',
+      detail: expect.stringContaining('no state'),
+    });
+
+    // A state whose row names another organisation than its server's: never consumed.
+    const other = await newServer();
+    const second = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    await runSql(
+      context.database.target,
+      'update mcp_oauth_states set organization_id = ? where mcp_server_id = ? and used_at is null',
+      [other.organizationId, ref.serverId],
+    );
+    const foreign = await callback(await followToCallback(second.authorizationUrl, REDIRECT_URI));
+    expect(foreign.status).toBe(400);
+    expect(foreign.json().code).toBe('mcp_oauth_state_invalid');
+  });
+
+  it('refuses an expired state', async () => {
+    const ref = await newServer();
+    const past = oauthInstance({
+      store: context.store,
+      secretKeyFile: context.secretKeyFile,
+      outbound,
+      clock: { now: () => new Date(Date.now() - 11 * 60_000) },
+    });
+    const { authorizationUrl } = await past.begin(ref, { wwwAuthenticate: await challenge() });
+    const response = await callback(await followToCallback(authorizationUrl, REDIRECT_URI));
+    expect(response.status).toBe(400);
+    expect(response.json()).toMatchObject({
+      code: 'mcp_oauth_state_invalid',
+      detail: 'This sign-in link has expired: start the connection again.',
+    });
+  });
+
+  it('refuses a wrong iss (RFC 9207) and an error from the authorization server, keeping the reason', async () => {
+    const ref = await newServer();
+    const first = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    const back = await followToCallback(first.authorizationUrl, REDIRECT_URI);
+    back.searchParams.set('iss', 'https://attacker.example');
+    const wrong = await callback(back);
+    expect(wrong.status).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'mcp_oauth_failed', detail: expect.stringContaining('RFC 9207') });
+
+    const second = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    const state = new URL(second.authorizationUrl).searchParams.get('state')!;
+    const denied = new URL(REDIRECT_URI);
+    denied.search = new URLSearchParams({
+      error: 'access_denied',
+      error_description: 'The user said <no>',
+      state,
+      iss: fixture.issuer,
+    }).toString();
+    const page = await callback(denied, 'text/html');
+    expect(page.status).toBe(400);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.body).toContain('access_denied: The user said &lt;no&gt;');
+    expect(page.body).not.toContain('<no>');
+    const [row] = await runSql(
+      context.database.target,
+      'select discovery from mcp_oauth_credentials where mcp_server_id = ?',
+      [ref.serverId],
+    );
+    expect(JSON.parse(row.discovery).lastError).toBe(
+      'The authorization server did not grant access (access_denied: The user said <no>)',
+    );
+  });
+
+  it('refuses protected-resource metadata naming another resource than the server', async () => {
+    const ref = { ...(await newServer()), url: fixture.mcpUrl.replace(/\/mcp$/, '/other') };
+    await expect(oauth.begin(ref, { wwwAuthenticate: await challenge() })).rejects.toThrow(McpAuthorizationRequired);
+    await expect(oauth.begin(ref, { wwwAuthenticate: await challenge() })).rejects.toThrow(/names another resource/);
   });
 });
