@@ -57,7 +57,7 @@ export function authorizedFetch(input: AuthorizedFetchInput): FetchLike {
     const reason = `insufficient_scope: the server needs the scope "${needed}"; sign in again to grant it`;
     const isNew = needed !== '' && (await input.requireScopes(key, needed));
     if (!isNew || !credentials.tokens?.refresh_token || !replayable(init)) throw new McpAuthorizationRequired(reason);
-    const wider = unionScopes(credentials.tokens.scope ?? credentials.discovery?.scope, needed);
+    const wider = unionScopes(credentials.discovery?.scope, credentials.tokens.scope, needed);
     try {
       credentials = await input.refresh(key, credentials.version, wider);
     } catch (error) {

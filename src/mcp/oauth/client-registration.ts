@@ -10,7 +10,8 @@ import type { OAuthUrls } from './oauth-urls.js';
  *
  * 1. the server's pre-registered client (`auth_config.client_id`, with `client_secret` and
  *    `token_endpoint_auth_method` when it has them);
- * 2. the client already stored for this same authorization server (never registered twice);
+ * 2. the client already stored for this same authorization server — a dynamic one only while
+ *    the scope it was registered for covers the scope asked for (a step-up registers again);
  * 3. a Client ID Metadata Document: the client id is the URL of Parley's document, served at
  *    PUBLIC_URL — only when the authorization server says it supports them and PUBLIC_URL is
  *    https (the server fetches the document, so it must be public and secure);
@@ -31,7 +32,8 @@ export async function chooseClient(input: {
   const configured = preRegisteredClient(authConfig, issuer);
   if (configured) return configured;
   if (stored && stored.origin !== 'pre_registered' && stored.issuer === issuer) {
-    if (stored.origin === 'dynamic' || stored.client_id === urls.clientMetadataUrl) return stored;
+    if (stored.origin === 'dynamic' && covers(stored.scope, input.scope)) return stored;
+    if (stored.origin === 'metadata_document' && stored.client_id === urls.clientMetadataUrl) return stored;
   }
   const { metadata } = discovery;
   if (metadata.client_id_metadata_document_supported === true && urls.clientMetadataUrl.startsWith('https://')) {
@@ -56,6 +58,7 @@ export async function chooseClient(input: {
         ? { token_endpoint_auth_method: registered.token_endpoint_auth_method }
         : {}),
       origin: 'dynamic',
+      ...((registered.scope ?? input.scope) ? { scope: registered.scope ?? input.scope } : {}),
       issuer,
     };
   }
@@ -101,6 +104,13 @@ function preRegisteredClient(authConfig: Record<string, unknown> | null, issuer:
     origin: 'pre_registered',
     issuer,
   };
+}
+
+/** Whether a client registered for `registered` may ask for `wanted` (no registered scope: anything). */
+function covers(registered: string | undefined, wanted: string | undefined): boolean {
+  if (!registered || !wanted) return true;
+  const allowed = new Set(registered.split(' '));
+  return wanted.split(' ').every((scope) => allowed.has(scope));
 }
 
 /** A public client (PKCE only) where the server allows one, else a secret the server takes. */

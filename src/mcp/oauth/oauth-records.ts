@@ -20,6 +20,8 @@ export interface StoredClient {
   /** The method the client is registered with at the token endpoint, when known. */
   token_endpoint_auth_method?: string;
   origin: ClientOrigin;
+  /** The scope a dynamic registration was made for: a sign-in asking for more registers again. */
+  scope?: string;
   /** The authorization server the client belongs to (its issuer). */
   issuer: string;
 }
