@@ -25,8 +25,10 @@ export function callbackPage(input: { title: string; message: string }): string 
   ].join('\n');
 }
 
-/** Whether the client asked for JSON rather than a page (an API client, not a browser). */
-export function prefersJson(accept: string | undefined): boolean {
-  if (!accept) return false;
-  return accept.includes('application/json') && !accept.includes('text/html');
+/**
+ * Whether the client asked for a page: browsers send `text/html` in Accept on a navigation; every
+ * other client gets the API's JSON (and its error envelope).
+ */
+export function wantsPage(accept: string | undefined): boolean {
+  return accept !== undefined && accept.toLowerCase().includes('text/html');
 }

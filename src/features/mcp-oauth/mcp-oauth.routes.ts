@@ -6,7 +6,7 @@ import { typedApp } from '../../http/typed-app.js';
 import { clientMetadataDocument } from '../../mcp/oauth/client-registration.js';
 import type { OAuthAuthorization } from '../../mcp/oauth/oauth-authorization.js';
 import { CALLBACK_PATH, CLIENT_METADATA_PATH } from '../../mcp/oauth/oauth-urls.js';
-import { callbackPage, prefersJson } from './callback-page.js';
+import { callbackPage, wantsPage } from './callback-page.js';
 import { OAuthCallbackQuery, OAuthCallbackResult, OAuthClientMetadataDocument } from './mcp-oauth.schemas.js';
 
 const common = { tags: ['mcp-servers'], 'x-parley-extension': true, security: [] };
@@ -14,8 +14,8 @@ const common = { tags: ['mcp-servers'], 'x-parley-extension': true, security: []
 /**
  * The two public routes of MCP servers' OAuth (docs/mcp-oauth.md): the callback the
  * authorization server sends the browser back to — authorised by its single-use `state`, not by
- * a key — and Parley's client metadata document. Browsers get a small page, API clients (Accept:
- * application/json) the usual JSON; both `no-store`.
+ * a key — and Parley's client metadata document. Browsers (Accept: text/html) get a small escaped
+ * page, every other client the usual JSON and error envelope; both `no-store`.
  */
 export function registerMcpOAuthRoutes(parent: FastifyInstance, dependencies: { oauth: OAuthAuthorization }): void {
   const app = typedApp(parent);
@@ -44,13 +44,13 @@ export function registerMcpOAuthRoutes(parent: FastifyInstance, dependencies: { 
       },
     },
     handler: async (request, reply) => {
-      const json = prefersJson(request.headers.accept);
+      const page = wantsPage(request.headers.accept);
       try {
         const server = await oauth.complete(request.query);
-        if (json) return { status: 'authorized' as const, mcp_server_id: server.serverId };
+        if (!page) return { status: 'authorized' as const, mcp_server_id: server.serverId };
         return sendPage(reply, 200, 'Signed in', 'The MCP server is connected. You can close this page.');
       } catch (error) {
-        if (json || !(error instanceof AppError)) throw error;
+        if (!page || !(error instanceof AppError)) throw error;
         return sendPage(reply, error.status, 'Sign-in failed', error.message);
       }
     },
