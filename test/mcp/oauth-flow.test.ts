@@ -56,6 +56,9 @@ async function challenge(): Promise<string | null> {
   return response.headers.get('www-authenticate');
 }
 
+/** Every callback response body, for the final secrets scan. */
+const callbackBodies: string[] = [];
+
 async function callback(url: URL, accept = 'application/json') {
   const response = await context.parley.app.inject({
     method: 'GET',
@@ -227,5 +230,43 @@ describe('MCP OAuth: sign-in through the callback', () => {
     const ref = { ...(await newServer()), url: fixture.mcpUrl.replace(/\/mcp$/, '/other') };
     await expect(oauth.begin(ref, { wwwAuthenticate: await challenge() })).rejects.toThrow(McpAuthorizationRequired);
     await expect(oauth.begin(ref, { wwwAuthenticate: await challenge() })).rejects.toThrow(/names another resource/);
+  });
+
+  it("serves Parley's client metadata document under PUBLIC_URL", async () => {
+    const response = await context.parley.app.inject({ method: 'GET', url: '/api/v1/mcp/oauth/client-metadata.json' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      client_id: 'http://127.0.0.1:8080/api/v1/mcp/oauth/client-metadata.json',
+      client_name: 'Parley',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'web',
+    });
+  });
+
+  it('never puts a token, code, code verifier or client secret in a response or the logs', async () => {
+    const box = new SecretBox(ServerSecret.fromConfig({ secretKey: undefined, secretKeyFile: context.secretKeyFile }));
+    const rows = await runSql(
+      context.database.target,
+      'select tokens from mcp_oauth_credentials where tokens is not null',
+    );
+    const secrets = new Set<string>([PRE_REGISTERED.basic.client_secret, PRE_REGISTERED.post.client_secret]);
+    for (const row of rows) {
+      const tokens = JSON.parse(box.open(row.tokens));
+      secrets.add(tokens.access_token);
+      if (tokens.refresh_token) secrets.add(tokens.refresh_token);
+    }
+    for (const request of fixture.tokenRequests) {
+      for (const name of ['code', 'code_verifier', 'refresh_token']) {
+        const value = request.params.get(name);
+        if (value) secrets.add(value);
+      }
+    }
+    expect(rows.length).toBeGreaterThan(2);
+    expect(context.logs.length).toBeGreaterThan(0);
+    const seen = [...context.logs, ...callbackBodies].join('\n');
+    expect([...secrets].filter((secret) => seen.includes(secret))).toEqual([]);
   });
 });
