@@ -125,13 +125,19 @@ describe('MCP OAuth: refresh', () => {
     const first = instance(context.store, TWO_HOURS);
     const second = instance(otherStore, TWO_HOURS);
     const refreshes = fixture.counts.refresh;
-    const results = await Promise.all([
-      listToolNames(first, ref),
-      listToolNames(second, ref),
-      listToolNames(first, ref),
-      listToolNames(second, ref),
-    ]);
-    expect(results).toEqual(Array(4).fill(['admin_echo', 'echo']));
+    // The token endpoint takes its time: whoever comes second finds the refresh still under way.
+    fixture.tokenDelayMs = 300;
+    try {
+      const results = await Promise.all([
+        listToolNames(first, ref),
+        listToolNames(second, ref),
+        listToolNames(first, ref),
+        listToolNames(second, ref),
+      ]);
+      expect(results).toEqual(Array(4).fill(['admin_echo', 'echo']));
+    } finally {
+      fixture.tokenDelayMs = 0;
+    }
     expect(fixture.counts.refresh).toBe(refreshes + 1);
     const after = await storedTokens(ref);
     expect(after.row.refresh_lease_owner).toBeNull();
