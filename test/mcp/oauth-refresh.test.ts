@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpAuthorizationRequired, type McpServerRef } from '../../src/mcp/mcp-authorization.js';
 import type { OAuthAuthorization } from '../../src/mcp/oauth/oauth-authorization.js';
@@ -204,5 +207,22 @@ describe('MCP OAuth: refresh', () => {
     const after = await storedTokens(ref);
     expect(after.tokens.refresh_token).toEqual(expect.any(String));
     expect(JSON.parse(after.row.discovery).lastError).toBe((error as McpAuthorizationRequired).reason);
+  });
+
+  it('needs a new sign-in when the stored credentials were sealed with a key this server lacks', async () => {
+    const ref = await signedInServer();
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-other-key-'));
+    try {
+      const stranger = oauthInstance({
+        store: context.store,
+        secretKeyFile: path.join(directory, 'secret.key'),
+        outbound,
+      });
+      const error = await listToolNames(stranger, ref).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(McpAuthorizationRequired);
+      expect((error as McpAuthorizationRequired).reason).toMatch(/sealed with a key this server does not have/);
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -3,10 +3,10 @@ import { startAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../ids.js';
-import type { SecretBox } from '../../security/secret-box.js';
+import { SecretBoxError, type SecretBox } from '../../security/secret-box.js';
 import type { McpServerKey } from '../../storage/kysely/mcp-oauth-store.js';
 import type { Store } from '../../storage/store.js';
-import type { McpAuthorization, McpServerRef } from '../mcp-authorization.js';
+import { McpAuthorizationRequired, type McpAuthorization, type McpServerRef } from '../mcp-authorization.js';
 import { OAuthCallback, type CallbackQuery, type McpServerAuthorized } from './oauth-callback.js';
 import { chooseClient } from './client-registration.js';
 import { discover } from './discovery.js';
@@ -76,7 +76,7 @@ export class OAuthAuthorization implements McpAuthorization {
     return authorizedFetch({
       key: keyOf(server),
       send,
-      read: (key) => this.#read(key),
+      read: (key) => this.#readForUse(key),
       refresh: (key, version, scope) => this.#refresher.refresh(key, version, scope ? { scope } : {}),
       requireScopes: (key, scope) => this.#requireScopes(key, scope),
       clock: this.options.clock,
@@ -92,7 +92,11 @@ export class OAuthAuthorization implements McpAuthorization {
     const key = keyOf(server);
     const bearer = parseBearerChallenge(challenge.wwwAuthenticate);
     const found = await discover({ serverUrl: server.url, challenge: bearer, send });
-    const existing = await this.#read(key);
+    // What cannot be opened (sealed under a key this server no longer has) is signed in afresh.
+    const existing = await this.#read(key).catch((error: unknown) => {
+      if (error instanceof SecretBoxError) return null;
+      throw error;
+    });
     const requiredScopes = existing?.discovery?.requiredScopes ?? [];
     const scope = requestedScope(found, bearer.scope, requiredScopes);
     const client = await chooseClient({
@@ -151,6 +155,18 @@ export class OAuthAuthorization implements McpAuthorization {
       await revokeTokens({ client: current.client, tokens: current.tokens, discovery: current.discovery, send, log });
     }
     await store.write((writers) => writers.mcpOAuth.forget(key));
+  }
+
+  /** The credentials a request uses; ones this server cannot open need a new sign-in. */
+  async #readForUse(key: McpServerKey): Promise<OpenedCredentials | null> {
+    try {
+      return await this.#read(key);
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      throw new McpAuthorizationRequired(
+        'The stored sign-in was sealed with a key this server does not have (PARLEY_SECRET_KEYS): sign in again',
+      );
+    }
   }
 
   async #read(key: McpServerKey): Promise<OpenedCredentials | null> {
