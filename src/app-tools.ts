@@ -4,7 +4,9 @@ import type { Config } from './config.js';
 import { McpHealthMonitor } from './features/mcp/mcp-health-monitor.js';
 import { McpServersService } from './features/mcp/mcp-servers.service.js';
 import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
-import { noAuthorization, type McpAuthorization } from './mcp/mcp-authorization.js';
+import type { McpAuthorization } from './mcp/mcp-authorization.js';
+import type { OAuthAuthorization } from './mcp/oauth/oauth-authorization.js';
+import { createMcpOAuth } from './app-mcp-oauth.js';
 import { McpConnectionPool } from './mcp/mcp-connection-pool.js';
 import { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import { ToolsService } from './features/tools/tools.service.js';
@@ -41,6 +43,7 @@ export function createTools(input: {
   mcp: McpServersService;
   mcpPool: McpConnectionPool;
   mcpHealth: McpHealthMonitor;
+  mcpOAuth: OAuthAuthorization;
 } {
   const { app, dependencies } = input;
   const { store } = dependencies;
@@ -48,7 +51,7 @@ export function createTools(input: {
   const outbound = createOutbound(app, dependencies);
   const box = new SecretBox(secret);
   const catalog = dependencies.tools ?? BUILTIN_TOOLS;
-  const { mcp, mcpPool, mcpHealth } = createMcp({ ...input, box, outbound });
+  const { mcp, mcpPool, mcpHealth, mcpOAuth } = createMcp({ ...input, box, outbound });
   return {
     tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
     imports: new OpenApiImportService({ store, box, clock: input.clock, newId: input.generateId, outbound }),
@@ -58,12 +61,14 @@ export function createTools(input: {
     mcp,
     mcpPool,
     mcpHealth,
+    mcpOAuth,
   };
 }
 
 /**
  * MCP servers (docs/mcp.md): one connection pool per app on the guarded fetch, closed with the
- * app, the authorization layer (none unless given), the service and the periodic health checks.
+ * app, the OAuth layer (docs/mcp-oauth.md; tests may give another authorization layer), the
+ * service and the periodic health checks.
  */
 function createMcp(input: {
   app: FastifyInstance;
@@ -72,12 +77,22 @@ function createMcp(input: {
   generateId: IdGenerator;
   box: SecretBox;
   outbound: OutboundClient;
-}): { mcp: McpServersService; mcpPool: McpConnectionPool; mcpHealth: McpHealthMonitor } {
+}): { mcp: McpServersService; mcpPool: McpConnectionPool; mcpHealth: McpHealthMonitor; mcpOAuth: OAuthAuthorization } {
   const { app, dependencies, clock, box, outbound } = input;
   const { store, config } = dependencies;
-  const authorization = dependencies.mcpAuthorization ?? noAuthorization;
-  // The pool reports list_changed to the service, which is made with the pool.
+  // The pool reports list_changed to the service, and a completed sign-in reaches it through the
+  // OAuth layer: both are made before the service, which is made with them.
   const services: { mcp?: McpServersService } = {};
+  const mcpOAuth = createMcpOAuth({
+    app,
+    config,
+    store,
+    clock,
+    box,
+    outbound,
+    onAuthorized: (server) => services.mcp!.completeAuthorization(server),
+  });
+  const authorization = dependencies.mcpAuthorization ?? mcpOAuth;
   const mcpPool = new McpConnectionPool({
     fetch: outbound.fetch,
     authorization,
@@ -110,7 +125,7 @@ function createMcp(input: {
     await mcpHealth.stop();
     await mcpPool.closeAll();
   });
-  return { mcp, mcpPool, mcpHealth };
+  return { mcp, mcpPool, mcpHealth, mcpOAuth };
 }
 
 /** The guarded outbound client (ADR 0013), from `config.outbound`; its pooled connections close with the app. */

@@ -43,6 +43,8 @@ import type { McpServersService } from './features/mcp/mcp-servers.service.js';
 import type { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import type { ToolsService } from './features/tools/tools.service.js';
 import { registerToolCallRoutes } from './features/tool-calls/tool-calls.routes.js';
+import { registerMcpOAuthRoutes } from './features/mcp-oauth/mcp-oauth.routes.js';
+import type { OAuthAuthorization } from './mcp/oauth/oauth-authorization.js';
 import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
 import { ThreadsService } from './features/threads/threads.service.js';
@@ -131,7 +133,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const { tools, imports, resolver, outbound, secret, mcp } = createTools({ app, dependencies, clock, generateId });
+  const toolParts = createTools({ app, dependencies, clock, generateId });
+  const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
@@ -144,7 +147,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerThreadRoutes(app, { threads, idempotency });
-  registerToolFamilies(app, { tools, imports, mcp, idempotency });
+  registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
@@ -162,9 +165,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     bus,
     sse,
     outbound,
-    beginShutdown: () => {
-      shuttingDown = true;
-    },
+    beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
       await credentialWatch.stop();
@@ -173,13 +174,20 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   };
 }
 
-/** The agent-tools and mcp-servers families. */
+/** The agent-tools and mcp-servers families, and the MCP sign-in routes. */
 function registerToolFamilies(
   app: FastifyInstance,
-  input: { tools: ToolsService; imports: OpenApiImportService; mcp: McpServersService; idempotency: Idempotency },
+  input: {
+    tools: ToolsService;
+    imports: OpenApiImportService;
+    mcp: McpServersService;
+    mcpOAuth: OAuthAuthorization;
+    idempotency: Idempotency;
+  },
 ): void {
   registerToolRoutes(app, { tools: input.tools, imports: input.imports, idempotency: input.idempotency });
   registerMcpRoutes(app, { mcp: input.mcp, idempotency: input.idempotency });
+  registerMcpOAuthRoutes(app, { oauth: input.mcpOAuth });
 }
 
 /** CORS, then authentication: preflights carry no credential. */

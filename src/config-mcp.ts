@@ -1,17 +1,24 @@
 import { readInteger, type Environment } from './config-values.js';
+import { readMcpOAuth, type McpOAuthConfig } from './config-mcp-oauth.js';
 
 /** MCP servers' settings (docs/mcp.md). */
 export interface McpConfig {
   /** How often registered MCP servers are health-checked; 0: never (only on request). */
   readonly healthCheckIntervalMs: number;
+  /** Sign-in to MCP servers that need OAuth (PUBLIC_URL, MCP_OAUTH_STATE_TTL_SECONDS). */
+  readonly oauth: McpOAuthConfig;
 }
 
-/** `MCP_HEALTH_CHECK_INTERVAL_MS`: 0 to a day. */
-export function readMcpConfig(environment: Environment, defaultIntervalMs: number): McpConfig {
+/** `MCP_HEALTH_CHECK_INTERVAL_MS`: 0 to a day; the OAuth settings (config-mcp-oauth.ts). */
+export function readMcpConfig(
+  environment: Environment,
+  defaults: { intervalMs: number; host: string; port: number },
+): McpConfig {
   return Object.freeze({
-    healthCheckIntervalMs: readInteger(environment, 'MCP_HEALTH_CHECK_INTERVAL_MS', defaultIntervalMs, {
+    healthCheckIntervalMs: readInteger(environment, 'MCP_HEALTH_CHECK_INTERVAL_MS', defaults.intervalMs, {
       min: 0,
       max: 86_400_000,
     }),
+    oauth: readMcpOAuth(environment, defaults.host, defaults.port),
   });
 }

@@ -145,9 +145,11 @@ export const MIN_SECRET_KEY_BYTES = 32;
 
 export function loadConfig(environment: Environment = process.env, cwd = process.cwd()): Config {
   const database = parseDatabaseUrl(readString(environment, 'DATABASE_URL', DEFAULTS.DATABASE_URL), cwd);
+  const port = readInteger(environment, 'PORT', DEFAULTS.PORT, { min: 0, max: 65535 });
+  const host = readString(environment, 'HOST', DEFAULTS.HOST);
   return Object.freeze({
-    port: readInteger(environment, 'PORT', DEFAULTS.PORT, { min: 0, max: 65535 }),
-    host: readString(environment, 'HOST', DEFAULTS.HOST),
+    port,
+    host,
     database,
     logLevel: readLogLevel(environment),
     authCacheTtlMs: readInteger(environment, 'AUTH_CACHE_TTL_MS', DEFAULTS.AUTH_CACHE_TTL_MS, {
@@ -180,7 +182,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     runtime: readRuntime(environment),
     streams: readStreams(environment),
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
-    mcp: readMcpConfig(environment, DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS),
+    mcp: readMcpConfig(environment, { intervalMs: DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS, host, port }),
   });
 }
 

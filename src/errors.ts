@@ -67,6 +67,15 @@ export const ERROR_CODES = {
     status: 429,
     message: 'Too many failed authentication attempts from this address. Retry after the time in Retry-After.',
   },
+  mcp_oauth_state_invalid: {
+    status: 400,
+    message: 'This sign-in link is unknown, expired or was already used: start the connection again.',
+  },
+  mcp_oauth_failed: { status: 400, message: 'The MCP server’s authorization server did not grant access.' },
+  mcp_oauth_unavailable: {
+    status: 502,
+    message: 'The MCP server’s authorization server could not be reached to complete the sign-in; try again.',
+  },
   internal_error: { status: 500, message: 'Internal Server Error' },
   service_unavailable: { status: 503, message: 'The server is shutting down or not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

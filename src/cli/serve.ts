@@ -36,6 +36,11 @@ export async function serve(config: Config): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   const where = config.database.kind === 'sqlite' ? `sqlite:${config.database.filename}` : 'postgres';
   app.log.info({ database: where }, `Parley listening on http://${config.host}:${config.port} (docs at /docs)`);
+  if (!config.mcp.oauth.publicUrlConfigured) {
+    app.log.info(
+      `PUBLIC_URL is not set: MCP sign-ins return to ${config.mcp.oauth.publicUrl}/api/v1/mcp/oauth/callback; set PUBLIC_URL to the address browsers reach this server at`,
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -3,9 +3,10 @@ import type { FastifyRequest } from 'fastify';
 /**
  * Query parameters that carry a credential: a stream token (`?token=`) opens a thread's stream
  * for minutes, so it must not be readable in a log. API keys are never taken from a query string,
- * but a client that puts one there anyway gets it left out too.
+ * but a client that puts one there anyway gets it left out too. An MCP sign-in's callback carries
+ * an authorization `code` and its `state`: short-lived and single use, but credentials until used.
  */
-const CREDENTIAL_PARAMETERS = /([?&](?:token|api_key|x-api-key)=)[^&#]*/gi;
+const CREDENTIAL_PARAMETERS = /([?&](?:token|api_key|x-api-key|code|state)=)[^&#]*/gi;
 
 /** The URL with the values of credential query parameters replaced by `[redacted]`. */
 export function urlForLogs(url: string): string {

@@ -8,6 +8,7 @@ import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
 import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store.js';
 import { McpServerReader, McpServerWriter } from './kysely/mcp-servers-store.js';
+import { McpOAuthReader, McpOAuthWriter } from './kysely/mcp-oauth-store.js';
 import { MessageReader, MessageWriter } from './kysely/messages-store.js';
 import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
 import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
@@ -38,6 +39,7 @@ export interface StoreWriters {
   processes: ProcessWriter;
   agentTools: AgentToolWriter;
   mcpServers: McpServerWriter;
+  mcpOAuth: McpOAuthWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -87,6 +89,7 @@ export class Store {
   readonly agentTools: AgentToolReader;
   readonly toolCalls: ToolCallReader;
   readonly mcpServers: McpServerReader;
+  readonly mcpOAuth: McpOAuthReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -106,6 +109,7 @@ export class Store {
     this.agentTools = new AgentToolReader(reader);
     this.toolCalls = new ToolCallReader(reader);
     this.mcpServers = new McpServerReader(reader);
+    this.mcpOAuth = new McpOAuthReader(reader);
   }
 
   /**
@@ -159,6 +163,7 @@ class BoundWriters implements StoreWriters {
   #processes?: ProcessWriter;
   #agentTools?: AgentToolWriter;
   #mcpServers?: McpServerWriter;
+  #mcpOAuth?: McpOAuthWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -200,6 +205,9 @@ class BoundWriters implements StoreWriters {
   }
   get mcpServers() {
     return (this.#mcpServers ??= new McpServerWriter(this.db));
+  }
+  get mcpOAuth() {
+    return (this.#mcpOAuth ??= new McpOAuthWriter(this.db));
   }
 }
 

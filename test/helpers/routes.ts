@@ -235,6 +235,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
   'GET /api/v1/tool-calls': { owner: 200, filter: true },
+  // Public: without a state the callback refuses (400 mcp_oauth_state_invalid, a page for browsers).
+  'GET /api/v1/mcp/oauth/callback': { owner: 400 },
+  'GET /api/v1/mcp/oauth/client-metadata.json': { owner: 200 },
 };
 
 function agentThenThread(foreign: ReadonlySet<IdParam>): string {

@@ -58,6 +58,9 @@ const PUBLIC_ROUTES: Record<string, { url: string; status: number }> = {
   '/healthz': { url: '/healthz', status: 200 },
   '/readyz': { url: '/readyz', status: 200 },
   '/metrics': { url: '/metrics', status: 200 },
+  // An MCP server's OAuth redirect URI: authorised by its single-use state (none here: 400).
+  '/api/v1/mcp/oauth/callback': { url: '/api/v1/mcp/oauth/callback', status: 400 },
+  '/api/v1/mcp/oauth/client-metadata.json': { url: '/api/v1/mcp/oauth/client-metadata.json', status: 200 },
   '/openapi.json': { url: '/openapi.json', status: 200 },
   '/docs': { url: '/docs', status: 200 },
   '/docs/': { url: '/docs/', status: 200 },
@@ -141,7 +144,7 @@ describe('T5: path normalisation', () => {
 });
 
 describe('T6: the unauthenticated surface', () => {
-  it('declares the key requirement globally in the OpenAPI document, with only health, readiness and metrics exempt', async () => {
+  it('declares the key requirement globally in the OpenAPI document, with only health, readiness, metrics and the MCP OAuth callback and client metadata exempt', async () => {
     const spec = await loadSpec(context);
     expect(spec.security).toEqual([{ APIKeyHeader: [] }]);
     expect(spec.components.securitySchemes).toEqual({
@@ -161,6 +164,8 @@ describe('T6: the unauthenticated surface', () => {
       'GET /healthz',
       'GET /readyz',
       'GET /metrics',
+      'GET /api/v1/mcp/oauth/callback',
+      'GET /api/v1/mcp/oauth/client-metadata.json',
     ]);
     expect(operationSpecProblems(operations)).toEqual([]);
   });
@@ -171,7 +176,7 @@ describe('T6: the unauthenticated surface', () => {
       return operation.method === 'GET' ? [`GET ${url}`, `HEAD ${url}`] : [`${operation.method} ${url}`];
     });
     const reviewed = Object.keys(PUBLIC_ROUTES)
-      .filter((url) => url !== '/healthz' && url !== '/readyz' && url !== '/metrics')
+      .filter((url) => !operations.some((operation) => operation.public && operation.path === url))
       .flatMap((url) => [`GET ${url}`, `HEAD ${url}`]);
     const registered = registeredRoutes(context).map((route) => `${route.method} ${route.url}`);
     expect(registered.length).toBeGreaterThan(30);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('PROCESS_HEARTBEAT_MS', () => {
   it('defaults to two seconds and takes a whole number of milliseconds from 100 to 60000', () => {
@@ -118,6 +118,44 @@ describe('STREAM_TOKEN_TTL_SECONDS', () => {
     );
     expect(() => loadConfig({ STREAM_TOKEN_TTL_SECONDS: '3601' })).toThrow(
       'Invalid configuration: STREAM_TOKEN_TTL_SECONDS must be between 10 and 3600, got 3601',
+    );
+  });
+});
+
+describe('PUBLIC_URL and MCP_OAUTH_STATE_TTL_SECONDS', () => {
+  it('derive the public URL from HOST and PORT when unset, and say so', () => {
+    expect(loadConfig({}).mcp.oauth).toEqual({
+      publicUrl: 'http://127.0.0.1:8080',
+      publicUrlConfigured: false,
+      stateTtlSeconds: 600,
+    });
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).mcp.oauth.publicUrl).toBe('http://127.0.0.1:9000');
+    expect(loadConfig({ HOST: '::1' }).mcp.oauth.publicUrl).toBe('http://[::1]:8080');
+  });
+
+  it('take an http(s) URL, with a path prefix, without its trailing slash', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://parley.example.com/' }).mcp.oauth).toMatchObject({
+      publicUrl: 'https://parley.example.com',
+      publicUrlConfigured: true,
+    });
+    expect(loadConfig({ PUBLIC_URL: 'https://example.com/parley/' }).mcp.oauth.publicUrl).toBe(
+      'https://example.com/parley',
+    );
+    expect(loadConfig({ MCP_OAUTH_STATE_TTL_SECONDS: '120' }).mcp.oauth.stateTtlSeconds).toBe(120);
+  });
+
+  it('refuse other schemes, queries, fragments, credentials and out-of-range TTLs', () => {
+    for (const value of [
+      'ftp://example.com',
+      'https://example.com/?a=1',
+      'https://example.com/#x',
+      'https://u:p@example.com',
+      'not a url',
+    ]) {
+      expect(() => loadConfig({ PUBLIC_URL: value }), value).toThrow(ConfigError);
+    }
+    expect(() => loadConfig({ MCP_OAUTH_STATE_TTL_SECONDS: '30' })).toThrow(
+      'Invalid configuration: MCP_OAUTH_STATE_TTL_SECONDS must be between 60 and 3600, got 30',
     );
   });
 });

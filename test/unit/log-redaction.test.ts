@@ -12,5 +12,8 @@ describe('urlForLogs', () => {
     );
     expect(urlForLogs('/x?mytoken=a&token_type=b')).toBe('/x?mytoken=a&token_type=b');
     expect(urlForLogs('/token=a')).toBe('/token=a');
+    expect(urlForLogs('/api/v1/mcp/oauth/callback?code=abc&state=s1&iss=https%3A%2F%2Fas')).toBe(
+      '/api/v1/mcp/oauth/callback?code=[redacted]&state=[redacted]&iss=https%3A%2F%2Fas',
+    );
   });
 });
