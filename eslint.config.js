@@ -119,7 +119,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**/*.js', 'scripts/**/*.js'],
+    files: ['bench/**/*.js', 'scripts/**/*.js', 'test/mcp-conformance/**/*.js'],
     languageOptions: {
       globals: {
         process: 'readonly',

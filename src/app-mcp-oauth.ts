@@ -40,6 +40,7 @@ export function createMcpOAuth(input: {
     box: input.box,
     clock: input.clock,
     publicUrl: config.mcp.oauth.publicUrl,
+    clientMetadataUrl: config.mcp.oauth.clientMetadataUrl,
     guardedFetch: oauthFetch(input.outbound),
     stateTtlMs: config.mcp.oauth.stateTtlSeconds * 1000,
     ...(input.onAuthorized ? { onAuthorized: input.onAuthorized } : {}),

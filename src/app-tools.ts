@@ -97,6 +97,7 @@ function createMcp(input: {
     fetch: outbound.fetch,
     authorization,
     onToolsChanged: (ref) => services.mcp?.onToolsChanged(ref),
+    onSignInNeeded: (ref, error) => services.mcp?.onSignInNeeded(ref, error) ?? Promise.resolve(),
     log: app.log,
   });
   const mcp = new McpServersService({

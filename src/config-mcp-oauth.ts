@@ -9,6 +9,12 @@ export interface McpOAuthConfig {
    */
   readonly publicUrl: string;
   readonly publicUrlConfigured: boolean;
+  /**
+   * `MCP_OAUTH_CLIENT_METADATA_URL`: an https URL where the operator publishes Parley's client
+   * metadata document (as served at /api/v1/mcp/oauth/client-metadata.json), used as the client id
+   * with authorization servers that accept such documents; under PUBLIC_URL when unset.
+   */
+  readonly clientMetadataUrl: string | undefined;
   /** How long a sign-in link (its `state`) stays valid. */
   readonly stateTtlSeconds: number;
 }
@@ -20,6 +26,7 @@ export function readMcpOAuth(environment: Environment, host: string, port: numbe
   return Object.freeze({
     publicUrl: configured === undefined ? derivedPublicUrl(host, port) : readPublicUrl(configured),
     publicUrlConfigured: configured !== undefined,
+    clientMetadataUrl: readClientMetadataUrl(readOptional(environment, 'MCP_OAUTH_CLIENT_METADATA_URL')),
     stateTtlSeconds: readInteger(
       environment,
       'MCP_OAUTH_STATE_TTL_SECONDS',
@@ -53,4 +60,19 @@ function readPublicUrl(value: string): string {
 function derivedPublicUrl(host: string, port: number): string {
   const name = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
+/** An https URL with a path (the client id must be one, per the metadata document draft). */
+function readClientMetadataUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || url.pathname === '/' || url.hash || url.username || url.password) {
+    throw new ConfigError('MCP_OAUTH_CLIENT_METADATA_URL', `must be an https:// URL with a path, got "${value}"`);
+  }
+  return url.href;
 }

@@ -11,7 +11,7 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import { PARLEY_VERSION } from '../version.js';
 import { answerElicitation } from './mcp-elicitation.js';
-import type { McpAuthorization, McpServerRef } from './mcp-authorization.js';
+import { McpAuthorizationRequired, type McpAuthorization, type McpServerRef } from './mcp-authorization.js';
 
 /** How long a connect (transport, initialize) may take. */
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -38,6 +38,8 @@ interface Connection {
   readonly client: Client;
   readonly fingerprint: string;
   readonly transport: McpTransportKind;
+  /** The last answer's challenge when it was a 401 (the fetch below keeps it current). */
+  readonly challenge: ConnectChallenge;
 }
 
 /**
@@ -65,6 +67,8 @@ export class McpConnectionPool {
       authorization: McpAuthorization;
       /** `notifications/tools/list_changed` arrived on a pooled connection. */
       onToolsChanged: (ref: McpServerRef) => void;
+      /** A request failed for want of sign-in (a 401 left unanswered, McpAuthorizationRequired). */
+      onSignInNeeded?: ((ref: McpServerRef, error: McpConnectError) => Promise<void>) | undefined;
       extraTransports?: ExtraTransports | undefined;
       log: FastifyBaseLogger;
     },
@@ -83,17 +87,43 @@ export class McpConnectionPool {
     const connection = await this.#connection(ref);
     try {
       return await work(connection.client);
-    } catch (error) {
+    } catch (caught) {
+      const error = await this.#signInNeeded(ref, connection, caught);
       // The caller's abort or timeout says nothing about the connection.
       if (options.signal?.aborted || !isBelowMcp(error)) throw error;
       await this.#drop(ref.serverId, connection);
-      if (!options.retry && !isSessionGone(error)) throw error;
+      // Wanting sign-in is not a broken connection: another one would be refused the same way.
+      if (error instanceof McpConnectError || (!options.retry && !isSessionGone(error))) throw error;
       const fresh = await this.#connection(ref);
-      return work(fresh.client);
+      try {
+        return await work(fresh.client);
+      } catch (again) {
+        throw await this.#signInNeeded(ref, fresh, again);
+      }
     }
   }
 
   /** Connects now (or reuses the live connection); a failure is a McpConnectError. */
+  /**
+   * A failure that came with a 401 (or from the authorization layer) carries the server's
+   * challenge, as a connect failure does, and is reported to `onSignInNeeded`.
+   */
+  async #signInNeeded(ref: McpServerRef, connection: Connection, error: unknown): Promise<unknown> {
+    const { challenge } = connection;
+    const required = [error, (error as { cause?: unknown } | null)?.cause].some(
+      (cause) => cause instanceof McpAuthorizationRequired,
+    );
+    if (!challenge.unauthorized && !required) return error;
+    const failure = new McpConnectError(error, { ...challenge });
+    await this.dependencies
+      .onSignInNeeded?.(ref, failure)
+      .catch((reportError: unknown) =>
+        this.dependencies.log.warn({ err: reportError, mcpServerId: ref.serverId }, 'MCP sign-in state not stored'),
+      );
+    // A 401's challenge (its scope, its metadata URL) must reach whoever starts the sign-in.
+    return challenge.unauthorized ? failure : error;
+  }
+
   async connect(ref: McpServerRef): Promise<McpTransportKind> {
     return (await this.#connection(ref)).transport;
   }
@@ -184,7 +214,7 @@ export class McpConnectionPool {
       await client.close().catch(() => undefined);
       throw new McpConnectError(error, challenge);
     }
-    const connection: Connection = { client, fingerprint, transport: kind };
+    const connection: Connection = { client, fingerprint, transport: kind, challenge };
     client.onclose = () => {
       void this.#forget(ref.serverId, connection);
     };
@@ -213,6 +243,9 @@ export class McpConnectionPool {
       if (response.status === 401) {
         challenge.unauthorized = true;
         challenge.wwwAuthenticate = response.headers.get('www-authenticate');
+      } else if (response.ok) {
+        challenge.unauthorized = false;
+        challenge.wwwAuthenticate = null;
       }
       return response;
     };

@@ -127,6 +127,7 @@ describe('PUBLIC_URL and MCP_OAUTH_STATE_TTL_SECONDS', () => {
     expect(loadConfig({}).mcp.oauth).toEqual({
       publicUrl: 'http://127.0.0.1:8080',
       publicUrlConfigured: false,
+      clientMetadataUrl: undefined,
       stateTtlSeconds: 600,
     });
     expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).mcp.oauth.publicUrl).toBe('http://127.0.0.1:9000');
@@ -157,5 +158,15 @@ describe('PUBLIC_URL and MCP_OAUTH_STATE_TTL_SECONDS', () => {
     expect(() => loadConfig({ MCP_OAUTH_STATE_TTL_SECONDS: '30' })).toThrow(
       'Invalid configuration: MCP_OAUTH_STATE_TTL_SECONDS must be between 60 and 3600, got 30',
     );
+  });
+
+  it('take MCP_OAUTH_CLIENT_METADATA_URL only as an https URL with a path', () => {
+    const url = 'https://cdn.example.com/parley/client-metadata.json';
+    expect(loadConfig({ MCP_OAUTH_CLIENT_METADATA_URL: url }).mcp.oauth.clientMetadataUrl).toBe(url);
+    for (const value of ['http://cdn.example.com/client.json', 'https://cdn.example.com/', 'https://u:p@x.example/c']) {
+      expect(() => loadConfig({ MCP_OAUTH_CLIENT_METADATA_URL: value }), value).toThrow(
+        `Invalid configuration: MCP_OAUTH_CLIENT_METADATA_URL must be an https:// URL with a path, got "${value}"`,
+      );
+    }
   });
 });

@@ -66,6 +66,11 @@ describe('MCP OAuth client choice', () => {
       origin: 'metadata_document',
       issuer: ISSUER,
     });
+    // Published elsewhere (MCP_OAUTH_CLIENT_METADATA_URL): that URL is the client id, even with an http PUBLIC_URL.
+    const published = 'https://cdn.example.com/parley/client-metadata.json';
+    expect(
+      await chooseClient({ ...input, discovery: supported, urls: oauthUrls('http://127.0.0.1:8080', published) }),
+    ).toMatchObject({ client_id: published, origin: 'metadata_document' });
     // Over http the authorization server could not fetch the document securely: no DCR either here.
     const refused = chooseClient({ ...input, discovery: supported, urls: oauthUrls('http://127.0.0.1:8080') });
     await expect(refused).rejects.toThrow(McpAuthorizationRequired);

@@ -16,6 +16,13 @@ import type { SecretBox } from '../../security/secret-box.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { agentToolView, type AgentToolView } from '../tools/tools.service.js';
 import { classifyFailure } from './mcp-failures.js';
+import {
+  connectFailed,
+  signInNeededState,
+  startSignIn,
+  type ConnectContext,
+  type McpConnectResult,
+} from './mcp-connect-outcome.js';
 import { checkServerHealth, type McpHealthResult } from './mcp-health.js';
 import { checkServerUrl } from './mcp-url-check.js';
 import { maskAuthConfig, openAuthConfig, sealAuthConfig } from './mcp-secrets.js';
@@ -34,12 +41,7 @@ export interface McpServerCreateBody {
 
 export type McpServerUpdateBody = Partial<Omit<McpServerCreateBody, 'agent_id'>> & { status?: string | undefined };
 
-export interface McpConnectResult {
-  status: 'success' | 'authorization_required';
-  message: string;
-  authorization_url: string | null;
-}
-
+export type { McpConnectResult } from './mcp-connect-outcome.js';
 export type { McpHealthResult } from './mcp-health.js';
 
 interface AgentScope {
@@ -192,11 +194,19 @@ export class McpServersService {
   async connect(input: ServerScope): Promise<McpConnectResult> {
     const server = await this.#requireServer(input);
     const ref = this.#ref(server);
+    // A server waiting for sign-in (it answered 401, a refresh failed, a call needed a scope it
+    // lacks) is signed in again rather than connected with the credentials that stopped working;
+    // when sign-in cannot even start, a plain connect says why.
+    const context = this.#connectContext(server, ref);
+    if (server.status === 'needs_authorization') {
+      const started = await startSignIn(context, null).catch(() => null);
+      if (started) return started;
+    }
     try {
       await this.dependencies.pool.connect(ref);
       await this.#syncTools(server, ref);
     } catch (error) {
-      return this.#connectFailed(server, ref, error);
+      return connectFailed(context, error);
     }
     await this.#setState(server, { status: 'connected', status_reason: null });
     return { status: 'success', message: 'Connection successful', authorization_url: null };
@@ -258,34 +268,22 @@ export class McpServersService {
     }
   }
 
-  async #connectFailed(server: StoredMcpServer, ref: McpServerRef, error: unknown): Promise<McpConnectResult> {
-    const failure = classifyFailure(error);
-    if (failure.kind === 'unauthorized') {
-      try {
-        const { authorizationUrl } = await this.dependencies.authorization.begin(ref, {
-          wwwAuthenticate: failure.wwwAuthenticate,
-        });
-        await this.#setState(server, {
-          status: 'needs_authorization',
-          status_reason: 'Sign-in required: open the authorization_url',
-        });
-        return {
-          status: 'authorization_required',
-          message: 'The server requires sign-in: sign in at authorization_url',
-          authorization_url: authorizationUrl,
-        };
-      } catch (beginError) {
-        return this.#connectFailed(server, ref, beginError);
-      }
-    }
-    if (failure.kind === 'needs_authorization') {
-      await this.#setState(server, { status: 'needs_authorization', status_reason: failure.reason });
-      return { status: 'authorization_required', message: failure.reason, authorization_url: null };
-    }
-    await this.#setState(server, { status: failure.kind, status_reason: failure.reason });
-    throw new AppError('mcp_server_unavailable', {
-      message: `The MCP server could not be connected: ${failure.reason}.`,
+  /**
+   * A call or a catalogue read found that the server wants sign-in: stored, so `connect` signs in
+   * again and the server's status says why.
+   */
+  async onSignInNeeded(ref: McpServerRef, error: unknown): Promise<void> {
+    const state = signInNeededState(error);
+    if (!state) return;
+    const server = await this.dependencies.store.mcpServers.find({
+      organizationId: ref.organizationId,
+      id: ref.serverId,
     });
+    if (server) await this.#setState(server, state);
+  }
+
+  #connectContext(server: StoredMcpServer, ref: McpServerRef): ConnectContext {
+    return { authorization: this.dependencies.authorization, ref, setState: (state) => this.#setState(server, state) };
   }
 
   async #setState(server: StoredMcpServer, state: McpServerState): Promise<void> {

@@ -24,6 +24,8 @@ export interface OAuthAuthorizationOptions {
   clock: Clock;
   /** PUBLIC_URL: where the authorization server sends the browser back, and where Parley's client metadata is. */
   publicUrl: string;
+  /** Where Parley's client metadata document is published, when not under `publicUrl`. */
+  clientMetadataUrl?: string | undefined;
   /**
    * The guarded outbound fetch for the OAuth layer's own requests (metadata, registration, token,
    * revocation), never a raw one: every URL here comes from a server's answers (docs/security.md).
@@ -53,7 +55,7 @@ export class OAuthAuthorization implements McpAuthorization {
   readonly #refresher: TokenRefresher;
 
   constructor(private readonly options: OAuthAuthorizationOptions) {
-    this.urls = oauthUrls(options.publicUrl);
+    this.urls = oauthUrls(options.publicUrl, options.clientMetadataUrl);
     this.#refresher = new TokenRefresher({
       store: options.store,
       box: options.box,

@@ -8,8 +8,15 @@ export interface OAuthUrls {
   clientMetadataUrl: string;
 }
 
-/** The URLs under PUBLIC_URL (no trailing slash) the authorization server and the browser see. */
-export function oauthUrls(publicUrl: string): OAuthUrls {
+/**
+ * The URLs under PUBLIC_URL (no trailing slash) the authorization server and the browser see. The
+ * metadata document's URL can be another one (MCP_OAUTH_CLIENT_METADATA_URL: where the operator
+ * publishes the document this server serves); it is then the client id.
+ */
+export function oauthUrls(publicUrl: string, clientMetadataUrl?: string): OAuthUrls {
   const base = publicUrl.endsWith('/') ? publicUrl.slice(0, -1) : publicUrl;
-  return { redirectUri: `${base}${CALLBACK_PATH}`, clientMetadataUrl: `${base}${CLIENT_METADATA_PATH}` };
+  return {
+    redirectUri: `${base}${CALLBACK_PATH}`,
+    clientMetadataUrl: clientMetadataUrl ?? `${base}${CLIENT_METADATA_PATH}`,
+  };
 }
