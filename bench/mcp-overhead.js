@@ -165,8 +165,9 @@ export async function run() {
 
   // 3 (before the runs, which would load the server with a second client). Connection reuse.
   const reuse = [];
-  for (const concurrency of settings.concurrencies) {
-    for (const mode of ['pooled', 'new connection per call']) {
+  // The pooled rows first: the per-call rows leave the server many sessions to manage.
+  for (const mode of ['pooled', 'new connection per call']) {
+    for (const concurrency of settings.concurrencies) {
       const call =
         mode === 'pooled'
           ? () => callThrough(tool)

@@ -11,7 +11,8 @@ import { fixed, markdownTable, whole } from './lib/stats.js';
  * BENCH_MCP_ROUNDS rounds (default 5), each in its own process — fresh servers, fresh JIT, its
  * own event loop; a signal to this runner reaches it — then writes the "MCP tool calls" section
  * of docs/performance.md (every figure the median of the rounds, with their range) and
- * bench/results/mcp-latest.json. Exits 1 if a round failed or one of its checks did.
+ * bench/results/mcp-latest.json. Exits 1 if a round failed or one of its checks did. `--render`
+ * rewrites the section from bench/results/mcp-latest.json without measuring.
  */
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,11 @@ const RESULTS = path.join(BENCH_DIR, 'results', 'mcp-latest.json');
 const ROUNDS = Number(process.env.BENCH_MCP_ROUNDS ?? 5);
 
 async function main() {
+  if (process.argv.includes('--render')) {
+    // Rewrites the section from the last results (after a change to its text), measuring nothing.
+    replaceSection({ file: DOC, name: 'mcp', body: renderSection(JSON.parse(fs.readFileSync(RESULTS, 'utf8'))) });
+    return;
+  }
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build');
   const temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-mcp-bench-'));
   const started = new Date();
@@ -160,6 +166,11 @@ function renderSection(run) {
       [
         ['Parley’s MCP tool − SDK client directly', m((r) => r.added.callP50Ms), m((r) => r.added.callP99Ms)],
         ['run’s MCP step − built-in step', m((r) => r.added.stepP50Ms), m((r) => r.added.stepP99Ms)],
+        [
+          'run’s MCP step − built-in step − SDK client directly',
+          m((r) => r.added.stepP50Ms - r.calls.direct.p50),
+          m((r) => r.added.stepP99Ms - r.calls.direct.p99),
+        ],
         ['whole run, MCP − built-in', m((r) => r.added.runP50Ms), m((r) => r.added.runP99Ms)],
       ],
     ),
@@ -171,16 +182,15 @@ function renderSection(run) {
       'connection per call:** a fresh pool per call — connect, `initialize`, `notifications/initialized` (and the ' +
       'SDK’s standalone GET stream), the call, close — on the same guarded outbound client, so TCP connections may ' +
       'still be reused by its undici Agent: what this isolates is the MCP session, not the TCP handshake. ' +
-      '"Sessions" is how many sessions the server initialised during the row (1 would be the pooled connection’s ' +
-      'own, made earlier: 0).',
+      '"Sessions" is how many sessions the server initialised during the row (none for the pooled rows: their one ' +
+      'session was made before them).',
     '',
     markdownTable(['connection', 'callers', 'calls/s', 'sessions initialised'], reuseRows),
     '',
     `Pooled ÷ new connection per call: **${m((r) => r.reuseRatio[1], 1)}×** with 1 caller, ` +
       `**${m((r) => r.reuseRatio[16], 1)}×** with 16.`,
     '',
-    failures.length ? `\n**Checks that failed:**\n\n${failures.map((failure) => `- ${failure}`).join('\n')}` : '',
-    '',
+    ...(failures.length ? ['**Checks that failed:**', '', ...failures.map((failure) => `- ${failure}`), ''] : []),
     'Reproduce (from the repository root): `npm run bench:mcp` (or `node bench/mcp.js` after `npm run build`; ' +
       '`node bench/mcp-overhead.js` runs one round without writing this section). `BENCH_MCP_ROUNDS`, ' +
       '`BENCH_MCP_CALLS`, `BENCH_MCP_WARMUP_CALLS`, `BENCH_MCP_RUNS`, `BENCH_MCP_WARMUP_RUNS` and ' +

@@ -25,7 +25,7 @@ import { z } from 'zod';
  * stops on SIGTERM, so it never shares an event loop with Parley or with the measuring client.
  */
 
-const MAX_SESSIONS = 256;
+const MAX_SESSIONS = 4096;
 
 export function createMcpEchoServer() {
   /** Session id → transport, least recently used first (a Map keeps insertion order). */
