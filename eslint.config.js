@@ -130,6 +130,7 @@ export default tseslint.config(
         Buffer: 'readonly',
         fetch: 'readonly',
         TextDecoder: 'readonly',
+        AbortController: 'readonly',
       },
     },
   },
