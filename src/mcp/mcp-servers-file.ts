@@ -17,7 +17,11 @@ const ServerEntry = Type.Object(
     agents: Type.Array(Type.String({ pattern: UUID_PATTERN }), { minItems: 1, maxItems: 100, uniqueItems: true }),
     command: Type.String({ minLength: 1, maxLength: 4096 }),
     args: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256 })),
-    env: Type.Optional(Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.String({ maxLength: 32_768 }))),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.String({ maxLength: 32_768 }), {
+        additionalProperties: false,
+      }),
+    ),
     cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
   },
@@ -125,16 +129,15 @@ function describe(document: unknown, error: ErrorObject | undefined): string {
   if (error.keyword === 'required') {
     field = [field, params.missingProperty].filter(Boolean).join('.');
     problem = 'is required';
+  } else if (error.keyword === 'additionalProperties' && field === 'env') {
+    problem = 'is not a valid environment variable name';
   } else if (error.keyword === 'additionalProperties') {
     field = [field, params.additionalProperty].filter(Boolean).join('.');
     problem = 'is not a known field';
-  } else if (error.keyword === 'pattern' || error.keyword === 'propertyNames') {
-    problem =
-      field.startsWith('env') || error.keyword === 'propertyNames'
-        ? 'is not a valid environment variable name'
-        : field.startsWith('agents')
-          ? 'must be an agent id (UUID)'
-          : 'must be letters, digits, "_", "." or "-" (at most 64)';
+  } else if (error.keyword === 'pattern') {
+    problem = field.startsWith('agents')
+      ? 'must be an agent id (UUID)'
+      : 'must be letters, digits, "_", "." or "-" (at most 64)';
   }
   const subject = [place, field].filter(Boolean).join(': ');
   return subject === '' ? problem : `${subject}: ${problem}`;

@@ -161,6 +161,11 @@ describe('stdio servers declared in MCP_SERVERS_FILE', () => {
     await peer.close();
     // The child went with the app.
     expect(childrenWith(marker)).toEqual([]);
+    // Its stderr reached the log, at debug.
+    const stderr = context.logs
+      .map((line) => JSON.parse(line) as { msg?: string; mcpServer?: string; stderr?: string; level?: number })
+      .filter((entry) => entry.msg === 'MCP stdio server stderr' && entry.mcpServer === name);
+    expect(stderr).toContainEqual(expect.objectContaining({ level: 20, stderr: 'Starting default (STDIO) server...' }));
   });
 
   it('are read-only to the API, and the API cannot create one', async () => {
