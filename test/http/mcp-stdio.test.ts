@@ -186,7 +186,8 @@ describe('stdio servers declared in MCP_SERVERS_FILE', () => {
   });
 
   it('keep their ids and tools across restarts and concurrent starts; undeclared ones are marked and come back', async () => {
-    const { organization, agent, marker, name, entry } = await setup();
+    const model = models.script([say('Nothing to call.')]);
+    const { organization, agent, marker, name, entry } = await setup({ model: model.id });
     const file = writeFile([entry]);
     const id = stdioServerId({ organizationId: organization.organizationId, agentId: agent.id, name });
     const first = await peerWith(file);
@@ -223,6 +224,18 @@ describe('stdio servers declared in MCP_SERVERS_FILE', () => {
       detail: `The MCP server could not be connected: ${UNDECLARED_REASON}.`,
     });
     expect(childrenWith(marker)).toEqual([]);
+    // Runs leave its tools out.
+    const thread = await api.createThread(agent.id);
+    const reply = await api.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
+      role: 'user',
+      content: 'Go.',
+    });
+    expect(reply.status, reply.raw).toBe(200);
+    expect(model.requests).toHaveLength(1);
+    const offered = (model.requests[0]!.tools ?? []).map((tool) => tool.name);
+    const serverTools = tools.map((tool: { tool_name: string }) => tool.tool_name);
+    expect(serverTools).toContain('get-sum');
+    expect(offered.filter((name) => serverTools.includes(name))).toEqual([]);
     await without.close();
 
     // Declared again: registered, with the same tools.
