@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
+import { loadConfig } from '../../src/config.js';
 import { UNDECLARED_REASON } from '../../src/domain/mcp-servers.js';
 import { stdioServerId } from '../../src/features/mcp/mcp-stdio-servers.js';
 import { callTools, growingRegistry, say } from '../fixtures/scripted-model.js';
@@ -87,7 +88,7 @@ function everythingEntry(input: { name: string; organization: string; agents: st
 }
 
 async function peerWith(file: string): Promise<TestPeer> {
-  return context.peer({ mcp: { healthCheckIntervalMs: 0, serversFile: file } });
+  return context.peer({ mcp: { ...loadConfig({}).mcp, healthCheckIntervalMs: 0, serversFile: file } });
 }
 
 function peerApi(peer: TestPeer, key: string): Api {
