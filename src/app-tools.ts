@@ -3,11 +3,14 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { McpHealthMonitor } from './features/mcp/mcp-health-monitor.js';
 import { McpServersService } from './features/mcp/mcp-servers.service.js';
+import { registerStdioServers } from './features/mcp/mcp-stdio-servers.js';
 import { StoredToolResolver } from './features/tools/stored-tool-resolver.js';
 import type { McpAuthorization } from './mcp/mcp-authorization.js';
 import type { OAuthAuthorization } from './mcp/oauth/oauth-authorization.js';
 import { createMcpOAuth } from './app-mcp-oauth.js';
 import { McpConnectionPool } from './mcp/mcp-connection-pool.js';
+import { readMcpServersFile } from './mcp/mcp-servers-file.js';
+import { stdioTransports } from './mcp/mcp-stdio-transport.js';
 import { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import { ToolsService } from './features/tools/tools.service.js';
 import type { Clock, IdGenerator } from './ids.js';
@@ -80,6 +83,8 @@ function createMcp(input: {
 }): { mcp: McpServersService; mcpPool: McpConnectionPool; mcpHealth: McpHealthMonitor; mcpOAuth: OAuthAuthorization } {
   const { app, dependencies, clock, box, outbound } = input;
   const { store, config } = dependencies;
+  // The operator's stdio servers (MCP_SERVERS_FILE): a bad file stops the start.
+  const stdioServers = readMcpServersFile(config.mcp.serversFile);
   // The pool reports list_changed to the service, and a completed sign-in reaches it through the
   // OAuth layer: both are made before the service, which is made with them.
   const services: { mcp?: McpServersService } = {};
@@ -98,6 +103,7 @@ function createMcp(input: {
     authorization,
     onToolsChanged: (ref) => services.mcp?.onToolsChanged(ref),
     onSignInNeeded: (ref, error) => services.mcp?.onSignInNeeded(ref, error) ?? Promise.resolve(),
+    extraTransports: stdioTransports({ servers: stdioServers, log: app.log }),
     log: app.log,
   });
   const mcp = new McpServersService({
@@ -118,6 +124,7 @@ function createMcp(input: {
     intervalMs: config.mcp.healthCheckIntervalMs,
     log: app.log,
   });
+  app.addHook('onReady', () => registerStdioServers({ store, clock, servers: stdioServers, log: app.log }));
   app.addHook('onReady', (done) => {
     mcpHealth.start();
     done();

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /** Ids and time come from here so tests can pass their own (see `createApp(deps)`). */
 export interface Clock {
@@ -81,3 +81,20 @@ export const newId: IdGenerator = () => {
     HEX[random[9]!]!
   );
 };
+
+/**
+ * A name-based UUID (version 5, RFC 9562: SHA-1 of the namespace and the name): the same
+ * namespace and name give the same id in every process, so objects declared in configuration
+ * keep their ids across restarts.
+ */
+export function nameBasedId(namespace: string, name: string): string {
+  const bytes = createHash('sha1')
+    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+    .update(name, 'utf8')
+    .digest()
+    .subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -53,6 +53,9 @@ export const MAX_MCP_SERVERS_PER_AGENT = 32;
 
 export const STDIO_URL_PREFIX = 'stdio:';
 
+/** The `status_reason` of a stdio server the operator's MCP_SERVERS_FILE no longer declares. */
+export const UNDECLARED_REASON = 'No longer declared in MCP_SERVERS_FILE';
+
 export function isStdioServer(server: Pick<StoredMcpServer, 'url'>): boolean {
   return server.url.startsWith(STDIO_URL_PREFIX);
 }

@@ -43,10 +43,18 @@ interface Connection {
 }
 
 /**
- * Makes the transport of a server whose URL is not http(s) (the operator's stdio servers); null
- * when the URL is none of them.
+ * Makes the transport of a server whose URL is not http(s) (the operator's stdio servers), with
+ * how long its connect may take (CONNECT_TIMEOUT_MS when absent); null when the URL is none of
+ * them. It throws McpTransportUnavailable when the URL is one of them that cannot be made.
  */
-export type ExtraTransports = (ref: McpServerRef) => Transport | null;
+export type ExtraTransports = (ref: McpServerRef) => { transport: Transport; connectTimeoutMs?: number } | null;
+
+/** An extra transport that cannot be made; `reason` is a constant text fit for `status_reason`. */
+export class McpTransportUnavailable extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
 
 /**
  * One SDK `Client` per MCP server per process (docs/adr/0017-mcp-servers.md). Connections are
@@ -172,7 +180,7 @@ export class McpConnectionPool {
   async #open(ref: McpServerRef, fingerprint: string): Promise<Connection> {
     const challenge: ConnectChallenge = { unauthorized: false, wwwAuthenticate: null };
     const extra = this.dependencies.extraTransports?.(ref) ?? null;
-    if (extra) return this.#start(ref, fingerprint, extra, 'stdio', challenge);
+    if (extra) return this.#start(ref, fingerprint, extra.transport, 'stdio', challenge, extra.connectTimeoutMs);
     const fetch = this.#fetchFor(ref, challenge);
     const url = new URL(ref.url);
     try {
@@ -198,6 +206,7 @@ export class McpConnectionPool {
     transport: Transport,
     kind: McpTransportKind,
     challenge: ConnectChallenge,
+    connectTimeoutMs = CONNECT_TIMEOUT_MS,
   ): Promise<Connection> {
     const client = new Client(
       { name: 'parley', version: PARLEY_VERSION },
@@ -209,7 +218,7 @@ export class McpConnectionPool {
       return Promise.resolve();
     });
     try {
-      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      await client.connect(transport, { timeout: connectTimeoutMs });
     } catch (error) {
       await client.close().catch(() => undefined);
       throw new McpConnectError(error, challenge);

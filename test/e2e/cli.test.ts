@@ -70,6 +70,24 @@ describe('parley CLI', () => {
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toContain('DATABASE_URL');
   });
+
+  it('does not start with an MCP_SERVERS_FILE it cannot use, and says why', async () => {
+    const file = path.join(directory, 'mcp-servers.yaml');
+    const agent = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+    fs.writeFileSync(
+      file,
+      `servers:\n  - { name: tools, organization: no-such-org, agents: ['${agent}'], command: node }\n`,
+    );
+    const unknown = await runCli(['serve'], { ...env, PORT: '0', MCP_SERVERS_FILE: file });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      'parley: Invalid configuration: MCP_SERVERS_FILE servers[0] ("tools"): organization: no organisation "no-such-org"',
+    );
+    fs.writeFileSync(file, `servers:\n  - { name: tools, agents: ['${agent}'] }\n`);
+    const incomplete = await runCli(['serve'], { ...env, PORT: '0', MCP_SERVERS_FILE: file });
+    expect(incomplete.code).toBe(2);
+    expect(incomplete.stderr).toContain(`MCP_SERVERS_FILE (${file}) servers[0] ("tools"): command: is required`);
+  });
 });
 
 describe('first start', () => {

@@ -35,7 +35,9 @@ export interface TestContext {
    * Another server process, as it were: a second app with the same configuration on the same
    * database — but for the fields of `overrides` (e.g. another `secretKey`).
    */
-  peer(overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile'>>): Promise<TestPeer>;
+  peer(
+    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp'>>,
+  ): Promise<TestPeer>;
   close(): Promise<void>;
 }
 
@@ -105,7 +107,7 @@ export async function createTestContext(
   const build = (
     appStore: Store,
     appLogStream: NodeJS.WritableStream,
-    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile'>> = {},
+    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp'>> = {},
   ) =>
     createApp({
       config: {
@@ -166,7 +168,10 @@ export async function createTestContext(
     listen: () => listenOn(parley),
     async peer(overrides = {}) {
       const peerStore = await openStore(database.target);
-      const peerApp = await build(peerStore, logStream, overrides);
+      const peerApp = await build(peerStore, logStream, overrides).catch(async (error: unknown) => {
+        await peerStore.close();
+        throw error;
+      });
       const peer: TestPeer = {
         parley: peerApp,
         listen: () => listenOn(peerApp),

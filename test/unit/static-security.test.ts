@@ -6,6 +6,11 @@ import { describe, expect, it } from 'vitest';
  * Static checks over the server's source (reliability.md T24): nothing evaluates text as code or
  * starts processes. Outbound HTTP (T20) has its own test, test/unit/single-outbound-client.test.ts,
  * which allows it in src/outbound/ only.
+ *
+ * One documented exception (docs/adr/0019-mcp-stdio.md): src/mcp/mcp-stdio-transport.ts starts
+ * the stdio MCP servers the operator declared in MCP_SERVERS_FILE, through the SDK's
+ * StdioClientTransport. No other file may import a process spawner, and that module is wired in
+ * one place only, with the declarations read from the operator's file.
  */
 const SOURCE = path.resolve(import.meta.dirname, '../../src');
 
@@ -22,7 +27,20 @@ const FORBIDDEN: [string, RegExp][] = [
   ['new Function', /\bnew\s+Function\s*\(/],
   ['vm module', /from\s+['"](node:)?vm['"]/],
   ['child processes', /from\s+['"](node:)?child_process['"]/],
+  ['worker threads', /from\s+['"](node:)?worker_threads['"]/],
+  ['process spawners', /from\s+['"](cross-spawn|execa|shelljs)['"]/],
 ];
+
+/** The SDK's stdio client transport spawns its server as a child process. */
+const STDIO_SPAWNER = /from\s+['"]@modelcontextprotocol\/sdk\/client\/stdio(\.js)?['"]/;
+const STDIO_MODULE = 'mcp/mcp-stdio-transport.ts';
+
+function codeLines(file: string): string[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('//') && !line.trim().startsWith('*'));
+}
 
 describe('source code', () => {
   const files = sourceFiles(SOURCE);
@@ -39,5 +57,21 @@ describe('source code', () => {
         .some((line) => !line.trim().startsWith('//') && !line.trim().startsWith('*') && pattern.test(line)),
     );
     expect(offenders.map((file) => path.relative(SOURCE, file))).toEqual([]);
+  });
+
+  it('starts processes (stdio MCP servers) in one module only, which really is the one that does', () => {
+    const spawning = files.filter((file) => codeLines(file).some((line) => STDIO_SPAWNER.test(line)));
+    expect(spawning.map((file) => path.relative(SOURCE, file))).toEqual([STDIO_MODULE]);
+  });
+
+  it('wires the stdio module once, with the servers read from the operator file', () => {
+    const importers = files.filter((file) =>
+      codeLines(file).some((line) => /from\s+['"][./]+(mcp\/)?mcp-stdio-transport\.js['"]/.test(line)),
+    );
+    expect(importers.map((file) => path.relative(SOURCE, file))).toEqual(['app-tools.ts']);
+    const wiring = fs.readFileSync(path.join(SOURCE, 'app-tools.ts'), 'utf8');
+    expect(wiring).toMatch(/const stdioServers = readMcpServersFile\(config\.mcp\.serversFile\);/);
+    expect(wiring.match(/stdioTransports\(/g)).toEqual(['stdioTransports(']);
+    expect(wiring).toMatch(/stdioTransports\(\{ servers: stdioServers, /);
   });
 });

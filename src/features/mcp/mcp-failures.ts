@@ -4,7 +4,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { OutboundError } from '../../outbound/outbound-error.js';
 import { McpAuthorizationRequired } from '../../mcp/mcp-authorization.js';
-import { McpConnectError } from '../../mcp/mcp-connection-pool.js';
+import { McpConnectError, McpTransportUnavailable } from '../../mcp/mcp-connection-pool.js';
 
 /**
  * Why talking to an MCP server failed, in words fit for `status_reason` and `error_message`:
@@ -31,6 +31,13 @@ export function classifyFailure(error: unknown): McpFailure {
       wwwAuthenticate: challenge?.wwwAuthenticate ?? null,
       reason: 'The server requires sign-in (it answered 401)',
     };
+  }
+  const unavailable = chain.find((cause) => cause instanceof McpTransportUnavailable);
+  if (unavailable) return { kind: 'unreachable', reason: unavailable.reason };
+  const spawn = chain.find((cause) => String((cause as { syscall?: unknown }).syscall ?? '').startsWith('spawn'));
+  if (spawn) {
+    const code = String((spawn as { code?: unknown }).code ?? 'error');
+    return { kind: 'unreachable', reason: `The server's command could not be started (${code})` };
   }
   const outbound = chain.find((cause): cause is OutboundError => cause instanceof OutboundError);
   if (outbound) return { kind: 'unreachable', reason: `The server could not be reached (${outbound.message})` };

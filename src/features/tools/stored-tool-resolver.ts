@@ -3,7 +3,7 @@ import type { Agent, JsonObject } from '../../domain/models.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import type { OutboundClient } from '../../outbound/outbound-client.js';
 import type { Store } from '../../storage/store.js';
-import type { StoredMcpServer } from '../../domain/mcp-servers.js';
+import { UNDECLARED_REASON, type StoredMcpServer } from '../../domain/mcp-servers.js';
 import type { McpConnectionPool } from '../../mcp/mcp-connection-pool.js';
 import { mcpTool } from '../../mcp/mcp-tool.js';
 import { openAuthConfig } from '../mcp/mcp-secrets.js';
@@ -23,7 +23,7 @@ const INPUT_SCHEMA_CACHE_SIZE = 1000;
  * read as built-in tools with their default configuration (or from the catalogue the app was
  * given). A stored tool of the same name wins even when disabled: disabling it turns the name off.
  * An enabled MCP tool (`mcp_server`) calls its server over the app's connection pool; one whose
- * server is gone is left out.
+ * server is gone, or is a stdio server MCP_SERVERS_FILE no longer declares, is left out.
  */
 export class StoredToolResolver implements ToolResolver {
   readonly #inputSchemas = new Map<string, JsonObject>();
@@ -74,7 +74,7 @@ export class StoredToolResolver implements ToolResolver {
     if (stored.tool_type === 'mcp_server') {
       const server = stored.mcp_server_id === null ? undefined : servers.get(stored.mcp_server_id);
       const pool = this.dependencies.mcpPool;
-      if (!server || !pool) return undefined;
+      if (!server || !pool || server.status_reason === UNDECLARED_REASON) return undefined;
       return mcpTool({
         name: stored.tool_name,
         configuration: {

@@ -1,5 +1,6 @@
 import {
   MAX_MCP_SERVERS_PER_AGENT,
+  STDIO_URL_PREFIX,
   type McpServerChanges,
   type McpServerState,
   type McpServerStatus,
@@ -130,9 +131,13 @@ export class McpServerWriter {
    * MAX_MCP_SERVERS_PER_AGENT servers, in one statement (no check-then-write gap); when nothing
    * was inserted, the same transaction tells why.
    */
-  async insert(server: StoredMcpServer): Promise<InsertMcpServerResult> {
+  insert(server: StoredMcpServer): Promise<InsertMcpServerResult> {
+    return this.#insert(server, { ignoreConflict: false });
+  }
+
+  async #insert(server: StoredMcpServer, options: { ignoreConflict: boolean }): Promise<InsertMcpServerResult> {
     const row = serverToRow(server);
-    const result = await this.db
+    const insert = this.db
       .insertInto('mcp_servers')
       .columns([
         'id',
@@ -178,9 +183,16 @@ export class McpServerWriter {
             '<',
             MAX_MCP_SERVERS_PER_AGENT,
           ),
-      )
-      .executeTakeFirst();
+      );
+    const result = await (
+      options.ignoreConflict ? insert.onConflict((conflict) => conflict.column('id').doNothing()) : insert
+    ).executeTakeFirst();
     if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: 'created', server: rowToServer(row) };
+    return this.#whyNotInserted(row);
+  }
+
+  /** After an insert that inserted nothing: the agent is not there, or it has no room left. */
+  async #whyNotInserted(row: McpServerRow): Promise<InsertMcpServerResult> {
     const agent = await this.db
       .selectFrom('agents')
       .select('id')
@@ -188,6 +200,50 @@ export class McpServerWriter {
       .where('organization_id', '=', row.organization_id)
       .executeTakeFirst();
     return agent ? { kind: 'too_many_servers' } : { kind: 'agent_not_found' };
+  }
+
+  /**
+   * Registers a server of the operator's MCP_SERVERS_FILE (a stable id): inserted when absent —
+   * by any number of processes at once, one row wins — else left as it is (status, tools,
+   * `is_enabled` kept), except that one marked `undeclared` (its reason) is `registered` again.
+   */
+  async ensureDeclared(
+    server: StoredMcpServer,
+    undeclared: string,
+  ): Promise<'registered' | 'agent_not_found' | 'too_many_servers'> {
+    const inserted = await this.#insert(server, { ignoreConflict: true });
+    const existing = await this.db
+      .selectFrom('mcp_servers')
+      .select(['id', 'status_reason'])
+      .where('organization_id', '=', server.organization_id)
+      .where('id', '=', server.id)
+      .executeTakeFirst();
+    if (!existing) return inserted.kind === 'created' ? 'registered' : inserted.kind;
+    if (existing.status_reason === undeclared) {
+      await this.db
+        .updateTable('mcp_servers')
+        .set({ status: 'registered', status_reason: null, updated_at: server.updated_at })
+        .where('organization_id', '=', server.organization_id)
+        .where('id', '=', server.id)
+        .where('status_reason', '=', undeclared)
+        .execute();
+    }
+    return 'registered';
+  }
+
+  /**
+   * Marks every stdio server (of every organisation: the file is the operator's) whose id is not
+   * in `declared` as `unreachable` with `reason`; returns how many changed.
+   */
+  async markUndeclared(input: { declared: readonly string[]; reason: string; now: string }): Promise<number> {
+    let query = this.db
+      .updateTable('mcp_servers')
+      .set({ status: 'unreachable', status_reason: input.reason, updated_at: input.now })
+      .where('url', 'like', `${STDIO_URL_PREFIX}%`)
+      .where((eb) => eb.or([eb('status_reason', 'is', null), eb('status_reason', '!=', input.reason)]));
+    if (input.declared.length > 0) query = query.where('id', 'not in', [...input.declared]);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /** Applies `changes`; a changed URL or authentication makes the server `registered` again. */
