@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOAuthMcpServer, type OAuthMcpServer } from '../fixtures/oauth-mcp-server.js';
+import type { LanguageModel } from '../../src/models/model-port.js';
 import { callTools, growingRegistry, say } from '../fixtures/scripted-model.js';
 import { client, createTestContext, type Api, type TestContext } from '../helpers/harness.js';
 import { followToCallback } from '../helpers/mcp-oauth.js';
@@ -132,4 +133,63 @@ describe('MCP OAuth through the API', () => {
     await signIn(again.body.authorization_url);
     expect((await api.get(serverUrl)).body.status).toBe('connected');
   });
+
+  it('two app instances over one database spend a rotating refresh token once, and both calls succeed', async () => {
+    const organization = await context.newOrganization();
+    const api = client(context, organization.key);
+    // Each run calls echo once, then answers: runs of both instances may interleave their steps.
+    const model = models.add(echoOnce(models.freshId('echo-once')));
+    const agent = await api.createAgent({ configuration: { model: model.id } });
+    const server = (await api.post(serversUrl(agent.id), { name: 'Protected', url: fixture.mcpUrl })).body;
+    const serverUrl = `${serversUrl(agent.id)}/${server.id}`;
+    await signIn((await api.post(`${serverUrl}/connect`, undefined)).body.authorization_url);
+    const other = await context.peer();
+    const threads = [(await api.createThread(agent.id)).id, (await api.createThread(agent.id)).id];
+
+    // Every access token is refused from now on, and the token endpoint is slow: both instances
+    // meet a 401 at once and both want to refresh with the same (rotating) refresh token.
+    fixture.invalidateAccessTokens();
+    fixture.tokenDelayMs = 300;
+    const refreshes = fixture.counts.refresh;
+    try {
+      const replies = await Promise.all(
+        [context.parley, other.parley].map((parley, index) =>
+          parley.app.inject({
+            method: 'POST',
+            url: `/api/v1/chat/${agent.id}/threads/${threads[index]}/messages`,
+            headers: { 'x-api-key': organization.key, 'content-type': 'application/json' },
+            payload: { role: 'user', content: 'Echo.' },
+          }),
+        ),
+      );
+      expect(replies.map((reply) => reply.statusCode)).toEqual([200, 200]);
+    } finally {
+      fixture.tokenDelayMs = 0;
+    }
+    expect(fixture.counts.refresh).toBe(refreshes + 1);
+    for (const threadId of threads) {
+      const messages = await api.get(`/api/v1/chat/${agent.id}/threads/${threadId}/messages?limit=100`);
+      expect(messages.body[1].tool_calls).toMatchObject([
+        { tool_name: 'echo', result: { content: [{ type: 'text', text: 'both' }] }, error: null },
+      ]);
+    }
+    expect((await api.get(serverUrl)).body.status).toBe('connected');
+  });
 });
+
+/** A model that calls `echo` when the user spoke last, and answers once the tool did. */
+function echoOnce(id: string): LanguageModel {
+  const usage = { inputTokens: 1, outputTokens: 1 };
+  return {
+    id,
+    async *stream(request) {
+      if (request.messages.at(-1)?.role === 'user') {
+        yield { type: 'tool-call', toolCallId: 'call_echo', toolName: 'echo', input: { text: 'both' } };
+        yield { type: 'finish', finishReason: 'tool-calls', usage };
+        return;
+      }
+      yield { type: 'text-delta', text: 'Echoed.' };
+      yield { type: 'finish', finishReason: 'stop', usage };
+    },
+  };
+}

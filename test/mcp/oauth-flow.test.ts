@@ -192,6 +192,35 @@ describe('MCP OAuth: sign-in through the callback', () => {
     });
   });
 
+  it('deletes states a day past their expiry when a sign-in starts, and keeps younger ones', async () => {
+    const ref = await newServer();
+    const at = (ms: number) =>
+      oauthInstance({
+        store: context.store,
+        secretKeyFile: context.secretKeyFile,
+        outbound,
+        clock: { now: () => new Date(Date.now() - ms) },
+      });
+    await at(26 * 3600_000).begin(ref, { wwwAuthenticate: await challenge() });
+    await at(2 * 3600_000).begin(ref, { wwwAuthenticate: await challenge() });
+    const count = async () =>
+      (
+        await runSql(context.database.target, 'select count(*) as n from mcp_oauth_states where mcp_server_id = ?', [
+          ref.serverId,
+        ])
+      )[0].n;
+    expect(Number(await count())).toBe(2);
+    await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    // The 26-hour-old state (expired 25 h 50 min ago) went; the 2-hour-old one is still "expired".
+    expect(Number(await count())).toBe(2);
+    const rows = await runSql(
+      context.database.target,
+      'select created_at from mcp_oauth_states where mcp_server_id = ? order by created_at',
+      [ref.serverId],
+    );
+    expect(Date.now() - Date.parse(rows[0].created_at)).toBeLessThan(3 * 3600_000);
+  });
+
   it('refuses a wrong iss (RFC 9207) and an error from the authorization server, keeping the reason', async () => {
     const ref = await newServer();
     const first = await oauth.begin(ref, { wwwAuthenticate: await challenge() });

@@ -43,6 +43,8 @@ export interface OAuthAuthorizationOptions {
 
 export const DEFAULT_REFRESH_MARGIN_MS = 60_000;
 
+/** How long after its expiry a sign-in state is kept (then any new sign-in deletes it). */
+const SWEEP_STATES_AFTER_MS = 24 * 60 * 60 * 1000;
 /**
  * OAuth 2.1 for MCP servers (docs/mcp-oauth.md, docs/adr/0018-mcp-oauth.md), behind the one seam
  * the MCP connection code uses (McpAuthorization). The SDK's auth helpers do the protocol steps;
@@ -128,6 +130,9 @@ export class OAuthAuthorization implements McpAuthorization {
         now: now.toISOString(),
       });
       if (!kept) return false;
+      // Housekeeping in the same write: states that expired a day ago go (until then a late
+      // click is told its link expired rather than unknown).
+      await writers.mcpOAuth.deleteStatesBefore(new Date(now.getTime() - SWEEP_STATES_AFTER_MS).toISOString());
       return writers.mcpOAuth.insertState({
         stateHash: hashState(state),
         ...key,
