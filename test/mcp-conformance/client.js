@@ -17,7 +17,6 @@
 // Parley could not step up by itself) is signed in once more and the call made once more: one
 // step-up attempt, never a loop.
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { createApp } from '../../dist/app.js';
 import { loadConfig } from '../../dist/config.js';
 import { createModelRegistry } from '../../dist/models/registry.js';
@@ -60,23 +59,21 @@ function directedModel() {
   };
 }
 
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/**
+ * The address browsers and authorization servers are told (PUBLIC_URL). Nothing listens there:
+ * `signIn` delivers what is redirected to it to the real listener, as a reverse proxy in front
+ * of Parley would — so Parley can listen on a port of the system's choosing (scenarios run in
+ * parallel, and a port picked in advance could be taken by then).
+ */
+const PUBLIC_URL = 'http://parley.conformance.invalid';
 
 async function startParley() {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     DATABASE_URL: 'sqlite::memory:',
     PARLEY_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
     HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_URL: base,
+    PORT: '0',
+    PUBLIC_URL,
     LOG_LEVEL: 'warn',
     // The suite's mock servers listen on localhost: the operator allows loopback.
     OUTBOUND_ALLOW: '127.0.0.1,localhost,::1',
@@ -91,7 +88,7 @@ async function startParley() {
   const models = { resolve: (id) => (id === DIRECTED_MODEL_ID ? directed : real.resolve(id)) };
   const parley = await createApp({ config, store, models, logStream: process.stderr });
   const bootstrap = await parley.keys.bootstrap();
-  await parley.app.listen({ port, host: '127.0.0.1' });
+  const base = await parley.app.listen({ port: 0, host: '127.0.0.1' });
   const close = async () => {
     await parley.shutdown(1000);
     await store.close();
@@ -113,11 +110,15 @@ function api(base, key) {
   };
 }
 
-/** What a consenting user's browser does with an authorization URL: follow it to Parley's callback. */
-async function signIn(authorizationUrl) {
+/**
+ * What a consenting user's browser does with an authorization URL: follow the redirects to
+ * Parley's callback under PUBLIC_URL, which reaches Parley at `base`.
+ */
+async function signIn(authorizationUrl, base) {
   let url = authorizationUrl;
   for (let hop = 0; hop < 5; hop += 1) {
-    const response = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
+    const target = url.startsWith(PUBLIC_URL) ? `${base}${url.slice(PUBLIC_URL.length)}` : url;
+    const response = await fetch(target, { redirect: 'manual', headers: { accept: 'application/json' } });
     const location = response.headers.get('location');
     if (!location) {
       const body = await response.text();
@@ -146,7 +147,7 @@ async function main() {
     const server = await call('POST', servers, { name: 'conformance', url: serverUrl, auth_config: authConfig });
     const connect = async () => {
       const answer = await call('POST', `${servers}/${server.id}/connect`);
-      if (answer.authorization_url) await signIn(answer.authorization_url);
+      if (answer.authorization_url) await signIn(answer.authorization_url, parley.base);
     };
     await connect();
     const tools = await call('GET', `${servers}/${server.id}/tools`);

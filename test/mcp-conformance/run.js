@@ -47,6 +47,10 @@ for (const name of sets) {
     name,
     '--output-dir',
     output,
+    // The suite runs every scenario at once, each starting a Parley: on a small machine a client
+    // needs more than the suite's default 30 s.
+    '--timeout',
+    '180000',
     ...(set.expectedFailures ? ['--expected-failures', set.expectedFailures] : []),
   ];
   console.log(`\n== MCP client conformance, requirement set ${name}`);
