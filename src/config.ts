@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
+import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -98,14 +99,13 @@ export interface Config {
   readonly models: ModelProvidersConfig;
   readonly runtime: RuntimeConfig;
   readonly streams: StreamsConfig;
-  readonly outbound: OutboundConfig;
+  /**
+   * The guarded outbound client's settings (docs/security.md, "Outbound requests"). `allow`:
+   * `OUTBOUND_ALLOW`, private destinations the operator allows (host[:port], IP[:port] or CIDR).
+   */
+  readonly outbound: { readonly allow: OutboundAllowList };
   readonly mcp: McpConfig;
-}
-
-/** The guarded outbound client's settings (docs/security.md, "Outbound requests"). */
-export interface OutboundConfig {
-  /** `OUTBOUND_ALLOW`: private destinations the operator allows (host[:port], IP[:port] or CIDR). */
-  readonly allow: OutboundAllowList;
+  readonly knowledge: KnowledgeConfig;
 }
 
 export { ConfigError } from './config-values.js';
@@ -183,6 +183,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     streams: readStreams(environment),
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
     mcp: readMcpConfig(environment, { intervalMs: DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS, host, port }),
+    knowledge: readKnowledgeConfig(environment, { database, cwd }),
   });
 }
 

@@ -14,6 +14,7 @@ import * as agentTools from './migrations/0005-agent-tools.js';
 import * as toolCallStatus from './migrations/0006-tool-call-status.js';
 import * as toolCallAudit from './migrations/0007-tool-call-audit.js';
 import * as mcpServers from './migrations/0008-mcp-servers.js';
+import * as knowledgeFiles from './migrations/0009-knowledge-files.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-tool-call-status': toolCallStatus,
   '0007-tool-call-audit': toolCallAudit,
   '0008-mcp-servers': mcpServers,
+  '0009-knowledge-files': knowledgeFiles,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -245,6 +245,84 @@ export interface McpOAuthStateRow {
   used_at: string | null;
 }
 
+/** A knowledge file (migration 0009): an upload or an added URL, and how far its indexing got. */
+export interface AgentFileRow {
+  id: string;
+  organization_id: string;
+  agent_id: string;
+  /** Display label only (sanitised); never part of a path. */
+  name: string;
+  /** `upload` or `url`. */
+  source: string;
+  source_url: string | null;
+  /** The document kind decided from the bytes (src/knowledge/document.ts); null until known (URLs). */
+  kind: string | null;
+  mime_type: string;
+  size: number;
+  sha256: string | null;
+  /** Where the bytes are kept, made by the server from ids; null for URLs (pages are not kept). */
+  storage_key: string | null;
+  /** `processing`, `ready` or `failed`. */
+  status: string;
+  error_message: string | null;
+  /** JSON object. */
+  metadata: string;
+  /** The chunk generation search sees (0: none). */
+  ready_generation: number;
+  /** The generation the latest (re-)index writes. */
+  building_generation: number;
+  chunk_count: number;
+  /** UTF-8 bytes of extracted text in the ready generation. */
+  text_bytes: number;
+  indexed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One searchable passage of a file, in one generation. */
+export interface FileChunkRow {
+  id: string;
+  organization_id: string;
+  agent_id: string;
+  file_id: string;
+  generation: number;
+  ordinal: number;
+  text: string;
+  /** JSON array of headings, outermost first. */
+  heading_path: string;
+  page: number | null;
+  url: string | null;
+  title: string | null;
+  token_count: number;
+  /** float32 little-endian values, or null without an embedding model. */
+  embedding: Uint8Array | null;
+  created_at: string;
+}
+
+/** A background job in the lease-based queue (migration 0009). */
+export interface JobRow {
+  id: string;
+  organization_id: string;
+  /** `file_ingestion`, … */
+  kind: string;
+  /** What the job works on (a file id for `file_ingestion`). */
+  subject_id: string;
+  /** `queued`, `running`, `succeeded`, `failed` or `cancelled`. */
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  run_after: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  /** JSON object, defined by the job's kind. */
+  progress: string;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
@@ -262,4 +340,8 @@ export interface Database {
   mcp_servers: McpServerRow;
   mcp_oauth_credentials: McpOAuthCredentialsRow;
   mcp_oauth_states: McpOAuthStateRow;
+  agent_files: AgentFileRow;
+  /** `seq` (an integer key, made by the database) is used by the SQLite full-text index only. */
+  file_chunks: FileChunkRow & { seq: Generated<number> };
+  jobs: JobRow;
 }
