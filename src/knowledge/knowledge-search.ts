@@ -9,6 +9,8 @@ export interface KnowledgeSearch {
 
 export interface KnowledgeHit {
   readonly fileId: string;
+  /** The file's display name (its sanitised label, or the URL it was added by). */
+  readonly fileName: string;
   readonly chunkId: string;
   readonly text: string;
   readonly headingPath: readonly string[];
