@@ -61,7 +61,10 @@ describe('crawlSite: the walk', () => {
   });
 
   it('is done, not capped, when the cap is reached with nothing left to fetch', async () => {
-    site.routes({ '/': { body: htmlPage({ title: 'Home', links: ['/a'] }) }, '/a': { body: htmlPage({ title: 'A' }) } });
+    site.routes({
+      '/': { body: htmlPage({ title: 'Home', links: ['/a'] }) },
+      '/a': { body: htmlPage({ title: 'A' }) },
+    });
     const { result } = await crawlSites([site], { startUrl: `${site.origin}/`, maxPages: 2 });
     expect(result).toEqual({ pagesDone: 2, problems: [], stoppedBy: 'done' });
   });
@@ -80,7 +83,14 @@ describe('crawlSite: the walk', () => {
     const { result, pages } = await crawlSites([site], { startUrl: `${site.origin}/guide.pdf` });
     expect(result).toEqual({ pagesDone: 1, problems: [], stoppedBy: 'done' });
     expect(pages.map((page) => ({ ...page, body: [...page.body] }))).toEqual([
-      { url: `${site.origin}/guide.pdf`, depth: 0, status: 200, contentType: 'application/pdf', body: [...pdf], title: null },
+      {
+        url: `${site.origin}/guide.pdf`,
+        depth: 0,
+        status: 200,
+        contentType: 'application/pdf',
+        body: [...pdf],
+        title: null,
+      },
     ]);
     expect(site.requested).toEqual(['/robots.txt', '/guide.pdf']);
   });
