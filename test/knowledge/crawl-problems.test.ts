@@ -79,6 +79,15 @@ describe('crawlSite: ending early', () => {
     expect(site.requested).toEqual(['/robots.txt', '/', '/sitemap.xml', '/slow']);
   });
 
+  it('reports no problem for a sitemap request the abort cut short', async () => {
+    site.routes({ '/': { body: htmlPage({ title: 'Home', links: ['/a'] }) }, '/sitemap.xml': { hang: true } });
+    const controller = new AbortController();
+    void site.requestFor('/sitemap.xml').then(() => controller.abort());
+    const { result } = await crawlSites([site], { startUrl: `${site.origin}/`, signal: controller.signal });
+    expect(result).toEqual({ pagesDone: 1, problems: [], stoppedBy: 'aborted' });
+    expect(site.requested).toEqual(['/robots.txt', '/', '/sitemap.xml']);
+  });
+
   it('fetches nothing more once aborted from onPage', async () => {
     site.routes({ '/': { body: htmlPage({ title: 'Home', links: ['/a'] }) } });
     const controller = new AbortController();

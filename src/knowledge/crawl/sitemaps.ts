@@ -30,6 +30,8 @@ export async function readSitemapUrls(input: {
     if (read === MAX_SITEMAP_FILES || urls.size >= input.maxUrls || input.signal.aborted) break;
     read += 1;
     const outcome = await readSitemap({ ...input, url: file });
+    // A request cut short by the crawl's abort is not a problem of the sitemap.
+    if (input.signal.aborted) break;
     if ('problem' in outcome) problems.push({ url: file, reason: outcome.problem });
     else if (outcome.kind === 'index') onSite(outcome.locations, input.site).forEach((child) => files.add(child));
     else onSite(outcome.locations, input.site).forEach((url) => urls.size < input.maxUrls && urls.add(url));
