@@ -101,48 +101,59 @@ export class DocumentExtractor {
 
   private run(worker: Worker, job: QueuedJob): void {
     let settled = false;
-    const finish = (outcome: { document?: ExtractedDocument; error?: unknown; keepWorker: boolean }): void => {
+    const finish = (outcome: Outcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       job.signal?.removeEventListener('abort', onAbort);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-      this.busy.delete(worker);
-      if (outcome.keepWorker && !this.closed) {
-        worker.unref();
-        this.idle.push(worker);
-      } else {
-        void worker.terminate();
-      }
+      this.release(worker, outcome.keepWorker);
       if (outcome.document !== undefined) job.resolve(outcome.document);
       else job.reject(outcome.error);
       this.startNext();
     };
-    const onMessage = (reply: ExtractionReply): void => finish(replyOutcome(reply, job.input.kind));
+    const onTimeout = (): void =>
+      finish({
+        error: new ExtractionError(`extraction took longer than ${seconds(this.options.timeoutMs)} s`),
+        keepWorker: false,
+      });
+    // A fresh worker's module loading gets a deadline of its own: the job's starts at `ready`.
+    let timer = setTimeout(onTimeout, this.options.timeoutMs);
+    const onMessage = (reply: ExtractionReply): void => {
+      if (reply.type !== 'ready') return finish(replyOutcome(reply, job.input.kind));
+      clearTimeout(timer);
+      timer = setTimeout(onTimeout, this.options.timeoutMs);
+    };
     const onError = (error: Error): void =>
       finish({ error: workerFailure(error, this.options.memoryMb), keepWorker: false });
     const onExit = (code: number): void =>
       finish({ error: crashed(new Error(`the extraction worker exited with code ${code}`)), keepWorker: false });
     const onAbort = (): void => finish({ error: job.signal?.reason, keepWorker: false });
-    const timer = setTimeout(
-      () =>
-        finish({
-          error: new ExtractionError(`extraction took longer than ${seconds(this.options.timeoutMs)} s`),
-          keepWorker: false,
-        }),
-      this.options.timeoutMs,
-    );
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     job.signal?.addEventListener('abort', onAbort, { once: true });
     const request: ExtractionRequest = { input: ownBytes(job.input) };
     worker.postMessage(request, request.input.bytes ? [request.input.bytes.buffer as ArrayBuffer] : []);
   }
+
+  /** A healthy worker waits for the next job (unreferenced, so it keeps no process alive); any other is ended. */
+  private release(worker: Worker, keep: boolean): void {
+    this.busy.delete(worker);
+    if (keep && !this.closed) {
+      worker.unref();
+      this.idle.push(worker);
+    } else {
+      void worker.terminate();
+    }
+  }
 }
 
-function replyOutcome(
-  reply: ExtractionReply,
-  kind: DocumentKind,
-): { document?: ExtractedDocument; error?: unknown; keepWorker: boolean } {
+interface Outcome {
+  readonly document?: ExtractedDocument;
+  readonly error?: unknown;
+  readonly keepWorker: boolean;
+}
+
+function replyOutcome(reply: Exclude<ExtractionReply, { type: 'ready' }>, kind: DocumentKind): Outcome {
   if (reply.type === 'done') return { document: reply.document, keepWorker: true };
   if (reply.type === 'refused') {
     const error = new ExtractionError(reply.message);

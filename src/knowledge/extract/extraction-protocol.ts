@@ -11,6 +11,8 @@ export interface ExtractionRequest {
 }
 
 export type ExtractionReply =
+  /** Posted once, when the worker's modules are loaded: a job's deadline starts there. */
+  | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly document: ExtractedDocument }
   | { readonly type: 'refused'; readonly message: string; readonly detail: string | null }
   | { readonly type: 'failed'; readonly detail: string; readonly code: string | null };

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import type { ExtractionReply } from './extraction-protocol.js';
 import { answerExtraction } from './extraction-reply.js';
 
 /**
@@ -12,3 +13,4 @@ if (port === null) throw new Error('extraction-worker.js runs as a worker thread
 port.on('message', (request: Parameters<typeof answerExtraction>[0]) => {
   void answerExtraction(request).then((reply) => port.postMessage(reply));
 });
+port.postMessage({ type: 'ready' } satisfies ExtractionReply);

@@ -34,6 +34,14 @@ export class OoxmlPackage {
     return new OoxmlPackage(source, new Map(entries.map((entry) => [entry.name, entry])));
   }
 
+  /** Inflates every part (but those under `except`) with the byte cap, keeping nothing: throws when one lies. */
+  async verifyParts(options: { except: string }): Promise<void> {
+    for (const entry of this.entries.values()) {
+      if (entry.name.startsWith(options.except) || entry.name.endsWith('/')) continue;
+      await zipCall(() => readZipEntry({ source: this.source, entry, maxBytes: MAX_PART_BYTES }));
+    }
+  }
+
   /** The parsed part, or null when the package has no such part. */
   async part(name: string): Promise<XmlElement | null> {
     const entry = this.entries.get(name);
