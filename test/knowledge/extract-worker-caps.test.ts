@@ -57,43 +57,16 @@ describe('worker caps', () => {
     expect(await pool.extract(SMALL)).toEqual(SMALL_DOCUMENT);
   });
 
-  it('a DOCX whose ZIP directory lies about a part is refused before mammoth (jszip) inflates it', async () => {
-    const data = documents.deflatedZeros(256);
-    const bytes = documents.rawZip([
-      documents.storedEntry('[Content_Types].xml', documents.contentTypesFor('docx')),
-      documents.storedEntry(
-        '_rels/.rels',
-        '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
-          '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
-      ),
-      { name: 'word/document.xml', data, method: 8, declaredSize: data.byteLength, crc: 0 },
-    ]);
+  it.each([
+    ['docx', 'word/document.xml', 'a DOCX part is refused before mammoth (jszip) inflates it'],
+    ['xlsx', 'xl/workbook.xml', 'an XLSX part is stopped by the ZIP reader’s byte cap'],
+  ] as const)('a lying ZIP directory: %s (%s): %s', async (kind, part, _why) => {
     const pool = new DocumentExtractor({ timeoutMs: 60_000, memoryMb: 64 });
     extractor = pool;
-    const error = await failure(pool.extract({ kind: 'docx', bytes }));
+    const error = await failure(pool.extract({ kind, bytes: documents.lyingPackage({ kind, part, mebibytes: 256 }) }));
     expect(error).toBeInstanceOf(ExtractionError);
     expect((error as Error).message).toBe(
-      "the file cannot be read: the archive's part word/document.xml holds more data than its directory declares",
-    );
-  });
-
-  it('an XLSX whose directory lies is stopped by the ZIP reader’s byte cap', async () => {
-    const data = documents.deflatedZeros(256);
-    const bytes = documents.rawZip([
-      documents.storedEntry('[Content_Types].xml', documents.contentTypesFor('xlsx')),
-      documents.storedEntry(
-        '_rels/.rels',
-        '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
-          '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-      ),
-      { name: 'xl/workbook.xml', data, method: 8, declaredSize: data.byteLength, crc: 0 },
-    ]);
-    const pool = new DocumentExtractor({ timeoutMs: 60_000, memoryMb: 64 });
-    extractor = pool;
-    const error = await failure(pool.extract({ kind: 'xlsx', bytes }));
-    expect(error).toBeInstanceOf(ExtractionError);
-    expect((error as Error).message).toBe(
-      "the file cannot be read: the archive's part xl/workbook.xml holds more data than its directory declares",
+      `the file cannot be read: the archive's part ${part} holds more data than its directory declares`,
     );
   });
 
