@@ -4,8 +4,9 @@ export const RRF_K = 60;
 /**
  * Reciprocal-rank fusion of ranked lists of ids (best first): an id scores Σ 1 / (k + rank) over
  * the lists it is in (rank from 1), divided by the score of an id first in every list, so the
- * similarity is in (0, 1] and 1 means "first everywhere". Ties keep the order of the first list
- * that has them, then id order, so equal inputs always give equal outputs.
+ * similarity is in (0, 1] and 1 means "first everywhere". Ties (a chunk first in one list and
+ * third in the other against one the other way round) go to the earlier list's favourite, then id
+ * order, so equal inputs always give equal outputs.
  */
 export function fuseRanks(lists: readonly (readonly string[])[]): { id: string; similarity: number }[] {
   const scores = new Map<string, { score: number; firstSeen: number }>();

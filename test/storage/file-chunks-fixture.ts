@@ -43,6 +43,10 @@ export async function openChunkIndexFixture(openTestDatabase: () => Promise<Test
   const database = await openTestDatabase();
   const store = await openStore(database.target);
   const inspector = openDatabase(database.target, { postgresPoolSize: 2 });
+  // Chunk ids in insertion order: ties in ranking are broken by chunk id, and random ids would make
+  // a tie (two chunks scoring exactly alike) come out differently from run to run.
+  let chunkCount = 0;
+  const newChunkId = () => `00000000-0000-4000-8000-${(chunkCount++).toString(16).padStart(12, '0')}`;
   const fixture: ChunkIndexFixture = {
     store,
     inspector,
@@ -106,7 +110,7 @@ export async function openChunkIndexFixture(openTestDatabase: () => Promise<Test
         url: input.url ?? null,
         title: input.url ? (input.document.title ?? null) : null,
         embeddings: input.embeddings ?? null,
-        newId: randomUUID,
+        newId: newChunkId,
         now: NOW,
       });
       await store.write((writers) => writers.fileChunks.insertMany(rows));
