@@ -59,28 +59,47 @@ export function sqliteMatchExpression(input: { agentId: string; terms: readonly 
   return `scope : "${agentScopeToken(input.agentId)}" AND {title body} : (${phrases})`;
 }
 
+/**
+ * FTS5 ranks every match but keeps only the best `candidates` (`ORDER BY rank LIMIT` inside the
+ * index), and only those are joined to their chunk and file and filtered; joining every match
+ * first made a common term cost a join per matching chunk (bench/knowledge.js). A candidate
+ * filtered out (another generation, a file not ready) can leave fewer than `limit`; so can having
+ * fewer matches than that. Then the query runs again without the cut, which is cheap when there
+ * are few matches, and rare otherwise (a re-index in progress).
+ */
 export const sqliteFullText: FullTextIndex = {
   async search(db, input) {
-    const match = sqliteMatchExpression(input);
-    // bm25() is negative, more negative for better matches; -bm25 / (1 - bm25) maps it to 0..1.
-    const result = await sql<FullTextMatch>`
-      select c.id, c.file_id, f.name as file_name, c.text, c.heading_path, c.page, c.url, c.title,
-        -m.rank / (1 - m.rank) as score
-      from (
-        select rowid, rank from file_chunks_fts
-        where file_chunks_fts match ${match} and rank match ${`bm25(0, ${TITLE_WEIGHT}, ${BODY_WEIGHT})`}
-      ) m
-      join file_chunks c on c.seq = m.rowid
-      join agent_files f on f.id = c.file_id
-      where c.organization_id = ${input.organizationId} and c.agent_id = ${input.agentId}
-        and f.organization_id = ${input.organizationId} and f.status = 'ready'
-        and c.generation = f.ready_generation
-      order by m.rank, c.id
-      limit ${input.limit}
-    `.execute(db);
-    return result.rows;
+    const candidates = Math.max(input.limit * 4, 64);
+    const rows = await sqliteSearch(db, { ...input, candidates });
+    if (rows.length >= input.limit) return rows;
+    return sqliteSearch(db, { ...input, candidates: -1 });
   },
 };
+
+async function sqliteSearch(db: Executor, input: FullTextQuery & { candidates: number }): Promise<FullTextMatch[]> {
+  const match = sqliteMatchExpression(input);
+  // bm25() is negative, more negative for better matches; -bm25 / (1 - bm25) maps it to 0..1.
+  // CROSS JOIN keeps the full-text match the outer loop (SQLite never reorders it): with a plain
+  // join the planner may scan the chunks and run the MATCH once per chunk, which measured 30–90 s
+  // a query at 10,000 chunks (bench/knowledge.js). LIMIT -1 is SQLite's "no limit".
+  const result = await sql<FullTextMatch>`
+    select c.id, c.file_id, f.name as file_name, c.text, c.heading_path, c.page, c.url, c.title,
+      -m.rank / (1 - m.rank) as score
+    from (
+      select rowid, rank from file_chunks_fts
+      where file_chunks_fts match ${match} and rank match ${`bm25(0, ${TITLE_WEIGHT}, ${BODY_WEIGHT})`}
+      order by rank limit ${input.candidates}
+    ) m
+    cross join file_chunks c on c.seq = m.rowid
+    cross join agent_files f on f.id = c.file_id
+    where c.organization_id = ${input.organizationId} and c.agent_id = ${input.agentId}
+      and f.organization_id = ${input.organizationId} and f.status = 'ready'
+      and c.generation = f.ready_generation
+    order by m.rank, c.id
+    limit ${input.limit}
+  `.execute(db);
+  return result.rows;
+}
 
 /**
  * PostgreSQL ranks without corpus statistics (`ts_rank` knows no inverse document frequency), so an
