@@ -41,8 +41,10 @@ export class EmbeddingIndex {
       if (file.dimensions !== query.length) continue;
       for (let row = 0; row < file.chunkIds.length; row += 1) {
         const similarity = dot(query, file.vectors, row * file.dimensions);
-        if (best.length === input.limit && similarity < best[best.length - 1]!.similarity) continue;
-        insertRanked(best, { chunkId: file.chunkIds[row]!, similarity }, input.limit);
+        const candidate = { chunkId: file.chunkIds[row]!, similarity };
+        // The common case, decided without touching the list: not better than the last kept.
+        if (best.length === input.limit && !outranks(candidate, best[best.length - 1]!)) continue;
+        insertRanked(best, candidate, input.limit);
       }
     }
     return best;
