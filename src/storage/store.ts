@@ -14,6 +14,7 @@ import { OrganizationReader, OrganizationWriter } from './kysely/organizations-s
 import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
 import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
 import { EventReader, EventWriter } from './kysely/events-store.js';
+import { FileChunkReader, FileChunkWriter } from './kysely/file-chunks-store.js';
 import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.js';
 import { RunReader, RunWriter } from './kysely/runs-store.js';
 import { ThreadRunWriter } from './kysely/thread-runs-store.js';
@@ -40,6 +41,7 @@ export interface StoreWriters {
   agentTools: AgentToolWriter;
   mcpServers: McpServerWriter;
   mcpOAuth: McpOAuthWriter;
+  fileChunks: FileChunkWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -90,6 +92,7 @@ export class Store {
   readonly toolCalls: ToolCallReader;
   readonly mcpServers: McpServerReader;
   readonly mcpOAuth: McpOAuthReader;
+  readonly fileChunks: FileChunkReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -110,6 +113,7 @@ export class Store {
     this.toolCalls = new ToolCallReader(reader);
     this.mcpServers = new McpServerReader(reader);
     this.mcpOAuth = new McpOAuthReader(reader);
+    this.fileChunks = new FileChunkReader(reader, database.dialect);
   }
 
   /**
@@ -164,6 +168,7 @@ class BoundWriters implements StoreWriters {
   #agentTools?: AgentToolWriter;
   #mcpServers?: McpServerWriter;
   #mcpOAuth?: McpOAuthWriter;
+  #fileChunks?: FileChunkWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -208,6 +213,9 @@ class BoundWriters implements StoreWriters {
   }
   get mcpOAuth() {
     return (this.#mcpOAuth ??= new McpOAuthWriter(this.db));
+  }
+  get fileChunks() {
+    return (this.#fileChunks ??= new FileChunkWriter(this.db));
   }
 }
 
