@@ -14,6 +14,7 @@ import { stdioTransports } from './mcp/mcp-stdio-transport.js';
 import { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import { ToolsService } from './features/tools/tools.service.js';
 import type { Clock, IdGenerator } from './ids.js';
+import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import { createOutboundClient, type OutboundClient } from './outbound/outbound-client.js';
 import { SecretBox } from './security/secret-box.js';
 import { ServerSecret } from './security/server-secret.js';
@@ -24,7 +25,8 @@ import type { Tool } from './tools/tool.js';
 /**
  * What agents' tools need, built once per app: the server's root secret (stream tokens derive
  * from it too), the guarded outbound client every tool call goes through, the agent-tools API's
- * service and the resolver that gives runs their tools, sharing one SecretBox.
+ * service and the resolver that gives runs their tools, sharing one SecretBox; `knowledge` is
+ * what the runs' `knowledge_base_search` searches.
  */
 export function createTools(input: {
   app: FastifyInstance;
@@ -37,6 +39,8 @@ export function createTools(input: {
   };
   clock: Clock;
   generateId: IdGenerator;
+  /** What `knowledge_base_search` searches (docs/tools.md); without it its calls are error results. */
+  knowledge?: KnowledgeSearch | undefined;
 }): {
   tools: ToolsService;
   imports: OpenApiImportService;
@@ -58,7 +62,7 @@ export function createTools(input: {
   return {
     tools: new ToolsService({ store, box, clock: input.clock, newId: input.generateId }),
     imports: new OpenApiImportService({ store, box, clock: input.clock, newId: input.generateId, outbound }),
-    resolver: new StoredToolResolver({ store, box, catalog, outbound, mcpPool }),
+    resolver: new StoredToolResolver({ store, box, catalog, outbound, mcpPool, knowledge: input.knowledge }),
     outbound,
     secret,
     mcp,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTools } from './app-tools.js';
+import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
   LogController,
@@ -82,6 +83,8 @@ export interface AppDependencies {
   outboundLookup?: LookupFunction;
   /** The OAuth 2.1 layer for MCP servers (docs/mcp.md); none (401s cannot be signed in) when absent. */
   mcpAuthorization?: McpAuthorization;
+  /** What agents' `knowledge_base_search` searches (tests pass their own port implementation). */
+  knowledge?: KnowledgeSearch;
 }
 
 export interface ParleyApp {
@@ -133,7 +136,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const agents = new AgentsService({ store, clock, newId: generateId });
   const threads = new ThreadsService({ store, clock, newId: generateId });
   const idempotency = new Idempotency({ store, clock });
-  const toolParts = createTools({ app, dependencies, clock, generateId });
+  // The knowledge search seam: the files feature's StoredKnowledgeSearch goes here.
+  const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: dependencies.knowledge });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);

@@ -1,3 +1,4 @@
+import type { Citation } from './citations.js';
 import type { ChatMessage, ExecutionStatus, JsonObject } from './models.js';
 
 /**
@@ -13,12 +14,16 @@ export interface ThreadEventData {
   'tool-call-start': ToolCallEventKey & { arguments: JsonObject; start_time: string };
   /** A call of a tool that needs approval, waiting for it (docs/adr/0015-tool-approval.md). */
   'tool-approval-request': ToolCallEventKey & { arguments: JsonObject; expires_at: string };
-  /** `approval` only for calls that went through one; a rejected call has no `tool-call-start`. */
+  /**
+   * `approval` only for calls that went through one; a rejected call has no `tool-call-start`.
+   * `citations` only for a call of the knowledge tool that found passages: what the reply cites.
+   */
   'tool-call-end': ToolCallEventKey & {
     result: unknown;
     error: string | null;
     end_time: string | null;
     approval?: 'approved' | 'rejected';
+    citations?: Citation[];
   };
   'run-end': { run_id: string; status: ExecutionStatus; finish_reason: string; usage: RunUsage; message: ChatMessage };
   'run-error': { run_id: string; status: ExecutionStatus; error: RunError; message: ChatMessage };

@@ -1,3 +1,4 @@
+import { replyCitations } from '../domain/citations.js';
 import type { ChatMessage, ExecutionStatus, JsonObject } from '../domain/models.js';
 import { INTERRUPTED_ERROR, type RunCompletion } from '../domain/runs.js';
 import { extractSuggestions } from '../domain/suggestions.js';
@@ -104,7 +105,10 @@ function usageOf(progress: RunProgress): RunUsage {
   return { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
 }
 
-/** The reply as stored: its text, the tools it used, and how its run went (in metadata). */
+/**
+ * The reply as stored: its text, the tools it used, and how its run went (in metadata), with the
+ * passages its knowledge searches found (`citations`).
+ */
 function finalMessage(input: {
   run: RunPlan;
   progress: RunProgress;
@@ -125,6 +129,9 @@ function finalMessage(input: {
   };
   const { text: visibleText, suggestions } = extractSuggestions(progress.text);
   if (suggestions.length > 0) metadata.suggestions = suggestions;
+  const citingTools = new Set(run.tools.flatMap((tool) => (tool.citesSources === true ? [tool.name] : [])));
+  const citations = replyCitations({ toolCalls: progress.toolCalls, citingTools });
+  if (citations.length > 0) metadata.citations = citations;
   return {
     id: run.assistantMessageId,
     thread_id: run.threadId,

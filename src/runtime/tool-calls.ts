@@ -1,3 +1,4 @@
+import { citationsOfResult, type Citation } from '../domain/citations.js';
 import type { ToolCall } from '../domain/models.js';
 import { storableJson, storableText } from '../domain/storable-text.js';
 import type { RunToolCall, TranscriptEntry } from '../domain/runs.js';
@@ -34,8 +35,9 @@ export async function callTool(input: {
   const key = toolCallKey(run, progress.nextStep, call);
   await recordStart(dependencies, run, stored, key);
 
+  const tool = run.tools.find((candidate) => candidate.name === call.toolName);
   const outcome = await runTool({
-    tool: run.tools.find((tool) => tool.name === call.toolName),
+    tool,
     toolName: call.toolName,
     arguments: record.arguments,
     timeoutMs: config.toolTimeoutMs,
@@ -54,7 +56,14 @@ export async function callTool(input: {
   const step = toolStep(record, call.toolCallId);
   if (approved) step.metadata = { approval: 'approved' };
   progress.steps.push(step);
-  await recordEnd(dependencies, run, stored, { ...key, ...(approved ? { approval: 'approved' as const } : {}) });
+  // The passages a knowledge search found stream as they are found; the reply's metadata lists
+  // them again at the end (finish-run.ts), from the stored results.
+  const citations = outcome.ok && tool?.citesSources === true ? citationsOfResult(record.result) : [];
+  await recordEnd(dependencies, run, stored, {
+    ...key,
+    ...(approved ? { approval: 'approved' as const } : {}),
+    ...(citations.length > 0 ? { citations } : {}),
+  });
   return { role: 'tool', toolCallId: call.toolCallId, toolName: call.toolName, result: forModel, isError: !outcome.ok };
 }
 
@@ -145,7 +154,7 @@ async function recordEnd(
   dependencies: RuntimeDependencies,
   run: RunPlan,
   { id, record }: StoredCall,
-  key: ToolCallEventKey & { approval?: 'approved' },
+  key: ToolCallEventKey & { approval?: 'approved'; citations?: Citation[] },
 ): Promise<void> {
   const endTime = record.end_time ?? dependencies.clock.now().toISOString();
   await dependencies.eventLog.write(async ({ writers, append }) => {

@@ -29,5 +29,11 @@ export interface Tool {
    * docs/adr/0017-mcp-servers.md.
    */
   readonly serverValidatesInput?: boolean;
+  /**
+   * Its results are knowledge passages (`{results: [{file_id, chunk_id, title, page, text, url?}]}`)
+   * that the reply cites (domain/citations.ts). Only the built-in `knowledge_base_search` sets
+   * it: a flag of the tool, not its name, so another tool of that name cannot forge citations.
+   */
+  readonly citesSources?: boolean;
   execute(input: JsonObject, context: ToolContext): Promise<unknown>;
 }

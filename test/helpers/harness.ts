@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
 import type { Clock } from '../../src/ids.js';
+import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
 import type { Tool } from '../../src/tools/tool.js';
@@ -74,6 +75,8 @@ export async function createTestContext(
     /** Models the app resolves by id (scripted ones from test/fixtures/scripted-model.ts). */
     models?: ModelRegistry;
     tools?: ReadonlyMap<string, Tool>;
+    /** What `knowledge_base_search` searches; the app's own when absent. */
+    knowledge?: KnowledgeSearch;
     runtime?: Partial<RuntimeConfig>;
     streams?: Partial<StreamsConfig>;
     /** The clock both the app and its peers read (key expiry, timestamps). */
@@ -133,6 +136,7 @@ export async function createTestContext(
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.models ? { models: options.models } : {}),
       ...(options.tools ? { tools: options.tools } : {}),
+      ...(options.knowledge ? { knowledge: options.knowledge } : {}),
       ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
     });
   const parley = await build(store, logStream);

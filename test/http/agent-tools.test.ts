@@ -503,8 +503,11 @@ describe('agent tools: what runs get', () => {
     });
     const context_ = { signal: new AbortController().signal, now: () => new Date() };
     // Its calls are tested against loopback fixtures in test/http/external-tools.test.ts.
+    // This resolver was given no knowledge search: the tool is there, its calls are error results
+    // (the tool with a knowledge search: test/http/knowledge-tool*.test.ts).
+    expect(knowledge).toMatchObject({ citesSources: true });
     await expect(knowledge!.execute({ query: 'refunds' }, context_)).rejects.toThrow(
-      'knowledge_base_search is not available yet: agent knowledge files arrive with a later release',
+      'knowledge_base_search is not available: this server has no knowledge search',
     );
     // The same schema is the same object in the next run: the runner's compiled validator is reused.
     const again = await resolver.resolve({ organizationId: stored!.organization_id, agent: stored! });

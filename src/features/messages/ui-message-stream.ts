@@ -1,9 +1,11 @@
+import { CitationList } from '../../domain/citations.js';
 import type { JsonObject } from '../../domain/models.js';
 import type { ThreadEventData } from '../../domain/thread-events.js';
 import type { AppError } from '../../errors.js';
 import type { SseDialect, SseMessage } from '../../http/sse.js';
 import { formatEventId } from '../../runtime/event-id.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
+import { sourceChunk } from './ui-source-parts.js';
 
 /** The response header by which the AI SDK recognises its UI message stream. */
 export const AI_SDK_HEADERS = { 'x-vercel-ai-ui-message-stream': 'v1' } as const;
@@ -42,6 +44,9 @@ const FINISH_REASONS: Readonly<Record<string, string>> = {
  * - a call that needs approval is `tool-input-available` then the SDK's `tool-approval-request`
  *   (its `approvalId` is the call id, which the approve and reject routes take); a rejected
  *   call ends with `tool-output-denied`, an approved one as any other call;
+ * - the passages a knowledge search found follow its output as source chunks (`source-url`,
+ *   `source-document`), each chunk once and at most MAX_CITATIONS: the reply's
+ *   `metadata.citations`, as they are found;
  * - SSE ids stay unique: the chunks of one log event share its position, so only the last of
  *   them carries the event's `id:`. A client that reconnects with `Last-Event-ID` gets whole
  *   events again, never half of one.
@@ -55,6 +60,7 @@ export class UiMessageStreamTranslator {
   #text: { id: string } | null = null;
   #texts = 0;
   readonly #toolInputsSent = new Set<string>();
+  readonly #sources = new CitationList();
 
   toMessages(event: LiveEvent): SseMessage[] {
     const chunks = this.#chunksOf(event);
@@ -113,6 +119,7 @@ export class UiMessageStreamTranslator {
     this.#step = 0;
     this.#text = null;
     this.#toolInputsSent.clear();
+    this.#sources.clear();
   }
 
   /** Moves to model call `step`: the open step (and its text) ends, the next one starts. */
@@ -161,6 +168,7 @@ export class UiMessageStreamTranslator {
         output: (data.result ?? null) as JsonObject,
       });
     else chunks.push({ type: 'tool-output-error', toolCallId: data.tool_call_id, errorText: data.error });
+    for (const citation of this.#sources.add(data.citations ?? [])) chunks.push(sourceChunk(citation));
     return chunks;
   }
 }

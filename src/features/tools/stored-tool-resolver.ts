@@ -7,7 +7,8 @@ import { UNDECLARED_REASON, type StoredMcpServer } from '../../domain/mcp-server
 import type { McpConnectionPool } from '../../mcp/mcp-connection-pool.js';
 import { mcpTool } from '../../mcp/mcp-tool.js';
 import { openAuthConfig } from '../mcp/mcp-secrets.js';
-import { builtInTool } from '../../tools/builtin/index.js';
+import { builtInTool, type BuiltInServices } from '../../tools/builtin/index.js';
+import type { KnowledgeSearch } from '../../knowledge/knowledge-search.js';
 import { ClientCredentialsTokens } from '../../tools/external/external-call.js';
 import { externalTool } from '../../tools/external-tool.js';
 import type { Tool } from '../../tools/tool.js';
@@ -38,6 +39,8 @@ export class StoredToolResolver implements ToolResolver {
       outbound: OutboundClient;
       /** Where MCP tools are called; without it they are left out. */
       mcpPool?: McpConnectionPool | undefined;
+      /** What `knowledge_base_search` searches; without it its calls are error results. */
+      knowledge?: KnowledgeSearch | undefined;
     },
   ) {}
 
@@ -57,20 +60,30 @@ export class StoredToolResolver implements ToolResolver {
           ).map((server) => [server.id, server]),
         )
       : new Map<string, StoredMcpServer>();
-    const tools = enabled.flatMap((tool) => this.#toTool(tool, servers) ?? []);
+    // Built-in tools are built for this run: the knowledge tool searches this agent's files only.
+    const services = {
+      outbound: this.dependencies.outbound,
+      knowledge: this.dependencies.knowledge,
+      scope: { organizationId: input.organizationId, agentId: input.agent.id },
+    };
+    const tools = enabled.flatMap((tool) => this.#toTool(tool, { servers, services }) ?? []);
     const storedNames = new Set(stored.map((tool) => tool.tool_name));
     const legacyNames = Array.isArray(input.agent.configuration.tools) ? input.agent.configuration.tools : [];
     for (const name of new Set(legacyNames)) {
       if (typeof name !== 'string' || storedNames.has(name)) continue;
-      const tool = this.dependencies.catalog.get(name) ?? builtInTool(name, {}, this.dependencies);
+      const tool = this.dependencies.catalog.get(name) ?? builtInTool(name, {}, services);
       if (tool) tools.push(tool);
     }
     return tools;
   }
 
-  #toTool(stored: StoredAgentTool, servers: ReadonlyMap<string, StoredMcpServer>): Tool | undefined {
+  #toTool(
+    stored: StoredAgentTool,
+    run: { servers: ReadonlyMap<string, StoredMcpServer>; services: BuiltInServices },
+  ): Tool | undefined {
+    const { servers, services } = run;
     const configuration = stored.configuration ?? {};
-    if (stored.tool_type === 'built_in') return builtInTool(stored.tool_name, configuration, this.dependencies);
+    if (stored.tool_type === 'built_in') return builtInTool(stored.tool_name, configuration, services);
     if (stored.tool_type === 'mcp_server') {
       const server = stored.mcp_server_id === null ? undefined : servers.get(stored.mcp_server_id);
       const pool = this.dependencies.mcpPool;
