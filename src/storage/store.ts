@@ -18,6 +18,8 @@ import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.
 import { RunReader, RunWriter } from './kysely/runs-store.js';
 import { ThreadRunWriter } from './kysely/thread-runs-store.js';
 import { ToolCallReader } from './kysely/tool-calls-store.js';
+import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js';
+import { JobReader, JobWriter } from './kysely/jobs-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -40,6 +42,8 @@ export interface StoreWriters {
   agentTools: AgentToolWriter;
   mcpServers: McpServerWriter;
   mcpOAuth: McpOAuthWriter;
+  agentFiles: AgentFileWriter;
+  jobs: JobWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -90,6 +94,8 @@ export class Store {
   readonly toolCalls: ToolCallReader;
   readonly mcpServers: McpServerReader;
   readonly mcpOAuth: McpOAuthReader;
+  readonly agentFiles: AgentFileReader;
+  readonly jobs: JobReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -110,6 +116,8 @@ export class Store {
     this.toolCalls = new ToolCallReader(reader);
     this.mcpServers = new McpServerReader(reader);
     this.mcpOAuth = new McpOAuthReader(reader);
+    this.agentFiles = new AgentFileReader(reader);
+    this.jobs = new JobReader(reader);
   }
 
   /**
@@ -164,6 +172,8 @@ class BoundWriters implements StoreWriters {
   #agentTools?: AgentToolWriter;
   #mcpServers?: McpServerWriter;
   #mcpOAuth?: McpOAuthWriter;
+  #agentFiles?: AgentFileWriter;
+  #jobs?: JobWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -208,6 +218,12 @@ class BoundWriters implements StoreWriters {
   }
   get mcpOAuth() {
     return (this.#mcpOAuth ??= new McpOAuthWriter(this.db));
+  }
+  get agentFiles() {
+    return (this.#agentFiles ??= new AgentFileWriter(this.db));
+  }
+  get jobs() {
+    return (this.#jobs ??= new JobWriter(this.db));
   }
 }
 
