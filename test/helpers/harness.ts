@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
+import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { Clock } from '../../src/ids.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
@@ -25,6 +26,8 @@ export interface TestContext {
   logs: string[];
   /** Where the apps of this context keep the generated root secret (when no secretKey is given). */
   secretKeyFile: string;
+  /** Where the apps of this context keep uploaded files' bytes (FILES_DIR). */
+  filesDir: string;
   /** Checks the JSON responses `injectRequest` receives against the OpenAPI document. */
   responseCheck: ResponseCheck;
   /** A fresh organisation with a key of the given scopes (default read, write, admin). */
@@ -93,6 +96,8 @@ export async function createTestContext(
     outboundAllow?: string;
     /** The outbound client's resolver (test/helpers/ssrf-vectors.ts `createStubResolver`); the system's when absent. */
     outboundLookup?: LookupFunction;
+    /** Knowledge settings over the defaults; `filesDir` is this context's own `files` folder unless given. */
+    knowledge?: Partial<KnowledgeConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -126,6 +131,7 @@ export async function createTestContext(
         secretKeyFile: path.join(dataDirectory, 'secret.key'),
         streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
         outbound: options.outboundAllow ? { allow: parseOutboundAllow(options.outboundAllow) } : defaults.outbound,
+        knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledge },
         ...overrides,
       },
       store: appStore,
@@ -144,6 +150,7 @@ export async function createTestContext(
     database,
     logs,
     secretKeyFile: path.join(dataDirectory, 'secret.key'),
+    filesDir: options.knowledge?.filesDir ?? path.join(dataDirectory, 'files'),
     responseCheck: new ResponseCheck(parley.app),
     async newOrganization(scopes: Scope[] = ['read', 'write', 'admin']) {
       organizations += 1;
@@ -227,6 +234,7 @@ export function client(context: TestContext, key: string) {
   const request = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
     injectRequest(context, { method, url, body, headers: { 'x-api-key': key, ...headers } });
   return {
+    key,
     request,
     get: (url: string, headers?: Record<string, string>) => request('GET', url, undefined, headers),
     post: (url: string, body: unknown, headers?: Record<string, string>) => request('POST', url, body, headers),
