@@ -60,12 +60,14 @@ export function createKnowledge(input: {
   const { app, config, store, clock, generateId, outbound, base } = input;
   const { storage } = base;
   const settings = config.knowledge;
+  // One extraction worker thread per job the queue runs at once.
+  const extractor = new DocumentExtractor({ ...settings.extraction, concurrency: settings.jobs.concurrency });
   const ingestion = new FileIngestionHandler({
     store,
     clock,
     newId: generateId,
     storage,
-    extractor: new DocumentExtractor(settings.extraction),
+    extractor,
     embeddings: base.embeddings,
     outbound,
     config: settings,
@@ -108,6 +110,7 @@ export function createKnowledge(input: {
     clearInterval(sweeper);
     await recrawl.stop();
     await worker.stop();
+    await extractor.close();
   };
   app.addHook('onClose', stop);
   return { worker, stop };

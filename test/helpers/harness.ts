@@ -97,7 +97,7 @@ export async function createTestContext(
     /** The outbound client's resolver (test/helpers/ssrf-vectors.ts `createStubResolver`); the system's when absent. */
     outboundLookup?: LookupFunction;
     /** Knowledge settings over the defaults; `filesDir` is this context's own `files` folder unless given. */
-    knowledge?: Partial<KnowledgeConfig>;
+    knowledgeConfig?: Partial<KnowledgeConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -131,7 +131,7 @@ export async function createTestContext(
         secretKeyFile: path.join(dataDirectory, 'secret.key'),
         streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
         outbound: options.outboundAllow ? { allow: parseOutboundAllow(options.outboundAllow) } : defaults.outbound,
-        knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledge },
+        knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
         ...overrides,
       },
       store: appStore,
@@ -150,7 +150,7 @@ export async function createTestContext(
     database,
     logs,
     secretKeyFile: path.join(dataDirectory, 'secret.key'),
-    filesDir: options.knowledge?.filesDir ?? path.join(dataDirectory, 'files'),
+    filesDir: options.knowledgeConfig?.filesDir ?? path.join(dataDirectory, 'files'),
     responseCheck: new ResponseCheck(parley.app),
     async newOrganization(scopes: Scope[] = ['read', 'write', 'admin']) {
       organizations += 1;
