@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { injectRequest, type Response, type TestContext } from './harness.js';
 
 /** One part of a multipart/form-data body the tests build by hand (exact bytes, any name). */
@@ -35,7 +37,12 @@ export function uploadFile(
   input: { key: string; agentId: string; filename: string; content: Buffer | string; contentType?: string },
 ): Promise<Response> {
   const { body, contentType } = multipartBody([
-    { name: 'file', filename: input.filename, contentType: input.contentType ?? 'application/octet-stream', content: input.content },
+    {
+      name: 'file',
+      filename: input.filename,
+      contentType: input.contentType ?? 'application/octet-stream',
+      content: input.content,
+    },
   ]);
   return injectRequest(context, {
     method: 'POST',
@@ -88,4 +95,31 @@ export function filesUnder(root: string): string[] {
   };
   walk(root);
   return found.sort();
+}
+
+/**
+ * Rows of a query on the context's database, written once with `$1, $2…` placeholders (turned
+ * into `?` for SQLite), for assertions on stored state (chunks, full-text entries, jobs).
+ */
+export async function queryRows(
+  context: TestContext,
+  text: string,
+  parameters: readonly unknown[] = [],
+): Promise<Record<string, any>[]> {
+  const target = context.database.target;
+  if (target.kind === 'sqlite') {
+    const connection = new Database(target.filename, { readonly: true, fileMustExist: true });
+    try {
+      return connection.prepare(text.replace(/\$\d+/g, '?')).all(...parameters) as Record<string, any>[];
+    } finally {
+      connection.close();
+    }
+  }
+  const connection = new pg.Client({ connectionString: target.connectionString });
+  await connection.connect();
+  try {
+    return (await connection.query(text, [...parameters])).rows;
+  } finally {
+    await connection.end();
+  }
 }
