@@ -84,7 +84,12 @@ export interface OperationSpec {
 
 /** The upload's minimal body: a small text file in the field `file`. */
 const UPLOAD = multipartBody([
-  { name: 'file', filename: 'security-suite.txt', contentType: 'text/plain', content: 'Planted by the security suite.\n' },
+  {
+    name: 'file',
+    filename: 'security-suite.txt',
+    contentType: 'text/plain',
+    content: 'Planted by the security suite.\n',
+  },
 ]);
 
 /**
@@ -303,6 +308,13 @@ export const ERROR_DETAILS: Record<string, string> = {
   mcp_server_not_found: 'MCP server not found.',
   file_not_found: 'Agent file not found.',
   job_not_found: 'Job not found.',
+  file_too_large: 'The file is larger than this server accepts (MAX_UPLOAD_BYTES).',
+  storage_quota_exceeded:
+    'The file does not fit in the organisation’s remaining storage (ORGANIZATION_STORAGE_QUOTA_BYTES).',
+  empty_file: 'The file is empty.',
+  file_has_no_content:
+    'This file was added by URL: it has no stored bytes to download (its pages are indexed, not kept).',
+  file_job_running: 'The file is being indexed already; wait for its job to end.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported Content-Type.',
 };
