@@ -53,33 +53,44 @@ export function uploadFile(
 }
 
 /**
- * The file once its job has ended (status no longer `processing`), read every 50 ms. Bounded by
- * count, not asserted on time: a slow machine only waits longer, up to `attempts` reads.
+ * The file once its job has ended (read every 50 ms: bounded by count, not asserted on time — a
+ * slow machine only waits longer).
  */
 export async function settledFile(
   context: TestContext,
   input: { key: string; agentId: string; fileId: string; attempts?: number },
 ): Promise<any> {
-  const attempts = input.attempts ?? 2400;
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
+  const read = async () => {
     const response = await injectRequest(context, {
       method: 'GET',
       url: `/api/v1/agent-files/${input.agentId}/files/${input.fileId}`,
       headers: { 'x-api-key': input.key },
     });
     if (response.status !== 200) throw new Error(`GET file: ${response.status} ${response.raw}`);
-    const job = response.body.job_id
-      ? await injectRequest(context, {
-          method: 'GET',
-          url: `/api/v1/agent-files/${input.agentId}/jobs/${response.body.job_id}`,
-          headers: { 'x-api-key': input.key },
-        })
-      : undefined;
-    const jobOver = job === undefined || !['queued', 'running'].includes(job.body.status);
-    if (response.body.status !== 'processing' && jobOver) return response.body;
+    return response.body;
+  };
+  const file = await read();
+  await jobEnded(context, { ...input, jobId: file.job_id });
+  return read();
+}
+
+/** Waits (every 50 ms, bounded by count) until the job is neither queued nor running. */
+export async function jobEnded(
+  context: TestContext,
+  input: { key: string; agentId: string; jobId: string; attempts?: number },
+): Promise<any> {
+  const attempts = input.attempts ?? 2400;
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const job = await injectRequest(context, {
+      method: 'GET',
+      url: `/api/v1/agent-files/${input.agentId}/jobs/${input.jobId}`,
+      headers: { 'x-api-key': input.key },
+    });
+    if (job.status !== 200) throw new Error(`GET job: ${job.status} ${job.raw}`);
+    if (!['queued', 'running'].includes(job.body.status)) return job.body;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`file ${input.fileId} still processing after ${attempts} reads`);
+  throw new Error(`job ${input.jobId} still running after ${attempts} reads`);
 }
 
 /** Every regular file under `root`, relative to it, sorted ('' when the folder does not exist). */

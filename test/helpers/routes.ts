@@ -15,7 +15,7 @@ import {
   type TestOrganization,
 } from './harness.js';
 import { SUPPORT_TEMPLATE, UUID_PATTERN } from './ids.js';
-import { multipartBody, settledFile, uploadFile } from './agent-files.js';
+import { jobEnded, multipartBody, settledFile, uploadFile } from './agent-files.js';
 
 /**
  * Helpers for the security suites: the operation inventory read from the app's own OpenAPI
@@ -80,6 +80,13 @@ export interface OperationSpec {
   readOnly?: true;
   /** The body's Content-Type when it is not JSON (the upload's multipart body, a Buffer). */
   contentType?: string;
+  /** Query parameters every call sends besides the id ones (a search's required `query`). */
+  query?: Readonly<Record<string, string>>;
+  /**
+   * A 200 answer names a background job (`job_id`): `call` waits for it to end, so nothing
+   * changes behind the next request (the suites compare database dumps).
+   */
+  startsJob?: true;
 }
 
 /** The upload's minimal body: a small text file in the field `file`. */
@@ -249,6 +256,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /api/v1/mcp/agents/{agent_id}/servers/{server_id}/tools': { owner: 200, notFound: agentThenServer },
   'POST /api/v1/agent-files/{agent_id}/files': {
     owner: 200,
+    startsJob: true,
     notFound: 'agent_not_found',
     body: () => UPLOAD.body,
     contentType: UPLOAD.contentType,
@@ -256,14 +264,23 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /api/v1/agent-files/{agent_id}/files': { owner: 200, notFound: 'agent_not_found' },
   'POST /api/v1/agent-files/{agent_id}/urls': {
     owner: 200,
+    startsJob: true,
     notFound: 'agent_not_found',
     body: () => ({ url: 'https://docs.example.test/security-suite' }),
   },
-  'GET /api/v1/agent-files/{agent_id}/files/search': { owner: 200, notFound: 'agent_not_found' },
+  'GET /api/v1/agent-files/{agent_id}/files/search': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    query: { query: 'private knowledge vault code' },
+  },
   'GET /api/v1/agent-files/{agent_id}/files/{file_id}': { owner: 200, notFound: agentThenFile },
   'DELETE /api/v1/agent-files/{agent_id}/files/{file_id}': { owner: 204, notFound: agentThenFile },
   'GET /api/v1/agent-files/{agent_id}/files/{file_id}/content': { owner: 200, notFound: agentThenFile },
-  'POST /api/v1/agent-files/{agent_id}/files/{file_id}/reindex': { owner: 200, notFound: agentThenFile },
+  'POST /api/v1/agent-files/{agent_id}/files/{file_id}/reindex': {
+    owner: 200,
+    notFound: agentThenFile,
+    startsJob: true,
+  },
   'GET /api/v1/agent-files/{agent_id}/jobs/{job_id}': { owner: 200, notFound: agentThenJob },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
@@ -398,7 +415,10 @@ export function urlOf(operation: Operation, ids: Partial<Ids>): string {
     return encodeURIComponent(id);
   };
   const path = operation.path.replace(/\{([^}]+)\}/g, (_match, name: string) => value(name));
-  const query = operation.idQueryParams.map((name) => `${name}=${value(name)}`).join('&');
+  const extra = Object.entries(OPERATIONS[operation.name]?.query ?? {}).map(
+    ([name, text]) => `${name}=${encodeURIComponent(text)}`,
+  );
+  const query = [...operation.idQueryParams.map((name) => `${name}=${value(name)}`), ...extra].join('&');
   return query ? `${path}?${query}` : path;
 }
 
@@ -429,7 +449,11 @@ export async function call(
   };
   if (spec.stream)
     return rawRequest(await loopbackPort(context), operation.method, urlOf(operation, ids), headers, body);
-  return bareRequest(context, operation.method, urlOf(operation, ids), { headers, body });
+  const response = await bareRequest(context, operation.method, urlOf(operation, ids), { headers, body });
+  if (spec.startsJob && response.status === 200 && key !== null) {
+    await jobEnded(context, { key, agentId: ids.agent_id!, jobId: response.body.job_id });
+  }
+  return response;
 }
 
 /** Objects of one organisation for the matrices. */
