@@ -113,7 +113,7 @@ export function filesUnder(root: string): string[] {
  * into `?` for SQLite), for assertions on stored state (chunks, full-text entries, jobs).
  */
 export async function queryRows(
-  context: TestContext,
+  context: Pick<TestContext, 'database'>,
   text: string,
   parameters: readonly unknown[] = [],
 ): Promise<Record<string, any>[]> {
