@@ -12,6 +12,7 @@ import { DocumentExtractor } from './knowledge/extract/document-extractor.js';
 import { FileStorage, ORPHAN_GRACE_MS } from './knowledge/file-storage.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import { StoredKnowledgeSearch } from './knowledge/stored-knowledge-search.js';
+import type { Idempotency } from './http/idempotency.js';
 import type { OutboundClient } from './outbound/outbound-client.js';
 import type { Store } from './storage/store.js';
 
@@ -55,6 +56,7 @@ export function createKnowledge(input: {
   clock: Clock;
   generateId: IdGenerator;
   outbound: OutboundClient;
+  idempotency: Idempotency;
   base: KnowledgeBase;
 }): Knowledge {
   const { app, config, store, clock, generateId, outbound, base } = input;
@@ -91,7 +93,7 @@ export function createKnowledge(input: {
     onEnqueued: () => worker.wake(),
   });
   const files = new FilesService({ store, storage, search: base.search, cancelJob: (id) => worker.cancel(id) });
-  registerFileRoutes(app, { files, intake });
+  registerFileRoutes(app, { files, intake, idempotency: input.idempotency });
   const recrawl = new RecrawlScheduler({ intake, clock, intervalMs: settings.crawl.recrawlIntervalMs, log: app.log });
   const sweep = () =>
     storage.sweep({ owned: (keys) => store.agentFiles.ownedKeys(keys), graceMs: ORPHAN_GRACE_MS, now: Date.now() });

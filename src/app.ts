@@ -158,7 +158,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerStreamTokenRoutes(app, { tokens });
   registerFlowExecutionRoutes(app, { store });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
-  const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, base });
+  const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
   await app.ready();
   credentialWatch.start();
 

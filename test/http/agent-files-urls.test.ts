@@ -142,6 +142,24 @@ describe('a site', () => {
   });
 });
 
+describe('Idempotency-Key', () => {
+  it('a retried add with the same key replays the answer and adds one file', async () => {
+    site.routes({ '/robots.txt': { type: 'text/plain', body: 'User-agent: *\nDisallow: /\n' } });
+    const body = { url: `${site.origin}/once` };
+    const headers = { 'idempotency-key': 'add-url-once' };
+    const first = await api.post(`/api/v1/agent-files/${agentId}/urls`, body, headers);
+    const replay = await api.post(`/api/v1/agent-files/${agentId}/urls`, body, headers);
+    expect(first.status).toBe(200);
+    expect(replay.status).toBe(200);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(await queryRows(context, 'select id from agent_files where source_url = $1', [body.url])).toHaveLength(1);
+    const file = await settledFile(context, { key, agentId, fileId: first.body.file_id });
+    expect(file.status).toBe('failed');
+    expect(file.error_message).toContain('disallowed by robots.txt');
+  });
+});
+
 describe('refused URLs', () => {
   it('a private address, a non-http scheme, an over-long URL → 422, nothing stored', async () => {
     const before = await queryRows(context, 'select id from agent_files');

@@ -6,7 +6,7 @@ import type { Clock, IdGenerator } from '../../ids.js';
 import { FileStorage } from '../../knowledge/file-storage.js';
 import { detectDocumentType, FileTypeRefused } from '../../knowledge/file-type.js';
 import type { OutboundClient } from '../../outbound/outbound-client.js';
-import type { Store, StoreWriters } from '../../storage/store.js';
+import type { IdempotencyClaim, Store, StoreWriters } from '../../storage/store.js';
 import { checkFileUrl } from './file-url-check.js';
 import { emptyProgress, FILE_INGESTION } from './ingestion-progress.js';
 import { receiveUpload, type ReceivedUpload } from './upload.js';
@@ -98,7 +98,12 @@ export class FileIntakeService {
   }
 
   /** A URL to crawl: checked by the guarded client's rules, stored with its job. */
-  async addUrl(input: { organizationId: string; agentId: string; url: string }): Promise<JobAccepted> {
+  async addUrl(input: {
+    organizationId: string;
+    agentId: string;
+    url: string;
+    idempotency?: IdempotencyClaim | undefined;
+  }): Promise<JobAccepted> {
     const { store, clock, newId, outbound } = this.dependencies;
     const url = checkFileUrl(outbound, input.url);
     const file: NewAgentFile = {
@@ -115,9 +120,15 @@ export class FileIntakeService {
       storage_key: null,
       created_at: clock.now().toISOString(),
     };
-    const created = await store.write((writers) => this.#insertWithJob(writers, file));
+    const accepted = await store.write(
+      async (writers): Promise<JobAccepted> => {
+        const created = await this.#insertWithJob(writers, file);
+        return { status: 'success', file_id: created.id, job_id: created.job_id! };
+      },
+      { idempotency: input.idempotency },
+    );
     this.dependencies.onEnqueued();
-    return { status: 'success', file_id: created.id, job_id: created.job_id! };
+    return accepted;
   }
 
   /** Re-extracts an upload or re-crawls a URL; the ready index stays searchable until replaced. */

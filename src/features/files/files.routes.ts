@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart';
 import { Type, type TSchema } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { principalOf } from '../../http/auth.js';
+import type { Idempotency } from '../../http/idempotency.js';
 import { ErrorResponse, errorResponses, ValidationErrorResponse } from '../../http/schemas.js';
 import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import { contentDisposition } from './content-disposition.js';
@@ -22,7 +23,7 @@ import {
   UploadBody,
 } from './files.schemas.js';
 
-type FilesRoutesDependencies = { files: FilesService; intake: FileIntakeService };
+type FilesRoutesDependencies = { files: FilesService; intake: FileIntakeService; idempotency: Idempotency };
 
 const tags = ['agent-files'];
 const BASE = '/api/v1/agent-files/:agent_id';
@@ -68,23 +69,26 @@ function registerUploadRoute(app: TypedApp, { intake }: FilesRoutesDependencies)
   });
 }
 
-function registerCollectionRoutes(app: TypedApp, { files, intake }: FilesRoutesDependencies): void {
+function registerCollectionRoutes(app: TypedApp, { files, intake, idempotency }: FilesRoutesDependencies): void {
   app.post(`${BASE}/urls`, {
-    config: { scope: 'write' },
+    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
       operationId: 'addUrlToAgent',
       summary: 'Add URL to agent (crawled in the background)',
       params: AgentFilesParams,
       body: Type.Ref(AddUrlBody),
-      response: { 200: Type.Ref(FileJobAccepted), ...errorResponses(404), ...Either422 },
+      response: { 200: Type.Ref(FileJobAccepted), ...errorResponses(404, 409), ...Either422 },
     },
-    handler: (request) =>
-      intake.addUrl({
-        organizationId: principalOf(request).organizationId,
-        agentId: request.params.agent_id,
-        url: (request.body as typeof AddUrlBody.static).url,
-      }),
+    handler: (request, reply) =>
+      idempotency.send(request, reply, (claim) =>
+        intake.addUrl({
+          organizationId: principalOf(request).organizationId,
+          agentId: request.params.agent_id,
+          url: (request.body as typeof AddUrlBody.static).url,
+          idempotency: claim,
+        }),
+      ),
   });
 
   app.get(`${BASE}/files/search`, {
