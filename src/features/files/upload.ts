@@ -29,7 +29,8 @@ export async function receiveUpload(input: {
   tooLarge: () => AppError;
 }): Promise<ReceivedUpload> {
   const { request } = input;
-  if (!request.isMultipart()) throw missingFile('Expected a multipart/form-data body with a `file` field');
+  // What FastAPI answers for an UploadFile parameter when the body is not multipart: the field is missing.
+  if (!request.isMultipart()) throw missingFile();
   let received: ReceivedUpload | undefined;
   try {
     for await (const part of request.parts({ limits: { ...PART_LIMITS, fileSize: input.maxBytes + 1 } })) {
@@ -44,7 +45,7 @@ export async function receiveUpload(input: {
     if (received) await input.storage.removeTemporary(received.temporaryPath);
     throw toUploadError(error);
   }
-  if (!received) throw missingFile('Field required');
+  if (!received) throw missingFile();
   return received;
 }
 
@@ -56,8 +57,8 @@ async function receivePart(
   return { ...file, name: sanitizeFileName(part.filename), claimedType: part.mimetype };
 }
 
-function missingFile(message: string): AppError {
-  return validationError(['body', FILE_FIELD], message, 'missing');
+function missingFile(): AppError {
+  return validationError(['body', FILE_FIELD], 'Field required', 'missing');
 }
 
 /** Multipart's own errors (a malformed body, a limit) as the API's envelope; ours pass through. */
