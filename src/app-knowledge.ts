@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { FileIngestionHandler } from './features/files/file-ingestion.js';
 import { FileIntakeService } from './features/files/file-intake.service.js';
@@ -60,15 +60,60 @@ export function createKnowledge(input: {
   base: KnowledgeBase;
 }): Knowledge {
   const { app, config, store, clock, generateId, outbound, base } = input;
-  const { storage } = base;
   const settings = config.knowledge;
+  const { worker, extractor } = createWorker(input);
+  const intake = new FileIntakeService({
+    store,
+    clock,
+    newId: generateId,
+    storage: base.storage,
+    outbound,
+    config: settings,
+    onEnqueued: () => worker.wake(),
+  });
+  const files = new FilesService({
+    store,
+    storage: base.storage,
+    search: base.search,
+    cancelJob: (id) => worker.cancel(id),
+  });
+  registerFileRoutes(app, { files, intake, idempotency: input.idempotency });
+  const recrawl = new RecrawlScheduler({ intake, clock, intervalMs: settings.crawl.recrawlIntervalMs, log: app.log });
+  const sweeper = new OrphanSweeper({ storage: base.storage, store, log: app.log });
+  app.addHook('onReady', async () => {
+    await sweeper.start();
+    worker.start();
+    recrawl.start();
+  });
+  const stop = async () => {
+    sweeper.stop();
+    await recrawl.stop();
+    await worker.stop();
+    await extractor.close();
+  };
+  app.addHook('onClose', stop);
+  return { worker, stop };
+}
+
+/** The job worker with the `file_ingestion` handler, and the extraction threads it uses. */
+function createWorker(input: {
+  app: FastifyInstance;
+  config: Config;
+  store: Store;
+  clock: Clock;
+  generateId: IdGenerator;
+  outbound: OutboundClient;
+  base: KnowledgeBase;
+}): { worker: JobWorker; extractor: DocumentExtractor } {
+  const { app, store, clock, generateId, outbound, base } = input;
+  const settings = input.config.knowledge;
   // One extraction worker thread per job the queue runs at once.
   const extractor = new DocumentExtractor({ ...settings.extraction, concurrency: settings.jobs.concurrency });
   const ingestion = new FileIngestionHandler({
     store,
     clock,
     newId: generateId,
-    storage,
+    storage: base.storage,
     extractor,
     embeddings: base.embeddings,
     outbound,
@@ -83,37 +128,36 @@ export function createKnowledge(input: {
     leaseMs: settings.jobs.leaseMs,
     log: app.log,
   });
-  const intake = new FileIntakeService({
-    store,
-    clock,
-    newId: generateId,
-    storage,
-    outbound,
-    config: settings,
-    onEnqueued: () => worker.wake(),
-  });
-  const files = new FilesService({ store, storage, search: base.search, cancelJob: (id) => worker.cancel(id) });
-  registerFileRoutes(app, { files, intake, idempotency: input.idempotency });
-  const recrawl = new RecrawlScheduler({ intake, clock, intervalMs: settings.crawl.recrawlIntervalMs, log: app.log });
-  const sweep = () =>
-    storage.sweep({ owned: (keys) => store.agentFiles.ownedKeys(keys), graceMs: ORPHAN_GRACE_MS, now: Date.now() });
-  let sweeper: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    await storage.init();
-    await sweep();
-    worker.start();
-    recrawl.start();
-    sweeper = setInterval(() => {
-      sweep().catch((error: unknown) => app.log.error({ err: error }, 'sweeping unowned file bytes failed'));
+  return { worker, extractor };
+}
+
+/** Removes bytes no file row owns (file-storage.ts): at start, then hourly. */
+class OrphanSweeper {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly input: { storage: FileStorage; store: Store; log: FastifyBaseLogger }) {}
+
+  async start(): Promise<void> {
+    await this.input.storage.init();
+    await this.#sweep();
+    this.#timer = setInterval(() => {
+      this.#sweep().catch((error: unknown) =>
+        this.input.log.error({ err: error }, 'sweeping unowned file bytes failed'),
+      );
     }, ORPHAN_GRACE_MS);
-    sweeper.unref();
-  });
-  const stop = async () => {
-    clearInterval(sweeper);
-    await recrawl.stop();
-    await worker.stop();
-    await extractor.close();
-  };
-  app.addHook('onClose', stop);
-  return { worker, stop };
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #sweep(): Promise<number> {
+    const { storage, store } = this.input;
+    return storage.sweep({
+      owned: (keys) => store.agentFiles.ownedKeys(keys),
+      graceMs: ORPHAN_GRACE_MS,
+      now: Date.now(),
+    });
+  }
 }

@@ -1,4 +1,3 @@
-import type { AgentFileRow } from '../storage/kysely/schema.js';
 import type { JsonObject } from './models.js';
 
 /** Where a knowledge file stands (docs/knowledge.md, "Lifecycle"). */
@@ -50,47 +49,11 @@ export interface AgentFileMetadata extends JsonObject {
   problems?: { url: string; reason: string }[];
 }
 
-/** The one mapping from a stored row (with its latest job's id) to the API's AgentFile. */
-export function rowToAgentFile(row: AgentFileRow & { job_id: string | null }): AgentFile {
-  const metadata = JSON.parse(row.metadata) as AgentFileMetadata;
-  return {
-    id: row.id,
-    agent_id: row.agent_id,
-    organization_id: row.organization_id,
-    name: row.name,
-    bucket_path: row.storage_key ?? `${URL_BUCKET_PREFIX}${row.source_url ?? ''}`,
-    size: Number(row.size),
-    mime_type: row.mime_type,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    metadata,
-    // Only the agent-files store writes these columns, and only with these values.
-    status: row.status as AgentFileStatus,
-    error_message: row.error_message,
-    source: row.source as AgentFileSource,
-    source_url: row.source_url,
-    kind: row.kind,
-    chunk_count: Number(row.chunk_count),
-    page_count: typeof metadata.page_count === 'number' ? metadata.page_count : null,
-    indexed_at: row.indexed_at,
-    job_id: row.job_id,
-  };
-}
-
 /** A file as the ingestion job needs it: the row's build state beside the API view. */
 export interface StoredAgentFile extends AgentFile {
   storage_key: string | null;
   ready_generation: number;
   building_generation: number;
-}
-
-export function rowToStoredAgentFile(row: AgentFileRow & { job_id: string | null }): StoredAgentFile {
-  return {
-    ...rowToAgentFile(row),
-    storage_key: row.storage_key,
-    ready_generation: Number(row.ready_generation),
-    building_generation: Number(row.building_generation),
-  };
 }
 
 /** The API's view of a stored file (its storage fields left out). */

@@ -67,7 +67,7 @@ export class FileIntakeService {
     received: ReceivedUpload,
     detected: { kind: string; mimeType: string },
   ): Promise<AgentFile> {
-    const { store, storage, clock, newId, config } = this.dependencies;
+    const { store, storage, clock, newId } = this.dependencies;
     const id = newId();
     const key = FileStorage.keyFor({ organizationId: input.organizationId, fileId: id });
     const file: NewAgentFile = {

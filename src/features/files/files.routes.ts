@@ -50,6 +50,7 @@ export function registerFileRoutes(parent: FastifyInstance, dependencies: FilesR
     registerUploadRoute(typedApp(scope), dependencies);
   });
   registerCollectionRoutes(app, dependencies);
+  registerReadRoutes(app, dependencies);
   registerItemRoutes(app, dependencies);
 }
 
@@ -69,7 +70,7 @@ function registerUploadRoute(app: TypedApp, { intake }: FilesRoutesDependencies)
   });
 }
 
-function registerCollectionRoutes(app: TypedApp, { files, intake, idempotency }: FilesRoutesDependencies): void {
+function registerCollectionRoutes(app: TypedApp, { intake, idempotency }: FilesRoutesDependencies): void {
   app.post(`${BASE}/urls`, {
     config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
     schema: {
@@ -90,7 +91,9 @@ function registerCollectionRoutes(app: TypedApp, { files, intake, idempotency }:
         }),
       ),
   });
+}
 
+function registerReadRoutes(app: TypedApp, { files }: FilesRoutesDependencies): void {
   app.get(`${BASE}/files/search`, {
     config: { scope: 'read' },
     schema: {

@@ -1,15 +1,18 @@
-import type { ExpressionBuilder } from 'kysely';
 import {
   AGENT_FILES_SHOWN,
-  rowToAgentFile,
-  rowToStoredAgentFile,
   type AgentFile,
   type AgentFileMetadata,
   type NewAgentFile,
   type StoredAgentFile,
 } from '../../domain/agent-files.js';
+import {
+  INSERTED_COLUMNS,
+  insertedValues,
+  latestJobId,
+  rowToAgentFile,
+  rowToStoredAgentFile,
+} from './agent-file-rows.js';
 import type { Page } from '../../domain/models.js';
-import type { Database } from './schema.js';
 import type { Executor } from './executor.js';
 
 export interface AgentFileKey {
@@ -20,19 +23,6 @@ export interface AgentFileKey {
 
 export type InsertAgentFileResult =
   { kind: 'created'; file: StoredAgentFile } | { kind: 'agent_not_found' } | { kind: 'quota_exceeded' };
-
-/** The id of the file's newest job (the API's `job_id`), as a correlated subquery. */
-function latestJobId(eb: ExpressionBuilder<Database, 'agent_files'>) {
-  return eb
-    .selectFrom('jobs')
-    .select('jobs.id')
-    .whereRef('jobs.organization_id', '=', 'agent_files.organization_id')
-    .whereRef('jobs.subject_id', '=', 'agent_files.id')
-    .orderBy('jobs.created_at', 'desc')
-    .orderBy('jobs.id', 'desc')
-    .limit(1)
-    .as('job_id');
-}
 
 export class AgentFileReader {
   constructor(private readonly db: Executor) {}
@@ -198,48 +188,13 @@ export class AgentFileWriter {
    * so two uploads at once cannot both pass a check made before either was written.
    */
   async insert(file: NewAgentFile, options: { quotaBytes: number }): Promise<InsertAgentFileResult> {
-    const metadata = JSON.stringify({});
     const result = await this.db
       .insertInto('agent_files')
-      .columns([
-        'id',
-        'organization_id',
-        'agent_id',
-        'name',
-        'source',
-        'source_url',
-        'kind',
-        'mime_type',
-        'size',
-        'sha256',
-        'storage_key',
-        'status',
-        'error_message',
-        'metadata',
-        'created_at',
-        'updated_at',
-      ])
+      .columns(INSERTED_COLUMNS)
       .expression((eb) =>
         eb
           .selectFrom('agents')
-          .select([
-            eb.val(file.id).as('id'),
-            'agents.organization_id',
-            'agents.id as agent_id',
-            eb.val(file.name).as('name'),
-            eb.val(file.source).as('source'),
-            eb.val(file.source_url).as('source_url'),
-            eb.val(file.kind).as('kind'),
-            eb.val(file.mime_type).as('mime_type'),
-            eb.val(file.size).as('size'),
-            eb.val(file.sha256).as('sha256'),
-            eb.val(file.storage_key).as('storage_key'),
-            eb.val('processing').as('status'),
-            eb.val<string | null>(null).as('error_message'),
-            eb.val(metadata).as('metadata'),
-            eb.val(file.created_at).as('created_at'),
-            eb.val(file.created_at).as('updated_at'),
-          ])
+          .select((inner) => insertedValues(inner, file))
           .where('agents.id', '=', file.agent_id)
           .where('agents.organization_id', '=', file.organization_id)
           .$if(options.quotaBytes > 0, (query) =>
