@@ -37,6 +37,16 @@ export function createKnowledgeBase(input: {
   return { storage: new FileStorage(config.knowledge.filesDir), search, embeddings };
 }
 
+interface KnowledgeInput {
+  app: FastifyInstance;
+  config: Config;
+  store: Store;
+  clock: Clock;
+  generateId: IdGenerator;
+  outbound: OutboundClient;
+  base: KnowledgeBase;
+}
+
 /** The running side of knowledge: the job worker, the periodic re-crawl and sweep; stopped with the app. */
 export interface Knowledge {
   worker: JobWorker;
@@ -49,16 +59,7 @@ export interface Knowledge {
  * the periodic re-crawl; the hourly sweep of unowned bytes. `stop()` (also on close) stops them,
  * the worker giving its running jobs back to the queue.
  */
-export function createKnowledge(input: {
-  app: FastifyInstance;
-  config: Config;
-  store: Store;
-  clock: Clock;
-  generateId: IdGenerator;
-  outbound: OutboundClient;
-  idempotency: Idempotency;
-  base: KnowledgeBase;
-}): Knowledge {
+export function createKnowledge(input: KnowledgeInput & { idempotency: Idempotency }): Knowledge {
   const { app, config, store, clock, generateId, outbound, base } = input;
   const settings = config.knowledge;
   const { worker, extractor } = createWorker(input);
@@ -96,15 +97,7 @@ export function createKnowledge(input: {
 }
 
 /** The job worker with the `file_ingestion` handler, and the extraction threads it uses. */
-function createWorker(input: {
-  app: FastifyInstance;
-  config: Config;
-  store: Store;
-  clock: Clock;
-  generateId: IdGenerator;
-  outbound: OutboundClient;
-  base: KnowledgeBase;
-}): { worker: JobWorker; extractor: DocumentExtractor } {
+function createWorker(input: KnowledgeInput): { worker: JobWorker; extractor: DocumentExtractor } {
   const { app, store, clock, generateId, outbound, base } = input;
   const settings = input.config.knowledge;
   // One extraction worker thread per job the queue runs at once.
