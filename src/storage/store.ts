@@ -14,6 +14,7 @@ import { OrganizationReader, OrganizationWriter } from './kysely/organizations-s
 import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
 import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
 import { EventReader, EventWriter } from './kysely/events-store.js';
+import { FileChunkReader, FileChunkWriter } from './kysely/file-chunks-store.js';
 import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.js';
 import { RunReader, RunWriter } from './kysely/runs-store.js';
 import { ThreadRunWriter } from './kysely/thread-runs-store.js';
@@ -44,6 +45,7 @@ export interface StoreWriters {
   mcpOAuth: McpOAuthWriter;
   agentFiles: AgentFileWriter;
   jobs: JobWriter;
+  fileChunks: FileChunkWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -96,6 +98,7 @@ export class Store {
   readonly mcpOAuth: McpOAuthReader;
   readonly agentFiles: AgentFileReader;
   readonly jobs: JobReader;
+  readonly fileChunks: FileChunkReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -118,6 +121,7 @@ export class Store {
     this.mcpOAuth = new McpOAuthReader(reader);
     this.agentFiles = new AgentFileReader(reader);
     this.jobs = new JobReader(reader);
+    this.fileChunks = new FileChunkReader(reader, database.dialect);
   }
 
   /**
@@ -174,6 +178,7 @@ class BoundWriters implements StoreWriters {
   #mcpOAuth?: McpOAuthWriter;
   #agentFiles?: AgentFileWriter;
   #jobs?: JobWriter;
+  #fileChunks?: FileChunkWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -224,6 +229,9 @@ class BoundWriters implements StoreWriters {
   }
   get jobs() {
     return (this.#jobs ??= new JobWriter(this.db));
+  }
+  get fileChunks() {
+    return (this.#fileChunks ??= new FileChunkWriter(this.db));
   }
 }
 

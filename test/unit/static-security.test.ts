@@ -11,6 +11,10 @@ import { describe, expect, it } from 'vitest';
  * the stdio MCP servers the operator declared in MCP_SERVERS_FILE, through the SDK's
  * StdioClientTransport. No other file may import a process spawner, and that module is wired in
  * one place only, with the declarations read from the operator's file.
+ *
+ * Worker threads (not processes) run document extraction with a memory cap and a deadline
+ * (docs/adr/0020-extraction-in-worker-threads.md): the pool and the worker's entry are the only
+ * files that may import worker_threads, and the worker runs a fixed script, never given code.
  */
 const SOURCE = path.resolve(import.meta.dirname, '../../src');
 
@@ -27,13 +31,15 @@ const FORBIDDEN: [string, RegExp][] = [
   ['new Function', /\bnew\s+Function\s*\(/],
   ['vm module', /from\s+['"](node:)?vm['"]/],
   ['child processes', /from\s+['"](node:)?child_process['"]/],
-  ['worker threads', /from\s+['"](node:)?worker_threads['"]/],
   ['process spawners', /from\s+['"](cross-spawn|execa|shelljs)['"]/],
 ];
 
 /** The SDK's stdio client transport spawns its server as a child process. */
 const STDIO_SPAWNER = /from\s+['"]@modelcontextprotocol\/sdk\/client\/stdio(\.js)?['"]/;
 const STDIO_MODULE = 'mcp/mcp-stdio-transport.ts';
+
+const WORKER_THREADS = /from\s+['"](node:)?worker_threads['"]/;
+const EXTRACTION_WORKER_MODULES = ['knowledge/extract/document-extractor.ts', 'knowledge/extract/extraction-worker.ts'];
 
 function codeLines(file: string): string[] {
   return fs
@@ -62,6 +68,15 @@ describe('source code', () => {
   it('starts processes (stdio MCP servers) in one module only, which really is the one that does', () => {
     const spawning = files.filter((file) => codeLines(file).some((line) => STDIO_SPAWNER.test(line)));
     expect(spawning.map((file) => path.relative(SOURCE, file))).toEqual([STDIO_MODULE]);
+  });
+
+  it('uses worker threads in the extraction pool and its worker entry only', () => {
+    const threaded = files.filter((file) => codeLines(file).some((line) => WORKER_THREADS.test(line)));
+    expect(threaded.map((file) => path.relative(SOURCE, file)).sort()).toEqual(EXTRACTION_WORKER_MODULES);
+    const pool = fs.readFileSync(path.join(SOURCE, EXTRACTION_WORKER_MODULES[0]!), 'utf8');
+    expect(pool.match(/new Worker\(/g)).toEqual(['new Worker(']);
+    expect(pool).toMatch(/new Worker\(this\.workerScript, \{/);
+    expect(pool).not.toMatch(/eval:\s*true/);
   });
 
   it('wires the stdio module once, with the servers read from the operator file', () => {

@@ -131,7 +131,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 /**
  * FTS5 with the Porter stemmer over unicode61 (diacritics folded). `scope` is `a` + the agent id
- * without dashes, weighted 0 in ranking; `title` and `body` are ranked. The index's rowid is the
+ * without dashes, weighted 0 in ranking; `title` (the page title and the heading path, whose JSON
+ * punctuation the tokenizer drops) and `body` are ranked. The index's rowid is the
  * chunk's `seq`, so a chunk is found, joined and deleted by its integer key. The table keeps its
  * own copy of the text (no external content): simpler to keep right than triggers that must
  * replay old values to an external-content table.
@@ -143,17 +144,21 @@ async function createSqliteFullText(db: Kysely<unknown>): Promise<void> {
   )`.execute(db);
   await sql`create trigger file_chunks_fts_insert after insert on file_chunks begin
     insert into file_chunks_fts (rowid, scope, title, body)
-    values (new.seq, 'a' || replace(new.agent_id, '-', ''), coalesce(new.title, ''), new.text);
+    values (new.seq, 'a' || replace(new.agent_id, '-', ''), coalesce(new.title, '') || ' ' || new.heading_path, new.text);
   end`.execute(db);
   await sql`create trigger file_chunks_fts_delete after delete on file_chunks begin
     delete from file_chunks_fts where rowid = old.seq;
   end`.execute(db);
 }
 
-/** English stemming (`english` text search configuration) over the title and the text. */
+/**
+ * English stemming (`english` text search configuration) over the title and heading path (weight
+ * B; the parser drops the JSON punctuation) and the text (weight A).
+ */
 async function createPostgresFullText(db: Kysely<unknown>): Promise<void> {
   await sql`alter table file_chunks add column search_vector tsvector generated always as (
-    setweight(to_tsvector('english', coalesce(title, '')), 'B') || setweight(to_tsvector('english', text), 'A')
+    setweight(to_tsvector('english', coalesce(title, '') || ' ' || heading_path), 'B')
+      || setweight(to_tsvector('english', text), 'A')
   ) stored`.execute(db);
   await sql`create index file_chunks_search on file_chunks using gin (search_vector)`.execute(db);
 }
