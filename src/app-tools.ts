@@ -14,6 +14,7 @@ import { stdioTransports } from './mcp/mcp-stdio-transport.js';
 import { OpenApiImportService } from './features/tools/openapi-import.service.js';
 import { ToolsService } from './features/tools/tools.service.js';
 import type { Clock, IdGenerator } from './ids.js';
+import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import { createOutboundClient, type OutboundClient } from './outbound/outbound-client.js';
 import { SecretBox } from './security/secret-box.js';
 import { ServerSecret } from './security/server-secret.js';
@@ -37,6 +38,8 @@ export function createTools(input: {
   };
   clock: Clock;
   generateId: IdGenerator;
+  /** What `knowledge_base_search` searches (docs/tools.md); without it its calls are error results. */
+  knowledge?: KnowledgeSearch | undefined;
 }): {
   tools: ToolsService;
   imports: OpenApiImportService;
