@@ -121,8 +121,10 @@ export class JobWorker {
   /** One due job claimed for this worker — or given up, when it has used all its attempts. */
   async #claim(): Promise<Job | 'gave_up' | 'none'> {
     const lease = this.#lease();
+    const kinds = [...this.#handlers.keys()];
+    if (!(await this.#options.store.jobs.anyDue({ kinds, now: lease.now }))) return 'none';
     return this.#options.store.write(async (writers) => {
-      const job = await writers.jobs.claim({ kinds: [...this.#handlers.keys()], lease });
+      const job = await writers.jobs.claim({ kinds, lease });
       if (!job) return 'none';
       if (job.attempts <= job.max_attempts) return job;
       // This claim is one past the last attempt: every attempt was interrupted or failed.

@@ -1,7 +1,7 @@
-import { SqliteAdapter } from 'kysely';
+import { SqliteAdapter, type ExpressionBuilder } from 'kysely';
 import type { JsonObject } from '../../domain/models.js';
 import { ACTIVE_JOB_STATUSES, type Job, type JobStatus, type NewJob } from '../../jobs/job.js';
-import type { JobRow } from './schema.js';
+import type { Database, JobRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 
 function rowToJob(row: JobRow): Job {
@@ -13,6 +13,14 @@ function rowToJob(row: JobRow): Job {
     max_attempts: Number(row.max_attempts),
     progress: parseJson<JsonObject>(row.progress),
   };
+}
+
+/** A job a claim may take at `now`: queued and due, or running with a lapsed lease (its worker died). */
+function dueJob(eb: ExpressionBuilder<Database, 'jobs'>, now: string) {
+  return eb.or([
+    eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', now)]),
+    eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+  ]);
 }
 
 /** The lease a claim or renewal writes: who holds the job and until when. */
@@ -34,6 +42,22 @@ export class JobReader {
       .where('id', '=', input.id)
       .executeTakeFirst();
     return row ? rowToJob(row) : null;
+  }
+
+  /**
+   * Whether a job of these kinds is due (what a claim would find), read without a write
+   * transaction: an idle worker's poll costs one indexed read, not a write lock.
+   */
+  async anyDue(input: { kinds: readonly string[]; now: string }): Promise<boolean> {
+    if (input.kinds.length === 0) return false;
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('kind', 'in', [...input.kinds])
+      .where((eb) => dueJob(eb, input.now))
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** The subject's queued or running job, if any (at most one is enqueued at a time). */
@@ -104,12 +128,7 @@ export class JobWriter {
       .selectFrom('jobs')
       .select(['id', 'status', 'lease_until'])
       .where('kind', 'in', [...input.kinds])
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', lease.now)]),
-          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', lease.now)]),
-        ]),
-      )
+      .where((eb) => dueJob(eb, lease.now))
       .orderBy('run_after', 'asc')
       .orderBy('id', 'asc')
       .limit(1)
