@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTools } from './app-tools.js';
+import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -133,11 +134,11 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   });
   const intervalMs = credentialCheckIntervalMs(config.authCacheTtlMs);
   const credentialWatch = new StreamCredentialWatch({ keys, sse, intervalMs, log: app.log });
-  const agents = new AgentsService({ store, clock, newId: generateId });
-  const threads = new ThreadsService({ store, clock, newId: generateId });
+  const base = createKnowledgeBase({ app, dependencies });
+  const agents = new AgentsService({ store, clock, newId: generateId, files: base.storage });
   const idempotency = new Idempotency({ store, clock });
-  // The knowledge search seam: the files feature's StoredKnowledgeSearch goes here.
-  const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: dependencies.knowledge });
+  const knowledgeSearch = dependencies.knowledge ?? base.search;
+  const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: knowledgeSearch });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
@@ -150,7 +151,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
-  registerThreadRoutes(app, { threads, idempotency });
+  registerThreadRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
@@ -158,6 +159,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerStreamTokenRoutes(app, { tokens });
   registerFlowExecutionRoutes(app, { store });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
+  const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
   await app.ready();
   credentialWatch.start();
 
@@ -172,7 +174,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
-      await credentialWatch.stop();
+      // Running jobs are given back to the queue at once (JobWorker.stop): another process takes them.
+      await Promise.all([credentialWatch.stop(), knowledge.stop()]);
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };

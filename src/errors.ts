@@ -76,6 +76,21 @@ export const ERROR_CODES = {
     status: 502,
     message: 'The MCP server’s authorization server could not be reached to complete the sign-in; try again.',
   },
+  file_not_found: { status: 404, message: 'Agent file not found.' },
+  job_not_found: { status: 404, message: 'Job not found.' },
+  file_too_large: { status: 413, message: 'The file is larger than this server accepts (MAX_UPLOAD_BYTES).' },
+  storage_quota_exceeded: {
+    status: 413,
+    message: 'The file does not fit in the organisation’s remaining storage (ORGANIZATION_STORAGE_QUOTA_BYTES).',
+  },
+  empty_file: { status: 422, message: 'The file is empty.' },
+  unsupported_file_type: { status: 415, message: 'This type of file cannot be indexed.' },
+  unsafe_file: { status: 422, message: 'The file was refused as unsafe to process.' },
+  file_has_no_content: {
+    status: 409,
+    message: 'This file was added by URL: it has no stored bytes to download (its pages are indexed, not kept).',
+  },
+  file_job_running: { status: 409, message: 'The file is being indexed already; wait for its job to end.' },
   internal_error: { status: 500, message: 'Internal Server Error' },
   service_unavailable: { status: 503, message: 'The server is shutting down or not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

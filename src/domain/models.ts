@@ -1,3 +1,4 @@
+import type { AgentFile } from './agent-files.js';
 /**
  * Domain objects, in the contract's shape (snake_case, as the API returns them). Stores map rows
  * to these in one function per aggregate; services and routes pass them through unchanged.
@@ -72,7 +73,8 @@ export interface Agent {
   organization_id: string;
   status: string;
   metadata: JsonObject;
-  files: JsonObject[];
+  /** The agent's newest knowledge files (docs/knowledge.md). */
+  files: AgentFile[];
   team_id: string[] | null;
   completed_flows_count: number;
   pending_flows_count: number;

@@ -9,6 +9,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Headers the route honours, for the OpenAPI document only: nothing validates them from here. */
     documentedHeaders?: readonly DocumentedHeader[];
+    /**
+     * A request body the route reads itself (a multipart upload, streamed): documented with its
+     * media type, never validated from here (a `schema.body` would make Fastify validate it).
+     */
+    documentedBody?: { contentType: string; schema: TSchema };
   }
 }
 
@@ -62,7 +67,11 @@ export function documentRoute(input: { schema: FastifySchema | undefined; url: s
 } {
   const { url, route } = input;
   const schema = input.schema ?? {};
-  const config = (route.config ?? {}) as { public?: boolean; documentedHeaders?: readonly DocumentedHeader[] };
+  const config = (route.config ?? {}) as {
+    public?: boolean;
+    documentedHeaders?: readonly DocumentedHeader[];
+    documentedBody?: { contentType: string; schema: TSchema };
+  };
   const headers = config.documentedHeaders ?? [];
   const responses: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
   const add = (status: number) => {
@@ -71,7 +80,7 @@ export function documentRoute(input: { schema: FastifySchema | undefined; url: s
     else if (responses[status] === undefined || reference === ErrorResponse.$id) responses[status] = errorBody(status);
   };
   Object.keys(responses).map(Number).forEach(add);
-  if (schema.body !== undefined) [400, 413, 415].forEach(add);
+  if (schema.body !== undefined || config.documentedBody) [400, 413, 415].forEach(add);
   if (config.public !== true) [401, 403, 429].forEach(add);
   [500, 503].forEach(add);
   if (headers.includes('Idempotency-Key')) {
@@ -84,6 +93,10 @@ export function documentRoute(input: { schema: FastifySchema | undefined; url: s
     );
   }
   const documented: FastifySchema = { ...schema, response: responses };
+  if (config.documentedBody) {
+    documented.body = config.documentedBody.schema;
+    (documented as { consumes?: string[] }).consumes = [config.documentedBody.contentType];
+  }
   if (headers.length > 0) {
     documented.headers = Type.Object(
       Object.fromEntries(headers.map((name) => [name, Type.Optional(REQUEST_HEADERS[name])])),

@@ -19,6 +19,8 @@ import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.
 import { RunReader, RunWriter } from './kysely/runs-store.js';
 import { ThreadRunWriter } from './kysely/thread-runs-store.js';
 import { ToolCallReader } from './kysely/tool-calls-store.js';
+import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js';
+import { JobReader, JobWriter } from './kysely/jobs-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -41,6 +43,8 @@ export interface StoreWriters {
   agentTools: AgentToolWriter;
   mcpServers: McpServerWriter;
   mcpOAuth: McpOAuthWriter;
+  agentFiles: AgentFileWriter;
+  jobs: JobWriter;
   fileChunks: FileChunkWriter;
 }
 
@@ -92,6 +96,8 @@ export class Store {
   readonly toolCalls: ToolCallReader;
   readonly mcpServers: McpServerReader;
   readonly mcpOAuth: McpOAuthReader;
+  readonly agentFiles: AgentFileReader;
+  readonly jobs: JobReader;
   readonly fileChunks: FileChunkReader;
   readonly #database: DatabaseHandle;
 
@@ -113,6 +119,8 @@ export class Store {
     this.toolCalls = new ToolCallReader(reader);
     this.mcpServers = new McpServerReader(reader);
     this.mcpOAuth = new McpOAuthReader(reader);
+    this.agentFiles = new AgentFileReader(reader);
+    this.jobs = new JobReader(reader);
     this.fileChunks = new FileChunkReader(reader, database.dialect);
   }
 
@@ -168,6 +176,8 @@ class BoundWriters implements StoreWriters {
   #agentTools?: AgentToolWriter;
   #mcpServers?: McpServerWriter;
   #mcpOAuth?: McpOAuthWriter;
+  #agentFiles?: AgentFileWriter;
+  #jobs?: JobWriter;
   #fileChunks?: FileChunkWriter;
 
   constructor(private readonly db: Executor) {}
@@ -213,6 +223,12 @@ class BoundWriters implements StoreWriters {
   }
   get mcpOAuth() {
     return (this.#mcpOAuth ??= new McpOAuthWriter(this.db));
+  }
+  get agentFiles() {
+    return (this.#agentFiles ??= new AgentFileWriter(this.db));
+  }
+  get jobs() {
+    return (this.#jobs ??= new JobWriter(this.db));
   }
   get fileChunks() {
     return (this.#fileChunks ??= new FileChunkWriter(this.db));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
+import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -26,6 +27,8 @@ export interface TestContext {
   logs: string[];
   /** Where the apps of this context keep the generated root secret (when no secretKey is given). */
   secretKeyFile: string;
+  /** Where the apps of this context keep uploaded files' bytes (FILES_DIR). */
+  filesDir: string;
   /** Checks the JSON responses `injectRequest` receives against the OpenAPI document. */
   responseCheck: ResponseCheck;
   /** A fresh organisation with a key of the given scopes (default read, write, admin). */
@@ -96,6 +99,8 @@ export async function createTestContext(
     outboundAllow?: string;
     /** The outbound client's resolver (test/helpers/ssrf-vectors.ts `createStubResolver`); the system's when absent. */
     outboundLookup?: LookupFunction;
+    /** Knowledge settings over the defaults; `filesDir` is this context's own `files` folder unless given. */
+    knowledgeConfig?: Partial<KnowledgeConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -129,6 +134,7 @@ export async function createTestContext(
         secretKeyFile: path.join(dataDirectory, 'secret.key'),
         streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
         outbound: options.outboundAllow ? { allow: parseOutboundAllow(options.outboundAllow) } : defaults.outbound,
+        knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
         ...overrides,
       },
       store: appStore,
@@ -148,6 +154,7 @@ export async function createTestContext(
     database,
     logs,
     secretKeyFile: path.join(dataDirectory, 'secret.key'),
+    filesDir: options.knowledgeConfig?.filesDir ?? path.join(dataDirectory, 'files'),
     responseCheck: new ResponseCheck(parley.app),
     async newOrganization(scopes: Scope[] = ['read', 'write', 'admin']) {
       organizations += 1;
@@ -231,6 +238,7 @@ export function client(context: TestContext, key: string) {
   const request = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
     injectRequest(context, { method, url, body, headers: { 'x-api-key': key, ...headers } });
   return {
+    key,
     request,
     get: (url: string, headers?: Record<string, string>) => request('GET', url, undefined, headers),
     post: (url: string, body: unknown, headers?: Record<string, string>) => request('POST', url, body, headers),

@@ -15,6 +15,7 @@ import {
   type TestOrganization,
 } from './harness.js';
 import { SUPPORT_TEMPLATE, UUID_PATTERN } from './ids.js';
+import { jobEnded, multipartBody, settledFile, uploadFile } from './agent-files.js';
 
 /**
  * Helpers for the security suites: the operation inventory read from the app's own OpenAPI
@@ -34,6 +35,8 @@ export const ID_PARAMS = [
   'flow_id',
   'tool_id',
   'server_id',
+  'file_id',
+  'job_id',
 ] as const;
 export type IdParam = (typeof ID_PARAMS)[number];
 export type Ids = Record<IdParam, string>;
@@ -75,7 +78,26 @@ export interface OperationSpec {
   stream?: true;
   /** A POST that changes nothing (issuing a stream token): a read-only key may call it, as a GET. */
   readOnly?: true;
+  /** The body's Content-Type when it is not JSON (the upload's multipart body, a Buffer). */
+  contentType?: string;
+  /** Query parameters every call sends besides the id ones (a search's required `query`). */
+  query?: Readonly<Record<string, string>>;
+  /**
+   * A 200 answer names a background job (`job_id`): `call` waits for it to end, so nothing
+   * changes behind the next request (the suites compare database dumps).
+   */
+  startsJob?: true;
 }
+
+/** The upload's minimal body: a small text file in the field `file`. */
+const UPLOAD = multipartBody([
+  {
+    name: 'file',
+    filename: 'security-suite.txt',
+    contentType: 'text/plain',
+    content: 'Planted by the security suite.\n',
+  },
+]);
 
 /**
  * One entry per operation in the OpenAPI document. A new route without an entry fails the suites
@@ -232,6 +254,34 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /api/v1/mcp/agents/{agent_id}/servers/{server_id}/connect': { owner: 502, notFound: agentThenServer },
   'POST /api/v1/mcp/agents/{agent_id}/servers/{server_id}/health-check': { owner: 200, notFound: agentThenServer },
   'GET /api/v1/mcp/agents/{agent_id}/servers/{server_id}/tools': { owner: 200, notFound: agentThenServer },
+  'POST /api/v1/agent-files/{agent_id}/files': {
+    owner: 200,
+    startsJob: true,
+    notFound: 'agent_not_found',
+    body: () => UPLOAD.body,
+    contentType: UPLOAD.contentType,
+  },
+  'GET /api/v1/agent-files/{agent_id}/files': { owner: 200, notFound: 'agent_not_found' },
+  'POST /api/v1/agent-files/{agent_id}/urls': {
+    owner: 200,
+    startsJob: true,
+    notFound: 'agent_not_found',
+    body: () => ({ url: 'https://docs.example.test/security-suite' }),
+  },
+  'GET /api/v1/agent-files/{agent_id}/files/search': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    query: { query: 'private knowledge vault code' },
+  },
+  'GET /api/v1/agent-files/{agent_id}/files/{file_id}': { owner: 200, notFound: agentThenFile },
+  'DELETE /api/v1/agent-files/{agent_id}/files/{file_id}': { owner: 204, notFound: agentThenFile },
+  'GET /api/v1/agent-files/{agent_id}/files/{file_id}/content': { owner: 200, notFound: agentThenFile },
+  'POST /api/v1/agent-files/{agent_id}/files/{file_id}/reindex': {
+    owner: 200,
+    notFound: agentThenFile,
+    startsJob: true,
+  },
+  'GET /api/v1/agent-files/{agent_id}/jobs/{job_id}': { owner: 200, notFound: agentThenJob },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
   'GET /api/v1/tool-calls': { owner: 200, filter: true },
@@ -246,6 +296,14 @@ function agentThenThread(foreign: ReadonlySet<IdParam>): string {
 
 function agentThenServer(foreign: ReadonlySet<IdParam>): string {
   return foreign.has('agent_id') ? 'agent_not_found' : 'mcp_server_not_found';
+}
+
+function agentThenFile(foreign: ReadonlySet<IdParam>): string {
+  return foreign.has('agent_id') ? 'agent_not_found' : 'file_not_found';
+}
+
+function agentThenJob(foreign: ReadonlySet<IdParam>): string {
+  return foreign.has('agent_id') ? 'agent_not_found' : 'job_not_found';
 }
 
 function agentThenTool(foreign: ReadonlySet<IdParam>): string {
@@ -265,6 +323,15 @@ export const ERROR_DETAILS: Record<string, string> = {
   flow_execution_not_found: 'Flow execution not found.',
   tool_not_found: 'Agent tool not found.',
   mcp_server_not_found: 'MCP server not found.',
+  file_not_found: 'Agent file not found.',
+  job_not_found: 'Job not found.',
+  file_too_large: 'The file is larger than this server accepts (MAX_UPLOAD_BYTES).',
+  storage_quota_exceeded:
+    'The file does not fit in the organisation’s remaining storage (ORGANIZATION_STORAGE_QUOTA_BYTES).',
+  empty_file: 'The file is empty.',
+  file_has_no_content:
+    'This file was added by URL: it has no stored bytes to download (its pages are indexed, not kept).',
+  file_job_running: 'The file is being indexed already; wait for its job to end.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported Content-Type.',
 };
@@ -348,7 +415,10 @@ export function urlOf(operation: Operation, ids: Partial<Ids>): string {
     return encodeURIComponent(id);
   };
   const path = operation.path.replace(/\{([^}]+)\}/g, (_match, name: string) => value(name));
-  const query = operation.idQueryParams.map((name) => `${name}=${value(name)}`).join('&');
+  const extra = Object.entries(OPERATIONS[operation.name]?.query ?? {}).map(
+    ([name, text]) => `${name}=${encodeURIComponent(text)}`,
+  );
+  const query = [...operation.idQueryParams.map((name) => `${name}=${value(name)}`), ...extra].join('&');
   return query ? `${path}?${query}` : path;
 }
 
@@ -372,10 +442,18 @@ export async function call(
 ): Promise<Response> {
   const spec = specOf(operation);
   const body = options.body ?? (operation.hasBody ? spec.body!(ids as Ids) : undefined);
-  const headers = { ...(key === null ? {} : { 'x-api-key': key }), ...options.headers };
+  const headers = {
+    ...(spec.contentType && options.body === undefined ? { 'content-type': spec.contentType } : {}),
+    ...(key === null ? {} : { 'x-api-key': key }),
+    ...options.headers,
+  };
   if (spec.stream)
     return rawRequest(await loopbackPort(context), operation.method, urlOf(operation, ids), headers, body);
-  return bareRequest(context, operation.method, urlOf(operation, ids), { headers, body });
+  const response = await bareRequest(context, operation.method, urlOf(operation, ids), { headers, body });
+  if (spec.startsJob && response.status === 200 && key !== null) {
+    await jobEnded(context, { key, agentId: ids.agent_id!, jobId: response.body.job_id });
+  }
+  return response;
 }
 
 /** Objects of one organisation for the matrices. */
@@ -414,6 +492,7 @@ export async function createObjects(
     url: 'https://mcp.example.test/mcp',
   });
   if (server.status !== 200) throw new Error(`create MCP server: ${server.status} ${server.raw}`);
+  const file = await createFile(context, admin.key, agent.id, label);
   let runId: string = crypto.randomUUID();
   if (options.run !== false) {
     const reply = await admin.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
@@ -436,9 +515,29 @@ export async function createObjects(
     flow_id: agent.id,
     tool_id: tool.body.id,
     server_id: server.body.id,
+    file_id: file.id,
+    job_id: file.job_id,
     message_id: messageId,
     key: key.body.key,
   };
+}
+
+/**
+ * An agent file, uploaded and indexed (its job over), so nothing changes in the background while
+ * the matrices compare database dumps.
+ */
+async function createFile(context: TestContext, key: string, agentId: string, label: string) {
+  const upload = await uploadFile(context, {
+    key,
+    agentId,
+    filename: `${label} notes.txt`,
+    contentType: 'text/plain',
+    content: `${label} private knowledge: the vault code is kept in the ${label} handbook.\n`,
+  });
+  if (upload.status !== 200) throw new Error(`upload: ${upload.status} ${upload.raw}`);
+  const file = await settledFile(context, { key, agentId, fileId: upload.body.id });
+  if (file.status !== 'ready') throw new Error(`file not ready: ${JSON.stringify(file)}`);
+  return file as { id: string; job_id: string };
 }
 
 /** Whether an operation needs a real run among its objects. */

@@ -67,7 +67,11 @@ describe('the OpenAPI document', () => {
   });
 
   it('declares Idempotency-Key on every creating POST, with a 422 that allows both error shapes', () => {
-    const creating = operations.filter(({ name, operation }) => name.startsWith('POST') && operation.requestBody);
+    // JSON bodies: the streamed multipart upload cannot be compared with a first request's, and
+    // is documented without the header (docs/api.md, "Idempotency").
+    const creating = operations.filter(
+      ({ name, operation }) => name.startsWith('POST') && operation.requestBody?.content?.['application/json'],
+    );
     expect(creating.length).toBeGreaterThanOrEqual(5);
     for (const { operation } of creating) {
       expect(operation.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'Idempotency-Key' }));

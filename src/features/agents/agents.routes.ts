@@ -7,6 +7,7 @@ import { errorResponses } from '../../http/schemas.js';
 import type { AgentsService } from './agents.service.js';
 import { Agent, AgentCreate, AgentListQuery, AgentParams, AgentTemplate, AgentUpdate } from './agents.schemas.js';
 import { AGENT_TEMPLATES } from './templates.js';
+import { AgentFile } from '../files/files.schemas.js';
 
 type AgentRoutesDependencies = { agents: AgentsService; idempotency: Idempotency };
 
@@ -14,7 +15,8 @@ const tags = ['agents'];
 
 export function registerAgentRoutes(parent: FastifyInstance, dependencies: AgentRoutesDependencies): void {
   const app = typedApp(parent);
-  for (const schema of [Agent, AgentCreate, AgentUpdate, AgentTemplate]) app.addSchema(schema);
+  // AgentFile is shared with the agent-files routes, which are registered after these.
+  for (const schema of [AgentFile, Agent, AgentCreate, AgentUpdate, AgentTemplate]) app.addSchema(schema);
   registerAgentCollectionRoutes(app, dependencies);
   registerAgentItemRoutes(app, dependencies);
   registerTemplateRoutes(app);

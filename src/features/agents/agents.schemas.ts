@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { AGENT_STATUSES } from '../../domain/models.js';
 import { FreeObject, Metadata, Nullable, PaginationQuery, Uuid } from '../../http/schemas.js';
+import { AGENT_FILES_SHOWN } from '../../domain/agent-files.js';
+import { AgentFile } from '../files/files.schemas.js';
 
 const AgentStatus = Type.Union(
   AGENT_STATUSES.map((status) => Type.Literal(status)),
@@ -18,7 +20,9 @@ export const Agent = Type.Object(
     organization_id: Uuid,
     status: Type.String(),
     metadata: FreeObject,
-    files: Type.Array(FreeObject),
+    files: Type.Array(Type.Ref(AgentFile), {
+      description: `The agent's newest ${AGENT_FILES_SHOWN} knowledge files, newest first (all of them: GET /api/v1/agent-files/{agent_id}/files).`,
+    }),
     team_id: Nullable(Type.Array(Type.String())),
     completed_flows_count: Type.Integer(),
     pending_flows_count: Type.Integer(),

@@ -24,7 +24,15 @@ function newBotSub(): string {
 }
 
 export class AgentsService {
-  constructor(private readonly dependencies: { store: Store; clock: Clock; newId: IdGenerator }) {}
+  constructor(
+    private readonly dependencies: {
+      store: Store;
+      clock: Clock;
+      newId: IdGenerator;
+      /** Where the agents' knowledge files' bytes are (removed with the agent). */
+      files: { remove(key: string): Promise<void> };
+    },
+  ) {}
 
   async create(input: {
     organizationId: string;
@@ -80,8 +88,19 @@ export class AgentsService {
     return agent;
   }
 
+  /**
+   * Deletes the agent with everything it has (cascades) and its files' jobs, then the files' bytes. Bytes left by a
+   * crash between the two are unowned, and the storage sweep removes them (file-storage.ts).
+   */
   async delete(input: { organizationId: string; id: string }): Promise<void> {
-    const deleted = await this.dependencies.store.write((writers) => writers.agents.delete(input));
-    if (!deleted) throw new AppError('agent_not_found');
+    const storageKeys = await this.dependencies.store.write(async (writers) => {
+      const files = await writers.agentFiles.ofAgent({ organizationId: input.organizationId, agentId: input.id });
+      if (!(await writers.agents.delete(input))) return null;
+      // Jobs name their subject by id only (the queue is generic): they go with the files here.
+      await writers.jobs.deleteForSubjects({ organizationId: input.organizationId, subjectIds: files.ids });
+      return files.storageKeys;
+    });
+    if (!storageKeys) throw new AppError('agent_not_found');
+    for (const key of storageKeys) await this.dependencies.files.remove(key);
   }
 }

@@ -1,8 +1,10 @@
 import type { Agent, AgentChanges, JsonObject, NewAgent, Page } from '../../domain/models.js';
 import type { AgentRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
+import type { AgentFile } from '../../domain/agent-files.js';
+import { AgentFileReader } from './agent-files-store.js';
 
-function agentRowToAgent(row: AgentRow): Agent {
+function agentRowToAgent(row: AgentRow, files: AgentFile[] = []): Agent {
   return {
     id: row.id,
     name: row.name,
@@ -13,8 +15,8 @@ function agentRowToAgent(row: AgentRow): Agent {
     organization_id: row.organization_id,
     status: row.status,
     metadata: parseJson<JsonObject>(row.metadata),
-    // Knowledge files and flows arrive with later features; the contract's fields are present now.
-    files: [],
+    files,
+    // Flows arrive with a later feature; the contract's fields are present now.
     team_id: parseNullableJson<string[]>(row.team_id),
     completed_flows_count: 0,
     pending_flows_count: 0,
@@ -47,7 +49,11 @@ function encodeTeamId(teamId: string[] | null): string | null {
 }
 
 export class AgentReader {
-  constructor(private readonly db: Executor) {}
+  readonly #files: AgentFileReader;
+
+  constructor(private readonly db: Executor) {
+    this.#files = new AgentFileReader(db);
+  }
 
   async get(input: { organizationId: string; id: string }): Promise<Agent | null> {
     const row = await this.db
@@ -56,7 +62,9 @@ export class AgentReader {
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .executeTakeFirst();
-    return row ? agentRowToAgent(row) : null;
+    if (!row) return null;
+    const files = await this.#files.ofAgents({ organizationId: input.organizationId, agentIds: [row.id] });
+    return agentRowToAgent(row, files.get(row.id));
   }
 
   async list(input: { organizationId: string; status?: string | undefined } & Page): Promise<Agent[]> {
@@ -68,7 +76,11 @@ export class AgentReader {
       .limit(input.limit)
       .offset(input.offset)
       .execute();
-    return rows.map(agentRowToAgent);
+    const files = await this.#files.ofAgents({
+      organizationId: input.organizationId,
+      agentIds: rows.map((row) => row.id),
+    });
+    return rows.map((row) => agentRowToAgent(row, files.get(row.id)));
   }
 }
 
@@ -104,10 +116,18 @@ export class AgentWriter {
       .where('id', '=', input.id)
       .returningAll()
       .executeTakeFirst();
-    return row ? agentRowToAgent(row) : null;
+    if (!row) return null;
+    const files = await new AgentFileReader(this.db).ofAgents({
+      organizationId: input.organizationId,
+      agentIds: [row.id],
+    });
+    return agentRowToAgent(row, files.get(row.id));
   }
 
-  /** Deletes the agent and, through foreign-key cascades, its threads and everything in them. */
+  /**
+   * Deletes the agent and, through foreign-key cascades, its threads, its knowledge files and
+   * everything in them (the files' bytes are the caller's: `agentFiles.storageKeysOfAgent` first).
+   */
   async delete(input: { organizationId: string; id: string }): Promise<boolean> {
     const result = await this.db
       .deleteFrom('agents')

@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyBaseLogger } from 'fastify';
+import { newId, systemClock } from '../../src/ids.js';
+import type { Job } from '../../src/jobs/job.js';
+import type { JobHandler, JobOutcome } from '../../src/jobs/job-handler.js';
+import { JobWorker } from '../../src/jobs/job-worker.js';
+import { openStore, type Store } from '../../src/storage/store.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+/**
+ * The lease-based job queue (src/jobs/, ADR 0022) on a real database — SQLite, or PostgreSQL under
+ * `npm run test:pg` — with two workers on two connections (two processes, as far as the database
+ * can tell): every job runs once, a lapsed lease is claimed again and counted, a job past its
+ * attempts is given up through its handler, and a stopped worker gives its job back.
+ */
+
+let database: TestDatabase;
+let stores: Store[];
+let organizationId: string;
+
+const silent = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} } as unknown as FastifyBaseLogger;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stores = [await openStore(database.target), await openStore(database.target)];
+  organizationId = newId();
+  const now = new Date().toISOString();
+  await stores[0]!.write((writers) =>
+    writers.organizations.ensure({ id: organizationId, name: `queue-${organizationId}`, now }),
+  );
+});
+afterAll(async () => {
+  for (const store of stores) await store.close();
+  await database.destroy();
+});
+
+/** A handler of its own kind that records what it ran and finishes as `behaviour` says. */
+function recordingHandler(
+  kind: string,
+  behaviour: (job: Job, signal: AbortSignal) => Promise<JobOutcome> = async () => ({
+    status: 'succeeded',
+    errorMessage: null,
+  }),
+) {
+  const runs: string[] = [];
+  const gaveUp: string[] = [];
+  const handler: JobHandler = {
+    kind,
+    run: async (job, context) => {
+      runs.push(job.id);
+      return behaviour(job, context.signal);
+    },
+    onGiveUp: async ({ job }) => {
+      gaveUp.push(job.id);
+      return `gave up after ${job.attempts}`;
+    },
+  };
+  return { handler, runs, gaveUp };
+}
+
+function worker(store: Store, handler: JobHandler, leaseMs = 1000) {
+  return new JobWorker({
+    store,
+    clock: systemClock,
+    newId,
+    handlers: [handler],
+    concurrency: 4,
+    leaseMs,
+    pollMs: 20,
+    log: silent,
+  });
+}
+
+async function enqueue(kind: string, count: number, maxAttempts = 3): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => newId());
+  await stores[0]!.write(async (writers) => {
+    for (const id of ids) {
+      await writers.jobs.enqueue({
+        id,
+        organization_id: organizationId,
+        kind,
+        subject_id: newId(),
+        max_attempts: maxAttempts,
+        progress: {},
+        now: new Date().toISOString(),
+      });
+    }
+  });
+  return ids;
+}
+
+async function jobsOf(ids: readonly string[]): Promise<Job[]> {
+  return Promise.all(ids.map(async (id) => (await stores[0]!.jobs.get({ organizationId, id }))!));
+}
+
+/** Reads until every job is over (bounded by count). */
+async function allEnded(ids: readonly string[]): Promise<Job[]> {
+  for (let attempt = 0; attempt < 1500; attempt += 1) {
+    const jobs = await jobsOf(ids);
+    if (jobs.every((job) => job.status !== 'queued' && job.status !== 'running')) return jobs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('jobs did not end');
+}
+
+describe('the job queue', () => {
+  it('two workers on two connections run every job exactly once', async () => {
+    const { handler, runs } = recordingHandler('queue_once', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { status: 'succeeded', errorMessage: null };
+    });
+    const ids = await enqueue('queue_once', 40);
+    const workers = stores.map((store) => worker(store, handler));
+    workers.forEach((each) => each.start());
+    try {
+      const jobs = await allEnded(ids);
+      expect(jobs.map((job) => [job.status, job.attempts])).toEqual(ids.map(() => ['succeeded', 1]));
+      expect([...runs].sort()).toEqual([...ids].sort());
+    } finally {
+      await Promise.all(workers.map((each) => each.stop()));
+    }
+  });
+
+  it('claims a job whose lease lapsed (its worker died) again, counting the attempt', async () => {
+    const [id] = await enqueue('queue_lapsed', 1);
+    // A worker that died: it claimed the job, and its lease has run out.
+    const claimed = await stores[1]!.write((writers) =>
+      writers.jobs.claim({
+        kinds: ['queue_lapsed'],
+        lease: { owner: 'dead-worker', until: new Date(Date.now() - 1).toISOString(), now: new Date().toISOString() },
+      }),
+    );
+    expect(claimed).toMatchObject({ id, status: 'running', attempts: 1, lease_owner: 'dead-worker' });
+    const { handler, runs } = recordingHandler('queue_lapsed');
+    const live = worker(stores[0]!, handler);
+    live.start();
+    try {
+      const [job] = await allEnded([id!]);
+      expect(job).toMatchObject({ status: 'succeeded', attempts: 2, lease_owner: null });
+      expect(runs).toEqual([id]);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it('gives up a job past its attempts through its handler, which names the reason', async () => {
+    const [id] = await enqueue('queue_exhausted', 1, 1);
+    await stores[1]!.write((writers) =>
+      writers.jobs.claim({
+        kinds: ['queue_exhausted'],
+        lease: { owner: 'dead-worker', until: new Date(Date.now() - 1).toISOString(), now: new Date().toISOString() },
+      }),
+    );
+    const { handler, runs, gaveUp } = recordingHandler('queue_exhausted');
+    const live = worker(stores[0]!, handler);
+    live.start();
+    try {
+      const [job] = await allEnded([id!]);
+      expect(job).toMatchObject({ status: 'failed', attempts: 2, error_message: 'gave up after 1' });
+      expect(runs).toEqual([]);
+      expect(gaveUp).toEqual([id]);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it('retries an unexpected error with back-off; a stopped worker gives its running job back uncounted', async () => {
+    let calls = 0;
+    const { handler } = recordingHandler('queue_retry', async (_job, signal) => {
+      calls += 1;
+      if (calls === 1) throw new Error('a bug');
+      // The second attempt runs until the worker stops.
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      throw signal.reason;
+    });
+    const [id] = await enqueue('queue_retry', 1);
+    const live = worker(stores[0]!, handler);
+    live.start();
+    for (let attempt = 0; attempt < 1500 && calls < 2; attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls).toBe(2);
+    await live.stop();
+    const [job] = await jobsOf([id!]);
+    // Attempt 1 failed (counted, with the generic reason); attempt 2 was given back at the stop.
+    expect(job).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      lease_owner: null,
+      error_message: 'an internal error stopped the attempt',
+    });
+  });
+});
