@@ -137,8 +137,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const base = createKnowledgeBase({ app, dependencies });
   const agents = new AgentsService({ store, clock, newId: generateId, files: base.storage });
   const idempotency = new Idempotency({ store, clock });
-  const knowledgeSearch = dependencies.knowledge ?? base.search;
-  const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: knowledgeSearch });
+  const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
