@@ -2,7 +2,7 @@ import type { KnowledgeConfig } from '../../config-knowledge.js';
 import type { AgentFileMetadata, StoredAgentFile } from '../../domain/agent-files.js';
 import type { JobContext } from '../../jobs/job-handler.js';
 import { chunkDocument } from '../../knowledge/chunk.js';
-import { crawlSite, type CrawledPage } from '../../knowledge/crawl/site-crawler.js';
+import type { CrawledPage } from '../../knowledge/crawl/site-crawler.js';
 import { ExtractionError, type ExtractedDocument } from '../../knowledge/document.js';
 import type { DocumentExtractor } from '../../knowledge/extract/document-extractor.js';
 import { detectDocumentType, FileTypeRefused } from '../../knowledge/file-type.js';
@@ -57,6 +57,9 @@ export async function crawlIntoIndex(input: {
   config: KnowledgeConfig;
 }): Promise<IndexedContent> {
   const { file, batches, context, config } = input;
+  // Loaded on the first crawl: the crawler's HTML parser (linkedom) took 0.8 s to import here,
+  // which every server start and test app paid before.
+  const { crawlSite } = await import('../../knowledge/crawl/site-crawler.js');
   let progress = emptyProgress();
   let pagesIndexed = 0;
   let textBytes = 0;
