@@ -7,6 +7,7 @@ import { StoredKnowledgeSearch } from '../../src/knowledge/stored-knowledge-sear
 import { openDatabase, type DatabaseHandle } from '../../src/storage/kysely/database.js';
 import { callTools, growingRegistry, say } from '../fixtures/scripted-model.js';
 import { client, createAgentThread, createTestContext, type TestContext } from '../helpers/harness.js';
+import { settledFile, uploadFile } from '../helpers/agent-files.js';
 import { threadPath } from '../helpers/sse-client.js';
 
 /**
@@ -145,6 +146,41 @@ describe('knowledge_base_search over the stored index', () => {
     expect(results[0].similarity).toBeLessThanOrEqual(1);
     expect(reply.body.metadata.citations).toEqual([
       { file_id: mine.fileId, chunk_id: mine.chunkIds[0], title: 'refunds.md', page: null, text },
+    ]);
+  });
+});
+
+describe('knowledge_base_search over a file uploaded through the files API', () => {
+  let own: TestContext;
+  beforeAll(async () => {
+    // The app's own knowledge base: the files API indexes, the tool searches the same index.
+    own = await createTestContext({ models: models.registry });
+  });
+  afterAll(async () => {
+    await own?.close();
+  });
+
+  it('cites the uploaded Markdown once it is ready', async () => {
+    const model = models.script([
+      callTools({ name: 'knowledge_base_search', input: { query: 'parental leave weeks' } }),
+      say('Sixteen weeks.'),
+    ]);
+    const chat = await createAgentThread(own, { model: model.id, tools: ['knowledge_base_search'] });
+    const key = chat.organization.key;
+    const content = '# Leave\n\n## Parental leave\n\nParental leave is sixteen weeks, paid in full.\n';
+    const uploaded = await uploadFile(own, { key, agentId: chat.agent.id, filename: 'leave.md', content });
+    expect(uploaded.status).toBe(200);
+    const file = await settledFile(own, { key, agentId: chat.agent.id, fileId: uploaded.body.id });
+    expect(file.status).toBe('ready');
+
+    const path = `${threadPath({ agentId: chat.agent.id, threadId: chat.thread.id })}/messages`;
+    const reply = await client(own, key).post(path, { content: 'How long is parental leave?', role: 'user' });
+    expect(reply.status).toBe(200);
+    const [hit] = reply.body.tool_calls[0].result.results;
+    expect(hit).toMatchObject({ file_id: file.id, title: 'leave.md', page: null, url: null });
+    expect(hit.text).toContain('Parental leave is sixteen weeks, paid in full.');
+    expect(reply.body.metadata.citations).toEqual([
+      { file_id: file.id, chunk_id: hit.chunk_id, title: 'leave.md', page: null, text: hit.text },
     ]);
   });
 });
