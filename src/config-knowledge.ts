@@ -1,7 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { DatabaseTarget } from './config.js';
-import { ConfigError, readInteger, readOptional, type Environment } from './config-values.js';
+import { ConfigError, readInteger, readOptional, type DatabaseTarget, type Environment } from './config-values.js';
 import { PARLEY_VERSION } from './version.js';
 
 /** Agents' knowledge files: storage, extraction, crawling, indexing and search (docs/knowledge.md). */

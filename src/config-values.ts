@@ -11,6 +11,11 @@ export class ConfigError extends Error {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** Where state lives (`DATABASE_URL`): read by config.ts; the defaults of other settings follow it. */
+export type DatabaseTarget =
+  | { readonly kind: 'sqlite'; readonly filename: string }
+  | { readonly kind: 'postgres'; readonly connectionString: string };
+
 export function readOptional(environment: Environment, name: string): string | undefined {
   const value = environment[name]?.trim();
   return value === undefined || value === '' ? undefined : value;

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
+import { ConfigError, readInteger, readOptional, readString } from './config-values.js';
+import type { DatabaseTarget, Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
@@ -10,9 +11,7 @@ import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } fr
  */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export type DatabaseTarget =
-  | { readonly kind: 'sqlite'; readonly filename: string }
-  | { readonly kind: 'postgres'; readonly connectionString: string };
+export type { DatabaseTarget } from './config-values.js';
 
 export interface ModelProvidersConfig {
   /** Pace of the offline demo model's stream; 0 for no delay. */

@@ -1,4 +1,8 @@
-import type { JsonObject } from './models.js';
+/**
+ * JSON objects are spelled out here rather than taken from models.ts (`JsonObject` is the same
+ * type): models.ts takes AgentFile from this file, and the two must not import each other.
+ */
+type JsonObject = Record<string, unknown>;
 
 /** Where a knowledge file stands (docs/knowledge.md, "Lifecycle"). */
 export type AgentFileStatus = 'processing' | 'ready' | 'failed';

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../domain/models.js';
 import type { StoreWriters } from '../storage/store.js';
-import type { Job } from './job.js';
+import type { Job } from '../domain/jobs.js';
 
 /**
  * What a kind of job does (registered with the JobWorker by `kind`). The queue leases, renews,

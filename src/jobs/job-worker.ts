@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock, IdGenerator } from '../ids.js';
 import type { Store } from '../storage/store.js';
-import type { Job } from './job.js';
+import type { Job } from '../domain/jobs.js';
 import type { JobHandler, JobOutcome } from './job-handler.js';
 
 /** Why a running job's signal was aborted: each leaves the job in another state. */
@@ -36,7 +36,7 @@ const MAX_RETRY_DELAY_MS = 60_000;
 export const UNEXPECTED_ERROR = 'an internal error stopped the attempt';
 
 /**
- * One per process: runs due jobs of the lease-based queue (src/jobs/job.ts, docs/adr/0022) with
+ * One per process: runs due jobs of the lease-based queue (src/domain/jobs.ts, docs/adr/0022) with
  * their handlers, `concurrency` at a time. Polls every `pollMs`, and `wake()` polls at once (call
  * it after committing an enqueue). A running job's lease is renewed every `leaseMs / 3`; if a
  * renewal finds the lease gone (the job was deleted, or this process stalled so long another

@@ -1,10 +1,9 @@
-import type { FileChunkRow } from '../storage/kysely/schema.js';
+import type { NewFileChunk } from '../storage/kysely/schema.js';
 import type { DocumentChunk } from './document.js';
 import type { EmbeddingModel } from './embeddings.js';
 import { encodeEmbedding } from './embeddings-codec.js';
 
-/** A chunk row as the ingestion job inserts it (`seq` is the database's). */
-export type NewFileChunk = Readonly<FileChunkRow>;
+export type { NewFileChunk } from '../storage/kysely/schema.js';
 
 /**
  * The rows for one document (an upload) or one page (a crawl) of a file's `generation`, numbered

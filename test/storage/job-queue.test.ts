@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyBaseLogger } from 'fastify';
 import { newId, systemClock } from '../../src/ids.js';
-import type { Job } from '../../src/jobs/job.js';
+import type { Job } from '../../src/domain/jobs.js';
 import type { JobHandler, JobOutcome } from '../../src/jobs/job-handler.js';
 import { JobWorker } from '../../src/jobs/job-worker.js';
 import { openStore, type Store } from '../../src/storage/store.js';

@@ -1,7 +1,7 @@
 import type { KnowledgeConfig } from '../../config-knowledge.js';
 import type { StoredAgentFile } from '../../domain/agent-files.js';
 import type { Clock, IdGenerator } from '../../ids.js';
-import type { Job } from '../../jobs/job.js';
+import type { Job } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, JobOutcome } from '../../jobs/job-handler.js';
 import { UNEXPECTED_ERROR } from '../../jobs/job-worker.js';
 import { chunkDocument } from '../../knowledge/chunk.js';

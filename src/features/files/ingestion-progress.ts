@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../domain/models.js';
-import type { Job } from '../../jobs/job.js';
+import type { Job } from '../../domain/jobs.js';
 
 /** The kind of job that indexes a knowledge file (an upload's extraction, a URL's crawl). */
 export const FILE_INGESTION = 'file_ingestion';

@@ -1,5 +1,5 @@
-import type { NewFileChunk } from '../../knowledge/chunk-rows.js';
-import type { KnowledgeHit } from '../../knowledge/knowledge-search.js';
+import type { KnowledgeHit } from '../../domain/knowledge-hits.js';
+import type { NewFileChunk } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { postgresFullText, sqliteFullText, type FullTextIndex, type FullTextMatch } from './file-chunks-full-text.js';
 

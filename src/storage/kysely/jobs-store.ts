@@ -1,6 +1,6 @@
 import { SqliteAdapter, type ExpressionBuilder } from 'kysely';
 import type { JsonObject } from '../../domain/models.js';
-import { ACTIVE_JOB_STATUSES, type Job, type JobStatus, type NewJob } from '../../jobs/job.js';
+import { ACTIVE_JOB_STATUSES, type Job, type JobStatus, type NewJob } from '../../domain/jobs.js';
 import type { Database, JobRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 

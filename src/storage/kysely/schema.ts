@@ -299,6 +299,9 @@ export interface FileChunkRow {
   created_at: string;
 }
 
+/** A chunk row as the ingestion job inserts it (`seq` is the database's). */
+export type NewFileChunk = Readonly<FileChunkRow>;
+
 /** A background job in the lease-based queue (migration 0009). */
 export interface JobRow {
   id: string;

@@ -1,7 +1,7 @@
-import type { JsonObject } from '../domain/models.js';
+import type { JsonObject } from './models.js';
 
 /**
- * A background job of the lease-based queue (src/jobs/job-worker.ts, docs/adr/0022). Generic over
+ * A background job of the lease-based queue (src/jobs/job-worker.ts, docs/adr/0022); a domain type, so the store can map its rows. Generic over
  * `kind`: the queue knows nothing of what a job does; its handler does (`file_ingestion` now,
  * flows later). `subject_id` names what the job works on (a file id for `file_ingestion`).
  *
