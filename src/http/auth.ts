@@ -15,6 +15,13 @@ declare module 'fastify' {
      * is not a credential.
      */
     streamToken?: boolean;
+    /**
+     * Also admits an anonymous end user (a widget visitor's token). Deny by default: an anonymous
+     * principal on any route that does not say so gets 403, so the admin and list-everything
+     * routes need no check of their own. The handler still scopes what the visitor sees to their
+     * own threads.
+     */
+    anonymous?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -93,7 +100,7 @@ export function registerAuthentication(
   // Callback-style, with a synchronous path for credentials verified recently: most requests
   // never create a promise here.
   app.addHook('onRequest', (request, _reply, done) => {
-    const config = request.routeOptions.config as { public?: boolean; scope?: Scope } | undefined;
+    const config = request.routeOptions.config as { public?: boolean; scope?: Scope; anonymous?: boolean } | undefined;
     if (config?.public) return done();
     const retryAfter = failures?.retryAfterSeconds(request.ip) ?? 0;
     if (retryAfter > 0) {
@@ -103,7 +110,7 @@ export function registerAuthentication(
     const needed = config?.scope ?? 'read';
     const admit = (principal: Principal) => {
       request.principal = principal;
-      done(hasScope(principal.scopes, needed) ? undefined : new AppError('insufficient_scope'));
+      done(admission(request, principal, needed, config?.anonymous === true));
     };
     const refuse = (error: unknown) => {
       // Every 401 is a failed authentication: a bad key, a bad stream token, or none at all.
@@ -120,6 +127,26 @@ export function registerAuthentication(
     if (found instanceof Promise) found.then(admit, refuse);
     else admit(found);
   });
+}
+
+/**
+ * Why an authenticated principal may not call this route, or undefined when it may: the scope,
+ * then for an anonymous end user the route's consent, then for a credential bound to one agent
+ * the `agent_id` in the path — another agent's routes answer 404 as if it did not exist.
+ */
+function admission(
+  request: FastifyRequest,
+  principal: Principal,
+  needed: Scope,
+  admitsAnonymous: boolean,
+): AppError | undefined {
+  if (!hasScope(principal.scopes, needed)) return new AppError('insufficient_scope');
+  if (principal.kind === 'anonymous' && !admitsAnonymous) return new AppError('insufficient_scope');
+  const agentInPath = (request.params as { agent_id?: unknown } | undefined)?.agent_id;
+  if (principal.agentId !== undefined && agentInPath !== undefined && agentInPath !== principal.agentId) {
+    return new AppError('agent_not_found');
+  }
+  return undefined;
 }
 
 function identify(

@@ -41,8 +41,8 @@ describe('the authentication port', () => {
 
   it('admits a principal from a second kind of credential without a change to the hook', async () => {
     const app = appWith([never, widgetTokens]);
-    app.get('/who', { config: { scope: 'read' } }, async (request) => request.principal);
-    app.post('/change', { config: { scope: 'write' } }, async () => ({}));
+    app.get('/who', { config: { scope: 'read', anonymous: true } }, async (request) => request.principal);
+    app.post('/change', { config: { scope: 'write', anonymous: true } }, async () => ({}));
     app.get('/open', { config: { public: true } }, async () => ({ open: true }));
     const status = async (url: string, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET') =>
       (await app.inject({ method, url, headers })).statusCode;
@@ -52,6 +52,20 @@ describe('the authentication port', () => {
     expect(await status('/who')).toBe(401);
     expect(await status('/change', { 'x-widget-token': 'good' }, 'POST')).toBe(403);
     expect(await status('/open')).toBe(200);
+    await app.close();
+  });
+
+  it('admits an anonymous end user only on routes that consent, and only for its own agent', async () => {
+    const app = appWith([widgetTokens]);
+    app.get('/agents/:agent_id/visible', { config: { scope: 'read', anonymous: true } }, async () => ({ ok: true }));
+    app.get('/agents/:agent_id/admin', { config: { scope: 'read' } }, async () => ({ ok: true }));
+    const answer = async (url: string) => {
+      const response = await app.inject({ url, headers: { 'x-widget-token': 'good' } });
+      return [response.statusCode, response.json().code ?? response.json().ok] as const;
+    };
+    expect(await answer('/agents/agent/visible')).toEqual([200, true]);
+    expect(await answer('/agents/other/visible')).toEqual([404, 'agent_not_found']);
+    expect(await answer('/agents/agent/admin')).toEqual([403, 'insufficient_scope']);
     await app.close();
   });
 });

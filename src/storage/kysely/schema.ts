@@ -1,4 +1,7 @@
 import type { Generated } from 'kysely';
+import type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
+
+export type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
 
 /**
  * Row types of every table, as both dialects store them. JSON is kept in text columns and
@@ -331,7 +334,7 @@ export interface Database {
   users: UserRow;
   api_keys: ApiKeyRow;
   agents: AgentRow & { last_execution_number: Generated<number> };
-  chat_threads: ThreadRow & ThreadRunColumns;
+  chat_threads: ThreadRow & ThreadRunColumns & ThreadWebColumns;
   chat_messages: MessageRow;
   tool_calls: ToolCallRow;
   message_feedback: FeedbackRow;
@@ -347,4 +350,7 @@ export interface Database {
   /** `seq` (an integer key, made by the database) is used by the SQLite full-text index only. */
   file_chunks: FileChunkRow & { seq: Generated<number> };
   jobs: JobRow;
+  widget_keys: WidgetKeyRow;
+  anonymous_users: AnonymousUserRow;
+  widget_users: WidgetUserRow;
 }
