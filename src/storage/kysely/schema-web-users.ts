@@ -40,6 +40,8 @@ export interface AnonymousUserRow {
   agent_id: string;
   widget_user_id: string | null;
   ip_address: string | null;
+  /** Goes up on each renewal; tokens of an older generation are refused. */
+  token_generation: Generated<number>;
   created_at: string;
   last_seen_at: string;
 }

@@ -12,7 +12,9 @@ import type { Kysely } from 'kysely';
  *   exact origins (`https://shop.example`). A revoked key (`revoked_at`) mints no new tokens.
  * - `anonymous_users`: one per browser session minted by a widget key; its id is the token's
  *   `sub` and the threads' `anon_user_id`. `widget_user_id` is set once the visitor is
- *   identified; `ip_address` is where it was first seen.
+ *   identified; `ip_address` is where it was first seen. `token_generation` goes up when a
+ *   token is renewed: a token carries the generation it was minted at, so an older one replayed
+ *   after renewal is refused.
  * - `widget_users`: the contract's WidgetUser. `external_user_id` is the host site's own user id
  *   (the `user_id` of an identify call), unique per organisation, so the same person identified
  *   on two devices is one widget user and their history follows them.
@@ -74,12 +76,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('organization_id', 'text', (column) =>
       column.notNull().references('organizations.id').onDelete('cascade'),
     )
-    .addColumn('widget_key_id', 'text', (column) =>
-      column.notNull().references('widget_keys.id').onDelete('cascade'),
-    )
+    .addColumn('widget_key_id', 'text', (column) => column.notNull().references('widget_keys.id').onDelete('cascade'))
     .addColumn('agent_id', 'text', (column) => column.notNull().references('agents.id').onDelete('cascade'))
     .addColumn('widget_user_id', 'text', (column) => column.references('widget_users.id').onDelete('set null'))
     .addColumn('ip_address', 'text')
+    .addColumn('token_generation', 'integer', (column) => column.notNull().defaultTo(0))
     .addColumn('created_at', 'text', (column) => column.notNull())
     .addColumn('last_seen_at', 'text', (column) => column.notNull())
     .execute();
@@ -101,9 +102,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('chat_threads')
     .columns(['organization_id', 'agent_id', 'anon_user_id', 'created_at', 'id'])
     .execute();
-  await db.schema
-    .createIndex('chat_threads_widget_user')
-    .on('chat_threads')
-    .columns(['widget_user_id'])
-    .execute();
+  await db.schema.createIndex('chat_threads_widget_user').on('chat_threads').columns(['widget_user_id']).execute();
 }
