@@ -158,6 +158,10 @@ async function indexUntil({ store, files, organizationId, agentId, chunks, words
     });
     await store.write((writers) => writers.fileChunks.insertMany(rows));
     elapsedMs += performance.now() - started;
+    // As marking the file ready does (PostgreSQL's search reads the agent's chunk count from it).
+    await files.write((db) =>
+      db.updateTable('agent_files').set({ chunk_count: rows.length }).where('id', '=', fileId).execute(),
+    );
     added += rows.length;
     for (const chunk of documentChunks) textBytes += Buffer.byteLength(chunk.text);
   }

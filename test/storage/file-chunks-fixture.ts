@@ -114,6 +114,20 @@ export async function openChunkIndexFixture(openTestDatabase: () => Promise<Test
         now: NOW,
       });
       await store.write((writers) => writers.fileChunks.insertMany(rows));
+      // As marking a file ready does: `chunk_count` is its ready generation's chunks.
+      await inspector.write((db) =>
+        db
+          .updateTable('agent_files')
+          .set((eb) => ({
+            chunk_count: eb
+              .selectFrom('file_chunks')
+              .select((count) => count.fn.countAll<number>().as('chunks'))
+              .whereRef('file_chunks.file_id', '=', 'agent_files.id')
+              .whereRef('file_chunks.generation', '=', 'agent_files.ready_generation'),
+          }))
+          .where('id', '=', input.fileId)
+          .execute(),
+      );
       return rows;
     },
     async close() {

@@ -210,45 +210,118 @@ async function rankMatches(
  * OR of a question's words would rank a chunk that repeats a common word above one with the rare
  * word the question is about, and equal scores abound. This ranks the matches BM25-style instead:
  * Σ over the query's lexemes of idf × tf, with idf = ln(1 + (N − n + 0.5) / (n + 0.5)) over the
- * agent's searchable chunks (N of them, n containing the lexeme) and tf = `ts_rank` of the chunk
- * for that lexeme alone (title and heading path weighted like the passage; it grows with the
- * occurrences, and normalisation 1 divides it by 1 + log(length), as BM25 discounts long chunks).
- * Measured on the committed corpus: plain `ts_rank` or `ts_rank_cd` over the OR query ranked 70–82 %
- * of the questions' chunks first, with many ties; this ranks 83.9 % (FTS5's bm25: 85.7 %).
- * `websearch_to_tsquery` never raises a syntax error (unlike
- * `to_tsquery`); the terms hold no quotes or `-`, its only syntax besides `or`.
+ * agent's searchable chunks (N of them: the ready files' `chunk_count`; n containing the lexeme)
+ * and tf = `ts_rank` of the chunk for that lexeme alone (title and heading path weighted like the
+ * passage; it grows with the occurrences, and normalisation 1 divides it by 1 + log(length), as
+ * BM25 discounts long chunks). Measured on the committed corpus: plain `ts_rank` or `ts_rank_cd`
+ * over the OR query ranked 70–82 % of the questions' chunks first, with many ties; this ranks
+ * 83.9 % (FTS5's bm25: 85.7 %).
+ *
+ * The rows ranked are bounded as on SQLite (see sqliteFullText): the query's lexemes (the
+ * `english` configuration's stems of the terms) with the agent's document frequency of each,
+ * counted no further than the budget; the rarest are essential while their frequencies add up to
+ * at most the budget, and only chunks with an essential lexeme (or, with none, with every lexeme)
+ * are scored — each with every lexeme's term, so its score is exact. A common lexeme's n is the
+ * capped count, which makes its idf the most a lexeme of that frequency could have (an upper
+ * bound; it stays below an essential one's). When a bounded plan finds fewer than `limit`
+ * chunks, all matches of any lexeme are scored. Every step is its own statement, with the
+ * per-chunk sum a correlated subquery over at most 32 lexemes, so no planner estimate can turn
+ * it into a loop over the agent's chunks.
  */
-export const postgresFullText: FullTextIndex = {
-  async search(db, input) {
-    const result = await sql<FullTextMatch>`
-      with searchable as (
-        select c.id, c.search_vector from file_chunks c join agent_files f on f.id = c.file_id
+export function postgresFullTextIndex(options: { rankedRowsBudget: number }): FullTextIndex {
+  return {
+    search: (db, input) => postgresSearch(db, input, options.rankedRowsBudget),
+  };
+}
+
+export const postgresFullText: FullTextIndex = postgresFullTextIndex({ rankedRowsBudget: RANKED_ROWS_BUDGET });
+
+interface WeightedLexeme {
+  lexeme: string;
+  frequency: number;
+  idf: number;
+}
+
+async function postgresSearch(db: Executor, input: FullTextQuery, budget: number): Promise<FullTextMatch[]> {
+  const lexemes = await postgresLexemes(db, input, budget);
+  const present = lexemes.filter(({ frequency }) => frequency > 0);
+  if (present.length === 0) return [];
+  const essential: string[] = [];
+  let ranked = 0;
+  for (const { lexeme, frequency } of present) {
+    if (ranked + frequency > budget) break;
+    essential.push(lexeme);
+    ranked += frequency;
+  }
+  const all = present.map(({ lexeme }) => lexeme);
+  const exact = essential.length === present.length;
+  const bounded = essential.length > 0 ? { any: essential } : { every: all };
+  const rows = await postgresRank(db, input, present, bounded);
+  if (exact || rows.length >= input.limit) return rows;
+  return postgresRank(db, input, present, { any: all });
+}
+
+/** The query's lexemes, rarest first, with the agent's capped document frequency and idf of each. */
+async function postgresLexemes(db: Executor, input: FullTextQuery, budget: number): Promise<WeightedLexeme[]> {
+  const cap = Number.isFinite(budget) ? budget + 1 : null;
+  const result = await sql<{ lexeme: string; frequency: string; chunks: string }>`
+    with lexemes as (
+      select distinct lexeme from unnest(tsvector_to_array(to_tsvector('english', ${input.terms.join(' ')}))) as lexeme
+    )
+    select l.lexeme,
+      (select count(*) from (
+        select 1 from file_chunks c
         where c.organization_id = ${input.organizationId} and c.agent_id = ${input.agentId}
-          and f.organization_id = ${input.organizationId} and f.status = 'ready'
-          and c.generation = f.ready_generation
-      ),
-      matched as (
-        select s.id, s.search_vector from searchable s
-        where s.search_vector @@ websearch_to_tsquery('english', ${input.terms.join(' or ')})
-      ),
-      lexemes as (
-        select distinct plainto_tsquery('simple', lexeme) as query
-        from unnest(tsvector_to_array(to_tsvector('english', ${input.terms.join(' ')}))) as lexeme
-      ),
-      weighted as (
-        select l.query, ln(1 + ((select count(*) from searchable) - count(m.id) + 0.5) / (count(m.id) + 0.5)) as idf
-        from lexemes l left join matched m on m.search_vector @@ l.query group by l.query
-      ),
-      ranked as (
-        select m.id, sum(w.idf * ts_rank('{0.1, 0.2, 1.0, 1.0}', m.search_vector, w.query, 1)) as relevance
-        from matched m join weighted w on m.search_vector @@ w.query group by m.id
-      )
-      select c.id, c.file_id, f.name as file_name, c.text, c.heading_path, c.page, c.url, c.title,
-        r.relevance / (1 + r.relevance) as score
-      from ranked r join file_chunks c on c.id = r.id join agent_files f on f.id = c.file_id
-      order by r.relevance desc, c.id
+          and c.search_vector @@ plainto_tsquery('simple', l.lexeme)
+        limit ${cap}
+      ) s) as frequency,
+      (select coalesce(sum(f.chunk_count), 0) from agent_files f
+        where f.organization_id = ${input.organizationId} and f.agent_id = ${input.agentId}
+          and f.status = 'ready') as chunks
+    from lexemes l
+  `.execute(db);
+  const rows = result.rows.map((row) => ({ lexeme: row.lexeme, frequency: Number(row.frequency) }));
+  const chunks = Math.max(Number(result.rows[0]?.chunks ?? 0), ...rows.map((row) => row.frequency));
+  return rows
+    .map((row) => ({ ...row, idf: Math.log(1 + (chunks - row.frequency + 0.5) / (row.frequency + 0.5)) }))
+    .sort((left, right) => left.frequency - right.frequency || (left.lexeme < right.lexeme ? -1 : 1));
+}
+
+/**
+ * Scores the agent's searchable chunks that have any (or every) of the given lexemes by the sum
+ * over all the query's lexemes, best first; only the best `limit` are joined to their file.
+ */
+async function postgresRank(
+  db: Executor,
+  input: FullTextQuery,
+  lexemes: readonly WeightedLexeme[],
+  match: { any: readonly string[] } | { every: readonly string[] },
+): Promise<FullTextMatch[]> {
+  const [operator, wanted] = 'any' in match ? [' | ', match.any] : [' & ', match.every];
+  const tsquery = wanted.map((lexeme) => `'${lexeme.replaceAll("'", "''")}'`).join(operator);
+  const result = await sql<FullTextMatch>`
+    with weights as (
+      select w.lexeme, plainto_tsquery('simple', w.lexeme) as query, w.idf
+      from unnest(${lexemes.map((lexeme) => lexeme.lexeme)}::text[], ${lexemes.map((lexeme) => lexeme.idf)}::float8[])
+        as w(lexeme, idf)
+    ),
+    ranked as (
+      select c.id, (
+        select sum(w.idf * ts_rank('{0.1, 0.2, 1.0, 1.0}', c.search_vector, w.query, 1))
+        from weights w where c.search_vector @@ w.query
+      ) as relevance
+      from file_chunks c join agent_files f on f.id = c.file_id
+      where c.organization_id = ${input.organizationId} and c.agent_id = ${input.agentId}
+        and f.organization_id = ${input.organizationId} and f.status = 'ready'
+        and c.generation = f.ready_generation
+        and c.search_vector @@ to_tsquery('simple', ${tsquery})
+      order by relevance desc, c.id
       limit ${input.limit}
-    `.execute(db);
-    return result.rows;
-  },
-};
+    )
+    select c.id, c.file_id, f.name as file_name, c.text, c.heading_path, c.page, c.url, c.title,
+      r.relevance / (1 + r.relevance) as score
+    from ranked r join file_chunks c on c.id = r.id join agent_files f on f.id = c.file_id
+    order by r.relevance desc, c.id
+  `.execute(db);
+  return result.rows.map((row) => ({ ...row, score: Number(row.score) }));
+}
