@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { longPdf } from '../fixtures/documents.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { SUPPORT_TEMPLATE } from '../helpers/ids.js';
@@ -15,17 +15,20 @@ import { createTestDatabase, TEST_DIALECT, type TestDatabase } from '../helpers/
  * JOB_MAX_ATTEMPTS times fails its file with the reason. Bytes and rows stay consistent.
  */
 
+let pdf: Buffer;
+/** Each test has its own database and files directory, so its first start bootstraps its own key. */
 let database: TestDatabase;
 let directory: string;
-let pdf: Buffer;
 
 beforeAll(async () => {
-  database = await createTestDatabase(TEST_DIALECT);
-  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-files-crash-'));
   // Long enough that indexing is still running when the test sees the job claimed.
   pdf = Buffer.from(await longPdf(600));
 }, 120_000);
-afterAll(async () => {
+beforeEach(async () => {
+  database = await createTestDatabase(TEST_DIALECT);
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-files-crash-'));
+});
+afterEach(async () => {
   await database.destroy();
   fs.rmSync(directory, { recursive: true, force: true });
 });
@@ -88,19 +91,22 @@ async function stop(server: ServerProcess): Promise<void> {
   expect(await server.exited).toBe(0);
 }
 
-describe('kill -9 during indexing', () => {
-  let key: string;
-  let agentId: string;
+/** The first start's bootstrap key and an agent made with it. */
+async function newAgent(server: ServerProcess): Promise<{ key: string; agentId: string }> {
+  const key = server.key!;
+  const agent = await api(server, key, 'POST', '/api/v1/agents', {
+    name: 'Crash test',
+    configuration: {},
+    template_id: SUPPORT_TEMPLATE,
+  });
+  expect(agent.status).toBe(200);
+  return { key, agentId: agent.body.id };
+}
 
+describe('kill -9 during indexing', () => {
   it('the restarted server takes the job up again and the file becomes ready, its bytes and chunks consistent', async () => {
     const first = await startServer(environment());
-    key = first.key!;
-    const agent = await api(first, key, 'POST', '/api/v1/agents', {
-      name: 'Crash test',
-      configuration: {},
-      template_id: SUPPORT_TEMPLATE,
-    });
-    agentId = agent.body.id;
+    const { key, agentId } = await newAgent(first);
     const file = await uploadPdf(first, key, agentId);
     const ids = { key, agentId, jobId: file.job_id };
     await jobUntil(first, ids, (job) => job.status === 'running' && job.attempts === 1);
@@ -131,6 +137,7 @@ describe('kill -9 during indexing', () => {
 
   it('a job interrupted JOB_MAX_ATTEMPTS times fails its file with the reason; nothing is half-indexed', async () => {
     let server = await startServer(environment());
+    const { key, agentId } = await newAgent(server);
     const file = await uploadPdf(server, key, agentId);
     const ids = { key, agentId, jobId: file.job_id };
     for (let attempt = 1; attempt <= 3; attempt += 1) {
