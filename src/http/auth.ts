@@ -15,6 +15,12 @@ declare module 'fastify' {
      * is not a credential.
      */
     streamToken?: boolean;
+    /**
+     * Also admits an anonymous chat-widget visitor (an `AnonymousPrincipal`), beside the users of
+     * the organisation; the route's service holds the visitor to their own threads of their one
+     * agent. Routes without it are for users only.
+     */
+    anonymous?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -108,6 +108,27 @@ export interface FeedbackRow {
   comment: string | null;
   created_at: string;
   updated_at: string;
+  /** Set for a chat-widget visitor, whose anonymous id is then `user_id` too (migration 0011, as the two after it). */
+  anon_user_id: string | null;
+  /** The request's `source` (`chat`, …); null for rows stored before migration 0011. */
+  source: string | null;
+  context_id: string | null;
+}
+
+/** A rating of a run (migration 0011); one per author (`user_id`) and run. */
+export interface FlowFeedbackRow {
+  id: string;
+  organization_id: string;
+  flow_execution_id: string;
+  user_id: string;
+  anon_user_id: string | null;
+  source: string;
+  context_id: string | null;
+  feedback_type: string | null;
+  issue_type: string | null;
+  comment: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface IdempotencyRow {
@@ -335,6 +356,7 @@ export interface Database {
   chat_messages: MessageRow;
   tool_calls: ToolCallRow;
   message_feedback: FeedbackRow;
+  flow_feedback: FlowFeedbackRow;
   idempotency_keys: IdempotencyRow;
   thread_events: ThreadEventRow;
   flow_executions: FlowExecutionRow;
