@@ -1,7 +1,13 @@
 import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
-import type { FeedbackCursor, FeedbackExportRecord, FeedbackFilter, FeedbackRecord } from '../../domain/feedback.js';
+import type {
+  FeedbackCursor,
+  FeedbackExportRecord,
+  FeedbackFilter,
+  FeedbackRecord,
+  StoredFlowFeedback,
+} from '../../domain/feedback.js';
 import type { Executor } from './executor.js';
-import { feedbackRowToStoredFeedback } from './feedback-store.js';
+import { feedbackRowToStoredFeedback, flowFeedbackRowToStoredFlowFeedback } from './feedback-store.js';
 import type { Database, FeedbackRow } from './schema.js';
 
 type ListTables = Database & { feedback: Database['message_feedback']; thread: Database['chat_threads'] };
@@ -65,6 +71,18 @@ export class FeedbackReader {
       .where('id', '=', input.id)
       .executeTakeFirst();
     return row ?? null;
+  }
+
+  /** The organisation's ratings of runs, newest first. */
+  async listRunRatings(input: { organizationId: string }): Promise<StoredFlowFeedback[]> {
+    const rows = await this.db
+      .selectFrom('flow_feedback')
+      .selectAll()
+      .where('organization_id', '=', input.organizationId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(flowFeedbackRowToStoredFlowFeedback);
   }
 
   /** One page of the ratings that match, newest first (ties by id, descending). */

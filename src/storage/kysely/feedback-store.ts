@@ -31,7 +31,7 @@ export function feedbackRowToStoredFeedback(row: FeedbackRow): StoredMessageFeed
   };
 }
 
-function flowFeedbackRowToStoredFlowFeedback(row: FlowFeedbackRow): StoredFlowFeedback {
+export function flowFeedbackRowToStoredFlowFeedback(row: FlowFeedbackRow): StoredFlowFeedback {
   return { ...row, feedback_type: row.feedback_type as FeedbackType | null };
 }
 
