@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedbackAuthor } from '../../src/domain/feedback.js';
-import { EXPORT_BATCH_ROWS, exportFeedback } from '../../src/features/feedback/feedback-export.js';
+import { EXPORT_CHUNK_CHARS, exportFeedback } from '../../src/features/feedback/feedback-export.js';
 import { FeedbackService } from '../../src/features/feedback/feedback.service.js';
 import { MemoryDeltaBuffer } from '../../src/runtime/delta-buffer.js';
 import { ThreadEventLog } from '../../src/runtime/event-log.js';
@@ -410,12 +410,28 @@ describe('GET /api/v1/feedback/export', () => {
       expect(value.ai_message_content).toBe('Answer');
     }
 
-    // The reply is written batch by batch: one chunk per keyset query of EXPORT_BATCH_ROWS rows.
-    const batches: number[] = [];
+    // Keyset batches of 7 rows: batch edges fall inside pairs with the same created_at, and the
+    // export still has every row once, in order.
     const filter = { organizationId: owner.organizationId };
-    for await (const chunk of exportFeedback({ store: context.store, filter, format: 'jsonl' })) {
-      batches.push(chunk.split('\n').length - 1);
-    }
-    expect(batches).toEqual(Array.from({ length: count / EXPORT_BATCH_ROWS }, () => EXPORT_BATCH_ROWS));
+    const exported = async (batchRows?: number) => {
+      const chunks: string[] = [];
+      for await (const chunk of exportFeedback({ store: context.store, filter, format: 'jsonl', batchRows })) {
+        chunks.push(chunk);
+      }
+      return chunks;
+    };
+    const idsOf = (chunks: string[]) =>
+      chunks
+        .join('')
+        .split('\n')
+        .slice(0, -1)
+        .map((line) => (JSON.parse(line) as { id: string }).id);
+    expect(idsOf(await exported(7))).toEqual(expectedIds);
+    // Default batches: the reply gets chunks of about EXPORT_CHUNK_CHARS, several a batch.
+    const pieces = await exported();
+    expect(idsOf(pieces)).toEqual(expectedIds);
+    const longestLine = Math.max(...lines.map((line) => line.length + 1));
+    expect(Math.max(...pieces.map((piece) => piece.length))).toBeLessThan(EXPORT_CHUNK_CHARS + longestLine);
+    expect(pieces.length).toBeGreaterThan(count / 500);
   });
 });

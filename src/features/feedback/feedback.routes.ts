@@ -145,7 +145,9 @@ function registerReadingRoutes(app: TypedApp, dependencies: FeedbackRoutesDepend
     },
     handler: async (request, reply) => {
       const { format } = request.query;
-      const body = Readable.from(feedback.export({ filter: filterOf(request, request.query), format }));
+      // Bytes, not objects: the stream then buffers at most one chunk before the socket's backpressure holds it.
+      const chunks = feedback.export({ filter: filterOf(request, request.query), format });
+      const body = Readable.from(chunks, { objectMode: false });
       reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
         .header('content-disposition', `attachment; filename="feedback.${format}"`);
