@@ -6,7 +6,7 @@ import { makeTempDir, stableRssKiB, startRssSampler } from './lib/children.js';
 import { replaceSection, runRecord } from './lib/doc-section.js';
 import { requestJson } from './lib/http-json.js';
 import { runIfMain } from './lib/main.js';
-import { BLANK_TEMPLATE_ID, ROOT, startParley, stopParley } from './lib/parley.js';
+import { BLANK_TEMPLATE_ID, ROOT, liveHeap, startParley, stopParley } from './lib/parley.js';
 import { fixed, markdownTable, whole } from './lib/stats.js';
 import { openStore } from '../dist/storage/store.js';
 
@@ -38,9 +38,10 @@ export async function run() {
   const loadBefore = os.loadavg()[0];
   const directory = makeTempDir('parley-feedback-export-');
   const databaseFile = path.join(directory, 'parley.db');
-  const parley = await startParley({ name: 'parley-feedback-export', databaseFile });
+  const parley = await startParley({ name: 'parley-feedback-export', databaseFile, heapSnapshots: true });
   const failures = [];
   const measurements = [];
+  const heaps = [];
   try {
     const { base } = await seed({ parley, databaseFile });
     const small = `from=${new Date(base + settings.rows - settings.smallRows).toISOString()}`;
@@ -56,12 +57,22 @@ export async function run() {
         console.log(JSON.stringify(measurements.at(-1)));
       }
     }
+    // Heap snapshots last: each makes the server's RSS jump.
+    const atRest = await liveHeap(parley);
+    for (const [rows, query] of [
+      [settings.smallRows, small],
+      [settings.rows, ''],
+    ]) {
+      const during = await heapMidExport({ parley, query, pauseAfter: rows / 2 });
+      heaps.push({ rows, atRestMiB: atRest.bytes / 1024 ** 2, midExportMiB: during.bytes / 1024 ** 2 });
+      console.log(JSON.stringify(heaps.at(-1)));
+    }
   } finally {
     const stopped = await stopParley(parley);
     if (!stopped.clean) failures.push(`server stop: ${JSON.stringify(stopped)}`);
   }
   const record = runRecord({ started, loadBefore, root: ROOT, results: measurements });
-  const result = { settings, ...record, failures };
+  const result = { settings, ...record, heaps, failures };
   console.log(render(result));
   if (failures.length === 0) replaceSection({ file: DOC, name: 'feedback-export', body: render(result) });
   return result;
@@ -154,6 +165,27 @@ async function exportOnce({ parley, format, query, expected }) {
   };
 }
 
+/**
+ * The server's live heap (a snapshot, after a full collection) while a JSON Lines export stands
+ * half read: the client stops reading after `pauseAfter` lines, so the server holds what an
+ * export in progress holds; then it reads the rest.
+ */
+async function heapMidExport({ parley, query, pauseAfter }) {
+  const response = await fetch(`${parley.baseUrl}/api/v1/feedback/export?format=jsonl&${query}`, {
+    headers: { 'x-api-key': parley.apiKey },
+  });
+  const reader = response.body.getReader();
+  let lines = 0;
+  let heap = null;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    for (const byte of value) if (byte === 0x0a) lines += 1;
+    if (heap === null && lines >= pauseAfter) heap = await liveHeap(parley);
+  }
+  return heap;
+}
+
 export function render(result) {
   const rows = result.results.map((entry) => [
     entry.format,
@@ -181,7 +213,19 @@ export function render(result) {
       rows,
     ),
     '',
-    `Peak RSS growth, ${whole(result.settings.rows)} rows / ${whole(result.settings.smallRows)} rows (growths under 1 MiB counted as 1 MiB): ${ratios.join(', ')}. Memory follows the keyset batch (500 rows), not the export's size: the rows are read batch by batch as the reply drains.`,
+    `Peak RSS growth, ${whole(result.settings.rows)} rows / ${whole(result.settings.smallRows)} rows (growths under 1 MiB counted as 1 MiB): ${ratios.join(', ')}.`,
+    '',
+    'Live heap of the server (a heap snapshot, taken after a full collection) at rest, and while a JSON Lines export stands half read (the client stops reading; the server waits on the socket):',
+    '',
+    markdownTable(
+      ['export', 'live heap at rest (MiB)', 'live heap mid-export (MiB)', 'held by the export (MiB)'],
+      result.heaps.map((entry) => [
+        `${whole(entry.rows)} rows`,
+        fixed(entry.atRestMiB, 1),
+        fixed(entry.midExportMiB, 1),
+        fixed(entry.midExportMiB - entry.atRestMiB, 1),
+      ]),
+    ),
     '',
     `Measured ${result.startedAt} on ${result.machine}, code ${result.code}; load average ${fixed(result.loadAverage.before, 2)} before, ${fixed(result.loadAverage.after, 2)} after (other work shared the machine).`,
   ].join('\n');
