@@ -116,20 +116,10 @@ export interface FeedbackRow {
 }
 
 /** A rating of a run (migration 0011); one per author (`user_id`) and run. */
-export interface FlowFeedbackRow {
-  id: string;
-  organization_id: string;
+export type FlowFeedbackRow = Omit<FeedbackRow, 'thread_id' | 'human_message_id' | 'ai_message_id' | 'source'> & {
   flow_execution_id: string;
-  user_id: string;
-  anon_user_id: string | null;
   source: string;
-  context_id: string | null;
-  feedback_type: string | null;
-  issue_type: string | null;
-  comment: string | null;
-  created_at: string;
-  updated_at: string;
-}
+};
 
 export interface IdempotencyRow {
   organization_id: string;
