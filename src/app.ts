@@ -38,6 +38,8 @@ import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-
 import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
+import { registerFeedbackRoutes } from './features/feedback/feedback.routes.js';
+import { FeedbackService } from './features/feedback/feedback.service.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
 import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
 import type { McpAuthorization } from './mcp/mcp-authorization.js';
@@ -156,7 +158,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerStreamTokenRoutes(app, { tokens });
-  registerFlowExecutionRoutes(app, { store });
+  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
   await app.ready();
@@ -178,6 +180,16 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/** The flow-execution and feedback families: runs, and ratings of runs and answers. */
+function registerRunFamilies(
+  app: FastifyInstance,
+  input: { store: Store; eventLog: ThreadEventLog; clock: Clock; newId: IdGenerator; idempotency: Idempotency },
+): void {
+  const { store, eventLog, clock, newId, idempotency } = input;
+  registerFlowExecutionRoutes(app, { store });
+  registerFeedbackRoutes(app, { feedback: new FeedbackService({ store, eventLog, clock, newId }), idempotency });
 }
 
 /** The agent-tools and mcp-servers families, and the MCP sign-in routes. */

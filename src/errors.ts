@@ -15,6 +15,11 @@ export const ERROR_CODES = {
   api_key_not_found: { status: 404, message: 'API key not found.' },
   run_not_found: { status: 404, message: 'Run not found.' },
   flow_execution_not_found: { status: 404, message: 'Flow execution not found.' },
+  message_not_found: { status: 404, message: 'Chat message not found.' },
+  feedback_target_not_answer: {
+    status: 422,
+    message: 'Feedback rates an assistant message: this message is not one.',
+  },
   tool_not_found: { status: 404, message: 'Agent tool not found.' },
   tool_name_taken: { status: 409, message: 'The agent already has a tool with this name.' },
   too_many_tools: { status: 409, message: 'The agent has as many tools as it may have (128).' },

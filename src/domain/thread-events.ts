@@ -1,5 +1,5 @@
 import type { Citation } from './citations.js';
-import type { ChatMessage, ExecutionStatus, JsonObject } from './models.js';
+import type { ChatMessage, ExecutionStatus, JsonObject, MessageFeedbackSimple } from './models.js';
 
 /**
  * The events of a thread's log, one member per `type`, like `ModelStreamPart` in
@@ -28,6 +28,12 @@ export interface ThreadEventData {
   'run-end': { run_id: string; status: ExecutionStatus; finish_reason: string; usage: RunUsage; message: ChatMessage };
   'run-error': { run_id: string; status: ExecutionStatus; error: RunError; message: ChatMessage };
   'text-delta': { message_id: string; run_id: string; step: number; delta: string };
+  /**
+   * An author rated an answer, or replaced their rating, or (`revoked`) withdrew it: `feedback`
+   * is the rating as it now stands, or as it was when revoked with `feedback_type` null
+   * (docs/feedback.md).
+   */
+  'feedback-created': { message_id: string; revoked: boolean; feedback: MessageFeedbackSimple };
 }
 
 export interface ToolCallEventKey {

@@ -21,6 +21,8 @@ import { ThreadRunWriter } from './kysely/thread-runs-store.js';
 import { ToolCallReader } from './kysely/tool-calls-store.js';
 import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js';
 import { JobReader, JobWriter } from './kysely/jobs-store.js';
+import { FeedbackReader } from './kysely/feedback-list-store.js';
+import { FeedbackWriter } from './kysely/feedback-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -46,6 +48,7 @@ export interface StoreWriters {
   agentFiles: AgentFileWriter;
   jobs: JobWriter;
   fileChunks: FileChunkWriter;
+  feedback: FeedbackWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -99,6 +102,7 @@ export class Store {
   readonly agentFiles: AgentFileReader;
   readonly jobs: JobReader;
   readonly fileChunks: FileChunkReader;
+  readonly feedback: FeedbackReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -122,6 +126,7 @@ export class Store {
     this.agentFiles = new AgentFileReader(reader);
     this.jobs = new JobReader(reader);
     this.fileChunks = new FileChunkReader(reader, database.dialect);
+    this.feedback = new FeedbackReader(reader);
   }
 
   /**
@@ -179,6 +184,7 @@ class BoundWriters implements StoreWriters {
   #agentFiles?: AgentFileWriter;
   #jobs?: JobWriter;
   #fileChunks?: FileChunkWriter;
+  #feedback?: FeedbackWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -232,6 +238,9 @@ class BoundWriters implements StoreWriters {
   }
   get fileChunks() {
     return (this.#fileChunks ??= new FileChunkWriter(this.db));
+  }
+  get feedback() {
+    return (this.#feedback ??= new FeedbackWriter(this.db));
   }
 }
 

@@ -71,7 +71,9 @@ export interface OperationSpec {
   /** The id parameters only filter a list: another organisation gets 200 and none of the rows. */
   filter?: true;
   /** A minimal valid body. Required when the operation has a request body. */
-  body?: (ids: Ids) => unknown;
+  body?: (ids: Ids & { answer_id?: string }) => unknown;
+  /** The minimal body names the finished run or its answer (`answer_id`): the objects need a run. */
+  usesRun?: true;
   /** Bodies the cross-organisation matrix tries (default: `body`), e.g. every message role. */
   crossOrgBodies?: (ids: Ids) => unknown[];
   /** Answers with server-sent events: called over loopback HTTP and read up to the headers. */
@@ -285,6 +287,24 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
   'GET /api/v1/tool-calls': { owner: 200, filter: true },
+  // The rated ids are in the body: test/http/feedback.test.ts tries another organisation's.
+  'POST /api/v1/feedback/chat': {
+    owner: 200,
+    usesRun: true,
+    body: (ids) => ({ message_id: ids.answer_id, source: 'chat', feedback_details: { feedback_type: 'positive' } }),
+  },
+  'POST /api/v1/feedback/flow': {
+    owner: 200,
+    usesRun: true,
+    body: (ids) => ({
+      flow_execution_id: ids.run_id,
+      context_id: 'security-suite',
+      source: 'flow',
+      feedback_type: 'negative',
+    }),
+  },
+  'GET /api/v1/feedback': { owner: 200, filter: true },
+  'GET /api/v1/feedback/export': { owner: 200, filter: true },
   // Public: without a state the callback refuses (400 mcp_oauth_state_invalid, a page for browsers).
   'GET /api/v1/mcp/oauth/callback': { owner: 400 },
   'GET /api/v1/mcp/oauth/client-metadata.json': { owner: 200 },
@@ -459,6 +479,8 @@ export async function call(
 /** Objects of one organisation for the matrices. */
 export interface Objects extends Ids {
   message_id: string;
+  /** The run's answer (the seeded message when there is no run). */
+  answer_id: string;
   /** The plaintext of the key `key_id` (a read-only key, not the one making the calls). */
   key: string;
 }
@@ -494,12 +516,14 @@ export async function createObjects(
   if (server.status !== 200) throw new Error(`create MCP server: ${server.status} ${server.raw}`);
   const file = await createFile(context, admin.key, agent.id, label);
   let runId: string = crypto.randomUUID();
+  let answerId = messageId;
   if (options.run !== false) {
     const reply = await admin.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
       content: `${label} question`,
       role: 'user',
     });
     if (reply.status !== 200) throw new Error(`run: ${reply.status} ${reply.raw}`);
+    answerId = reply.body.id;
     const executions = await admin.get(`/api/v1/flows/executions?agent_id=${agent.id}`);
     if (executions.status !== 200 || executions.body.executions.length !== 1) {
       throw new Error(`executions: ${executions.status} ${executions.raw}`);
@@ -518,6 +542,7 @@ export async function createObjects(
     file_id: file.id,
     job_id: file.job_id,
     message_id: messageId,
+    answer_id: answerId,
     key: key.body.key,
   };
 }
@@ -542,7 +567,8 @@ async function createFile(context: TestContext, key: string, agentId: string, la
 
 /** Whether an operation needs a real run among its objects. */
 export function needsRun(operation: Operation): boolean {
-  return idParamsOf(operation).some((name) => name === 'run_id' || name === 'execution_id');
+  const usesRun = OPERATIONS[operation.name]?.usesRun === true;
+  return usesRun || idParamsOf(operation).some((name) => name === 'run_id' || name === 'execution_id');
 }
 
 /** The error envelope of a response, in a shape that makes a failing matrix easy to read. */

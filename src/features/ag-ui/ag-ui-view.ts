@@ -92,6 +92,9 @@ export function createAgUiView(scope: AgUiRunScope): AgUiView {
         ];
       case 'tool-call-end':
         return [toolResultEvent(event.data)];
+      // Not part of a run's conversation in AG-UI.
+      case 'feedback-created':
+        return [];
       case 'run-end':
         return [...closeOpenMessage(), runFinished(scope, event.data)];
       case 'run-error':

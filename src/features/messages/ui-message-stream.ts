@@ -110,7 +110,9 @@ export class UiMessageStreamTranslator {
             messageMetadata: { run_id: event.data.run_id, status: event.data.status },
           },
         ];
+      // The AI SDK's chunks have no rating: a rating is not part of the reply.
       case 'message-start':
+      case 'feedback-created':
         return [];
     }
   }

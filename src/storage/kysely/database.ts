@@ -16,6 +16,7 @@ import * as toolCallAudit from './migrations/0007-tool-call-audit.js';
 import * as mcpServers from './migrations/0008-mcp-servers.js';
 import * as knowledgeFiles from './migrations/0009-knowledge-files.js';
 import * as webUsers from './migrations/0010-web-users.js';
+import * as feedback from './migrations/0011-feedback.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-mcp-servers': mcpServers,
   '0009-knowledge-files': knowledgeFiles,
   '0010-web-users': webUsers,
+  '0011-feedback': feedback,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -111,7 +111,18 @@ export interface FeedbackRow {
   comment: string | null;
   created_at: string;
   updated_at: string;
+  /** Set for a chat-widget visitor, whose anonymous id is then `user_id` too (migration 0011, as the two after it). */
+  anon_user_id: string | null;
+  /** The request's `source` (`chat`, …); null for rows stored before migration 0011. */
+  source: string | null;
+  context_id: string | null;
 }
+
+/** A rating of a run (migration 0011); one per author (`user_id`) and run. */
+export type FlowFeedbackRow = Omit<FeedbackRow, 'thread_id' | 'human_message_id' | 'ai_message_id' | 'source'> & {
+  flow_execution_id: string;
+  source: string;
+};
 
 export interface IdempotencyRow {
   organization_id: string;
@@ -338,6 +349,7 @@ export interface Database {
   chat_messages: MessageRow;
   tool_calls: ToolCallRow;
   message_feedback: FeedbackRow;
+  flow_feedback: FlowFeedbackRow;
   idempotency_keys: IdempotencyRow;
   thread_events: ThreadEventRow;
   flow_executions: FlowExecutionRow;

@@ -173,8 +173,10 @@ export function describeMessageCases(fixture: ContractFixture): void {
         updated_at: at(40),
         comment: 'newer',
       });
+      // Another author (one rating per author and answer, migration 0011).
       const older = feedbackInput({
         ...base,
+        userId: randomId(),
         ai_message_id: answer.id,
         created_at: at(30),
         updated_at: at(30),
