@@ -228,9 +228,11 @@ async function rankMatches(
  * per-chunk sum a correlated subquery over at most 32 lexemes, so no planner estimate can turn
  * it into a loop over the agent's chunks. The chunk's organisation and agent are compared as
  * expressions (`(c.agent_id || '') = …`), which no B-tree index serves: the match must come from
- * the GIN index, with the agent checked on the rows it yields. Measured with stale statistics
- * after a bulk load (bench/knowledge.js), the planner otherwise read all 100,000 of the agent's
- * chunks through `file_chunks_agent` and tested each against the query: 335 ms a lexeme.
+ * the GIN index, with the agent checked on the rows it yields, and the matches are a MATERIALIZED
+ * CTE, so they are found before any join. Measured without statistics after a bulk load
+ * (bench/knowledge.js), the planner otherwise read all 100,000 of the agent's chunks through
+ * `file_chunks_agent` and tested each against the query (335 ms a lexeme), or looped over the
+ * agent's files and read every chunk of each (190 ms at 10,000 chunks).
  */
 export function postgresFullTextIndex(options: { rankedRowsBudget: number }): FullTextIndex {
   return {
@@ -238,7 +240,14 @@ export function postgresFullTextIndex(options: { rankedRowsBudget: number }): Fu
   };
 }
 
-export const postgresFullText: FullTextIndex = postgresFullTextIndex({ rankedRowsBudget: RANKED_ROWS_BUDGET });
+/**
+ * PostgreSQL's budget is smaller: each row it counts or scores is a heap visit that reads and
+ * rechecks the chunk's tsvector (about 15 µs, against FTS5's 2 µs a ranked row). Measured with
+ * bench/knowledge.js: see docs/performance.md, "Knowledge search".
+ */
+export const POSTGRES_RANKED_ROWS_BUDGET = 400;
+
+export const postgresFullText: FullTextIndex = postgresFullTextIndex({ rankedRowsBudget: POSTGRES_RANKED_ROWS_BUDGET });
 
 interface WeightedLexeme {
   lexeme: string;
@@ -309,17 +318,20 @@ async function postgresRank(
       from unnest(${lexemes.map((lexeme) => lexeme.lexeme)}::text[], ${lexemes.map((lexeme) => lexeme.idf)}::float8[])
         as w(lexeme, idf)
     ),
+    matched as materialized (
+      select c.id, c.file_id, c.generation, c.search_vector from file_chunks c
+      where c.search_vector @@ to_tsquery('simple', ${tsquery})
+        and (c.organization_id || '') = ${input.organizationId} and (c.agent_id || '') = ${input.agentId}
+    ),
     ranked as (
-      select c.id, (
-        select sum(w.idf * ts_rank('{0.1, 0.2, 1.0, 1.0}', c.search_vector, w.query, 1))
-        from weights w where c.search_vector @@ w.query
+      select m.id, (
+        select sum(w.idf * ts_rank('{0.1, 0.2, 1.0, 1.0}', m.search_vector, w.query, 1))
+        from weights w where m.search_vector @@ w.query
       ) as relevance
-      from file_chunks c join agent_files f on f.id = c.file_id
-      where (c.organization_id || '') = ${input.organizationId} and (c.agent_id || '') = ${input.agentId}
-        and f.organization_id = ${input.organizationId} and f.status = 'ready'
-        and c.generation = f.ready_generation
-        and c.search_vector @@ to_tsquery('simple', ${tsquery})
-      order by relevance desc, c.id
+      from matched m join agent_files f on f.id = m.file_id
+      where f.organization_id = ${input.organizationId} and f.status = 'ready'
+        and m.generation = f.ready_generation
+      order by relevance desc, m.id
       limit ${input.limit}
     )
     select c.id, c.file_id, f.name as file_name, c.text, c.heading_path, c.page, c.url, c.title,
