@@ -15,6 +15,7 @@ import * as toolCallStatus from './migrations/0006-tool-call-status.js';
 import * as toolCallAudit from './migrations/0007-tool-call-audit.js';
 import * as mcpServers from './migrations/0008-mcp-servers.js';
 import * as knowledgeFiles from './migrations/0009-knowledge-files.js';
+import * as messageSearch from './migrations/0012-message-search.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-tool-call-audit': toolCallAudit,
   '0008-mcp-servers': mcpServers,
   '0009-knowledge-files': knowledgeFiles,
+  '0012-message-search': messageSearch,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

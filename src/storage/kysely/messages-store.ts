@@ -2,6 +2,24 @@ import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } f
 import type { NewFeedback, NewMessage, PositionedToolCall, StoredToolCall } from '../../domain/runs.js';
 import type { FeedbackRow, MessageRow, ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
+import { readKeysetPage, type KeysetCursor, type KeysetPosition } from './keyset-page.js';
+
+/**
+ * A message's own columns: not its full-text index key (SQLite's `search_seq`, PostgreSQL's
+ * `search_vector`, migration 0012), which no reader needs and which would double what a
+ * message list reads on PostgreSQL.
+ */
+const MESSAGE_COLUMNS = [
+  'id',
+  'organization_id',
+  'thread_id',
+  'role',
+  'content',
+  'content_html',
+  'attachments',
+  'metadata',
+  'created_at',
+] as const;
 
 /** The one mapper of a tool-call row; the API shows a call without its record id. */
 export function toolCallRowToStoredToolCall(row: ToolCallRow): StoredToolCall {
@@ -62,26 +80,36 @@ export class MessageReader {
   async get(input: { organizationId: string; id: string }): Promise<ChatMessage | null> {
     const row = await this.db
       .selectFrom('chat_messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .executeTakeFirst();
     return row ? ((await this.#assemble(input.organizationId, [row]))[0] ?? null) : null;
   }
 
-  async listForThread(input: { organizationId: string; threadId: string } & Page): Promise<ChatMessage[]> {
-    const rows = await this.db
+  /** Chronological; the time-ordered id breaks ties within one millisecond. */
+  async listForThread(
+    input: { organizationId: string; threadId: string; cursor?: KeysetCursor | null | undefined } & Page,
+  ): Promise<ChatMessage[]> {
+    const query = this.db
       .selectFrom('chat_messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
+      .where('organization_id', '=', input.organizationId)
+      .where('thread_id', '=', input.threadId);
+    const rows = await readKeysetPage(query, { ...input, order: 'asc' });
+    return this.#assemble(input.organizationId, rows);
+  }
+
+  /** Where a message sits in its thread's list (a cursor); null when it is not one of them. */
+  async position(input: { organizationId: string; threadId: string; id: string }): Promise<KeysetPosition | null> {
+    const row = await this.db
+      .selectFrom('chat_messages')
+      .select(['created_at', 'id'])
       .where('organization_id', '=', input.organizationId)
       .where('thread_id', '=', input.threadId)
-      // Chronological; the time-ordered id breaks ties within one millisecond.
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(input.limit)
-      .offset(input.offset)
-      .execute();
-    return this.#assemble(input.organizationId, rows);
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ?? null;
   }
 
   /** Every message of each thread, grouped by thread id, in three queries whatever the count. */
@@ -90,7 +118,7 @@ export class MessageReader {
     if (input.threadIds.length === 0) return grouped;
     const rows = await this.db
       .selectFrom('chat_messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('thread_id', 'in', input.threadIds)
       // Chronological; the time-ordered id breaks ties within one millisecond.

@@ -2,6 +2,7 @@ import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/model
 import type { ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
+import { readKeysetPage, type KeysetCursor, type KeysetPosition } from './keyset-page.js';
 
 /** Threads leave the store without their messages: those are read (and attached) on their own. */
 function threadRowToThread(row: ThreadRow): ChatThread {
@@ -53,18 +54,40 @@ export class ThreadReader {
   }
 
   /** Newest first; the time-ordered id breaks ties within one millisecond. */
-  async list(input: { organizationId: string; agentId: string } & Page): Promise<ChatThread[]> {
+  async list(
+    input: { organizationId: string; agentId: string; cursor?: KeysetCursor | null | undefined } & Page,
+  ): Promise<ChatThread[]> {
+    const query = this.db
+      .selectFrom('chat_threads')
+      .select(THREAD_COLUMNS)
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId);
+    const rows = await readKeysetPage(query, { ...input, order: 'desc' });
+    return rows.map(threadRowToThread);
+  }
+
+  /** Where a thread sits in its agent's list (a cursor); null when it is not one of them. */
+  async position(input: ThreadKey): Promise<KeysetPosition | null> {
+    const row = await this.db
+      .selectFrom('chat_threads')
+      .select(['created_at', 'id'])
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** The threads of these ids in the organisation, by id (the search's page). */
+  async getMany(input: { organizationId: string; ids: readonly string[] }): Promise<Map<string, ChatThread>> {
+    if (input.ids.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('chat_threads')
       .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
-      .where('agent_id', '=', input.agentId)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(input.limit)
-      .offset(input.offset)
+      .where('id', 'in', input.ids)
       .execute();
-    return rows.map(threadRowToThread);
+    return new Map(rows.map((row) => [row.id, threadRowToThread(row)]));
   }
 }
 
