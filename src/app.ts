@@ -38,6 +38,8 @@ import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-
 import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
+import { registerSearchRoutes } from './features/search/search.routes.js';
+import { SearchService } from './features/search/search.service.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
 import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
 import type { McpAuthorization } from './mcp/mcp-authorization.js';
@@ -150,6 +152,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
+  // Before the thread routes: /chat/{agent_id}/threads/search sits beside /threads/{thread_id}.
+  registerSearchRoutes(app, { search: new SearchService(store) });
   registerThreadRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
