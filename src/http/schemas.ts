@@ -89,14 +89,12 @@ export const CursorQuery = {
     Type.String({
       format: 'uuid',
       description: 'Extension: the page just before this item of the list (its id), in list order.',
-      'x-parley-extension': true,
     }),
   ),
   after: Type.Optional(
     Type.String({
       format: 'uuid',
       description: 'Extension: the page just after this item of the list (its id).',
-      'x-parley-extension': true,
     }),
   ),
 };
