@@ -3,7 +3,7 @@ import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { withoutSuggestions } from '../../domain/suggestions.js';
-import { resolveCursor, type CursorParameters } from '../cursor-pages.js';
+import { cursorNotInList, cursorOf, type CursorParameters } from '../cursor-pages.js';
 
 /** A list request's page: limit and offset, or limit and a cursor. */
 type ListPage = Page & CursorParameters;
@@ -56,8 +56,9 @@ export class ThreadsService {
   async list(input: AgentScope & { page: ListPage; includeMessages: boolean }): Promise<ChatThread[]> {
     const { store } = this.dependencies;
     await this.#requireAgent(input);
-    const cursor = await resolveCursor(input.page, (id) => store.threads.position({ ...input, id }));
+    const cursor = cursorOf(input.page);
     const threads = await store.threads.list({ ...input, limit: input.page.limit, offset: input.page.offset, cursor });
+    if (!threads) throw cursorNotInList(cursor);
     if (!input.includeMessages) return threads;
     const messages = await store.messages.listForThreads({
       organizationId: input.organizationId,
@@ -104,13 +105,14 @@ export class ThreadsService {
     const { store } = this.dependencies;
     await this.#requireThread(input);
     const scope = { organizationId: input.organizationId, threadId: input.threadId };
-    const cursor = await resolveCursor(input.page, (id) => store.messages.position({ ...scope, id }));
+    const cursor = cursorOf(input.page);
     const messages = await store.messages.listForThread({
       ...scope,
       limit: input.page.limit,
       offset: input.page.offset,
       cursor,
     });
+    if (!messages) throw cursorNotInList(cursor);
     return input.filterSuggestions ? messages.map(withoutSuggestions) : messages;
   }
 

@@ -2,7 +2,7 @@ import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } f
 import type { NewFeedback, NewMessage, PositionedToolCall, StoredToolCall } from '../../domain/runs.js';
 import type { FeedbackRow, MessageRow, ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
-import { readKeysetPage, type KeysetCursor, type KeysetPosition } from './keyset-page.js';
+import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
 
 /**
  * A message's own columns: not its full-text index key (SQLite's `search_seq`, PostgreSQL's
@@ -74,6 +74,8 @@ function messageRowToMessage(
   };
 }
 
+type MessageListQuery = { organizationId: string; threadId: string } & Page;
+
 export class MessageReader {
   constructor(private readonly db: Executor) {}
 
@@ -87,29 +89,25 @@ export class MessageReader {
     return row ? ((await this.#assemble(input.organizationId, [row]))[0] ?? null) : null;
   }
 
-  /** Chronological; the time-ordered id breaks ties within one millisecond. */
+  /**
+   * Chronological; the time-ordered id breaks ties within one millisecond. Null when the cursor
+   * is not one of the thread's messages.
+   */
+  async listForThread(input: MessageListQuery & { cursor?: null | undefined }): Promise<ChatMessage[]>;
+  async listForThread(input: MessageListQuery & { cursor: KeysetCursor | null }): Promise<ChatMessage[] | null>;
   async listForThread(
-    input: { organizationId: string; threadId: string; cursor?: KeysetCursor | null | undefined } & Page,
-  ): Promise<ChatMessage[]> {
-    const query = this.db
+    input: MessageListQuery & { cursor?: KeysetCursor | null | undefined },
+  ): Promise<ChatMessage[] | null> {
+    const scoped = this.db
       .selectFrom('chat_messages')
-      .select(MESSAGE_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('thread_id', '=', input.threadId);
-    const rows = await readKeysetPage(query, { ...input, order: 'asc' });
-    return this.#assemble(input.organizationId, rows);
-  }
-
-  /** Where a message sits in its thread's list (a cursor); null when it is not one of them. */
-  async position(input: { organizationId: string; threadId: string; id: string }): Promise<KeysetPosition | null> {
-    const row = await this.db
-      .selectFrom('chat_messages')
-      .select(['created_at', 'id'])
-      .where('organization_id', '=', input.organizationId)
-      .where('thread_id', '=', input.threadId)
-      .where('id', '=', input.id)
-      .executeTakeFirst();
-    return row ?? null;
+    const rows = await readKeysetPage(scoped.select(MESSAGE_COLUMNS), {
+      ...input,
+      order: 'asc',
+      position: (id) => scoped.select(['created_at', 'id']).where('id', '=', id),
+    });
+    return rows ? this.#assemble(input.organizationId, rows) : null;
   }
 
   /** Every message of each thread, grouped by thread id, in three queries whatever the count. */

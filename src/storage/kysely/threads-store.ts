@@ -2,7 +2,7 @@ import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/model
 import type { ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
-import { readKeysetPage, type KeysetCursor, type KeysetPosition } from './keyset-page.js';
+import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
 
 /** Threads leave the store without their messages: those are read (and attached) on their own. */
 function threadRowToThread(row: ThreadRow): ChatThread {
@@ -33,6 +33,8 @@ const THREAD_COLUMNS = [
   'updated_at',
 ] as const;
 
+type ThreadListQuery = { organizationId: string; agentId: string } & Page;
+
 interface ThreadKey {
   organizationId: string;
   agentId: string;
@@ -53,29 +55,23 @@ export class ThreadReader {
     return row ? threadRowToThread(row) : null;
   }
 
-  /** Newest first; the time-ordered id breaks ties within one millisecond. */
-  async list(
-    input: { organizationId: string; agentId: string; cursor?: KeysetCursor | null | undefined } & Page,
-  ): Promise<ChatThread[]> {
-    const query = this.db
+  /**
+   * Newest first; the time-ordered id breaks ties within one millisecond. Null when the cursor
+   * is not one of the agent's threads.
+   */
+  async list(input: ThreadListQuery & { cursor?: null | undefined }): Promise<ChatThread[]>;
+  async list(input: ThreadListQuery & { cursor: KeysetCursor | null }): Promise<ChatThread[] | null>;
+  async list(input: ThreadListQuery & { cursor?: KeysetCursor | null | undefined }): Promise<ChatThread[] | null> {
+    const scoped = this.db
       .selectFrom('chat_threads')
-      .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('agent_id', '=', input.agentId);
-    const rows = await readKeysetPage(query, { ...input, order: 'desc' });
-    return rows.map(threadRowToThread);
-  }
-
-  /** Where a thread sits in its agent's list (a cursor); null when it is not one of them. */
-  async position(input: ThreadKey): Promise<KeysetPosition | null> {
-    const row = await this.db
-      .selectFrom('chat_threads')
-      .select(['created_at', 'id'])
-      .where('organization_id', '=', input.organizationId)
-      .where('agent_id', '=', input.agentId)
-      .where('id', '=', input.id)
-      .executeTakeFirst();
-    return row ?? null;
+    const rows = await readKeysetPage(scoped.select(THREAD_COLUMNS), {
+      ...input,
+      order: 'desc',
+      position: (id) => scoped.select(['created_at', 'id']).where('id', '=', id),
+    });
+    return rows?.map(threadRowToThread) ?? null;
   }
 
   /** The threads of these ids in the organisation, by id (the search's page). */
