@@ -152,9 +152,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
-  // Before the thread routes: /chat/{agent_id}/threads/search sits beside /threads/{thread_id}.
-  registerSearchRoutes(app, { search: new SearchService(store) });
-  registerThreadRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), idempotency });
+  registerChatRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), store, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
@@ -182,6 +180,18 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
       await closeGracefully({ app, sse, runtime, runDeadlineMs });
     },
   };
+}
+
+/**
+ * The threads and their search. The search first: `/chat/{agent_id}/threads/search` sits beside
+ * `/threads/{thread_id}` (the router prefers the static segment anyway; the order says so too).
+ */
+function registerChatRoutes(
+  app: FastifyInstance,
+  input: { threads: ThreadsService; store: Store; idempotency: Idempotency },
+): void {
+  registerSearchRoutes(app, { search: new SearchService(input.store) });
+  registerThreadRoutes(app, { threads: input.threads, idempotency: input.idempotency });
 }
 
 /** The agent-tools and mcp-servers families, and the MCP sign-in routes. */

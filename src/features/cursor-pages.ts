@@ -1,4 +1,4 @@
-import { AppError, validationError } from '../errors.js';
+import { validationError, type AppError } from '../errors.js';
 import type { KeysetCursor } from '../storage/store.js';
 
 /** The cursor parameters of a list (docs/api.md, "Cursor pagination"), as the query gave them. */

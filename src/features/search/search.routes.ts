@@ -37,7 +37,11 @@ export function registerSearchRoutes(parent: FastifyInstance, dependencies: { se
       response: { 200: Type.Array(Type.Ref(ThreadSearchResult)), ...errorResponses(404) },
     },
     handler: (request) =>
-      search.threads({ organizationId: principalOf(request).organizationId, agentId: request.params.agent_id, ...request.query }),
+      search.threads({
+        organizationId: principalOf(request).organizationId,
+        agentId: request.params.agent_id,
+        ...request.query,
+      }),
   });
 
   app.get('/api/v1/search/messages', {

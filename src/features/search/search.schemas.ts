@@ -14,7 +14,12 @@ const SearchText = Type.String({
 });
 
 const SearchPage = {
-  limit: Type.Integer({ minimum: LIST_LIMIT.min, maximum: LIST_LIMIT.max, default: 20, description: 'How many results.' }),
+  limit: Type.Integer({
+    minimum: LIST_LIMIT.min,
+    maximum: LIST_LIMIT.max,
+    default: 20,
+    description: 'How many results.',
+  }),
   offset: Type.Integer({ minimum: 0, maximum: MAX_LIST_OFFSET, default: 0, description: 'How many results to skip.' }),
 };
 

@@ -26,7 +26,11 @@ export class SearchService {
     const found = await this.store.messageSearch.threads({ ...input, terms, matchesPerThread: MATCHES_PER_THREAD });
     const [threads, snippets] = await Promise.all([
       this.store.threads.getMany({ organizationId: input.organizationId, ids: found.map((hit) => hit.thread_id) }),
-      this.#snippets(input.organizationId, terms, found.flatMap((hit) => hit.matches)),
+      this.#snippets(
+        input.organizationId,
+        terms,
+        found.flatMap((hit) => hit.matches),
+      ),
     ]);
     return found.flatMap((hit) => {
       const thread = threads.get(hit.thread_id);
@@ -41,7 +45,9 @@ export class SearchService {
   }
 
   /** The organisation's matching messages, best first; an agent filter of no agent finds none. */
-  async messages(input: SearchPage & { agentId?: string | undefined; role?: string | undefined }): Promise<MessageHit[]> {
+  async messages(
+    input: SearchPage & { agentId?: string | undefined; role?: string | undefined },
+  ): Promise<MessageHit[]> {
     const terms = termsOf(input.q);
     const found = await this.store.messageSearch.messages({ ...input, terms });
     const snippets = await this.#snippets(input.organizationId, terms, found);

@@ -55,7 +55,12 @@ export async function readKeysetPage<DB, TB extends keyof DB, O>(
     const comparison = sql.raw(order === 'asc' ? '>' : '<');
     scoped = scoped.where(sql<boolean>`(${createdAt}, ${id}) ${comparison} (${page.position(page.cursor.id)})`);
   }
-  const rows = await scoped.orderBy(createdAt, order).orderBy(id, order).limit(page.limit).offset(page.offset).execute();
+  const rows = await scoped
+    .orderBy(createdAt, order)
+    .orderBy(id, order)
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
   if (rows.length === 0 && page.cursor && !(await page.position(page.cursor.id).executeTakeFirst())) return null;
   return backwards ? rows.reverse() : rows;
 }
