@@ -12,7 +12,7 @@ export interface MessageFullTextIndex {
    * The organisation's messages matching any term, as a subquery of `MatchedMessage` rows;
    * `relevance` is positive, higher is better.
    */
-  matches(input: MessageMatchQuery): RawBuilder<MatchedMessage>;
+  matches(input: MessageMatchQuery & CandidateCut): RawBuilder<MatchedMessage>;
   /** Each message's whole text with every matching token between MARK_OPEN and MARK_CLOSE. */
   highlight(db: Executor, input: MessageMatchQuery & { messageIds: readonly string[] }): Promise<HighlightedMessage[]>;
 }
@@ -21,6 +21,15 @@ export interface MessageMatchQuery {
   organizationId: string;
   /** At least one. */
   terms: readonly string[];
+}
+
+/**
+ * How many of the best matches to keep before any join (null: all of them). Ranking sees every
+ * match either way; joining only the best is what keeps a common word cheap (as in
+ * file-chunks-full-text.ts). Ties at the cut are broken by the index's own key, not the id.
+ */
+export interface CandidateCut {
+  candidates: number | null;
 }
 
 export interface MatchedMessage {
@@ -54,11 +63,16 @@ export function sqliteMessageMatch(input: MessageMatchQuery): string {
  */
 export const sqliteMessageFullText: MessageFullTextIndex = {
   matches(input) {
+    // LIMIT -1 is SQLite's "no limit".
     return sql<MatchedMessage>`
       select c.id, c.thread_id, c.role, c.created_at, -f.rank as relevance
-      from chat_messages_fts f cross join chat_messages c on c.search_seq = f.rowid
-      where chat_messages_fts match ${sqliteMessageMatch(input)} and f.rank match 'bm25(0, 1)'
-        and c.organization_id = ${input.organizationId}`;
+      from (
+        select rowid, rank from chat_messages_fts
+        where chat_messages_fts match ${sqliteMessageMatch(input)} and rank match 'bm25(0, 1)'
+        order by rank, rowid limit ${input.candidates ?? -1}
+      ) f
+      cross join chat_messages c on c.search_seq = f.rowid
+      where c.organization_id = ${input.organizationId}`;
   },
   async highlight(db, input) {
     if (input.messageIds.length === 0) return [];
@@ -80,10 +94,12 @@ export const sqliteMessageFullText: MessageFullTextIndex = {
 export const postgresMessageFullText: MessageFullTextIndex = {
   matches(input) {
     const query = sql`websearch_to_tsquery('english', ${input.terms.join(' or ')})`;
+    const cut = input.candidates === null ? sql`` : sql`order by relevance desc, c.id limit ${input.candidates}`;
     return sql<MatchedMessage>`
       select c.id, c.thread_id, c.role, c.created_at, ts_rank(c.search_vector, ${query}, 1) as relevance
       from chat_messages c
-      where c.organization_id = ${input.organizationId} and c.search_vector @@ ${query}`;
+      where c.organization_id = ${input.organizationId} and c.search_vector @@ ${query}
+      ${cut}`;
   },
   async highlight(db, input) {
     if (input.messageIds.length === 0) return [];
