@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, seedMessage, type Api, type TestContext } from '../helpers/harness.js';
@@ -263,6 +264,50 @@ describe('GET /api/v1/chat/{agent_id}/threads/search', () => {
     expect((await searchThreads(owner.api, owner.agent.id, { q: 'merger plans' })).body).toHaveLength(1);
   });
 });
+
+describe('more matches than the search joins (the candidate cut)', () => {
+  it('still finds what a filter keeps, and threads beyond a thread full of better matches', async () => {
+    const { api, agent, thread, organization } = await setup();
+    const otherAgent = await api.createAgent({ name: 'Noisy agent' });
+    const noisyThread = await api.createThread(otherAgent.id);
+    const crowdedThread = await api.createThread(agent.id);
+    // 300 strong matches (more than the 256 candidates) ahead of the ones asked for.
+    await context.store.write(async (writers) => {
+      for (let index = 0; index < 300; index += 1) {
+        for (const threadId of [noisyThread.id, crowdedThread.id]) {
+          await writers.messages.insert({
+            id: crypto.randomUUID(),
+            organization_id: organization.organizationId,
+            thread_id: threadId,
+            role: 'assistant',
+            content: `kestrel kestrel kestrel ${index}`,
+            content_html: null,
+            attachments: [],
+            metadata: {},
+            created_at: new Date().toISOString(),
+          });
+        }
+      }
+    });
+    const quiet = await seedMessageIn(
+      organization.organizationId,
+      thread.id,
+      'A kestrel was seen among many other birds over the long grey hills this morning.',
+    );
+
+    const filtered = await searchMessages(api, { q: 'kestrel', agent_id: agent.id, role: 'user' });
+    expect(filtered.body.map((hit: { message_id: string }) => hit.message_id)).toEqual([quiet]);
+
+    const threads = await searchThreads(api, agent.id, { q: 'kestrel' });
+    expect(threads.body.map((hit: { thread: { id: string } }) => hit.thread.id)).toEqual([crowdedThread.id, thread.id]);
+    expect(threads.body[0].matches).toHaveLength(3);
+    expect(threads.body[1].matches.map((match: { message_id: string }) => match.message_id)).toEqual([quiet]);
+  });
+});
+
+function seedMessageIn(organizationId: string, threadId: string, content: string): Promise<string> {
+  return seedMessage(context, { organizationId, threadId, content });
+}
 
 describe('the message index stays in step', () => {
   it('with a message added through the API, a reply rewritten, a thread deleted and clear-all-chats', async () => {
