@@ -34,6 +34,8 @@ export interface KeysetPage<DB> {
   cursor?: KeysetCursor | null | undefined;
   limit: number;
   offset: number;
+  /** The table (or alias) the list is ordered by, when the query joins others (e.g. `feedback`). */
+  table?: string;
   /** The (created_at, id) of the list's item with this id, in the list's scope. */
   position: (id: string) => SelectQueryBuilder<DB, keyof DB, KeysetPosition>;
 }
@@ -48,8 +50,9 @@ export async function readKeysetPage<DB, TB extends keyof DB, O>(
 ): Promise<O[] | null> {
   const backwards = page.cursor?.direction === 'before';
   const order = backwards ? (page.order === 'asc' ? 'desc' : 'asc') : page.order;
-  const createdAt = sql.ref('created_at');
-  const id = sql.ref('id');
+  const prefix = page.table === undefined ? '' : `${page.table}.`;
+  const createdAt = sql.ref(`${prefix}created_at`);
+  const id = sql.ref(`${prefix}id`);
   let scoped = query;
   if (page.cursor) {
     const comparison = sql.raw(order === 'asc' ? '>' : '<');
