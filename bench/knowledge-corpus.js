@@ -123,7 +123,8 @@ export function knowledgeFile({ id, organizationId, agentId }) {
 }
 
 /** mulberry32: small, fast and deterministic. */
-function random(seed) {
+/** A small seeded generator (mulberry32): the same seed, the same numbers. */
+export function random(seed) {
   let state = seed | 0;
   return () => {
     state = (state + 0x6d2b79f5) | 0;

@@ -40,6 +40,8 @@ import { StreamTokensService } from './features/stream-tokens/stream-tokens.serv
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerFeedbackRoutes } from './features/feedback/feedback.routes.js';
 import { FeedbackService } from './features/feedback/feedback.service.js';
+import { registerSearchRoutes } from './features/search/search.routes.js';
+import { SearchService } from './features/search/search.service.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
 import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
 import type { McpAuthorization } from './mcp/mcp-authorization.js';
@@ -152,7 +154,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
-  registerThreadRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), idempotency });
+  registerChatRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), store, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
@@ -190,6 +192,18 @@ function registerRunFamilies(
   const { store, eventLog, clock, newId, idempotency } = input;
   registerFlowExecutionRoutes(app, { store });
   registerFeedbackRoutes(app, { feedback: new FeedbackService({ store, eventLog, clock, newId }), idempotency });
+}
+
+/**
+ * The threads and their search. The search first: `/chat/{agent_id}/threads/search` sits beside
+ * `/threads/{thread_id}` (the router prefers the static segment anyway; the order says so too).
+ */
+function registerChatRoutes(
+  app: FastifyInstance,
+  input: { threads: ThreadsService; store: Store; idempotency: Idempotency },
+): void {
+  registerSearchRoutes(app, { search: new SearchService(input.store) });
+  registerThreadRoutes(app, { threads: input.threads, idempotency: input.idempotency });
 }
 
 /** The agent-tools and mcp-servers families, and the MCP sign-in routes. */

@@ -79,3 +79,22 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   for (const status of statuses) responses[status] = Type.Ref(ErrorResponse);
   return responses;
 }
+
+/**
+ * Keyset pagination beside limit/offset (an extension, docs/api.md "Cursor pagination"): the id
+ * of an item of the same list; the page is the items after it, or the `limit` items before it.
+ */
+export const CursorQuery = {
+  before: Type.Optional(
+    Type.String({
+      format: 'uuid',
+      description: 'Extension: the page just before this item of the list (its id), in list order.',
+    }),
+  ),
+  after: Type.Optional(
+    Type.String({
+      format: 'uuid',
+      description: 'Extension: the page just after this item of the list (its id).',
+    }),
+  ),
+};

@@ -10,6 +10,7 @@ import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store
 import { McpServerReader, McpServerWriter } from './kysely/mcp-servers-store.js';
 import { McpOAuthReader, McpOAuthWriter } from './kysely/mcp-oauth-store.js';
 import { MessageReader, MessageWriter } from './kysely/messages-store.js';
+import { MessageSearchReader } from './kysely/message-search-store.js';
 import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
 import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
 import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
@@ -53,6 +54,7 @@ export interface StoreWriters {
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
 export type { WaitingStatus } from './kysely/runs-store.js';
+export type { KeysetCursor, KeysetPosition } from './kysely/keyset-page.js';
 
 /** How long a recorded Idempotency-Key answers replays. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -90,6 +92,7 @@ export class Store {
   readonly agents: AgentReader;
   readonly threads: ThreadReader;
   readonly messages: MessageReader;
+  readonly messageSearch: MessageSearchReader;
   readonly idempotency: IdempotencyReader;
   readonly events: EventReader;
   readonly runs: RunReader;
@@ -114,6 +117,7 @@ export class Store {
     this.agents = new AgentReader(reader);
     this.threads = new ThreadReader(reader);
     this.messages = new MessageReader(reader);
+    this.messageSearch = new MessageSearchReader(reader, database.dialect);
     this.idempotency = new IdempotencyReader(reader);
     this.events = new EventReader(reader);
     this.runs = new RunReader(reader);

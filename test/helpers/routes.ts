@@ -129,6 +129,12 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     notFound: 'agent_not_found',
     body: (ids) => ({ agent_id: ids.agent_id, title: 'Planted by the security suite', metadata: {} }),
   },
+  'GET /api/v1/chat/{agent_id}/threads/search': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    query: { q: 'private message' },
+  },
+  'GET /api/v1/search/messages': { owner: 200, filter: true, query: { q: 'private message' } },
   'GET /api/v1/chat/{agent_id}/threads/{thread_id}': { owner: 200, notFound: 'thread_not_found' },
   'PATCH /api/v1/chat/{agent_id}/threads/{thread_id}': {
     owner: 200,

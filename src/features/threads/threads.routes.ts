@@ -73,8 +73,7 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
       threads.list({
         organizationId: principalOf(request).organizationId,
         agentId: request.params.agent_id,
-        limit: request.query.limit,
-        offset: request.query.offset,
+        page: request.query,
         includeMessages: request.query.include_messages,
       }),
   });
@@ -182,8 +181,7 @@ function registerThreadMessageRoutes(app: TypedApp, dependencies: ThreadRoutesDe
         organizationId: principalOf(request).organizationId,
         agentId: request.params.agent_id,
         threadId: request.params.thread_id,
-        limit: request.query.limit,
-        offset: request.query.offset,
+        page: request.query,
         filterSuggestions: request.query.filter_suggestions,
       }),
   });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { FreeObject, Metadata, Nullable, PaginationQuery, Uuid } from '../../http/schemas.js';
+import { CursorQuery, FreeObject, Metadata, Nullable, PaginationQuery, Uuid } from '../../http/schemas.js';
 
 export const ToolCall = Type.Object(
   {
@@ -84,6 +84,7 @@ export const ThreadPathParams = Type.Object({ agent_id: Uuid, thread_id: Uuid })
 
 export const ThreadListQuery = Type.Object({
   ...PaginationQuery,
+  ...CursorQuery,
   include_messages: Type.Boolean({
     default: true,
     description: 'Embed each thread’s messages (extension; false leaves `messages` empty).',
@@ -96,6 +97,7 @@ export const ThreadGetQuery = Type.Object({
 
 export const MessageListQuery = Type.Object({
   ...PaginationQuery,
+  ...CursorQuery,
   filter_suggestions: Type.Boolean({
     default: false,
     description: 'Remove `<suggestions>…</suggestions>` blocks from message content.',

@@ -3,6 +3,10 @@ import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { withoutSuggestions } from '../../domain/suggestions.js';
+import { cursorNotInList, cursorOf, type CursorParameters } from '../cursor-pages.js';
+
+/** A list request's page: limit and offset, or limit and a cursor. */
+type ListPage = Page & CursorParameters;
 
 interface AgentScope {
   organizationId: string;
@@ -49,10 +53,12 @@ export class ThreadsService {
     );
   }
 
-  async list(input: AgentScope & Page & { includeMessages: boolean }): Promise<ChatThread[]> {
+  async list(input: AgentScope & { page: ListPage; includeMessages: boolean }): Promise<ChatThread[]> {
     const { store } = this.dependencies;
     await this.#requireAgent(input);
-    const threads = await store.threads.list(input);
+    const cursor = cursorOf(input.page);
+    const threads = await store.threads.list({ ...input, limit: input.page.limit, offset: input.page.offset, cursor });
+    if (!threads) throw cursorNotInList(cursor);
     if (!input.includeMessages) return threads;
     const messages = await store.messages.listForThreads({
       organizationId: input.organizationId,
@@ -95,14 +101,18 @@ export class ThreadsService {
     await this.dependencies.store.write((writers) => writers.threads.deleteAllForAgent(input));
   }
 
-  async listMessages(input: ThreadScope & Page & { filterSuggestions: boolean }): Promise<ChatMessage[]> {
+  async listMessages(input: ThreadScope & { page: ListPage; filterSuggestions: boolean }): Promise<ChatMessage[]> {
+    const { store } = this.dependencies;
     await this.#requireThread(input);
-    const messages = await this.dependencies.store.messages.listForThread({
-      organizationId: input.organizationId,
-      threadId: input.threadId,
-      limit: input.limit,
-      offset: input.offset,
+    const scope = { organizationId: input.organizationId, threadId: input.threadId };
+    const cursor = cursorOf(input.page);
+    const messages = await store.messages.listForThread({
+      ...scope,
+      limit: input.page.limit,
+      offset: input.page.offset,
+      cursor,
     });
+    if (!messages) throw cursorNotInList(cursor);
     return input.filterSuggestions ? messages.map(withoutSuggestions) : messages;
   }
 

@@ -2,6 +2,24 @@ import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } f
 import type { NewFeedback, NewMessage, PositionedToolCall, StoredToolCall } from '../../domain/runs.js';
 import type { FeedbackRow, MessageRow, ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
+import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
+
+/**
+ * A message's own columns: not its full-text index key (SQLite's `search_seq`, PostgreSQL's
+ * `search_vector`, migration 0012), which no reader needs and which would double what a
+ * message list reads on PostgreSQL.
+ */
+const MESSAGE_COLUMNS = [
+  'id',
+  'organization_id',
+  'thread_id',
+  'role',
+  'content',
+  'content_html',
+  'attachments',
+  'metadata',
+  'created_at',
+] as const;
 
 /** The one mapper of a tool-call row; the API shows a call without its record id. */
 export function toolCallRowToStoredToolCall(row: ToolCallRow): StoredToolCall {
@@ -56,32 +74,40 @@ function messageRowToMessage(
   };
 }
 
+type MessageListQuery = { organizationId: string; threadId: string } & Page;
+
 export class MessageReader {
   constructor(private readonly db: Executor) {}
 
   async get(input: { organizationId: string; id: string }): Promise<ChatMessage | null> {
     const row = await this.db
       .selectFrom('chat_messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('id', '=', input.id)
       .executeTakeFirst();
     return row ? ((await this.#assemble(input.organizationId, [row]))[0] ?? null) : null;
   }
 
-  async listForThread(input: { organizationId: string; threadId: string } & Page): Promise<ChatMessage[]> {
-    const rows = await this.db
+  /**
+   * Chronological; the time-ordered id breaks ties within one millisecond. Null when the cursor
+   * is not one of the thread's messages.
+   */
+  async listForThread(input: MessageListQuery & { cursor?: null | undefined }): Promise<ChatMessage[]>;
+  async listForThread(input: MessageListQuery & { cursor: KeysetCursor | null }): Promise<ChatMessage[] | null>;
+  async listForThread(
+    input: MessageListQuery & { cursor?: KeysetCursor | null | undefined },
+  ): Promise<ChatMessage[] | null> {
+    const scoped = this.db
       .selectFrom('chat_messages')
-      .selectAll()
       .where('organization_id', '=', input.organizationId)
-      .where('thread_id', '=', input.threadId)
-      // Chronological; the time-ordered id breaks ties within one millisecond.
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(input.limit)
-      .offset(input.offset)
-      .execute();
-    return this.#assemble(input.organizationId, rows);
+      .where('thread_id', '=', input.threadId);
+    const rows = await readKeysetPage(scoped.select(MESSAGE_COLUMNS), {
+      ...input,
+      order: 'asc',
+      position: (id) => scoped.select(['created_at', 'id']).where('id', '=', id),
+    });
+    return rows ? this.#assemble(input.organizationId, rows) : null;
   }
 
   /** Every message of each thread, grouped by thread id, in three queries whatever the count. */
@@ -90,7 +116,7 @@ export class MessageReader {
     if (input.threadIds.length === 0) return grouped;
     const rows = await this.db
       .selectFrom('chat_messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('thread_id', 'in', input.threadIds)
       // Chronological; the time-ordered id breaks ties within one millisecond.

@@ -2,6 +2,7 @@ import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/model
 import type { ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
+import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
 
 /** Threads leave the store without their messages: those are read (and attached) on their own. */
 function threadRowToThread(row: ThreadRow): ChatThread {
@@ -32,6 +33,8 @@ const THREAD_COLUMNS = [
   'updated_at',
 ] as const;
 
+type ThreadListQuery = { organizationId: string; agentId: string } & Page;
+
 interface ThreadKey {
   organizationId: string;
   agentId: string;
@@ -52,19 +55,35 @@ export class ThreadReader {
     return row ? threadRowToThread(row) : null;
   }
 
-  /** Newest first; the time-ordered id breaks ties within one millisecond. */
-  async list(input: { organizationId: string; agentId: string } & Page): Promise<ChatThread[]> {
+  /**
+   * Newest first; the time-ordered id breaks ties within one millisecond. Null when the cursor
+   * is not one of the agent's threads.
+   */
+  async list(input: ThreadListQuery & { cursor?: null | undefined }): Promise<ChatThread[]>;
+  async list(input: ThreadListQuery & { cursor: KeysetCursor | null }): Promise<ChatThread[] | null>;
+  async list(input: ThreadListQuery & { cursor?: KeysetCursor | null | undefined }): Promise<ChatThread[] | null> {
+    const scoped = this.db
+      .selectFrom('chat_threads')
+      .where('organization_id', '=', input.organizationId)
+      .where('agent_id', '=', input.agentId);
+    const rows = await readKeysetPage(scoped.select(THREAD_COLUMNS), {
+      ...input,
+      order: 'desc',
+      position: (id) => scoped.select(['created_at', 'id']).where('id', '=', id),
+    });
+    return rows?.map(threadRowToThread) ?? null;
+  }
+
+  /** The threads of these ids in the organisation, by id (the search's page). */
+  async getMany(input: { organizationId: string; ids: readonly string[] }): Promise<Map<string, ChatThread>> {
+    if (input.ids.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('chat_threads')
       .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
-      .where('agent_id', '=', input.agentId)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(input.limit)
-      .offset(input.offset)
+      .where('id', 'in', input.ids)
       .execute();
-    return rows.map(threadRowToThread);
+    return new Map(rows.map((row) => [row.id, threadRowToThread(row)]));
   }
 }
 
