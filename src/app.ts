@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
+import { createWidget, type Widget } from './app-widget.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -146,9 +147,10 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
   const ttlSeconds = config.streamTokenTtlSeconds;
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
+  const widget = createWidget({ config, store, clock, newId: generateId, secret });
 
   registerErrorHandling(app);
-  registerAccess(app, { config, clock, keys, tokens });
+  registerAccess(app, { config, clock, keys, tokens, widget });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
@@ -159,6 +161,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerStreamTokenRoutes(app, { tokens });
   registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
+  widget.registerRoutes(app, idempotency);
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
   await app.ready();
@@ -211,17 +214,23 @@ function registerToolFamilies(
 /** CORS, then authentication: preflights carry no credential. */
 function registerAccess(
   app: FastifyInstance,
-  input: { config: Config; clock: Clock; keys: KeysService; tokens: StreamTokensService },
+  input: { config: Config; clock: Clock; keys: KeysService; tokens: StreamTokensService; widget: Widget },
 ): void {
-  const { config, clock, keys, tokens } = input;
+  const { config, clock, keys, tokens, widget } = input;
   const failures =
     config.authFailureLimitPerMinute > 0
       ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
       : undefined;
-  registerCors(app, config.corsOrigins);
-  // In this order: a request with an x-api-key header is decided by its key, whatever its query says.
-  const authenticators = [new ApiKeyAuthenticator(keys), new StreamTokenAuthenticator({ tokens, keys })];
+  registerCors(app, config.corsOrigins, { widget: widget.origins });
+  // In this order: a request with an x-api-key header is decided by its key, whatever its query
+  // or Authorization header says; a stream token in the query, by that token.
+  const authenticators = [
+    new ApiKeyAuthenticator(keys),
+    new StreamTokenAuthenticator({ tokens, keys }),
+    widget.authenticator,
+  ];
   registerAuthentication(app, authenticators, { failures });
+  widget.registerRateLimits(app);
 }
 
 /** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */
