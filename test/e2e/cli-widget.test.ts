@@ -39,7 +39,18 @@ const mint = (widgetKey: string, origin: string) =>
 describe('parley keys create-widget', () => {
   it('prints the publishable key and identity secret once; the key mints sessions on the server', async () => {
     const created = await runCli(
-      ['keys', 'create-widget', '--agent', agentId, '--name', 'Shop', '--origin', 'https://shop.example', '--origin', 'http://localhost:5173'],
+      [
+        'keys',
+        'create-widget',
+        '--agent',
+        agentId,
+        '--name',
+        'Shop',
+        '--origin',
+        'https://shop.example',
+        '--origin',
+        'http://localhost:5173',
+      ],
       env,
     );
     expect(created.code, created.stderr).toBe(0);
@@ -55,7 +66,11 @@ describe('parley keys create-widget', () => {
 
     const session = await mint(publishable!, 'http://localhost:5173');
     expect(session.status).toBe(200);
-    expect(await session.json()).toEqual({ token: expect.any(String), anon_user_id: expect.any(String), expires_at: expect.any(String) });
+    expect(await session.json()).toEqual({
+      token: expect.any(String),
+      anon_user_id: expect.any(String),
+      expires_at: expect.any(String),
+    });
     expect((await mint(publishable!, 'https://evil.example')).status).toBe(403);
 
     const revoked = await runCli(['keys', 'revoke-widget', widgetKeyId], env);
@@ -69,11 +84,23 @@ describe('parley keys create-widget', () => {
       code: 2,
       first: 'parley: keys create-widget needs --origin ORIGIN',
     });
-    const bad = await runCli(['keys', 'create-widget', '--agent', agentId, '--name', 'x', '--origin', 'shop.example'], env);
+    const bad = await runCli(
+      ['keys', 'create-widget', '--agent', agentId, '--name', 'x', '--origin', 'shop.example'],
+      env,
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--origin: Each allowed origin must be');
     const unknown = await runCli(
-      ['keys', 'create-widget', '--agent', '00000000-0000-4000-8000-000000000000', '--name', 'x', '--origin', 'https://a.example'],
+      [
+        'keys',
+        'create-widget',
+        '--agent',
+        '00000000-0000-4000-8000-000000000000',
+        '--name',
+        'x',
+        '--origin',
+        'https://a.example',
+      ],
       env,
     );
     expect({ code: unknown.code, first: unknown.stderr.split('\n')[0] }).toEqual({

@@ -17,7 +17,11 @@ export interface CreatedWidgetKey {
 }
 
 export async function createWidgetKey(admin: Api, agentId: string, origins: string[]): Promise<CreatedWidgetKey> {
-  const response = await admin.post('/api/v1/widget-keys', { agent_id: agentId, name: 'Shop widget', allowed_origins: origins });
+  const response = await admin.post('/api/v1/widget-keys', {
+    agent_id: agentId,
+    name: 'Shop widget',
+    allowed_origins: origins,
+  });
   expect(response.status, response.raw).toBe(200);
   return response.body as CreatedWidgetKey;
 }

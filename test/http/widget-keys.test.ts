@@ -91,7 +91,11 @@ describe('widget keys', () => {
   it('is 404 for another organisation: its agent, its keys, and revoking them', async () => {
     const created = await createWidgetKey(adminA, agentA, [SHOP]);
     const before = await dumpDatabase(context);
-    const foreignAgent = await adminB.post('/api/v1/widget-keys', { agent_id: agentA, name: 'x', allowed_origins: [SHOP] });
+    const foreignAgent = await adminB.post('/api/v1/widget-keys', {
+      agent_id: agentA,
+      name: 'x',
+      allowed_origins: [SHOP],
+    });
     expectError(foreignAgent, 404, 'agent_not_found');
     expectError(await adminB.get(`/api/v1/widget-keys/${created.id}`), 404, 'widget_key_not_found');
     expectError(await adminB.delete(`/api/v1/widget-keys/${created.id}`), 404, 'widget_key_not_found');
