@@ -18,7 +18,10 @@ export const ERROR_CODES = {
     message: 'The visitor token has expired: renew it by posting it to POST /api/v1/widget/sessions.',
   },
   widget_origin_not_allowed: { status: 403, message: 'The widget key does not allow this page’s origin.' },
-  invalid_user_hash: { status: 403, message: 'The user_hash does not match the user_id: the identity is not verified.' },
+  invalid_user_hash: {
+    status: 403,
+    message: 'The user_hash does not match the user_id: the identity is not verified.',
+  },
   insufficient_scope: { status: 403, message: 'The API key lacks the scope this operation needs.' },
   route_not_found: { status: 404, message: 'Not Found' },
   agent_not_found: { status: 404, message: 'Agent not found.' },

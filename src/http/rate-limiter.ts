@@ -28,9 +28,7 @@ export class MemoryTokenBuckets implements RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; updatedAt: number }>();
   readonly #refillPerMs: number;
 
-  constructor(
-    private readonly options: { perMinute: number; clock: Clock; maxKeys?: number },
-  ) {
+  constructor(private readonly options: { perMinute: number; clock: Clock; maxKeys?: number }) {
     this.#refillPerMs = options.perMinute / 60_000;
   }
 
@@ -52,7 +50,10 @@ export class MemoryTokenBuckets implements RateLimiter {
       bucket.tokens -= 1;
       return { admitted: true };
     }
-    return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.#refillPerMs / 1000)) };
+    return {
+      admitted: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.#refillPerMs / 1000)),
+    };
   }
 
   /** Drops the buckets that are full again; true when any was dropped. */

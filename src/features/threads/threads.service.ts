@@ -109,9 +109,7 @@ export class ThreadsService {
     await this.dependencies.store.write((writers) => writers.threads.deleteAllForAgent(input));
   }
 
-  async listMessages(
-    input: ThreadScope & Viewer & Page & { filterSuggestions: boolean },
-  ): Promise<ChatMessage[]> {
+  async listMessages(input: ThreadScope & Viewer & Page & { filterSuggestions: boolean }): Promise<ChatMessage[]> {
     await this.#requireThread(input);
     const messages = await this.dependencies.store.messages.listForThread({
       organizationId: input.organizationId,

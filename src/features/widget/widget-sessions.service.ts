@@ -12,7 +12,8 @@ export interface WidgetSession {
   expires_at: string;
 }
 
-const NOT_RENEWABLE = 'The visitor token cannot renew this session: it was renewed already, is too old, or belongs to another widget key or origin. Start a new session.';
+const NOT_RENEWABLE =
+  'The visitor token cannot renew this session: it was renewed already, is too old, or belongs to another widget key or origin. Start a new session.';
 
 /**
  * Sessions of the chat widget: a page exchanges its publishable widget key for a visitor token.
@@ -86,7 +87,12 @@ export class WidgetSessionsService {
     );
     if (!renewed) throw new AppError('invalid_widget_token', { message: NOT_RENEWABLE });
     directory.forget(key);
-    return this.#mint({ credential, anonymousUserId: claims.anonymousUserId, generation: claims.generation + 1, origin });
+    return this.#mint({
+      credential,
+      anonymousUserId: claims.anonymousUserId,
+      generation: claims.generation + 1,
+      origin,
+    });
   }
 
   async #mint(input: {
