@@ -146,12 +146,13 @@ describe('T5: path normalisation', () => {
 });
 
 describe('T6: the unauthenticated surface', () => {
-  it('declares the key requirement globally in the OpenAPI document, with only health, readiness, metrics and the MCP OAuth callback and client metadata exempt', async () => {
+  it('declares the key requirement globally in the OpenAPI document, with only health, readiness, metrics, the MCP OAuth callback and client metadata, and widget session minting exempt', async () => {
     const spec = await loadSpec(context);
     expect(spec.security).toEqual([{ APIKeyHeader: [] }]);
     expect(spec.components.securitySchemes).toEqual({
       APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       StreamToken: { type: 'apiKey', in: 'query', name: 'token', description: expect.any(String) },
+      VisitorToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: expect.any(String) },
     });
     // The stream token is an alternative on the follow route only.
     const overridden = Object.entries<Record<string, any>>(spec.paths).flatMap(([path, item]) =>
