@@ -98,8 +98,8 @@ async function runPage(origin: string, extra: Record<string, string> = {}) {
   const errors = collectPageErrors(page);
   const query = new URLSearchParams({ api: base, key: publishable, agent: agentId, ...extra });
   await page.goto(`${origin}/?${query}`);
-  await page.waitForFunction(() => (window as unknown as { widgetResult?: unknown }).widgetResult !== undefined);
-  const result = await page.evaluate(() => (window as unknown as { widgetResult: any }).widgetResult);
+  await page.waitForFunction(() => (globalThis as unknown as { widgetResult?: unknown }).widgetResult !== undefined);
+  const result = await page.evaluate(() => (globalThis as unknown as { widgetResult: any }).widgetResult);
   await page.close();
   return { result, errors };
 }

@@ -113,7 +113,8 @@ async function callAs(visitor: Visitor, operation: Operation, ids: Partial<Ids>)
   const bodyOf = VISITOR_BODIES[operation.name] ?? (operation.hasBody ? specOf(operation).body : undefined);
   const body = bodyOf?.(ids as Ids);
   const spec = specOf(operation);
-  const contentType = spec.contentType && !VISITOR_BODIES[operation.name] ? { 'content-type': spec.contentType } : {};
+  const contentType: Record<string, string> =
+    spec.contentType && !VISITOR_BODIES[operation.name] ? { 'content-type': spec.contentType } : {};
   const url = urlOf(operation, ids);
   if (spec.stream)
     return rawRequest(await loopbackPort(context), operation.method, url, { ...headers, ...contentType }, body);

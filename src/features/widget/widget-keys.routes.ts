@@ -3,20 +3,24 @@ import type { FastifyInstance } from 'fastify';
 import { principalOf, userPrincipalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
-import { typedApp } from '../../http/typed-app.js';
+import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import type { WidgetKeysService } from './widget-keys.service.js';
 import { WidgetKey, WidgetKeyCreate, WidgetKeyCreated, WidgetKeyListQuery, WidgetKeyParams } from './widget.schemas.js';
 
 const common = { tags: ['widget'], 'x-parley-extension': true };
 
 /** The admin routes of widget keys (docs/widget.md): only admin API keys reach them, never a visitor. */
-export function registerWidgetKeyRoutes(
-  parent: FastifyInstance,
-  dependencies: { widgetKeys: WidgetKeysService; idempotency: Idempotency },
-): void {
+type WidgetKeyRoutesDependencies = { widgetKeys: WidgetKeysService; idempotency: Idempotency };
+
+export function registerWidgetKeyRoutes(parent: FastifyInstance, dependencies: WidgetKeyRoutesDependencies): void {
   const app = typedApp(parent);
-  const { widgetKeys, idempotency } = dependencies;
   for (const schema of [WidgetKey, WidgetKeyCreate, WidgetKeyCreated]) app.addSchema(schema);
+  registerWidgetKeyCollectionRoutes(app, dependencies);
+  registerWidgetKeyItemRoutes(app, dependencies);
+}
+
+function registerWidgetKeyCollectionRoutes(app: TypedApp, dependencies: WidgetKeyRoutesDependencies): void {
+  const { widgetKeys, idempotency } = dependencies;
 
   app.post('/api/v1/widget-keys', {
     config: { scope: 'admin', documentedHeaders: ['Idempotency-Key'] },
@@ -55,6 +59,10 @@ export function registerWidgetKeyRoutes(
     handler: (request) =>
       widgetKeys.list({ organizationId: principalOf(request).organizationId, agentId: request.query.agent_id }),
   });
+}
+
+function registerWidgetKeyItemRoutes(app: TypedApp, dependencies: WidgetKeyRoutesDependencies): void {
+  const { widgetKeys } = dependencies;
 
   app.get('/api/v1/widget-keys/:widget_key_id', {
     config: { scope: 'admin' },

@@ -10,7 +10,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  *   opened to check a hash; it never goes to a browser.
  */
 const PUBLISHABLE_KEY_PATTERN = /^pwk_([0-9a-f]{32})_[\w-]{43}$/;
-const USER_HASH_PATTERN = /^[0-9a-fA-F]{64}$/;
+const USER_HASH_PATTERN = /^[0-9a-f]{64}$/i;
 
 export function generatePublishableKey(): { keyId: string; key: string } {
   const keyId = randomBytes(16).toString('hex');
