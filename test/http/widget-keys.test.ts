@@ -48,8 +48,13 @@ describe('widget keys', () => {
     const listed = await adminA.get(`/api/v1/widget-keys?agent_id=${agentA}`);
     expect(listed.body).toContainEqual(shown);
 
-    // Neither secret is anywhere in the database file: the key is hashed, the secret sealed.
-    const bytes = sqliteFileBytes((context.database.target as { filename: string }).filename).toString('latin1');
+    // Neither secret is anywhere in the database: the key is hashed, the secret sealed.
+    const target = context.database.target;
+    const bytes =
+      target.kind === 'sqlite'
+        ? sqliteFileBytes(target.filename).toString('latin1')
+        : JSON.stringify(await dumpDatabase(context));
+    expect(bytes).toContain(created.id);
     expect(bytes.includes(created.publishable_key)).toBe(false);
     expect(bytes.includes(created.identity_secret)).toBe(false);
     expect(bytes.includes(created.identity_secret.slice(4))).toBe(false);

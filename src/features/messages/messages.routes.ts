@@ -98,7 +98,7 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
       operationId: 'followChatThread',
       summary: 'Follow a thread live (SSE); resumes from Last-Event-ID',
       description:
-        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent. Authenticate with `x-api-key`, or with `?token=` from `POST …/stream-token` (an `x-api-key` header wins).',
+        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent. Authenticate with `x-api-key`, with `?token=` from `POST …/stream-token` (an `x-api-key` header wins), or as a chat-widget visitor with `Authorization: Bearer` for their own thread.',
       params: ThreadPathParams,
       querystring: FollowQuery,
       response: { 200: EventStreamResponse, ...errorResponses(404, 429) },

@@ -7,9 +7,12 @@ import type { VisitorTokens } from './visitor-tokens.js';
 const OTHER_ORIGIN = 'The visitor token was minted for another origin than this page’s.';
 const REVOKED = 'The widget key of this visitor session was revoked.';
 const SUPERSEDED = 'The visitor token was replaced by a renewal: use the latest token.';
-/** The auth scheme is case-insensitive (RFC 9110 §11.1); the token has the three parts of a JWS. */
+/**
+ * The auth scheme is case-insensitive (RFC 9110 §11.1); the token has the three parts of a JWS
+ * (the last may be empty: an unsigned `alg: none` token is one, and jose refuses it).
+ */
 const BEARER_SCHEME = /^bearer /i;
-const TOKEN = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+const TOKEN = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
 /**
  * Widget visitors' tokens, from `Authorization: Bearer` only (never a query string or a cookie).
@@ -27,10 +30,11 @@ export class VisitorTokenAuthenticator implements Authenticator {
   authenticate(request: FastifyRequest): Promise<AnonymousPrincipal> | null {
     const header = request.headers.authorization;
     if (header === undefined) return null;
-    // Another scheme is not a credential of this kind; a repeated header or a malformed token is a bad one.
+    // Another scheme, or a bearer value that is no JWS at all (an API key in the wrong header), is
+    // not a credential of this kind: the answer is the one for no credential (invalid_api_key).
     if (typeof header !== 'string' || !BEARER_SCHEME.test(header)) return null;
     const token = header.slice('bearer '.length).trim();
-    if (!TOKEN.test(token)) throw new AppError('invalid_widget_token');
+    if (!TOKEN.test(token)) return null;
     return this.#principal(token, request.headers.origin);
   }
 
