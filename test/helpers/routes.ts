@@ -359,6 +359,7 @@ export const ERROR_DETAILS: Record<string, string> = {
   thread_not_found: 'Chat thread not found.',
   api_key_not_found: 'API key not found.',
   widget_key_not_found: 'Widget key not found.',
+  message_not_found: 'Chat message not found.',
   invalid_widget_key: 'A valid publishable widget key is required.',
   invalid_widget_token: 'The visitor token is not valid: start a new widget session (POST /api/v1/widget/sessions).',
   widget_token_expired: 'The visitor token has expired: renew it by posting it to POST /api/v1/widget/sessions.',

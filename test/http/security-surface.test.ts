@@ -174,6 +174,7 @@ describe('T6: the unauthenticated surface', () => {
         [{ APIKeyHeader: [] }, { StreamToken: [] }, { VisitorToken: [] }],
       ],
       ['POST /api/v1/widget/identify', visitor],
+      ['POST /api/v1/feedback/chat', visitor],
     ]);
     expect(operations.filter((operation) => operation.public).map((operation) => operation.name)).toEqual([
       'GET /healthz',

@@ -14,6 +14,7 @@ import {
   type Objects,
   type Operation,
 } from '../helpers/routes.js';
+import { seedMessage } from '../helpers/harness.js';
 import { createWidgetKey, startSession } from '../helpers/widget.js';
 
 /**
@@ -34,8 +35,10 @@ const VISITOR_OPERATIONS = [
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages',
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages/stream',
   'GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream',
+  'POST /api/v1/feedback/chat',
   'POST /api/v1/widget/identify',
 ];
+const FEEDBACK = 'POST /api/v1/feedback/chat';
 
 /** What a visitor sends to the routes they may call. */
 const VISITOR_BODIES: Record<string, (ids: Ids) => unknown> = {
@@ -46,6 +49,11 @@ const VISITOR_BODIES: Record<string, (ids: Ids) => unknown> = {
   }),
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages/stream': () => ({ role: 'user', content: 'Stream it' }),
   'POST /api/v1/widget/identify': () => ({ user_id: 'visitor', user_hash: '0'.repeat(64) }),
+  [FEEDBACK]: (ids) => ({
+    message_id: (ids as Ids & { answer_id: string }).answer_id,
+    source: 'chat',
+    feedback_details: { feedback_type: 'positive' },
+  }),
 };
 
 interface Visitor {
@@ -55,13 +63,15 @@ interface Visitor {
   anonymousUserId: string;
   token: string;
   threadId: string;
+  /** An answer in the visitor's thread, to rate. */
+  answerId: string;
 }
 
 let context: TestContext;
 let operations: Operation[];
 let objects: Record<'A' | 'B', Objects>;
 let visitors: Visitor[];
-let staffThreads: { organization: 'A' | 'B'; agentId: string; threadId: string }[];
+let staffThreads: { organization: 'A' | 'B'; agentId: string; threadId: string; answerId: string }[];
 
 beforeAll(async () => {
   context = await createTestContext({
@@ -78,7 +88,7 @@ beforeAll(async () => {
     ['B', two.apiB, two.b],
   ] as const) {
     const secondAgent = (await api.createAgent({ name: `${organization} second agent` })).id;
-    staffThreads.push({ organization, agentId: own.agent_id, threadId: own.thread_id });
+    staffThreads.push({ organization, agentId: own.agent_id, threadId: own.thread_id, answerId: own.answer_id });
     for (const [agentIndex, agentId] of [own.agent_id, secondAgent].entries()) {
       const key = await createWidgetKey(api, agentId, [SHOP]);
       for (const visitorIndex of [1, 2]) {
@@ -89,7 +99,14 @@ beforeAll(async () => {
           body: { agent_id: agentId, title: `${label} thread`, metadata: {} },
         });
         if (thread.status !== 200) throw new Error(`visitor thread: ${thread.status} ${thread.raw}`);
+        const answerId = await seedMessage(context, {
+          organizationId: own === two.a ? two.orgA.organizationId : two.orgB.organizationId,
+          threadId: thread.body.id,
+          role: 'assistant',
+          content: `${label} answer`,
+        });
         visitors.push({
+          answerId,
           label,
           organization,
           agentId,
@@ -124,9 +141,8 @@ async function callAs(visitor: Visitor, operation: Operation, ids: Partial<Ids>)
 describe('the widget isolation matrix', () => {
   it('opens exactly the reviewed visitor operations in the OpenAPI document', async () => {
     const spec = (await bareRequest(context, 'GET', '/openapi.json')).body;
-    expect(
-      operations.filter((operation) => isVisitorOperation(operation, spec)).map((operation) => operation.name),
-    ).toEqual(VISITOR_OPERATIONS);
+    const open = operations.filter((operation) => isVisitorOperation(operation, spec));
+    expect(open.map((operation) => operation.name).sort()).toEqual([...VISITOR_OPERATIONS].sort());
   });
 
   it('gives every visitor 404 on every thread and agent not their own, 403 on every other operation, and changes nothing', async () => {
@@ -140,11 +156,24 @@ describe('the widget isolation matrix', () => {
     );
     expect(closedOperations.length).toBeGreaterThan(40);
     const targets = [
-      ...visitors.map((owner) => ({ label: owner.label, agentId: owner.agentId, threadId: owner.threadId, owner })),
+      ...visitors.map((owner) => ({ ...owner, owner })),
       ...staffThreads.map((staff) => ({ label: `${staff.organization}/staff`, ...staff, owner: null })),
     ];
     for (const visitor of visitors) {
       for (const operation of visitorOperations) {
+        if (operation.name === FEEDBACK) {
+          // The rated answer is in the body: every answer not in the visitor's own thread is unknown to them.
+          for (const target of targets.filter((candidate) => candidate.owner !== visitor)) {
+            const name = `${visitor.label} → ${operation.name} on ${target.label}`;
+            const response = await callAs(visitor, operation, {
+              ...objects[visitor.organization],
+              answer_id: target.answerId,
+            } as Partial<Ids>);
+            actual.push(outcome(name, response));
+            expected.push(expectedError(name, response, 404, 'message_not_found'));
+          }
+          continue;
+        }
         if (!operation.pathParams.includes('agent_id')) continue;
         for (const target of targets) {
           // The visitor's own thread, and creating in or listing their own agent, are the allowed cases below.
@@ -181,7 +210,12 @@ describe('the widget isolation matrix', () => {
     const actual: unknown[] = [];
     const expected: unknown[] = [];
     for (const visitor of visitors) {
-      const ids = { ...objects[visitor.organization], agent_id: visitor.agentId, thread_id: visitor.threadId };
+      const ids = {
+        ...objects[visitor.organization],
+        agent_id: visitor.agentId,
+        thread_id: visitor.threadId,
+        answer_id: visitor.answerId,
+      };
       for (const operation of visitorOperations) {
         const response = await callAs(visitor, operation, ids);
         actual.push({ route: `${visitor.label} → ${operation.name}`, status: response.status });
