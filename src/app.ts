@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
+import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -31,11 +32,8 @@ import { AgentsService } from './features/agents/agents.service.js';
 import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
-import { ApiKeyAuthenticator } from './features/keys/api-key-authenticator.js';
 import { KeysService } from './features/keys/keys.service.js';
 import { StreamCredentialWatch, credentialCheckIntervalMs } from './features/keys/stream-credential-watch.js';
-import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-authenticator.js';
-import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
 import { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerFeedbackRoutes } from './features/feedback/feedback.routes.js';
@@ -54,10 +52,7 @@ import type { OAuthAuthorization } from './mcp/oauth/oauth-authorization.js';
 import { ToolCallsService } from './features/tool-calls/tool-calls.service.js';
 
 import { ThreadsService } from './features/threads/threads.service.js';
-import { registerAuthentication } from './http/auth.js';
-import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
 import { answerClientError } from './http/client-errors.js';
-import { registerCors } from './http/cors.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { Idempotency } from './http/idempotency.js';
 import { registerJsonBodyParser } from './http/json-body.js';
@@ -150,7 +145,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
 
   registerErrorHandling(app);
-  registerAccess(app, { config, clock, keys, tokens });
+  const widget = registerAccess(app, { config, clock, keys, tokens, widget: { store, newId: generateId, secret } });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
@@ -159,7 +154,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
-  registerStreamTokenRoutes(app, { tokens });
+  registerBrowserCredentialRoutes(app, { tokens, widget, idempotency });
   registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
@@ -220,22 +215,6 @@ function registerToolFamilies(
   registerToolRoutes(app, { tools: input.tools, imports: input.imports, idempotency: input.idempotency });
   registerMcpRoutes(app, { mcp: input.mcp, idempotency: input.idempotency });
   registerMcpOAuthRoutes(app, { oauth: input.mcpOAuth });
-}
-
-/** CORS, then authentication: preflights carry no credential. */
-function registerAccess(
-  app: FastifyInstance,
-  input: { config: Config; clock: Clock; keys: KeysService; tokens: StreamTokensService },
-): void {
-  const { config, clock, keys, tokens } = input;
-  const failures =
-    config.authFailureLimitPerMinute > 0
-      ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
-      : undefined;
-  registerCors(app, config.corsOrigins);
-  // In this order: a request with an x-api-key header is decided by its key, whatever its query says.
-  const authenticators = [new ApiKeyAuthenticator(keys), new StreamTokenAuthenticator({ tokens, keys })];
-  registerAuthentication(app, authenticators, { failures });
 }
 
 /** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readWidgetConfig, type WidgetConfig } from './config-widget.js';
 import { ConfigError, readInteger, readOptional, readString } from './config-values.js';
 import type { DatabaseTarget, Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
@@ -105,6 +106,8 @@ export interface Config {
   readonly outbound: { readonly allow: OutboundAllowList };
   readonly mcp: McpConfig;
   readonly knowledge: KnowledgeConfig;
+  /** The chat widget: visitor tokens and anonymous rate limits (config-widget.ts, docs/widget.md). */
+  readonly widget: WidgetConfig;
 }
 
 export { ConfigError } from './config-values.js';
@@ -183,6 +186,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
     mcp: readMcpConfig(environment, { intervalMs: DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS, host, port }),
     knowledge: readKnowledgeConfig(environment, { database, cwd }),
+    widget: readWidgetConfig(environment),
   });
 }
 

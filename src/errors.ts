@@ -8,11 +8,30 @@ export const ERROR_CODES = {
   invalid_api_key: { status: 401, message: 'A valid API key is required in the x-api-key header.' },
   key_revoked: { status: 401, message: 'The API key of this stream was revoked or has expired.' },
   invalid_stream_token: { status: 401, message: 'The stream token is not valid for this thread.' },
+  invalid_widget_key: { status: 401, message: 'A valid publishable widget key is required.' },
+  invalid_widget_token: {
+    status: 401,
+    message: 'The visitor token is not valid: start a new widget session (POST /api/v1/widget/sessions).',
+  },
+  widget_token_expired: {
+    status: 401,
+    message: 'The visitor token has expired: renew it by posting it to POST /api/v1/widget/sessions.',
+  },
+  widget_origin_not_allowed: { status: 403, message: 'The widget key does not allow this page’s origin.' },
+  invalid_user_hash: {
+    status: 403,
+    message: 'The user_hash does not match the user_id: the identity is not verified.',
+  },
   insufficient_scope: { status: 403, message: 'The API key lacks the scope this operation needs.' },
   route_not_found: { status: 404, message: 'Not Found' },
   agent_not_found: { status: 404, message: 'Agent not found.' },
   thread_not_found: { status: 404, message: 'Chat thread not found.' },
   api_key_not_found: { status: 404, message: 'API key not found.' },
+  widget_key_not_found: { status: 404, message: 'Widget key not found.' },
+  widget_identity_conflict: {
+    status: 409,
+    message: 'This widget session is already identified as another user: start a new session for this user.',
+  },
   run_not_found: { status: 404, message: 'Run not found.' },
   flow_execution_not_found: { status: 404, message: 'Flow execution not found.' },
   message_not_found: { status: 404, message: 'Chat message not found.' },
@@ -68,6 +87,7 @@ export const ERROR_CODES = {
     status: 422,
     message: 'The URL could not be fetched.',
   },
+  rate_limited: { status: 429, message: 'Too many requests. Retry after the time in Retry-After.' },
   too_many_auth_failures: {
     status: 429,
     message: 'Too many failed authentication attempts from this address. Retry after the time in Retry-After.',

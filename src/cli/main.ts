@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
+import { AppError } from '../errors.js';
 import { SCOPES, type Scope } from '../domain/models.js';
 import { KeysService } from '../features/keys/keys.service.js';
+import { WidgetKeysService } from '../features/widget/widget-keys.service.js';
+import { SecretBox } from '../security/secret-box.js';
+import { ServerSecret } from '../security/server-secret.js';
 import { newId, systemClock } from '../ids.js';
 import { openStore, type Store } from '../storage/store.js';
 import { serve } from './serve.js';
@@ -15,6 +19,11 @@ const USAGE = `Usage: parley <command>
                                 create an API key; prints only the key
   keys list                     list every key (never their secrets)
   keys revoke KEY_ID            revoke a key now
+  keys create-widget --agent AGENT_ID --name TEXT --origin ORIGIN [--origin ORIGIN…]
+                                create a publishable widget key for an agent; prints the
+                                publishable key and the identity secret, once
+  keys revoke-widget WIDGET_KEY_ID
+                                revoke a widget key now
 `;
 
 class UsageError extends Error {}
@@ -30,6 +39,9 @@ async function main(argv: string[]): Promise<void> {
         process.stdout.write('migrations applied\n');
       });
     case 'keys':
+      if (rest[0] === 'create-widget' || rest[0] === 'revoke-widget') {
+        return withStore(config, (store) => widgetKeysCommand(store, config, rest));
+      }
       return withStore(config, (store) => keysCommand(store, rest));
     case undefined:
     case 'help':
@@ -101,6 +113,52 @@ async function keysCommand(store: Store, argv: string[]): Promise<void> {
     return;
   }
   throw new UsageError(`unknown keys command "${subcommand ?? ''}"`);
+}
+
+/**
+ * Widget keys for the operator: the agent's organisation is found from the agent. The identity
+ * secret is sealed with the server's root secret (PARLEY_SECRET_KEY, or the key file beside the
+ * database), the same one `serve` uses.
+ */
+async function widgetKeysCommand(store: Store, config: ReturnType<typeof loadConfig>, argv: string[]): Promise<void> {
+  const [subcommand, ...rest] = argv;
+  const box = new SecretBox(ServerSecret.fromConfig(config));
+  const widgetKeys = new WidgetKeysService({ store, clock: systemClock, newId, box });
+  if (subcommand === 'revoke-widget') {
+    const [id] = rest;
+    if (!id) throw new UsageError('keys revoke-widget needs WIDGET_KEY_ID');
+    const revoked = await widgetKeys.revoke({ organizationId: null, id: id.toLowerCase() });
+    process.stdout.write(`revoked ${revoked.id}\n`);
+    return;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      agent: { type: 'string' },
+      name: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+    },
+  });
+  if (!values.agent) throw new UsageError('keys create-widget needs --agent AGENT_ID');
+  if (!values.name) throw new UsageError('keys create-widget needs --name TEXT');
+  if (!values.origin || values.origin.length === 0) throw new UsageError('keys create-widget needs --origin ORIGIN');
+  const agentId = values.agent.toLowerCase();
+  const organizationId = await store.agents.organizationOf(agentId);
+  if (organizationId === null) throw new UsageError(`no agent ${values.agent}`);
+  const created = await widgetKeys
+    .create({ organizationId, agentId, name: values.name, allowedOrigins: values.origin, createdByUserId: null })
+    .catch((error: unknown) => {
+      const issue = error instanceof AppError ? error.issues?.[0] : undefined;
+      throw issue ? new UsageError(`--origin: ${issue.msg}`) : error;
+    });
+  process.stdout.write(
+    [
+      `widget key ${created.id} for agent ${created.agent_id} (${created.allowed_origins.join(', ')})`,
+      `publishable key: ${created.publishable_key}`,
+      `identity secret: ${created.identity_secret}`,
+      'The identity secret is shown only now: keep it on your server, never in a page.',
+    ].join('\n') + '\n',
+  );
 }
 
 function parseScopes(text: string): Scope[] {

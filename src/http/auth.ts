@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Scope } from '../domain/models.js';
+import type { ThreadVisitor } from '../domain/widget.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 declare module 'fastify' {
@@ -57,6 +58,12 @@ export interface UserPrincipal extends PrincipalBase {
 export interface AnonymousPrincipal extends PrincipalBase {
   kind: 'anonymous';
   anonymousUserId: string;
+  /** The identified widget user the visitor was linked to (their history on other devices), if any. */
+  widgetUserId?: string | null | undefined;
+  /** The widget key that minted the visitor's session. */
+  widgetKeyId?: string | undefined;
+  /** The page origin the visitor's token was minted for: the only one it is accepted from. */
+  origin?: string | undefined;
 }
 
 /**
@@ -188,6 +195,16 @@ function requireDeclaredAccess(app: FastifyInstance): void {
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new AppError('invalid_api_key');
   return request.principal;
+}
+
+/**
+ * The widget visitor a request acts for, by whose threads what it sees is limited; null for a
+ * user of the organisation, who sees every thread of the agent.
+ */
+export function visitorOf(principal: Principal): ThreadVisitor | null {
+  return principal.kind === 'anonymous'
+    ? { anonymousUserId: principal.anonymousUserId, widgetUserId: principal.widgetUserId ?? null }
+    : null;
 }
 
 /** The caller of a route that acts for a user of the organisation; anonymous end users get 403. */

@@ -59,12 +59,16 @@ export class Idempotency {
         'string_pattern_mismatch',
       );
     }
-    const { organizationId } = principalOf(request);
+    const principal = principalOf(request);
+    const { organizationId } = principal;
+    // A widget visitor's keys are theirs alone: another visitor of the organisation sending the
+    // same key gets no replay of this visitor's answer.
+    const key = principal.kind === 'anonymous' ? `visitor:${principal.anonymousUserId}:${header}` : header;
     const now = this.dependencies.clock.now();
     const fingerprint = fingerprintOf(request);
     const recorded = await this.dependencies.store.idempotency.find({
       organizationId,
-      key: header,
+      key,
       now: now.toISOString(),
     });
     if (recorded) {
@@ -76,12 +80,12 @@ export class Idempotency {
         .send(recorded.response_json);
       return { kind: 'replayed' };
     }
-    const slot = `${organizationId}\u0000${header}`;
+    const slot = `${organizationId}\u0000${key}`;
     if (this.#inFlight.has(slot)) throw new AppError('idempotency_key_in_flight');
     this.#inFlight.add(slot);
     return {
       kind: 'proceed',
-      claim: { organizationId, key: header, fingerprint, now },
+      claim: { organizationId, key, fingerprint, now },
       release: () => this.#inFlight.delete(slot),
     };
   }

@@ -32,14 +32,14 @@ const REQUEST_HEADERS: Record<DocumentedHeader, TSchema> = {
 /** Answers every route of a kind can give, from the hooks and the error handler rather than the handler. */
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request cannot be served as sent (`bad_request`: e.g. the body is not valid JSON).',
-  401: 'No valid API key (`invalid_api_key`, `key_revoked`), or on `GET …/stream` no valid stream token (`invalid_stream_token`).',
+  401: 'No valid API key (`invalid_api_key`, `key_revoked`), or on `GET …/stream` no valid stream token (`invalid_stream_token`), or on a visitor route no valid visitor token (`invalid_widget_token`, `widget_token_expired`).',
   403: 'The key lacks the scope this operation needs (`insufficient_scope`).',
   404: 'A resource in the path does not exist in the caller’s organisation.',
   409: 'The resource is busy (`thread_busy`, `run_not_active`, `idempotency_key_in_flight`).',
   413: 'The body is larger than the server accepts (`payload_too_large`).',
   415: 'The body is not `application/json` (`unsupported_media_type`).',
   422: 'The request does not match its schema (`validation_error`; `detail` lists each problem).',
-  429: 'Too many failed authentications from this address, or too many open streams; see Retry-After.',
+  429: 'Too many failed authentications from this address, too many open streams, or a widget visitor over its rate limit (`rate_limited`); see Retry-After.',
   502: 'The model provider failed (`model_error`).',
   504: 'The run did not finish in time (`run_timeout`).',
   500: 'Unexpected server error (`internal_error`); the message is never forwarded.',
@@ -69,6 +69,8 @@ export function documentRoute(input: { schema: FastifySchema | undefined; url: s
   const schema = input.schema ?? {};
   const config = (route.config ?? {}) as {
     public?: boolean;
+    anonymous?: boolean;
+    streamToken?: boolean;
     documentedHeaders?: readonly DocumentedHeader[];
     documentedBody?: { contentType: string; schema: TSchema };
   };
@@ -93,6 +95,14 @@ export function documentRoute(input: { schema: FastifySchema | undefined; url: s
     );
   }
   const documented: FastifySchema = { ...schema, response: responses };
+  // A route a widget visitor may call says so in its security requirements (config.anonymous).
+  if (config.anonymous === true) {
+    (documented as { security?: unknown }).security = [
+      { APIKeyHeader: [] },
+      ...(config.streamToken === true ? [{ StreamToken: [] }] : []),
+      { VisitorToken: [] },
+    ];
+  }
   if (config.documentedBody) {
     documented.body = config.documentedBody.schema;
     (documented as { consumes?: string[] }).consumes = [config.documentedBody.contentType];

@@ -33,6 +33,13 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
             description:
               'A short-lived token from `POST /api/v1/chat/{agent_id}/threads/{thread_id}/stream-token`, accepted only by that thread’s `GET …/stream` (API keys are never accepted in a query string).',
           },
+          VisitorToken: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'A chat-widget visitor’s token from `POST /api/v1/widget/sessions`, in `Authorization: Bearer`. Accepted only by the routes that list it, for the widget key’s agent, and there only for the visitor’s own threads (docs/widget.md).',
+          },
         },
       },
       security: [{ APIKeyHeader: [] }],

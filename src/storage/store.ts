@@ -24,6 +24,8 @@ import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js'
 import { JobReader, JobWriter } from './kysely/jobs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
+import { VisitorReader, VisitorWriter } from './kysely/visitors-store.js';
+import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -50,6 +52,8 @@ export interface StoreWriters {
   jobs: JobWriter;
   fileChunks: FileChunkWriter;
   feedback: FeedbackWriter;
+  widgetKeys: WidgetKeyWriter;
+  visitors: VisitorWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -106,6 +110,8 @@ export class Store {
   readonly jobs: JobReader;
   readonly fileChunks: FileChunkReader;
   readonly feedback: FeedbackReader;
+  readonly widgetKeys: WidgetKeyReader;
+  readonly visitors: VisitorReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -131,6 +137,8 @@ export class Store {
     this.jobs = new JobReader(reader);
     this.fileChunks = new FileChunkReader(reader, database.dialect);
     this.feedback = new FeedbackReader(reader);
+    this.widgetKeys = new WidgetKeyReader(reader);
+    this.visitors = new VisitorReader(reader);
   }
 
   /**
@@ -189,6 +197,8 @@ class BoundWriters implements StoreWriters {
   #jobs?: JobWriter;
   #fileChunks?: FileChunkWriter;
   #feedback?: FeedbackWriter;
+  #widgetKeys?: WidgetKeyWriter;
+  #visitors?: VisitorWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -245,6 +255,12 @@ class BoundWriters implements StoreWriters {
   }
   get feedback() {
     return (this.#feedback ??= new FeedbackWriter(this.db));
+  }
+  get widgetKeys() {
+    return (this.#widgetKeys ??= new WidgetKeyWriter(this.db));
+  }
+  get visitors() {
+    return (this.#visitors ??= new VisitorWriter(this.db));
   }
 }
 

@@ -37,6 +37,7 @@ export const ID_PARAMS = [
   'server_id',
   'file_id',
   'job_id',
+  'widget_key_id',
 ] as const;
 export type IdParam = (typeof ID_PARAMS)[number];
 export type Ids = Record<IdParam, string>;
@@ -314,6 +315,24 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   // Public: without a state the callback refuses (400 mcp_oauth_state_invalid, a page for browsers).
   'GET /api/v1/mcp/oauth/callback': { owner: 400 },
   'GET /api/v1/mcp/oauth/client-metadata.json': { owner: 200 },
+  'GET /api/v1/widget-keys': { owner: 200, filter: true },
+  'POST /api/v1/widget-keys': {
+    owner: 200,
+    body: (ids) => ({
+      agent_id: ids.agent_id,
+      name: 'Made by the security suite',
+      allowed_origins: ['https://suite.example'],
+    }),
+  },
+  'GET /api/v1/widget-keys/{widget_key_id}': { owner: 200, notFound: 'widget_key_not_found' },
+  'DELETE /api/v1/widget-keys/{widget_key_id}': { owner: 200, notFound: 'widget_key_not_found' },
+  // Public: the publishable key in the body is the credential; a made-up one is refused.
+  'POST /api/v1/widget/sessions': { owner: 401, body: () => ({ widget_key: 'pwk_security_suite' }) },
+  // For widget visitors only: an API key's user has no session to identify (403).
+  'POST /api/v1/widget/identify': {
+    owner: 403,
+    body: () => ({ user_id: 'security-suite', user_hash: '0'.repeat(64) }),
+  },
 };
 
 function agentThenThread(foreign: ReadonlySet<IdParam>): string {
@@ -345,6 +364,16 @@ export const ERROR_DETAILS: Record<string, string> = {
   agent_not_found: 'Agent not found.',
   thread_not_found: 'Chat thread not found.',
   api_key_not_found: 'API key not found.',
+  widget_key_not_found: 'Widget key not found.',
+  message_not_found: 'Chat message not found.',
+  invalid_widget_key: 'A valid publishable widget key is required.',
+  invalid_widget_token: 'The visitor token is not valid: start a new widget session (POST /api/v1/widget/sessions).',
+  widget_token_expired: 'The visitor token has expired: renew it by posting it to POST /api/v1/widget/sessions.',
+  widget_origin_not_allowed: 'The widget key does not allow this page’s origin.',
+  invalid_user_hash: 'The user_hash does not match the user_id: the identity is not verified.',
+  widget_identity_conflict:
+    'This widget session is already identified as another user: start a new session for this user.',
+  rate_limited: 'Too many requests. Retry after the time in Retry-After.',
   run_not_found: 'Run not found.',
   flow_execution_not_found: 'Flow execution not found.',
   tool_not_found: 'Agent tool not found.',
@@ -521,6 +550,12 @@ export async function createObjects(
   });
   if (server.status !== 200) throw new Error(`create MCP server: ${server.status} ${server.raw}`);
   const file = await createFile(context, admin.key, agent.id, label);
+  const widgetKey = await admin.post('/api/v1/widget-keys', {
+    agent_id: agent.id,
+    name: `${label} widget`,
+    allowed_origins: ['https://shop.example'],
+  });
+  if (widgetKey.status !== 200) throw new Error(`create widget key: ${widgetKey.status} ${widgetKey.raw}`);
   let runId: string = crypto.randomUUID();
   let answerId = messageId;
   if (options.run !== false) {
@@ -547,6 +582,7 @@ export async function createObjects(
     server_id: server.body.id,
     file_id: file.id,
     job_id: file.job_id,
+    widget_key_id: widgetKey.body.id,
     message_id: messageId,
     answer_id: answerId,
     key: key.body.key,

@@ -40,7 +40,8 @@ afterAll(async () => {
   await context.close();
 });
 
-const isKeyManagement = (operation: Operation) => operation.path.startsWith('/api/v1/api-keys');
+const isKeyManagement = (operation: Operation) =>
+  operation.path.startsWith('/api/v1/api-keys') || operation.path.startsWith('/api/v1/widget-keys');
 
 describe('scopes (BFLA)', () => {
   it('covers every operation of the OpenAPI document', () => {
@@ -69,15 +70,19 @@ describe('scopes (BFLA)', () => {
     expect(await dumpDatabase(context)).toEqual(databaseBefore);
   });
 
-  it('gives a read+write key 403 insufficient_scope on every /api/v1/api-keys operation, and writes nothing', async () => {
+  it('gives a read+write key 403 insufficient_scope on every /api/v1/api-keys and /api/v1/widget-keys operation, and writes nothing', async () => {
     const readWrite = await org.keyWith(['read', 'write']);
     const databaseBefore = await dumpDatabase(context);
     const keyOperations = operations.filter(isKeyManagement);
     expect(keyOperations.map((operation) => operation.name).sort()).toEqual([
       'DELETE /api/v1/api-keys/{key_id}',
+      'DELETE /api/v1/widget-keys/{widget_key_id}',
       'GET /api/v1/api-keys',
       'GET /api/v1/api-keys/{key_id}',
+      'GET /api/v1/widget-keys',
+      'GET /api/v1/widget-keys/{widget_key_id}',
       'POST /api/v1/api-keys',
+      'POST /api/v1/widget-keys',
     ]);
     const actual: unknown[] = [];
     const expected: unknown[] = [];

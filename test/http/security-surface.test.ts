@@ -61,6 +61,8 @@ const PUBLIC_ROUTES: Record<string, { url: string; status: number }> = {
   // An MCP server's OAuth redirect URI: authorised by its single-use state (none here: 400).
   '/api/v1/mcp/oauth/callback': { url: '/api/v1/mcp/oauth/callback', status: 400 },
   '/api/v1/mcp/oauth/client-metadata.json': { url: '/api/v1/mcp/oauth/client-metadata.json', status: 200 },
+  // A widget page mints its session with the publishable key in the body (none here: 422).
+  '/api/v1/widget/sessions': { url: '/api/v1/widget/sessions', status: 422 },
   '/openapi.json': { url: '/openapi.json', status: 200 },
   '/docs': { url: '/docs', status: 200 },
   '/docs/': { url: '/docs/', status: 200 },
@@ -144,12 +146,13 @@ describe('T5: path normalisation', () => {
 });
 
 describe('T6: the unauthenticated surface', () => {
-  it('declares the key requirement globally in the OpenAPI document, with only health, readiness, metrics and the MCP OAuth callback and client metadata exempt', async () => {
+  it('declares the key requirement globally in the OpenAPI document, with only health, readiness, metrics, the MCP OAuth callback and client metadata, and widget session minting exempt', async () => {
     const spec = await loadSpec(context);
     expect(spec.security).toEqual([{ APIKeyHeader: [] }]);
     expect(spec.components.securitySchemes).toEqual({
       APIKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       StreamToken: { type: 'apiKey', in: 'query', name: 'token', description: expect.any(String) },
+      VisitorToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: expect.any(String) },
     });
     // The stream token is an alternative on the follow route only.
     const overridden = Object.entries<Record<string, any>>(spec.paths).flatMap(([path, item]) =>
@@ -157,8 +160,21 @@ describe('T6: the unauthenticated surface', () => {
         .filter(([, operation]) => operation.security !== undefined && operation.security.length > 0)
         .map(([method, operation]) => [`${method.toUpperCase()} ${path}`, operation.security]),
     );
+    // The routes a widget visitor's token opens (docs/widget.md), and the follow route's stream token.
+    const visitor = [{ APIKeyHeader: [] }, { VisitorToken: [] }];
     expect(overridden).toEqual([
-      ['GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream', [{ APIKeyHeader: [] }, { StreamToken: [] }]],
+      ['GET /api/v1/chat/{agent_id}/threads', visitor],
+      ['POST /api/v1/chat/{agent_id}/threads', visitor],
+      ['GET /api/v1/chat/{agent_id}/threads/{thread_id}', visitor],
+      ['GET /api/v1/chat/{agent_id}/threads/{thread_id}/messages', visitor],
+      ['POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages', visitor],
+      ['POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages/stream', visitor],
+      [
+        'GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream',
+        [{ APIKeyHeader: [] }, { StreamToken: [] }, { VisitorToken: [] }],
+      ],
+      ['POST /api/v1/widget/identify', visitor],
+      ['POST /api/v1/feedback/chat', visitor],
     ]);
     expect(operations.filter((operation) => operation.public).map((operation) => operation.name)).toEqual([
       'GET /healthz',
@@ -166,6 +182,7 @@ describe('T6: the unauthenticated surface', () => {
       'GET /metrics',
       'GET /api/v1/mcp/oauth/callback',
       'GET /api/v1/mcp/oauth/client-metadata.json',
+      'POST /api/v1/widget/sessions',
     ]);
     expect(operationSpecProblems(operations)).toEqual([]);
   });

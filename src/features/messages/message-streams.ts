@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { principalOf } from '../../http/auth.js';
+import { principalOf, visitorOf } from '../../http/auth.js';
+import type { ThreadVisitor } from '../../domain/widget.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import type { SseStream } from '../../http/sse.js';
 import { pumpEvents } from '../../http/sse-pump.js';
@@ -23,7 +24,7 @@ export async function streamNewMessage(input: {
   request: FastifyRequest;
   reply: FastifyReply;
   dependencies: MessageStreamDependencies;
-  scope: { organizationId: string; agentId: string; threadId: string };
+  scope: MessageScope;
   body: MessageInput;
   view: StreamView;
 }): Promise<void> {
@@ -47,10 +48,24 @@ export async function streamNewMessage(input: {
   }
 }
 
-/** The thread a request names, in the caller's organisation. */
-export function scopeOf(request: FastifyRequest): { organizationId: string; agentId: string; threadId: string } {
+/** The thread a request names, in the caller's organisation, and the widget visitor it is for (if any). */
+export interface MessageScope {
+  organizationId: string;
+  agentId: string;
+  threadId: string;
+  /** Set for a widget visitor, who may reach only their own threads (404 for any other). */
+  visitor: ThreadVisitor | null;
+}
+
+export function scopeOf(request: FastifyRequest): MessageScope {
   const params = request.params as { agent_id: string; thread_id: string };
-  return { organizationId: principalOf(request).organizationId, agentId: params.agent_id, threadId: params.thread_id };
+  const principal = principalOf(request);
+  return {
+    organizationId: principal.organizationId,
+    agentId: params.agent_id,
+    threadId: params.thread_id,
+    visitor: visitorOf(principal),
+  };
 }
 
 /** A message stored without a run: its stream is the message's own events, then the view's end. */

@@ -38,7 +38,8 @@ export function registerMessageRoutes(parent: FastifyInstance, dependencies: Mes
 function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
   const { messages, idempotency } = dependencies;
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
-    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
+    // A widget visitor posts user messages to their own threads only (MessagesService.add).
+    config: { scope: 'write', anonymous: true, documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
       operationId: 'createChatMessage',
@@ -67,7 +68,7 @@ function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDepe
 
 function registerMessageStreamRoute(app: TypedApp, dependencies: MessageRoutesDependencies): void {
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/messages/stream', {
-    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
+    config: { scope: 'write', anonymous: true, documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
       operationId: 'streamChatMessage',
@@ -91,14 +92,13 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
   const { messages, sse } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id/stream', {
     // The one route that also takes a stream token, `?token=` (a browser's EventSource sends no headers).
-    config: { scope: 'read', streamToken: true, documentedHeaders: ['Last-Event-ID'] },
+    config: { scope: 'read', streamToken: true, anonymous: true, documentedHeaders: ['Last-Event-ID'] },
     schema: {
       tags,
       operationId: 'followChatThread',
       summary: 'Follow a thread live (SSE); resumes from Last-Event-ID',
       description:
-        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent. Authenticate with `x-api-key`, or with `?token=` from `POST …/stream-token` (an `x-api-key` header wins).',
-      security: [{ APIKeyHeader: [] }, { StreamToken: [] }],
+        'Server-sent events; see docs/streaming.md. Without Last-Event-ID or `after`, only new events are sent. Authenticate with `x-api-key`, with `?token=` from `POST …/stream-token` (an `x-api-key` header wins), or as a chat-widget visitor with `Authorization: Bearer` for their own thread.',
       params: ThreadPathParams,
       querystring: FollowQuery,
       response: { 200: EventStreamResponse, ...errorResponses(404, 429) },

@@ -8,11 +8,14 @@ import { newMessageOf } from '../../domain/runs.js';
 import type { AgentRuntime, StartedRun } from '../../runtime/run-agent.js';
 import type { ToolCallDecision } from '../../runtime/approval-decisions.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
+import type { ThreadVisitor } from '../../domain/widget.js';
 
 interface ThreadScope {
   organizationId: string;
   agentId: string;
   threadId: string;
+  /** A widget visitor reaches only threads they may see: any other is 404 `thread_not_found`. */
+  visitor?: ThreadVisitor | null | undefined;
 }
 
 export interface MessageInput {
@@ -53,6 +56,7 @@ export class MessagesService {
     }
     const agent = await store.agents.get({ organizationId: input.organizationId, id: input.agentId });
     if (!agent) throw new AppError('agent_not_found');
+    if (input.visitor) await this.#requireVisitorThread(input, input.visitor);
     if (input.body.role !== 'user') return { kind: 'stored', ...(await this.#store(input)) };
     const run = await runtime.start({
       organizationId: input.organizationId,
@@ -118,6 +122,7 @@ export class MessagesService {
       organizationId: input.organizationId,
       agentId: input.agentId,
       id: input.threadId,
+      visitor: input.visitor,
     });
     if (!thread) throw new AppError('thread_not_found');
     const lastSeq =
@@ -145,6 +150,7 @@ export class MessagesService {
       organizationId: input.organizationId,
       agentId: input.agentId,
       id: input.threadId,
+      visitor: input.visitor,
     });
     if (!thread) throw new AppError('thread_not_found');
     const active = await store.events.activeRun({
@@ -165,6 +171,23 @@ export class MessagesService {
     input: ThreadScope & { after: EventId; signal: AbortSignal; consumer?: FollowConsumer },
   ): AsyncGenerator<LiveEvent> {
     return this.dependencies.eventLog.follow(input);
+  }
+
+  /**
+   * A visitor's message goes only to a thread they may see, and is a user message: the roles
+   * that shape the agent's context (system, assistant, tool) are the organisation's to write.
+   */
+  async #requireVisitorThread(scope: ThreadScope & { body: MessageInput }, visitor: ThreadVisitor): Promise<void> {
+    const thread = await this.dependencies.store.threads.get({
+      organizationId: scope.organizationId,
+      agentId: scope.agentId,
+      id: scope.threadId,
+      visitor,
+    });
+    if (!thread) throw new AppError('thread_not_found');
+    if (scope.body.role !== 'user') {
+      throw validationError(['body', 'role'], 'A widget visitor may post only messages with role "user"');
+    }
   }
 
   async #store(

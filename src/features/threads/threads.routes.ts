@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { typedApp, type TypedApp } from '../../http/typed-app.js';
-import { principalOf, userPrincipalOf } from '../../http/auth.js';
+import { principalOf, visitorOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
 import { errorResponses } from '../../http/schemas.js';
 import type { ThreadsService } from './threads.service.js';
@@ -60,7 +60,8 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
   });
 
   app.get('/api/v1/chat/:agent_id/threads', {
-    config: { scope: 'read' },
+    // A widget visitor lists only their own threads (ThreadsService).
+    config: { scope: 'read', anonymous: true },
     schema: {
       tags,
       operationId: 'listChatThreads',
@@ -72,6 +73,7 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
     handler: (request) =>
       threads.list({
         organizationId: principalOf(request).organizationId,
+        visitor: visitorOf(principalOf(request)),
         agentId: request.params.agent_id,
         page: request.query,
         includeMessages: request.query.include_messages,
@@ -79,7 +81,7 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
   });
 
   app.post('/api/v1/chat/:agent_id/threads', {
-    config: { scope: 'write', documentedHeaders: ['Idempotency-Key'] },
+    config: { scope: 'write', anonymous: true, documentedHeaders: ['Idempotency-Key'] },
     schema: {
       tags,
       operationId: 'createChatThread',
@@ -89,11 +91,11 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
       response: { 200: Type.Ref(ChatThread), ...errorResponses(404, 409) },
     },
     handler: (request, reply) => {
-      const principal = userPrincipalOf(request);
+      const principal = principalOf(request);
       return idempotency.send(request, reply, (claim) =>
         threads.create({
           organizationId: principal.organizationId,
-          userId: principal.userId,
+          owner: principal.kind === 'user' ? { userId: principal.userId } : { visitor: visitorOf(principal)! },
           agentId: request.params.agent_id,
           body: request.body as typeof ChatThreadCreate.static,
           idempotency: claim,
@@ -106,7 +108,7 @@ function registerThreadCollectionRoutes(app: TypedApp, dependencies: ThreadRoute
 function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDependencies): void {
   const { threads } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id', {
-    config: { scope: 'read' },
+    config: { scope: 'read', anonymous: true },
     schema: {
       tags,
       operationId: 'getChatThread',
@@ -118,6 +120,7 @@ function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDepen
     handler: (request) =>
       threads.get({
         organizationId: principalOf(request).organizationId,
+        visitor: visitorOf(principalOf(request)),
         agentId: request.params.agent_id,
         threadId: request.params.thread_id,
         includeMessages: request.query.include_messages,
@@ -167,7 +170,7 @@ function registerThreadItemRoutes(app: TypedApp, dependencies: ThreadRoutesDepen
 function registerThreadMessageRoutes(app: TypedApp, dependencies: ThreadRoutesDependencies): void {
   const { threads } = dependencies;
   app.get('/api/v1/chat/:agent_id/threads/:thread_id/messages', {
-    config: { scope: 'read' },
+    config: { scope: 'read', anonymous: true },
     schema: {
       tags,
       operationId: 'listChatMessages',
@@ -179,6 +182,7 @@ function registerThreadMessageRoutes(app: TypedApp, dependencies: ThreadRoutesDe
     handler: (request) =>
       threads.listMessages({
         organizationId: principalOf(request).organizationId,
+        visitor: visitorOf(principalOf(request)),
         agentId: request.params.agent_id,
         threadId: request.params.thread_id,
         page: request.query,

@@ -3,6 +3,7 @@ import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { withoutSuggestions } from '../../domain/suggestions.js';
+import type { ThreadVisitor } from '../../domain/widget.js';
 import { cursorNotInList, cursorOf, type CursorParameters } from '../cursor-pages.js';
 
 /** A list request's page: limit and offset, or limit and a cursor. */
@@ -17,12 +18,24 @@ interface ThreadScope extends AgentScope {
   threadId: string;
 }
 
+/**
+ * Whom a read is for: a widget visitor sees only the threads they may (their own, and once
+ * identified their user's); another thread is 404 as another organisation's is. Null (an API
+ * key's user) sees every thread of the agent.
+ */
+interface Viewer {
+  visitor?: ThreadVisitor | null | undefined;
+}
+
+/** Who a new thread belongs to: a user of the organisation, or a widget visitor. */
+type ThreadOwner = { userId: string } | { visitor: ThreadVisitor };
+
 export class ThreadsService {
   constructor(private readonly dependencies: { store: Store; clock: Clock; newId: IdGenerator }) {}
 
   async create(
     input: AgentScope & {
-      userId: string;
+      owner: ThreadOwner;
       body: { agent_id?: string | undefined; title?: string | null | undefined; metadata?: JsonObject | undefined };
       idempotency?: IdempotencyClaim | undefined;
     },
@@ -32,11 +45,12 @@ export class ThreadsService {
       throw validationError(['body', 'agent_id'], 'agent_id in the body must match the agent_id in the path');
     }
     const now = clock.now().toISOString();
+    const visitor = 'visitor' in input.owner ? input.owner.visitor : null;
     const thread: NewThread = {
       id: newId(),
       agent_id: input.agentId,
-      user_id: input.userId,
-      anon_user_id: null,
+      user_id: 'userId' in input.owner ? input.owner.userId : null,
+      anon_user_id: visitor?.anonymousUserId ?? null,
       organization_id: input.organizationId,
       title: input.body.title ?? null,
       metadata: input.body.metadata ?? {},
@@ -45,7 +59,7 @@ export class ThreadsService {
     };
     return store.write(
       async (writers) => {
-        const created = await writers.threads.insert(thread);
+        const created = await writers.threads.insert(thread, { widgetUserId: visitor?.widgetUserId ?? null });
         if (!created) throw new AppError('agent_not_found');
         return created;
       },
@@ -53,7 +67,7 @@ export class ThreadsService {
     );
   }
 
-  async list(input: AgentScope & { page: ListPage; includeMessages: boolean }): Promise<ChatThread[]> {
+  async list(input: AgentScope & Viewer & { page: ListPage; includeMessages: boolean }): Promise<ChatThread[]> {
     const { store } = this.dependencies;
     await this.#requireAgent(input);
     const cursor = cursorOf(input.page);
@@ -67,7 +81,7 @@ export class ThreadsService {
     return threads.map((thread) => ({ ...thread, messages: messages.get(thread.id) ?? [] }));
   }
 
-  async get(input: ThreadScope & { includeMessages: boolean }): Promise<ChatThread> {
+  async get(input: ThreadScope & Viewer & { includeMessages: boolean }): Promise<ChatThread> {
     const thread = await this.#requireThread(input);
     if (!input.includeMessages) return thread;
     const messages = await this.dependencies.store.messages.listForThreads({
@@ -101,7 +115,9 @@ export class ThreadsService {
     await this.dependencies.store.write((writers) => writers.threads.deleteAllForAgent(input));
   }
 
-  async listMessages(input: ThreadScope & { page: ListPage; filterSuggestions: boolean }): Promise<ChatMessage[]> {
+  async listMessages(
+    input: ThreadScope & Viewer & { page: ListPage; filterSuggestions: boolean },
+  ): Promise<ChatMessage[]> {
     const { store } = this.dependencies;
     await this.#requireThread(input);
     const scope = { organizationId: input.organizationId, threadId: input.threadId };
@@ -121,8 +137,8 @@ export class ThreadsService {
     if (!agent) throw new AppError('agent_not_found');
   }
 
-  async #requireThread(input: ThreadScope): Promise<ChatThread> {
-    const thread = await this.dependencies.store.threads.get(key(input));
+  async #requireThread(input: ThreadScope & Viewer): Promise<ChatThread> {
+    const thread = await this.dependencies.store.threads.get({ ...key(input), visitor: input.visitor });
     if (!thread) throw new AppError('thread_not_found');
     return thread;
   }

@@ -67,6 +67,12 @@ export class AgentReader {
     return agentRowToAgent(row, files.get(row.id));
   }
 
+  /** The organisation an agent belongs to, by the agent's id alone: for the operator's CLI only. */
+  async organizationOf(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('agents').select('organization_id').where('id', '=', id).executeTakeFirst();
+    return row?.organization_id ?? null;
+  }
+
   async list(input: { organizationId: string; status?: string | undefined } & Page): Promise<Agent[]> {
     let query = this.db.selectFrom('agents').selectAll().where('organization_id', '=', input.organizationId);
     if (input.status !== undefined) query = query.where('status', '=', input.status);

@@ -1,5 +1,7 @@
+import type { ExpressionBuilder } from 'kysely';
 import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
-import type { ThreadRow } from './schema.js';
+import type { ThreadVisitor } from '../../domain/widget.js';
+import type { Database, ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
 import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
@@ -33,7 +35,7 @@ const THREAD_COLUMNS = [
   'updated_at',
 ] as const;
 
-type ThreadListQuery = { organizationId: string; agentId: string } & Page;
+type ThreadListQuery = { organizationId: string; agentId: string; visitor?: ThreadVisitor | null | undefined } & Page;
 
 interface ThreadKey {
   organizationId: string;
@@ -41,17 +43,30 @@ interface ThreadKey {
   id: string;
 }
 
+/**
+ * The threads a widget visitor may see, as a condition inside the statement: their anonymous
+ * user's, and once identified, their widget user's (threads started on other devices).
+ */
+function visibleTo(visitor: ThreadVisitor) {
+  return (eb: ExpressionBuilder<Database, 'chat_threads'>) =>
+    visitor.widgetUserId === null
+      ? eb('anon_user_id', '=', visitor.anonymousUserId)
+      : eb.or([eb('anon_user_id', '=', visitor.anonymousUserId), eb('widget_user_id', '=', visitor.widgetUserId)]);
+}
+
 export class ThreadReader {
   constructor(private readonly db: Executor) {}
 
-  async get(input: ThreadKey): Promise<ChatThread | null> {
-    const row = await this.db
+  /** With `visitor`, only a thread that visitor may see (any other is null, as another organisation's is). */
+  async get(input: ThreadKey & { visitor?: ThreadVisitor | null | undefined }): Promise<ChatThread | null> {
+    let query = this.db
       .selectFrom('chat_threads')
       .select(THREAD_COLUMNS)
       .where('organization_id', '=', input.organizationId)
       .where('agent_id', '=', input.agentId)
-      .where('id', '=', input.id)
-      .executeTakeFirst();
+      .where('id', '=', input.id);
+    if (input.visitor) query = query.where(visibleTo(input.visitor));
+    const row = await query.executeTakeFirst();
     return row ? threadRowToThread(row) : null;
   }
 
@@ -62,10 +77,11 @@ export class ThreadReader {
   async list(input: ThreadListQuery & { cursor?: null | undefined }): Promise<ChatThread[]>;
   async list(input: ThreadListQuery & { cursor: KeysetCursor | null }): Promise<ChatThread[] | null>;
   async list(input: ThreadListQuery & { cursor?: KeysetCursor | null | undefined }): Promise<ChatThread[] | null> {
-    const scoped = this.db
+    let scoped = this.db
       .selectFrom('chat_threads')
       .where('organization_id', '=', input.organizationId)
       .where('agent_id', '=', input.agentId);
+    if (input.visitor) scoped = scoped.where(visibleTo(input.visitor));
     const rows = await readKeysetPage(scoped.select(THREAD_COLUMNS), {
       ...input,
       order: 'desc',
@@ -88,8 +104,19 @@ export class ThreadReader {
 }
 
 /** The hottest write of the API (thread creation), compiled once: see PreparedQuery. */
-const INSERT_THREAD = new PreparedQuery<ThreadRow>(
-  ['id', 'organization_id', 'agent_id', 'user_id', 'anon_user_id', 'title', 'metadata', 'created_at', 'updated_at'],
+const INSERT_THREAD = new PreparedQuery<ThreadRow & { widget_user_id: string | null }>(
+  [
+    'id',
+    'organization_id',
+    'agent_id',
+    'user_id',
+    'anon_user_id',
+    'widget_user_id',
+    'title',
+    'metadata',
+    'created_at',
+    'updated_at',
+  ],
   (db, row) =>
     db
       .insertInto('chat_threads')
@@ -99,6 +126,7 @@ const INSERT_THREAD = new PreparedQuery<ThreadRow>(
         'agent_id',
         'user_id',
         'anon_user_id',
+        'widget_user_id',
         'title',
         'metadata',
         'created_at',
@@ -113,6 +141,7 @@ const INSERT_THREAD = new PreparedQuery<ThreadRow>(
             'agents.id as agent_id',
             eb.val(row.user_id).as('user_id'),
             eb.val(row.anon_user_id).as('anon_user_id'),
+            eb.val(row.widget_user_id).as('widget_user_id'),
             eb.val(row.title).as('title'),
             eb.val(row.metadata).as('metadata'),
             eb.val(row.created_at).as('created_at'),
@@ -129,15 +158,17 @@ export class ThreadWriter {
   /**
    * Inserts the thread only if its agent exists in the same organisation, in one statement, so
    * no check-then-write gap exists. Returns null when there is no such agent. On this hot path
-   * the thread returned is built from the input, not parsed back from the row.
+   * the thread returned is built from the input, not parsed back from the row. `widgetUserId`
+   * links a widget visitor's thread to the identified user it belongs to.
    */
-  async insert(thread: NewThread): Promise<ChatThread | null> {
-    const row: ThreadRow = {
+  async insert(thread: NewThread, options: { widgetUserId?: string | null } = {}): Promise<ChatThread | null> {
+    const row: ThreadRow & { widget_user_id: string | null } = {
       id: thread.id,
       organization_id: thread.organization_id,
       agent_id: thread.agent_id,
       user_id: thread.user_id,
       anon_user_id: thread.anon_user_id,
+      widget_user_id: options.widgetUserId ?? null,
       title: thread.title,
       metadata: JSON.stringify(thread.metadata),
       created_at: thread.created_at,

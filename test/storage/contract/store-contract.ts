@@ -11,6 +11,7 @@ import { describeRuntimeCases } from './contract-runtime.js';
 import { describeThreadCases } from './contract-threads.js';
 import { describeToolCallAuditCases } from './contract-tool-calls.js';
 import { describeToolCases } from './contract-tools.js';
+import { describeWidgetCases } from './contract-widget.js';
 import { describeWriteCases } from './contract-writes.js';
 import { agentInput, randomId, threadInput, uniqueName, at, type ContractFixture } from './fixtures.js';
 
@@ -85,5 +86,6 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
     describeProcessCases(fixture);
     describeToolCases(fixture);
     describeToolCallAuditCases(fixture);
+    describeWidgetCases(fixture);
   });
 }
