@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
+import { createJobs, type Jobs } from './app-jobs.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -98,6 +99,8 @@ export interface ParleyApp {
   liveness: ProcessLiveness;
   bus: MemoryLiveBus;
   sse: SseRegistry;
+  /** The job queue's worker in this process (`parley worker` runs only this). */
+  jobs: Jobs;
   /**
    * The one guarded client for requests to the outside world (docs/security.md), built from
    * `config.outbound`; whatever calls out (external tools, `http_request`, OpenAPI import by URL)
@@ -160,7 +163,15 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerStreamTokenRoutes(app, { tokens });
   registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
-  const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
+  const jobs = createJobs({ config, store, clock, generateId, log: app.log });
+  const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base, jobs });
+  // After knowledge's onReady (its sweep of unowned bytes runs before any job); on close the
+  // worker stops before the extraction threads its jobs use.
+  app.addHook('onReady', async () => jobs.start());
+  app.addHook('onClose', async () => {
+    await jobs.stop();
+    await knowledge.stop();
+  });
   await app.ready();
   credentialWatch.start();
 
@@ -171,13 +182,15 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     liveness,
     bus,
     sse,
+    jobs,
     outbound,
     beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
-      // Running jobs are given back to the queue at once (JobWorker.stop): another process takes them.
-      await Promise.all([credentialWatch.stop(), knowledge.stop()]);
-      await closeGracefully({ app, sse, runtime, runDeadlineMs });
+      // The job worker drains beside the runs: no new claims, running jobs get the deadline to
+      // finish, and those that do not are given back to the queue (another process takes them).
+      const background = Promise.all([credentialWatch.stop(), jobs.stop(runDeadlineMs)]);
+      await closeGracefully({ app, sse, runtime, runDeadlineMs, background });
     },
   };
 }
@@ -316,6 +329,8 @@ async function closeGracefully(input: {
   sse: SseRegistry;
   runtime: AgentRuntime;
   runDeadlineMs: number;
+  /** Work that must end before the app closes (the job worker's drain). */
+  background: Promise<unknown>;
 }): Promise<void> {
   const { app } = input;
   const drainUntil = Date.now() + input.runDeadlineMs;
@@ -324,7 +339,7 @@ async function closeGracefully(input: {
   // that finish their request later (replies that waited for a run, ended streams) follow.
   const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
   try {
-    await input.runtime.shutdown(input.runDeadlineMs);
+    await Promise.all([input.runtime.shutdown(input.runDeadlineMs), input.background]);
     // The listener stays open while work drains, so a probe of /readyz gets the 503 every
     // request gets now (request-hooks.ts) rather than a refused connection.
     await connectionsDrained(app, drainUntil);

@@ -21,6 +21,7 @@ import { ThreadRunWriter } from './kysely/thread-runs-store.js';
 import { ToolCallReader } from './kysely/tool-calls-store.js';
 import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js';
 import { JobReader, JobWriter } from './kysely/jobs-store.js';
+import { JobTestRunsWriter } from './kysely/job-test-runs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
 
@@ -47,6 +48,8 @@ export interface StoreWriters {
   mcpOAuth: McpOAuthWriter;
   agentFiles: AgentFileWriter;
   jobs: JobWriter;
+  /** Only the test job kinds write it (PARLEY_TEST_JOB_KINDS=1). */
+  jobTestRuns: JobTestRunsWriter;
   fileChunks: FileChunkWriter;
   feedback: FeedbackWriter;
 }
@@ -183,6 +186,7 @@ class BoundWriters implements StoreWriters {
   #mcpOAuth?: McpOAuthWriter;
   #agentFiles?: AgentFileWriter;
   #jobs?: JobWriter;
+  #jobTestRuns?: JobTestRunsWriter;
   #fileChunks?: FileChunkWriter;
   #feedback?: FeedbackWriter;
 
@@ -235,6 +239,9 @@ class BoundWriters implements StoreWriters {
   }
   get jobs() {
     return (this.#jobs ??= new JobWriter(this.db));
+  }
+  get jobTestRuns() {
+    return (this.#jobTestRuns ??= new JobTestRunsWriter(this.db));
   }
   get fileChunks() {
     return (this.#fileChunks ??= new FileChunkWriter(this.db));

@@ -17,6 +17,7 @@ import * as mcpServers from './migrations/0008-mcp-servers.js';
 import * as knowledgeFiles from './migrations/0009-knowledge-files.js';
 import * as webUsers from './migrations/0010-web-users.js';
 import * as feedback from './migrations/0011-feedback.js';
+import * as jobQueue from './migrations/0013-job-queue.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-knowledge-files': knowledgeFiles,
   '0010-web-users': webUsers,
   '0011-feedback': feedback,
+  '0013-job-queue': jobQueue,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

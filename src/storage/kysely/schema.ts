@@ -326,18 +326,39 @@ export interface JobRow {
   subject_id: string;
   /** `queued`, `running`, `succeeded`, `failed` or `cancelled`. */
   status: string;
+  /** 0 low … 3 urgent. */
+  priority: number;
+  /** JSON object: the kind's input. */
+  payload: string;
   attempts: number;
   max_attempts: number;
+  timeout_ms: number | null;
+  /** JSON `{kind, base_ms, max_ms}`, or null: the queue's settings. */
+  backoff: string | null;
   run_after: string;
   lease_owner: string | null;
   lease_until: string | null;
+  /** The fencing token, raised by every claim. */
+  lease_token: number;
   /** JSON object, defined by the job's kind. */
   progress: string;
   error_message: string | null;
+  /** `error`, `timeout` or `interrupted`: why the last attempt ended without an outcome. */
+  error_reason: string | null;
   created_at: string;
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+}
+
+/** Written only by the test job kinds (`PARLEY_TEST_JOB_KINDS=1`): a start or completion of a job. */
+export interface JobTestRunRow {
+  job_id: string;
+  /** `start` or `complete`. */
+  event: string;
+  owner: string;
+  lease_token: number;
+  at: string;
 }
 
 export interface Database {
@@ -362,6 +383,7 @@ export interface Database {
   /** `seq` (an integer key, made by the database) is used by the SQLite full-text index only. */
   file_chunks: FileChunkRow & { seq: Generated<number> };
   jobs: JobRow;
+  job_test_runs: JobTestRunRow;
   widget_keys: WidgetKeyRow;
   anonymous_users: AnonymousUserRow;
   widget_users: WidgetUserRow;
