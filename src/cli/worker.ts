@@ -15,6 +15,8 @@ export async function runWorker(config: Config): Promise<void> {
   const store = await openStore(config.database, { postgresPoolSize: config.postgresPoolSize });
   const parley = await createApp({ config, store });
   const { app } = parley;
+  // Nothing listens, and the worker's timers do not hold the process open: this does, until the stop.
+  const alive = setInterval(() => {}, 60_000);
   app.log.info({ concurrency: config.jobs.workerConcurrency }, 'Parley worker running jobs');
 
   let stopping = false;
@@ -31,6 +33,7 @@ export async function runWorker(config: Config): Promise<void> {
       await parley.jobs.stop(Math.max(0, config.shutdownTimeoutMs - 2000));
       await app.close();
       await store.close();
+      clearInterval(alive);
       clearTimeout(deadline);
       process.exit(0);
     } catch (error) {
