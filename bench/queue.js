@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import { newId, systemClock } from '../dist/ids.js';
 import { JobWorker } from '../dist/jobs/job-worker.js';
@@ -92,7 +93,7 @@ async function parleyQueue(target) {
   for (let index = 0; index < LATENCY_JOBS; index += 1) {
     const [id] = await enqueue(1);
     const committed = performance.now();
-    while (!started.has(id)) await new Promise((resolve) => setImmediate(resolve));
+    while (!started.has(id)) await nextTurn();
     latencies.push(started.get(id) - committed);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -157,7 +158,7 @@ async function bullmq() {
   for (let index = 0; index < LATENCY_JOBS; index += 1) {
     const job = await queue.add('noop', { index });
     const committed = performance.now();
-    while (!started.has(job.id)) await new Promise((resolve) => setImmediate(resolve));
+    while (!started.has(job.id)) await nextTurn();
     latencies.push(started.get(job.id) - committed);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

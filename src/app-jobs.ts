@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Clock, IdGenerator } from './ids.js';
 import type { JobHandler } from './jobs/job-handler.js';
@@ -64,4 +64,17 @@ export function createJobs(input: {
       await Promise.all([worker?.stop(graceMs), retention.stop()]);
     },
   };
+}
+
+/**
+ * Starts the worker when the app is ready — after the hooks registered before, so after
+ * knowledge's sweep of unowned bytes — and on close stops it before `after` (knowledge's
+ * extraction threads, which running ingestion jobs use).
+ */
+export function attachJobs(app: FastifyInstance, jobs: Jobs, after: () => Promise<void>): void {
+  app.addHook('onReady', async () => jobs.start());
+  app.addHook('onClose', async () => {
+    await jobs.stop();
+    await after();
+  });
 }

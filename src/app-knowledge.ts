@@ -14,7 +14,7 @@ import { StoredKnowledgeSearch } from './knowledge/stored-knowledge-search.js';
 import type { Idempotency } from './http/idempotency.js';
 import type { OutboundClient } from './outbound/outbound-client.js';
 import type { Store } from './storage/store.js';
-import type { Jobs } from './app-jobs.js';
+import { attachJobs, type Jobs } from './app-jobs.js';
 
 /** The parts of agents' knowledge made before the tools (which search it): the file store and search. */
 export interface KnowledgeBase {
@@ -91,6 +91,8 @@ export function createKnowledge(input: KnowledgeInput & { idempotency: Idempoten
     await recrawl.stop();
     await extractor.close();
   };
+  // The worker starts after the sweep above, and stops before the extraction threads its jobs use.
+  attachJobs(app, jobs, stop);
   return { stop };
 }
 

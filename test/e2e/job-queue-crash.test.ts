@@ -121,40 +121,44 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
 }
 
 describe('the job queue under kill -9', () => {
-  it(`loses no job and completes none twice over ${CYCLES} kill -9 cycles`, async () => {
-    const ids = await enqueue(CYCLES * 24 + 24);
-    let completedBefore = 0;
-    for (let cycle = 0; cycle < CYCLES; cycle += 1) {
-      const worker = await launch();
-      // Killed mid-work: more jobs completed than before, and some running.
-      await until(
+  it(
+    `loses no job and completes none twice over ${CYCLES} kill -9 cycles`,
+    async () => {
+      const ids = await enqueue(CYCLES * 24 + 24);
+      let completedBefore = 0;
+      for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+        const worker = await launch();
+        // Killed mid-work: more jobs completed than before, and some running.
+        await until(
+          () => counts(ids),
+          (state) => state.completions.size >= completedBefore + 12 && (state.statuses.running ?? 0) > 0,
+        );
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+        completedBefore = (await counts(ids)).completions.size;
+      }
+      const last = await launch();
+      const final = await until(
         () => counts(ids),
-        (state) => state.completions.size >= completedBefore + 12 && (state.statuses.running ?? 0) > 0,
+        (state) => state.statuses.succeeded === ids.length,
       );
-      worker.child.kill('SIGKILL');
-      await worker.exited;
-      completedBefore = (await counts(ids)).completions.size;
-    }
-    const last = await launch();
-    const final = await until(
-      () => counts(ids),
-      (state) => state.statuses.succeeded === ids.length,
-    );
-    last.child.kill('SIGTERM');
-    expect(await last.exited).toBe(0);
-    expect(final.statuses).toEqual({ succeeded: ids.length });
-    expect([...final.completions.values()].every((count) => count === 1)).toBe(true);
-    expect(final.completions.size).toBe(ids.length);
-    // Every completion was recorded by the attempt that ended the job (its fencing token).
-    const mismatched = await inspector.reader
-      .selectFrom('job_test_runs')
-      .innerJoin('jobs', 'jobs.id', 'job_test_runs.job_id')
-      .select('jobs.id')
-      .where('job_test_runs.event', '=', 'complete')
-      .whereRef('job_test_runs.lease_token', '!=', 'jobs.lease_token')
-      .execute();
-    expect(mismatched).toEqual([]);
-  }, CYCLES * 20_000 + 60_000);
+      last.child.kill('SIGTERM');
+      expect(await last.exited).toBe(0);
+      expect(final.statuses).toEqual({ succeeded: ids.length });
+      expect([...final.completions.values()].every((count) => count === 1)).toBe(true);
+      expect(final.completions.size).toBe(ids.length);
+      // Every completion was recorded by the attempt that ended the job (its fencing token).
+      const mismatched = await inspector.reader
+        .selectFrom('job_test_runs')
+        .innerJoin('jobs', 'jobs.id', 'job_test_runs.job_id')
+        .select('jobs.id')
+        .where('job_test_runs.event', '=', 'complete')
+        .whereRef('job_test_runs.lease_token', '!=', 'jobs.lease_token')
+        .execute();
+      expect(mismatched).toEqual([]);
+    },
+    CYCLES * 20_000 + 60_000,
+  );
 
   it('two workers on one database never run the same job at once, and every job runs once', async () => {
     // Both are up before the jobs arrive: they compete for every one.

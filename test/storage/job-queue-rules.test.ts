@@ -26,7 +26,11 @@ beforeAll(async () => {
   store = await openStore(database.target);
   organizationId = newId();
   await store.write((writers) =>
-    writers.organizations.ensure({ id: organizationId, name: `rules-${organizationId}`, now: new Date().toISOString() }),
+    writers.organizations.ensure({
+      id: organizationId,
+      name: `rules-${organizationId}`,
+      now: new Date().toISOString(),
+    }),
   );
 });
 afterAll(async () => {
@@ -220,7 +224,8 @@ describe('the job queue: timeouts, retries and the dead letter', () => {
 
   it('computes fixed and exponential back-off with equal jitter, capped', () => {
     const defaults = { kind: 'exponential' as const, baseMs: 1000, maxMs: 60_000 };
-    const delay = (attempt: number, random: number) => retryDelayMs({ attempt, job: null, defaults, random: () => random });
+    const delay = (attempt: number, random: number) =>
+      retryDelayMs({ attempt, job: null, defaults, random: () => random });
     expect([delay(1, 0), delay(1, 1), delay(3, 0), delay(3, 1), delay(10, 1), delay(10, 0)]).toEqual([
       500, 1000, 2000, 4000, 60_000, 30_000,
     ]);
@@ -242,7 +247,13 @@ describe('the job queue: retention and the drain', () => {
       for (const job of jobs) {
         if (job.id === stillQueued) continue;
         const at = job.id === young ? finishNow : old;
-        await writers.jobs.finish({ id: job.id, token: job.lease_token, status: 'succeeded', errorMessage: null, now: at });
+        await writers.jobs.finish({
+          id: job.id,
+          token: job.lease_token,
+          status: 'succeeded',
+          errorMessage: null,
+          now: at,
+        });
       }
     });
     const retention = new JobRetention({ store, clock: systemClock, retentionHours: 1, log: silent });

@@ -17,7 +17,13 @@ export class JobTestRunsWriter {
   }): Promise<void> {
     await this.db
       .insertInto('job_test_runs')
-      .values({ job_id: input.jobId, event: input.event, owner: input.owner, lease_token: input.leaseToken, at: input.now })
+      .values({
+        job_id: input.jobId,
+        event: input.event,
+        owner: input.owner,
+        lease_token: input.leaseToken,
+        at: input.now,
+      })
       .execute();
   }
 }

@@ -39,7 +39,9 @@ const leaseLapsed = (eb: JobsExpression, now: string) =>
 
 /** Claim order: priority (higher first), schedule, enqueue order (ids are UUID v7). */
 function claimOrder(left: Job, right: Job): number {
-  return right.priority - left.priority || left.run_after.localeCompare(right.run_after) || left.id.localeCompare(right.id);
+  return (
+    right.priority - left.priority || left.run_after.localeCompare(right.run_after) || left.id.localeCompare(right.id)
+  );
 }
 
 /** The lease a claim writes: who holds the jobs and until when. */
@@ -205,9 +207,7 @@ export class JobWriter {
 
   /** Extends the lease; false when the attempt no longer holds it (lost, cancelled or finished). */
   async renew(input: Attempt & { until: string; now: string }): Promise<boolean> {
-    const result = await this.#held(input)
-      .set({ lease_until: input.until, updated_at: input.now })
-      .executeTakeFirst();
+    const result = await this.#held(input).set({ lease_until: input.until, updated_at: input.now }).executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
