@@ -6,7 +6,6 @@ import { registerFileRoutes } from './features/files/files.routes.js';
 import { FilesService } from './features/files/files.service.js';
 import { RecrawlScheduler } from './features/files/recrawl-scheduler.js';
 import type { Clock, IdGenerator } from './ids.js';
-import { JobWorker } from './jobs/job-worker.js';
 import { createEmbeddingModel, type EmbeddingModel } from './knowledge/embeddings.js';
 import { DocumentExtractor } from './knowledge/extract/document-extractor.js';
 import { FileStorage, ORPHAN_GRACE_MS } from './knowledge/file-storage.js';
@@ -15,6 +14,7 @@ import { StoredKnowledgeSearch } from './knowledge/stored-knowledge-search.js';
 import type { Idempotency } from './http/idempotency.js';
 import type { OutboundClient } from './outbound/outbound-client.js';
 import type { Store } from './storage/store.js';
+import { attachJobs, type Jobs } from './app-jobs.js';
 
 /** The parts of agents' knowledge made before the tools (which search it): the file store and search. */
 export interface KnowledgeBase {
@@ -45,24 +45,24 @@ interface KnowledgeInput {
   generateId: IdGenerator;
   outbound: OutboundClient;
   base: KnowledgeBase;
+  jobs: Jobs;
 }
 
-/** The running side of knowledge: the job worker, the periodic re-crawl and sweep; stopped with the app. */
+/** The running side of knowledge: the periodic re-crawl and sweep, the extraction threads. */
 export interface Knowledge {
-  worker: JobWorker;
+  /** Stops them; after the job worker has stopped (its ingestion jobs use the extraction threads). */
   stop(): Promise<void>;
 }
 
 /**
- * The agent-files API (docs/knowledge.md) and what runs behind it: one JobWorker per process
- * with the `file_ingestion` handler, started when the app is ready (after the orphan sweep);
- * the periodic re-crawl; the hourly sweep of unowned bytes. `stop()` (also on close) stops them,
- * the worker giving its running jobs back to the queue.
+ * The agent-files API (docs/knowledge.md) and what runs behind it: the `file_ingestion` handler
+ * of the job queue; the periodic re-crawl; the hourly sweep of unowned bytes, run once before
+ * the app is ready (so before the job worker starts). `stop()` stops them.
  */
 export function createKnowledge(input: KnowledgeInput & { idempotency: Idempotency }): Knowledge {
-  const { app, config, store, clock, generateId, outbound, base } = input;
+  const { app, config, store, clock, generateId, outbound, base, jobs } = input;
   const settings = config.knowledge;
-  const { worker, extractor } = createWorker(input);
+  const extractor = createIngestion(input);
   const intake = new FileIntakeService({
     store,
     clock,
@@ -70,38 +70,39 @@ export function createKnowledge(input: KnowledgeInput & { idempotency: Idempoten
     storage: base.storage,
     outbound,
     config: settings,
-    onEnqueued: () => worker.wake(),
+    maxAttempts: config.jobs.maxAttempts,
+    onEnqueued: () => jobs.wake(),
   });
   const files = new FilesService({
     store,
     storage: base.storage,
     search: base.search,
-    cancelJob: (id) => worker.cancel(id),
+    cancelJob: (id) => jobs.cancel(id),
   });
   registerFileRoutes(app, { files, intake, idempotency: input.idempotency });
   const recrawl = new RecrawlScheduler({ intake, clock, intervalMs: settings.crawl.recrawlIntervalMs, log: app.log });
   const sweeper = new OrphanSweeper({ storage: base.storage, store, log: app.log });
   app.addHook('onReady', async () => {
     await sweeper.start();
-    worker.start();
     recrawl.start();
   });
   const stop = async () => {
     sweeper.stop();
     await recrawl.stop();
-    await worker.stop();
     await extractor.close();
   };
-  app.addHook('onClose', stop);
-  return { worker, stop };
+  // The worker starts after the sweep above, and stops before the extraction threads its jobs use.
+  attachJobs(app, jobs, stop);
+  return { stop };
 }
 
-/** The job worker with the `file_ingestion` handler, and the extraction threads it uses. */
-function createWorker(input: KnowledgeInput): { worker: JobWorker; extractor: DocumentExtractor } {
-  const { app, store, clock, generateId, outbound, base } = input;
+/** The `file_ingestion` handler, registered with the job queue, and the extraction threads it uses. */
+function createIngestion(input: KnowledgeInput): DocumentExtractor {
+  const { store, clock, generateId, outbound, base } = input;
   const settings = input.config.knowledge;
   // One extraction worker thread per job the queue runs at once.
-  const extractor = new DocumentExtractor({ ...settings.extraction, concurrency: settings.jobs.concurrency });
+  const concurrency = Math.max(1, input.config.jobs.workerConcurrency);
+  const extractor = new DocumentExtractor({ ...settings.extraction, concurrency });
   const ingestion = new FileIngestionHandler({
     store,
     clock,
@@ -112,16 +113,8 @@ function createWorker(input: KnowledgeInput): { worker: JobWorker; extractor: Do
     outbound,
     config: settings,
   });
-  const worker = new JobWorker({
-    store,
-    clock,
-    newId: generateId,
-    handlers: [ingestion],
-    concurrency: settings.jobs.concurrency,
-    leaseMs: settings.jobs.leaseMs,
-    log: app.log,
-  });
-  return { worker, extractor };
+  input.jobs.register(ingestion);
+  return extractor;
 }
 
 /** Removes bytes no file row owns (file-storage.ts): at start, then hourly. */

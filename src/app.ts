@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
+import { createJobs, type Jobs } from './app-jobs.js';
+import { closeGracefully } from './app-shutdown.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -95,6 +97,8 @@ export interface ParleyApp {
   liveness: ProcessLiveness;
   bus: MemoryLiveBus;
   sse: SseRegistry;
+  /** The job queue's worker in this process (`parley worker` runs only this). */
+  jobs: Jobs;
   /**
    * The one guarded client for requests to the outside world (docs/security.md), built from
    * `config.outbound`; whatever calls out (external tools, `http_request`, OpenAPI import by URL)
@@ -139,7 +143,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, liveness } = createRuntime(runtimeInput);
+  const { bus, eventLog, runtime, liveness, jobs } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
   const ttlSeconds = config.streamTokenTtlSeconds;
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
@@ -157,7 +161,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerBrowserCredentialRoutes(app, { tokens, widget, idempotency });
   registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
-  const knowledge = createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base });
+  createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base, jobs });
   await app.ready();
   credentialWatch.start();
 
@@ -168,13 +172,13 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     liveness,
     bus,
     sse,
+    jobs,
     outbound,
     beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
-      // Running jobs are given back to the queue at once (JobWorker.stop): another process takes them.
-      await Promise.all([credentialWatch.stop(), knowledge.stop()]);
-      await closeGracefully({ app, sse, runtime, runDeadlineMs });
+      // The job worker drains beside the runs (docs/jobs.md); the credential watch just stops.
+      await closeGracefully({ app, sse, runtime, runDeadlineMs, alongside: [credentialWatch, jobs] });
     },
   };
 }
@@ -217,14 +221,14 @@ function registerToolFamilies(
   registerMcpOAuthRoutes(app, { oauth: input.mcpOAuth });
 }
 
-/** The agent runtime with its event log and bus, and the process's heartbeat watch over it. */
+/** The agent runtime with its event log and bus, the process's heartbeat watch over it, and the job worker. */
 function createRuntime(input: {
   dependencies: AppDependencies;
   clock: Clock;
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
-}): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness } {
+}): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness; jobs: Jobs } {
   const { dependencies, clock, generateId, logger } = input;
   const { config, store } = dependencies;
   const bus = new MemoryLiveBus();
@@ -251,7 +255,8 @@ function createRuntime(input: {
     logger,
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
-  return { bus, eventLog, runtime, liveness };
+  const jobs = createJobs({ config, store, clock, generateId, log: logger });
+  return { bus, eventLog, runtime, liveness, jobs };
 }
 
 /**
@@ -303,56 +308,3 @@ function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefi
     schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler as never } },
   };
 }
-
-async function closeGracefully(input: {
-  app: FastifyInstance;
-  sse: SseRegistry;
-  runtime: AgentRuntime;
-  runDeadlineMs: number;
-}): Promise<void> {
-  const { app } = input;
-  const drainUntil = Date.now() + input.runDeadlineMs;
-  input.sse.closeAll();
-  // Keep-alive connections with no request in flight are closed as soon as they are idle; those
-  // that finish their request later (replies that waited for a run, ended streams) follow.
-  const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
-  try {
-    await input.runtime.shutdown(input.runDeadlineMs);
-    // The listener stays open while work drains, so a probe of /readyz gets the 503 every
-    // request gets now (request-hooks.ts) rather than a refused connection.
-    await connectionsDrained(app, drainUntil);
-    await closeListener(app);
-  } finally {
-    clearInterval(sweeper);
-  }
-}
-
-/** Resolves once no connection is open (every in-flight request answered), or at `until`. */
-async function connectionsDrained(app: FastifyInstance, until: number): Promise<void> {
-  const openConnections = () =>
-    new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
-  while (Date.now() < until && (await openConnections()) > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function closeListener(app: FastifyInstance): Promise<void> {
-  const closing = app.close();
-  app.server.closeIdleConnections();
-  let grace: NodeJS.Timeout | undefined;
-  try {
-    const closedInTime = await Promise.race([
-      closing.then(() => true),
-      new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS))),
-    ]);
-    // What is left is a socket whose request has ended but which Node does not see as idle
-    // (seen with ended SSE responses whose client stopped reading): nothing is in flight on it.
-    if (!closedInTime) app.server.closeAllConnections();
-    await closing;
-  } finally {
-    clearTimeout(grace);
-  }
-}
-
-/** After the listener closes, how long requests still in flight get before remaining sockets are closed. */
-const SHUTDOWN_GRACE_MS = 1000;

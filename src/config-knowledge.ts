@@ -32,11 +32,6 @@ export interface KnowledgeConfig {
     readonly recrawlIntervalMs: number;
     readonly userAgent: string;
   };
-  /**
-   * The background job queue (`INGESTION_CONCURRENCY` jobs at once per process; a job's lease
-   * lasts `JOB_LEASE_MS` and is renewed while it runs; `JOB_MAX_ATTEMPTS` claims before it fails).
-   */
-  readonly jobs: { readonly concurrency: number; readonly leaseMs: number; readonly maxAttempts: number };
 }
 
 const MIB = 1024 * 1024;
@@ -68,11 +63,6 @@ export function readKnowledgeConfig(
       maxPageBytes: readInteger(environment, 'CRAWL_MAX_PAGE_BYTES', 5 * MIB, { min: 1024, max: 100 * MIB }),
       recrawlIntervalMs: readInteger(environment, 'CRAWL_RECRAWL_INTERVAL_MS', 0, { min: 0, max: 365 * 86_400_000 }),
       userAgent: `Parley/${PARLEY_VERSION}`,
-    }),
-    jobs: Object.freeze({
-      concurrency: readInteger(environment, 'INGESTION_CONCURRENCY', 2, { min: 1, max: 64 }),
-      leaseMs: readInteger(environment, 'JOB_LEASE_MS', 30_000, { min: 1000, max: 3_600_000 }),
-      maxAttempts: readInteger(environment, 'JOB_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     }),
   });
 }

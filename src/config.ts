@@ -4,6 +4,8 @@ import { ConfigError, readInteger, readOptional, readString } from './config-val
 import type { DatabaseTarget, Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
+import { readJobsConfig, type JobsConfig } from './config-jobs.js';
+import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -13,19 +15,7 @@ import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } fr
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export type { DatabaseTarget } from './config-values.js';
-
-export interface ModelProvidersConfig {
-  /** Pace of the offline demo model's stream; 0 for no delay. */
-  readonly demoWordsPerSecond: number;
-  readonly openai: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined };
-  readonly anthropic: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined };
-  /** Ollama's OpenAI-compatible endpoint. */
-  readonly ollamaBaseUrl: string;
-  /** Named OpenAI-compatible endpoints (vLLM, llama.cpp server, LM Studio, OpenRouter…). */
-  readonly openaiCompatible: Readonly<
-    Record<string, { readonly baseUrl: string; readonly apiKey: string | undefined }>
-  >;
-}
+export type { ModelProvidersConfig } from './config-models.js';
 
 export interface RuntimeConfig {
   /** Deadline of one tool call. */
@@ -108,6 +98,8 @@ export interface Config {
   readonly knowledge: KnowledgeConfig;
   /** The chat widget: visitor tokens and anonymous rate limits (config-widget.ts, docs/widget.md). */
   readonly widget: WidgetConfig;
+  /** The durable job queue and this process's workers (docs/jobs.md). */
+  readonly jobs: JobsConfig;
 }
 
 export { ConfigError } from './config-values.js';
@@ -125,8 +117,7 @@ export const DEFAULTS = {
   BODY_LIMIT_BYTES: 1024 * 1024,
   SHUTDOWN_TIMEOUT_MS: 10_000,
   PG_POOL_SIZE: 10,
-  DEMO_MODEL_WORDS_PER_SECOND: 30,
-  OLLAMA_BASE_URL: 'http://127.0.0.1:11434/v1',
+  ...MODEL_DEFAULTS,
   TOOL_TIMEOUT_MS: 10_000,
   TOOL_APPROVAL_TIMEOUT_MS: 600_000,
   TOOL_RESULT_MAX_BYTES: 1024 * 1024,
@@ -187,6 +178,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     mcp: readMcpConfig(environment, { intervalMs: DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS, host, port }),
     knowledge: readKnowledgeConfig(environment, { database, cwd }),
     widget: readWidgetConfig(environment),
+    jobs: readJobsConfig(environment),
   });
 }
 
@@ -198,25 +190,6 @@ function readOutboundAllow(environment: Environment): OutboundAllowList {
     if (error instanceof OutboundAllowListError) throw new ConfigError('OUTBOUND_ALLOW', error.message);
     throw error;
   }
-}
-
-function readModels(environment: Environment): ModelProvidersConfig {
-  return Object.freeze({
-    demoWordsPerSecond: readInteger(environment, 'DEMO_MODEL_WORDS_PER_SECOND', DEFAULTS.DEMO_MODEL_WORDS_PER_SECOND, {
-      min: 0,
-      max: 100_000,
-    }),
-    openai: Object.freeze({
-      apiKey: readOptional(environment, 'OPENAI_API_KEY'),
-      baseUrl: readOptionalUrl(environment, 'OPENAI_BASE_URL'),
-    }),
-    anthropic: Object.freeze({
-      apiKey: readOptional(environment, 'ANTHROPIC_API_KEY'),
-      baseUrl: readOptionalUrl(environment, 'ANTHROPIC_BASE_URL'),
-    }),
-    ollamaBaseUrl: readOptionalUrl(environment, 'OLLAMA_BASE_URL') ?? DEFAULTS.OLLAMA_BASE_URL,
-    openaiCompatible: readOpenAiCompatible(environment),
-  });
 }
 
 function readRuntime(environment: Environment): RuntimeConfig {
@@ -330,45 +303,6 @@ export function secretKeyFileFor(database: DatabaseTarget, cwd: string): string 
 }
 
 export const SECRET_KEY_FILE_NAME = 'secret.key';
-
-function readOptionalUrl(environment: Environment, name: string): string | undefined {
-  const value = readOptional(environment, name);
-  if (value === undefined) return undefined;
-  if (!/^https?:\/\/\S+$/.test(value)) throw new ConfigError(name, 'must be an http:// or https:// URL');
-  return withoutTrailingSlashes(value);
-}
-
-/** The URL without the slashes it ends with; a loop, as `/\/+$/` would be retried at every slash. */
-function withoutTrailingSlashes(url: string): string {
-  let end = url.length;
-  while (end > 0 && url[end - 1] === '/') end -= 1;
-  return url.slice(0, end);
-}
-
-/**
- * `OPENAI_COMPATIBLE_ENDPOINTS=vllm=http://10.0.0.5:8000/v1,lmstudio=http://127.0.0.1:1234/v1`;
- * each endpoint's key, if it needs one, in `OPENAI_COMPATIBLE_<NAME>_API_KEY`.
- */
-function readOpenAiCompatible(environment: Environment): ModelProvidersConfig['openaiCompatible'] {
-  const raw = readOptional(environment, 'OPENAI_COMPATIBLE_ENDPOINTS');
-  const endpoints: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
-  if (raw === undefined) return Object.freeze(endpoints);
-  for (const entry of raw
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)) {
-    const match = /^([a-z0-9][\w-]{0,63})=(https?:\/\/\S+)$/i.exec(entry);
-    if (!match)
-      throw new ConfigError('OPENAI_COMPATIBLE_ENDPOINTS', `has a bad entry "${entry}" (expected name=http://host/v1)`);
-    const name = match[1]!.toLowerCase();
-    const keyVariable = `OPENAI_COMPATIBLE_${name.toUpperCase().replaceAll('-', '_')}_API_KEY`;
-    endpoints[name] = Object.freeze({
-      baseUrl: withoutTrailingSlashes(match[2]!),
-      apiKey: readOptional(environment, keyVariable),
-    });
-  }
-  return Object.freeze(endpoints);
-}
 
 /** `sqlite:<relative or absolute path>` (or `sqlite::memory:`), or a `postgres://`/`postgresql://` URL. */
 export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {

@@ -10,10 +10,12 @@ import { ServerSecret } from '../security/server-secret.js';
 import { newId, systemClock } from '../ids.js';
 import { openStore, type Store } from '../storage/store.js';
 import { serve } from './serve.js';
+import { runWorker } from './worker.js';
 
 const USAGE = `Usage: parley <command>
 
   serve                         start the server (PORT, HOST, DATABASE_URL, LOG_LEVEL)
+  worker                        run only background jobs (WORKER_CONCURRENCY, same settings as serve)
   migrate                       apply database migrations and exit
   keys create --org NAME [--user NAME] [--name TEXT] [--scopes read,write,admin] [--expires ISO-8601]
                                 create an API key; prints only the key
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(config);
+    case 'worker':
+      return runWorker(config);
     case 'migrate':
       return withStore(config, async () => {
         process.stdout.write('migrations applied\n');

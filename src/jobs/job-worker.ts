@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { BackoffPolicy } from '../config-jobs.js';
 import type { Clock, IdGenerator } from '../ids.js';
-import type { Store } from '../storage/store.js';
-import type { Job } from '../domain/jobs.js';
+import type { Store, StoreWriters } from '../storage/store.js';
+import type { Job, JobErrorReason } from '../domain/jobs.js';
 import type { JobHandler, JobOutcome } from './job-handler.js';
+import { retryDelayMs } from './retry-delay.js';
 
 /** Why a running job's signal was aborted: each leaves the job in another state. */
-type StopReason = 'shutdown' | 'lease_lost' | 'cancelled';
+type StopReason = 'shutdown' | 'lease_lost' | 'cancelled' | 'timeout';
 
 interface RunningJob {
   job: Job;
@@ -19,36 +21,41 @@ export interface JobWorkerOptions {
   clock: Clock;
   newId: IdGenerator;
   handlers: readonly JobHandler[];
-  /** Jobs this process runs at once. */
+  /** Jobs this process runs at once; 0: it runs none (`start` does nothing). */
   concurrency: number;
   /** How long a claim lasts without renewal; renewed every third of it while the job runs. */
   leaseMs: number;
-  /** How often the queue is polled for due jobs (enqueues in this process wake it at once). */
-  pollMs?: number;
+  /** An attempt's time limit for jobs enqueued without their own `timeout_ms`. */
+  timeoutMs: number;
+  /** The retry delay of jobs enqueued without their own `backoff`. */
+  backoff: BackoffPolicy;
+  /** The longest wait between polls when idle; polling starts at a twentieth of it (enqueues here wake it at once). */
+  pollMs: number;
   log: FastifyBaseLogger;
 }
-
-/** Retry delay after an unexpected error, per attempt made so far (capped). */
-const RETRY_DELAY_MS = 1000;
-const MAX_RETRY_DELAY_MS = 60_000;
 
 /** A job's `error_message` after an attempt failed unexpectedly (details are in the server log only). */
 export const UNEXPECTED_ERROR = 'an internal error stopped the attempt';
 
 /**
- * One per process: runs due jobs of the lease-based queue (src/domain/jobs.ts, docs/adr/0022) with
- * their handlers, `concurrency` at a time. Polls every `pollMs`, and `wake()` polls at once (call
- * it after committing an enqueue). A running job's lease is renewed every `leaseMs / 3`; if a
- * renewal finds the lease gone (the job was deleted, or this process stalled so long another
- * claimed it), the job's signal is aborted and nothing more of it is written. `stop()` aborts the
- * running jobs, waits for them, and gives their leases back (a graceful stop does not count as an
- * attempt), so another process — or this one's successor — takes them up at once.
+ * One per process: runs due jobs of the durable queue (src/domain/jobs.ts, docs/jobs.md) with
+ * their handlers, `concurrency` at a time. An idle worker polls — first after `pollMs / 20`,
+ * then twice as long each time nothing is due, up to `pollMs` — and `wake()` polls at once (call
+ * it after committing an enqueue; a finished job calls it too). One claim takes as many due jobs
+ * as there are free slots. A running job's lease is renewed every `leaseMs / 3`; a renewal that
+ * finds the lease gone aborts the job's signal and nothing more of it is written (every write
+ * names the claim's fencing token). An attempt that outruns its timeout is aborted and recorded
+ * as `timeout`; errors and timeouts are retried after a back-off until the attempts are spent,
+ * then the job fails (the dead letter). `stop(graceMs)` drains: no more claims, running jobs get
+ * `graceMs` to finish, the rest are aborted and their leases released (not counted as attempts).
  */
 export class JobWorker {
   readonly #options: JobWorkerOptions;
   readonly #handlers: Map<string, JobHandler>;
   readonly #running = new Map<string, RunningJob>();
   readonly #owner: string;
+  readonly #minPollMs: number;
+  #pollDelayMs: number;
   #timer: NodeJS.Timeout | undefined;
   #filling: Promise<void> | null = null;
   #again = false;
@@ -58,31 +65,48 @@ export class JobWorker {
     this.#options = options;
     this.#handlers = new Map(options.handlers.map((handler) => [handler.kind, handler]));
     this.#owner = `worker-${options.newId()}`;
+    this.#minPollMs = Math.max(10, Math.floor(options.pollMs / 20));
+    this.#pollDelayMs = this.#minPollMs;
+  }
+
+  get owner(): string {
+    return this.#owner;
   }
 
   start(): void {
-    if (!this.#stopped) return;
+    if (!this.#stopped || this.#options.concurrency < 1) return;
     this.#stopped = false;
-    this.#timer = setInterval(() => this.wake(), this.#options.pollMs ?? 1000);
-    this.#timer.unref();
     this.wake();
   }
 
   /** Claims due jobs now, up to the free slots (coalesces calls made while a claim runs). */
   wake(): void {
+    this.#pollDelayMs = this.#minPollMs;
+    this.#poll();
+  }
+
+  #poll(): void {
     if (this.#stopped) return;
     if (this.#filling) {
       this.#again = true;
       return;
     }
+    clearTimeout(this.#timer);
+    let claimed = 0;
     this.#filling = this.#fill()
+      .then((count) => void (claimed = count))
       .catch((error: unknown) => this.#options.log.error({ err: error }, 'job queue: claiming failed'))
       .finally(() => {
         this.#filling = null;
         if (this.#again) {
           this.#again = false;
-          this.wake();
+          this.#poll();
+          return;
         }
+        if (claimed > 0) this.#pollDelayMs = this.#minPollMs;
+        this.#schedulePoll();
+        // Nothing was due: the poll after next waits twice as long (a claim or a wake resets it).
+        if (claimed === 0) this.#pollDelayMs = Math.min(this.#options.pollMs, this.#pollDelayMs * 2);
       });
   }
 
@@ -92,21 +116,43 @@ export class JobWorker {
     if (running) this.#abort(running, 'cancelled');
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Drains: claims stop now; running jobs get `graceMs` to finish; those still running then are
+   * aborted and given back to the queue (their attempt not counted), for another process — or
+   * this one's successor — to take up at once.
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     await this.#filling;
     const running = [...this.#running.values()];
-    for (const job of running) this.#abort(job, 'shutdown');
+    if (graceMs > 0 && running.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([Promise.all(running.map((job) => job.done)), grace]);
+      clearTimeout(timer);
+    }
+    for (const job of this.#running.values()) this.#abort(job, 'shutdown');
     await Promise.all(running.map((job) => job.done));
   }
 
-  async #fill(): Promise<void> {
+  #schedulePoll(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#poll(), this.#pollDelayMs);
+    this.#timer.unref();
+  }
+
+  /** Claims until the slots are full or nothing is due; returns how many jobs it claimed. */
+  async #fill(): Promise<number> {
+    let count = 0;
     while (!this.#stopped && this.#running.size < this.#options.concurrency) {
-      const claimed = await this.#claim();
-      if (claimed === 'none') return;
-      if (claimed !== 'gave_up') this.#execute(claimed);
+      const claimed = await this.#claim(this.#options.concurrency - this.#running.size);
+      if (claimed === null) return count;
+      count += claimed.length;
+      for (const job of claimed) this.#execute(job);
     }
+    return count;
   }
 
   #lease() {
@@ -118,26 +164,38 @@ export class JobWorker {
     };
   }
 
-  /** One due job claimed for this worker — or given up, when it has used all its attempts. */
-  async #claim(): Promise<Job | 'gave_up' | 'none'> {
+  /** Up to `limit` due jobs claimed for this worker (those past their attempts are given up instead); null: none due. */
+  async #claim(limit: number): Promise<Job[] | null> {
     const lease = this.#lease();
     const kinds = [...this.#handlers.keys()];
-    if (!(await this.#options.store.jobs.anyDue({ kinds, now: lease.now }))) return 'none';
+    if (!(await this.#options.store.jobs.anyDue({ kinds, now: lease.now }))) return null;
     return this.#options.store.write(async (writers) => {
-      const job = await writers.jobs.claim({ kinds, lease });
-      if (!job) return 'none';
-      if (job.attempts <= job.max_attempts) return job;
-      // This claim is one past the last attempt: every attempt was interrupted or failed.
-      const exhausted = { ...job, attempts: job.max_attempts };
-      const reason = await this.#handlers.get(job.kind)!.onGiveUp({ job: exhausted, writers, now: lease.now });
-      await writers.jobs.finish({
-        id: job.id,
-        owner: lease.owner,
-        status: 'failed',
-        errorMessage: reason,
-        now: lease.now,
-      });
-      return 'gave_up';
+      const jobs = await writers.jobs.claim({ kinds, lease, limit });
+      if (jobs.length === 0) return null;
+      const runnable: Job[] = [];
+      for (const job of jobs) {
+        if (job.attempts <= job.max_attempts) runnable.push(job);
+        // One claim past the last attempt: the last was interrupted (its process died).
+        else await this.#giveUp(writers, { ...job, attempts: job.max_attempts }, 'interrupted', lease.now);
+      }
+      return runnable;
+    });
+  }
+
+  /** Fails the job for good (the dead letter), through its handler's onGiveUp when it has one. */
+  async #giveUp(writers: StoreWriters, job: Job, reason: JobErrorReason, now: string): Promise<void> {
+    const handler = this.#handlers.get(job.kind)!;
+    const last = { ...job, error_reason: reason };
+    const message = handler.onGiveUp
+      ? await handler.onGiveUp({ job: last, writers, now })
+      : (job.error_message ?? `the job was interrupted ${job.attempts} times`);
+    await writers.jobs.finish({
+      id: job.id,
+      token: job.lease_token,
+      status: 'failed',
+      errorMessage: message,
+      errorReason: reason,
+      now,
     });
   }
 
@@ -146,10 +204,12 @@ export class JobWorker {
     const running: RunningJob = { job, controller, stopReason: null, done: Promise.resolve() };
     this.#running.set(job.id, running);
     const renewal = setInterval(() => void this.#renew(running), Math.max(100, Math.floor(this.#options.leaseMs / 3)));
+    const timeout = setTimeout(() => this.#abort(running, 'timeout'), job.timeout_ms ?? this.#options.timeoutMs);
     running.done = this.#runToEnd(running)
       .catch((error: unknown) => this.#options.log.error({ err: error, job: job.id }, 'job queue: ending a job failed'))
       .finally(() => {
         clearInterval(renewal);
+        clearTimeout(timeout);
         this.#running.delete(job.id);
         this.wake();
       });
@@ -158,24 +218,24 @@ export class JobWorker {
   async #runToEnd(running: RunningJob): Promise<void> {
     const { job, controller } = running;
     const handler = this.#handlers.get(job.kind)!;
+    const attempt = { id: job.id, token: job.lease_token };
     let outcome: JobOutcome;
     try {
       outcome = await handler.run(job, {
         signal: controller.signal,
+        owner: this.#owner,
         reportProgress: (progress) =>
-          this.#options.store.write((writers) =>
-            writers.jobs.progress({ id: job.id, owner: this.#owner, progress, now: this.#now() }),
-          ),
+          this.#options.store.write((writers) => writers.jobs.progress({ ...attempt, progress, now: this.#now() })),
       });
     } catch (error) {
       if (running.stopReason !== null) return this.#afterStop(running);
-      return this.#afterError(running, error);
+      this.#options.log.error({ err: error, job: job.id, kind: job.kind }, 'job failed unexpectedly');
+      return this.#afterFailure(running, { message: UNEXPECTED_ERROR, reason: 'error' });
     }
     if (running.stopReason !== null) return this.#afterStop(running);
     await this.#options.store.write(async (writers) => {
       const ended = await writers.jobs.finish({
-        id: job.id,
-        owner: this.#owner,
+        ...attempt,
         status: outcome.status,
         errorMessage: outcome.errorMessage,
         progress: outcome.progress,
@@ -185,28 +245,35 @@ export class JobWorker {
     });
   }
 
-  /** A shutdown gives the lease back; a lost lease or a deleted subject leaves nothing to write. */
+  /** A shutdown gives the lease back; a timeout is a failed attempt; a lost lease or deleted subject: nothing to write. */
   async #afterStop(running: RunningJob): Promise<void> {
+    const { job } = running;
+    if (running.stopReason === 'timeout') {
+      const limit = job.timeout_ms ?? this.#options.timeoutMs;
+      return this.#afterFailure(running, { message: `the attempt timed out after ${limit} ms`, reason: 'timeout' });
+    }
     if (running.stopReason !== 'shutdown') return;
     const now = this.#now();
     await this.#options.store.write((writers) =>
-      writers.jobs.release({ id: running.job.id, owner: this.#owner, runAfter: now, countAttempt: false, now }),
+      writers.jobs.release({ id: job.id, token: job.lease_token, runAfter: now, countAttempt: false, now }),
     );
   }
 
-  /** An unexpected error: logged, and the job retried later (the attempt counts). */
-  async #afterError(running: RunningJob, error: unknown): Promise<void> {
+  /** An error or timeout: retried after the back-off while attempts remain, else the job fails for good. */
+  async #afterFailure(running: RunningJob, error: { message: string; reason: JobErrorReason }): Promise<void> {
     const { job } = running;
-    this.#options.log.error({ err: error, job: job.id, kind: job.kind }, 'job failed unexpectedly; it will be retried');
     const now = this.#options.clock.now();
-    const delay = Math.min(MAX_RETRY_DELAY_MS, RETRY_DELAY_MS * 2 ** Math.max(0, job.attempts - 1));
     await this.#options.store.write(async (writers) => {
+      if (job.attempts >= job.max_attempts) {
+        return this.#giveUp(writers, { ...job, error_message: error.message }, error.reason, now.toISOString());
+      }
+      const delay = retryDelayMs({ attempt: job.attempts, job: job.backoff, defaults: this.#options.backoff });
       await writers.jobs.release({
         id: job.id,
-        owner: this.#owner,
+        token: job.lease_token,
         runAfter: new Date(now.getTime() + delay).toISOString(),
         countAttempt: true,
-        errorMessage: UNEXPECTED_ERROR,
+        error,
         now: now.toISOString(),
       });
     });
@@ -215,8 +282,9 @@ export class JobWorker {
   async #renew(running: RunningJob): Promise<void> {
     if (running.stopReason !== null) return;
     try {
-      const lease = this.#lease();
-      const held = await this.#options.store.write((writers) => writers.jobs.renew({ id: running.job.id, lease }));
+      const { until, now } = this.#lease();
+      const attempt = { id: running.job.id, token: running.job.lease_token };
+      const held = await this.#options.store.write((writers) => writers.jobs.renew({ ...attempt, until, now }));
       if (!held) this.#abort(running, 'lease_lost');
     } catch (error) {
       // The next renewal tries again; the lease lapses (and the job is claimed again) if none succeeds.

@@ -22,6 +22,7 @@ import { ThreadRunWriter } from './kysely/thread-runs-store.js';
 import { ToolCallReader } from './kysely/tool-calls-store.js';
 import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js';
 import { JobReader, JobWriter } from './kysely/jobs-store.js';
+import { JobTestRunsWriter } from './kysely/job-test-runs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
 import { VisitorReader, VisitorWriter } from './kysely/visitors-store.js';
@@ -50,6 +51,8 @@ export interface StoreWriters {
   mcpOAuth: McpOAuthWriter;
   agentFiles: AgentFileWriter;
   jobs: JobWriter;
+  /** Only the test job kinds write it (PARLEY_TEST_JOB_KINDS=1). */
+  jobTestRuns: JobTestRunsWriter;
   fileChunks: FileChunkWriter;
   feedback: FeedbackWriter;
   widgetKeys: WidgetKeyWriter;
@@ -195,6 +198,7 @@ class BoundWriters implements StoreWriters {
   #mcpOAuth?: McpOAuthWriter;
   #agentFiles?: AgentFileWriter;
   #jobs?: JobWriter;
+  #jobTestRuns?: JobTestRunsWriter;
   #fileChunks?: FileChunkWriter;
   #feedback?: FeedbackWriter;
   #widgetKeys?: WidgetKeyWriter;
@@ -249,6 +253,9 @@ class BoundWriters implements StoreWriters {
   }
   get jobs() {
     return (this.#jobs ??= new JobWriter(this.db));
+  }
+  get jobTestRuns() {
+    return (this.#jobTestRuns ??= new JobTestRunsWriter(this.db));
   }
   get fileChunks() {
     return (this.#fileChunks ??= new FileChunkWriter(this.db));

@@ -70,3 +70,22 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   const key = /(pk_[0-9a-f]{32}_[A-Za-z0-9_-]{43})/.exec(output)?.[1] ?? null;
   return { child, baseUrl, key, output: () => output, exited };
 }
+
+/** Starts `parley worker` and resolves once it logs that it runs jobs. */
+export async function startWorker(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'worker'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: 'pipe',
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('Parley worker running jobs')) {
+    if (child.exitCode !== null) throw new Error(`worker exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`worker did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, baseUrl: '', key: null, output: () => output, exited };
+}

@@ -66,7 +66,9 @@ function worker(store: Store, handler: JobHandler, leaseMs = 1000) {
     handlers: [handler],
     concurrency: 4,
     leaseMs,
-    pollMs: 20,
+    timeoutMs: 60_000,
+    backoff: { kind: 'exponential' as const, baseMs: 10, maxMs: 100 },
+    pollMs: 200,
     log: silent,
   });
 }
@@ -126,11 +128,13 @@ describe('the job queue', () => {
     // A worker that died: it claimed the job, and its lease has run out.
     const claimed = await stores[1]!.write((writers) =>
       writers.jobs.claim({
+        limit: 1,
         kinds: ['queue_lapsed'],
         lease: { owner: 'dead-worker', until: new Date(Date.now() - 1).toISOString(), now: new Date().toISOString() },
       }),
     );
-    expect(claimed).toMatchObject({ id, status: 'running', attempts: 1, lease_owner: 'dead-worker' });
+    expect(claimed).toHaveLength(1);
+    expect(claimed[0]).toMatchObject({ id, status: 'running', attempts: 1, lease_owner: 'dead-worker' });
     const { handler, runs } = recordingHandler('queue_lapsed');
     const live = worker(stores[0]!, handler);
     live.start();
@@ -147,6 +151,7 @@ describe('the job queue', () => {
     const [id] = await enqueue('queue_exhausted', 1, 1);
     await stores[1]!.write((writers) =>
       writers.jobs.claim({
+        limit: 1,
         kinds: ['queue_exhausted'],
         lease: { owner: 'dead-worker', until: new Date(Date.now() - 1).toISOString(), now: new Date().toISOString() },
       }),

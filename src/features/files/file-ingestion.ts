@@ -3,7 +3,6 @@ import type { StoredAgentFile } from '../../domain/agent-files.js';
 import type { Clock, IdGenerator } from '../../ids.js';
 import type { Job } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, JobOutcome } from '../../jobs/job-handler.js';
-import { UNEXPECTED_ERROR } from '../../jobs/job-worker.js';
 import { chunkDocument } from '../../knowledge/chunk.js';
 import { ExtractionError } from '../../knowledge/document.js';
 import type { EmbeddingModel } from '../../knowledge/embeddings.js';
@@ -64,9 +63,11 @@ export class FileIngestionHandler implements JobHandler {
   async onGiveUp(input: { job: Job; writers: StoreWriters; now: string }): Promise<string> {
     const { job, writers, now } = input;
     const reason =
-      job.error_message === UNEXPECTED_ERROR
+      job.error_reason === 'error'
         ? `indexing failed ${job.attempts} times with an internal error`
-        : `indexing was interrupted ${job.attempts} times`;
+        : job.error_reason === 'timeout'
+          ? `indexing timed out ${job.attempts} times`
+          : `indexing was interrupted ${job.attempts} times`;
     const file = await writers.agentFiles.find({ organizationId: job.organization_id, id: job.subject_id });
     if (file) {
       await writers.agentFiles.markFailed({ organizationId: job.organization_id, id: file.id, message: reason, now });

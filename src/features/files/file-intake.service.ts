@@ -18,6 +18,8 @@ export interface FileIntakeDependencies {
   storage: FileStorage;
   outbound: OutboundClient;
   config: KnowledgeConfig;
+  /** Attempts of an ingestion job (`JOB_MAX_ATTEMPTS`). */
+  maxAttempts: number;
   /** Called after a commit that enqueued a job: the worker of this process claims it at once. */
   onEnqueued: () => void;
 }
@@ -190,7 +192,7 @@ export class FileIntakeService {
       organization_id: input.organizationId,
       kind: FILE_INGESTION,
       subject_id: input.fileId,
-      max_attempts: this.dependencies.config.jobs.maxAttempts,
+      max_attempts: this.dependencies.maxAttempts,
       progress: emptyProgress(),
       now: input.now,
     });

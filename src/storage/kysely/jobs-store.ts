@@ -1,34 +1,61 @@
 import { SqliteAdapter, type ExpressionBuilder } from 'kysely';
 import type { JsonObject } from '../../domain/models.js';
-import { ACTIVE_JOB_STATUSES, type Job, type JobStatus, type NewJob } from '../../domain/jobs.js';
+import {
+  ACTIVE_JOB_STATUSES,
+  FINISHED_JOB_STATUSES,
+  JOB_PRIORITIES,
+  type Job,
+  type JobBackoff,
+  type JobErrorReason,
+  type JobStatus,
+  type NewJob,
+} from '../../domain/jobs.js';
 import type { Database, JobRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 
 function rowToJob(row: JobRow): Job {
   return {
     ...row,
-    // Only this store writes the column, and only with the queue's statuses.
+    // Only this store writes these columns, and only with the queue's values.
     status: row.status as JobStatus,
+    error_reason: row.error_reason as JobErrorReason | null,
+    priority: Number(row.priority),
+    payload: parseJson<JsonObject>(row.payload),
     attempts: Number(row.attempts),
     max_attempts: Number(row.max_attempts),
+    timeout_ms: row.timeout_ms === null ? null : Number(row.timeout_ms),
+    backoff: row.backoff === null ? null : parseJson<JobBackoff>(row.backoff),
+    lease_token: Number(row.lease_token),
     progress: parseJson<JsonObject>(row.progress),
   };
 }
 
-/** A job a claim may take at `now`: queued and due, or running with a lapsed lease (its worker died). */
-function dueJob(eb: ExpressionBuilder<Database, 'jobs'>, now: string) {
-  return eb.or([
-    eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', now)]),
-    eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
-  ]);
+type JobsExpression = ExpressionBuilder<Database, 'jobs'>;
+
+const queuedAndDue = (eb: JobsExpression, now: string) =>
+  eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', now)]);
+const leaseLapsed = (eb: JobsExpression, now: string) =>
+  eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]);
+
+/** Claim order: priority (higher first), schedule, enqueue order (ids are UUID v7). */
+function claimOrder(left: Job, right: Job): number {
+  return (
+    right.priority - left.priority || left.run_after.localeCompare(right.run_after) || left.id.localeCompare(right.id)
+  );
 }
 
-/** The lease a claim or renewal writes: who holds the job and until when. */
+/** The lease a claim writes: who holds the jobs and until when. */
 export interface Lease {
   owner: string;
   /** ISO time the lease lapses at. */
   until: string;
   now: string;
+}
+
+/** One attempt of a running job, as its later writes name it: the id and the claim's fencing token. */
+export interface Attempt {
+  id: string;
+  token: number;
 }
 
 export class JobReader {
@@ -46,18 +73,21 @@ export class JobReader {
 
   /**
    * Whether a job of these kinds is due (what a claim would find), read without a write
-   * transaction: an idle worker's poll costs one indexed read, not a write lock.
+   * transaction: an idle worker's poll costs two indexed reads, not a write lock.
    */
   async anyDue(input: { kinds: readonly string[]; now: string }): Promise<boolean> {
     if (input.kinds.length === 0) return false;
-    const row = await this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where('kind', 'in', [...input.kinds])
-      .where((eb) => dueJob(eb, input.now))
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
+    for (const due of [queuedAndDue, leaseLapsed]) {
+      const row = await this.db
+        .selectFrom('jobs')
+        .select('id')
+        .where((eb) => due(eb, input.now))
+        .where('kind', 'in', [...input.kinds])
+        .limit(1)
+        .executeTakeFirst();
+      if (row) return true;
+    }
+    return false;
   }
 
   /** The subject's queued or running job, if any (at most one is enqueued at a time). */
@@ -75,9 +105,9 @@ export class JobReader {
 }
 
 /**
- * The queue's writes. A claim and every later write of a running job are conditional on the
- * lease (`lease_owner` = the claimer), so a worker that lost its lease — it stalled past
- * `lease_until` and another claimed the job — changes nothing of the job any more.
+ * The queue's writes. A claim raises the job's `lease_token` (the fencing token), and every
+ * later write of the attempt is conditional on it, so a worker that lost its lease — it stalled
+ * past `lease_until` and another claimed the job — changes nothing of the job any more.
  */
 export class JobWriter {
   readonly #reader: JobReader;
@@ -90,6 +120,7 @@ export class JobWriter {
     return this.#reader.active(input);
   }
 
+  /** Inserts the job in the caller's transaction: it exists exactly when the caller's rows commit. */
   async enqueue(job: NewJob): Promise<Job> {
     const row: JobRow = {
       id: job.id,
@@ -97,13 +128,19 @@ export class JobWriter {
       kind: job.kind,
       subject_id: job.subject_id,
       status: 'queued',
+      priority: JOB_PRIORITIES[job.priority ?? 'normal'],
+      payload: JSON.stringify(job.payload ?? {}),
       attempts: 0,
       max_attempts: job.max_attempts,
-      run_after: job.now,
+      timeout_ms: job.timeout_ms ?? null,
+      backoff: job.backoff ? JSON.stringify(job.backoff) : null,
+      run_after: job.run_after ?? job.now,
       lease_owner: null,
       lease_until: null,
+      lease_token: 0,
       progress: JSON.stringify(job.progress),
       error_message: null,
+      error_reason: null,
       created_at: job.now,
       updated_at: job.now,
       started_at: null,
@@ -114,80 +151,85 @@ export class JobWriter {
   }
 
   /**
-   * Claims the job that has waited longest among those due — queued with `run_after` passed, or
-   * running with a lapsed lease (its worker died) — for `lease.owner`, counting the attempt.
-   * PostgreSQL: the candidate row is locked with `FOR UPDATE SKIP LOCKED`, so concurrent
-   * claimers pass over each other's rows. SQLite has one writer at a time, so the select and the
-   * compare-and-set update after it (the same on both) cannot interleave with another claim.
+   * Claims up to `limit` due jobs for `lease.owner`, counting the attempt and raising each one's
+   * fencing token: first running jobs whose lease lapsed (their worker died), then queued jobs
+   * with `run_after` passed, in claim order. PostgreSQL: the candidates are locked with `FOR
+   * UPDATE SKIP LOCKED`, so concurrent claimers pass over each other's rows. SQLite has one
+   * writer at a time, so the selects and the update after them cannot interleave with another
+   * claim. The update tests the due condition again either way.
    */
-  async claim(input: { kinds: readonly string[]; lease: Lease }): Promise<Job | null> {
+  async claim(input: { kinds: readonly string[]; lease: Lease; limit: number }): Promise<Job[]> {
     const { lease } = input;
-    if (input.kinds.length === 0) return null;
-    const sqlite = this.db.getExecutor().adapter instanceof SqliteAdapter;
-    const candidate = await this.db
-      .selectFrom('jobs')
-      .select(['id', 'status', 'lease_until'])
-      .where('kind', 'in', [...input.kinds])
-      .where((eb) => dueJob(eb, lease.now))
-      .orderBy('run_after', 'asc')
-      .orderBy('id', 'asc')
-      .limit(1)
-      .$if(!sqlite, (query) => query.forUpdate().skipLocked())
-      .executeTakeFirst();
-    if (!candidate) return null;
-    const row = await this.db
+    if (input.kinds.length === 0 || input.limit < 1) return [];
+    const ids = await this.#candidates(input.kinds, lease.now, input.limit, leaseLapsed);
+    if (ids.length < input.limit) {
+      ids.push(...(await this.#candidates(input.kinds, lease.now, input.limit - ids.length, queuedAndDue)));
+    }
+    if (ids.length === 0) return [];
+    const rows = await this.db
       .updateTable('jobs')
       .set((eb) => ({
         status: 'running',
         attempts: eb('attempts', '+', 1),
+        lease_token: eb('lease_token', '+', 1),
         lease_owner: lease.owner,
         lease_until: lease.until,
         started_at: eb.fn.coalesce('started_at', eb.val(lease.now)),
         updated_at: lease.now,
       }))
-      .where('id', '=', candidate.id)
-      .where('status', '=', candidate.status)
-      .where((eb) =>
-        candidate.lease_until === null ? eb('lease_until', 'is', null) : eb('lease_until', '=', candidate.lease_until),
-      )
+      .where('id', 'in', ids)
+      .where((eb) => eb.or([queuedAndDue(eb, lease.now), leaseLapsed(eb, lease.now)]))
       .returningAll()
-      .executeTakeFirst();
-    return row ? rowToJob(row) : null;
+      .execute();
+    return rows.map(rowToJob).sort(claimOrder);
   }
 
-  /** Extends the lease; false when it is no longer the owner's (lost, cancelled or finished). */
-  async renew(input: { id: string; lease: Lease }): Promise<boolean> {
-    const result = await this.db
-      .updateTable('jobs')
-      .set({ lease_until: input.lease.until, updated_at: input.lease.now })
-      .where('id', '=', input.id)
-      .where('status', '=', 'running')
-      .where('lease_owner', '=', input.lease.owner)
-      .executeTakeFirst();
+  async #candidates(
+    kinds: readonly string[],
+    now: string,
+    limit: number,
+    due: (eb: JobsExpression, now: string) => ReturnType<typeof queuedAndDue>,
+  ): Promise<string[]> {
+    const sqlite = this.db.getExecutor().adapter instanceof SqliteAdapter;
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where((eb) => due(eb, now))
+      .where('kind', 'in', [...kinds])
+      .$if(due === queuedAndDue, (query) =>
+        query.orderBy('status').orderBy('priority', 'desc').orderBy('run_after').orderBy('id'),
+      )
+      .limit(limit)
+      .$if(!sqlite, (query) => query.forUpdate().skipLocked())
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** Extends the lease; false when the attempt no longer holds it (lost, cancelled or finished). */
+  async renew(input: Attempt & { until: string; now: string }): Promise<boolean> {
+    const result = await this.#held(input).set({ lease_until: input.until, updated_at: input.now }).executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Records the running job's progress; false when the lease is no longer the owner's. */
-  async progress(input: { id: string; owner: string; progress: JsonObject; now: string }): Promise<boolean> {
-    const result = await this.db
-      .updateTable('jobs')
+  /** Records the running job's progress; false when the attempt no longer holds the lease. */
+  async progress(input: Attempt & { progress: JsonObject; now: string }): Promise<boolean> {
+    const result = await this.#held(input)
       .set({ progress: JSON.stringify(input.progress), updated_at: input.now })
-      .where('id', '=', input.id)
-      .where('status', '=', 'running')
-      .where('lease_owner', '=', input.owner)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
   /**
-   * Ends the job (`succeeded` or `failed`) if the owner still holds it; `owner` null ends it
-   * whoever held it (giving up on a job whose lease lapsed). False when it was not this owner's.
+   * Ends the job (`succeeded` or `failed`) if the attempt still holds it; `token` null ends it
+   * whichever attempt held it (giving up on a job whose lease lapsed in this same transaction's
+   * claim). False when it was not this attempt's.
    */
   async finish(input: {
     id: string;
-    owner: string | null;
+    token: number | null;
     status: 'succeeded' | 'failed';
     errorMessage: string | null;
+    errorReason?: JobErrorReason | undefined;
     progress?: JsonObject | undefined;
     now: string;
   }): Promise<boolean> {
@@ -196,6 +238,7 @@ export class JobWriter {
       .set({
         status: input.status,
         error_message: input.errorMessage,
+        ...(input.errorReason === undefined ? {} : { error_reason: input.errorReason }),
         lease_owner: null,
         lease_until: null,
         finished_at: input.now,
@@ -204,7 +247,7 @@ export class JobWriter {
       })
       .where('id', '=', input.id)
       .where('status', '=', 'running');
-    if (input.owner !== null) query = query.where('lease_owner', '=', input.owner);
+    if (input.token !== null) query = query.where('lease_token', '=', input.token);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -213,17 +256,16 @@ export class JobWriter {
    * Gives the job back to the queue, due at `runAfter`. `countAttempt` false undoes the claim's
    * count (a graceful stop is not an interruption); true keeps it (a retry after an error).
    */
-  async release(input: {
-    id: string;
-    owner: string;
-    runAfter: string;
-    countAttempt: boolean;
-    /** Why the attempt ended, kept for the give-up message; the stored one is kept when absent. */
-    errorMessage?: string | undefined;
-    now: string;
-  }): Promise<void> {
-    await this.db
-      .updateTable('jobs')
+  async release(
+    input: Attempt & {
+      runAfter: string;
+      countAttempt: boolean;
+      /** Why the attempt ended, kept as the last error; the stored one is kept when absent. */
+      error?: { message: string; reason: JobErrorReason } | undefined;
+      now: string;
+    },
+  ): Promise<boolean> {
+    const result = await this.#held(input)
       .set((eb) => ({
         status: 'queued',
         lease_owner: null,
@@ -231,12 +273,10 @@ export class JobWriter {
         run_after: input.runAfter,
         updated_at: input.now,
         ...(input.countAttempt ? {} : { attempts: eb('attempts', '-', 1) }),
-        ...(input.errorMessage === undefined ? {} : { error_message: input.errorMessage }),
+        ...(input.error === undefined ? {} : { error_message: input.error.message, error_reason: input.error.reason }),
       }))
-      .where('id', '=', input.id)
-      .where('status', '=', 'running')
-      .where('lease_owner', '=', input.owner)
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Deletes every job of these subjects (they are being deleted); a running one loses its lease. */
@@ -247,5 +287,30 @@ export class JobWriter {
       .where('organization_id', '=', input.organizationId)
       .where('subject_id', 'in', [...input.subjectIds])
       .execute();
+  }
+
+  /** Retention: deletes up to `limit` jobs that finished before `before`; returns how many. */
+  async trimFinished(input: { before: string; limit: number }): Promise<number> {
+    const result = await this.db
+      .deleteFrom('jobs')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('jobs')
+          .select('id')
+          .where('status', 'in', [...FINISHED_JOB_STATUSES])
+          .where('finished_at', '<', input.before)
+          .limit(input.limit),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** The update of a running attempt that still holds its lease (the fencing token matches). */
+  #held(attempt: Attempt) {
+    return this.db
+      .updateTable('jobs')
+      .where('id', '=', attempt.id)
+      .where('status', '=', 'running')
+      .where('lease_token', '=', attempt.token);
   }
 }

@@ -1,7 +1,9 @@
 import type { Generated } from 'kysely';
 import type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
+import type { JobRow, JobTestRunRow } from './schema-jobs.js';
 
 export type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
+export type { JobRow, JobTestRunRow } from './schema-jobs.js';
 
 /**
  * Row types of every table, as both dialects store them. JSON is kept in text columns and
@@ -316,30 +318,6 @@ export interface FileChunkRow {
 /** A chunk row as the ingestion job inserts it (`seq` is the database's). */
 export type NewFileChunk = Readonly<FileChunkRow>;
 
-/** A background job in the lease-based queue (migration 0009). */
-export interface JobRow {
-  id: string;
-  organization_id: string;
-  /** `file_ingestion`, … */
-  kind: string;
-  /** What the job works on (a file id for `file_ingestion`). */
-  subject_id: string;
-  /** `queued`, `running`, `succeeded`, `failed` or `cancelled`. */
-  status: string;
-  attempts: number;
-  max_attempts: number;
-  run_after: string;
-  lease_owner: string | null;
-  lease_until: string | null;
-  /** JSON object, defined by the job's kind. */
-  progress: string;
-  error_message: string | null;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
-
 export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
@@ -362,6 +340,7 @@ export interface Database {
   /** `seq` (an integer key, made by the database) is used by the SQLite full-text index only. */
   file_chunks: FileChunkRow & { seq: Generated<number> };
   jobs: JobRow;
+  job_test_runs: JobTestRunRow;
   widget_keys: WidgetKeyRow;
   anonymous_users: AnonymousUserRow;
   widget_users: WidgetUserRow;

@@ -1,0 +1,210 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import pg from 'pg';
+import { newId, systemClock } from '../dist/ids.js';
+import { JobWorker } from '../dist/jobs/job-worker.js';
+import { openStore } from '../dist/storage/store.js';
+import { openDatabase } from '../dist/storage/kysely/database.js';
+
+/**
+ * `npm run bench:queue` (builds first): the durable job queue (docs/jobs.md) against BullMQ.
+ *
+ * - Throughput: BENCH_QUEUE_JOBS (default 10,000) no-op jobs enqueued in transactions of 100
+ *   while a worker of BENCH_QUEUE_CONCURRENCY (default 16) runs them; jobs per second from the
+ *   first enqueue to the last completion (each completion committed: durable). SQLite (a file,
+ *   WAL) and PostgreSQL (a fresh database on BENCH_POSTGRES_URL, default the local server).
+ * - Pickup latency: 300 jobs enqueued one at a time, 5 ms apart, to an idle worker; from the
+ *   enqueue's commit to the handler's start, p50 and p99 (the in-process wake).
+ * - BullMQ on redis://127.0.0.1:6379, the same counts and concurrency (addBulk of 100; the same
+ *   latency loop), when the `bullmq` package is installed; otherwise that row says so.
+ */
+
+const JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 10_000);
+const CONCURRENCY = Number(process.env.BENCH_QUEUE_CONCURRENCY ?? 16);
+const LATENCY_JOBS = 300;
+const BATCH = 100;
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const silent = { error: console.error, warn: () => {}, info: () => {}, debug: () => {} };
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+async function parleyQueue(target) {
+  const store = await openStore(target, { postgresPoolSize: CONCURRENCY + 4 });
+  const organizationId = newId();
+  await store.write((w) =>
+    w.organizations.ensure({ id: organizationId, name: `bench-${organizationId}`, now: new Date().toISOString() }),
+  );
+  const started = new Map();
+  const handler = {
+    kind: 'bench_noop',
+    run: async (job) => {
+      started.set(job.id, performance.now());
+      return { status: 'succeeded', errorMessage: null };
+    },
+  };
+  const worker = new JobWorker({
+    store,
+    clock: systemClock,
+    newId,
+    handlers: [handler],
+    concurrency: CONCURRENCY,
+    leaseMs: 30_000,
+    timeoutMs: 60_000,
+    backoff: { kind: 'exponential', baseMs: 1000, maxMs: 60_000 },
+    pollMs: 1000,
+    log: silent,
+  });
+  const enqueue = async (count) => {
+    const ids = Array.from({ length: count }, () => newId());
+    const now = new Date().toISOString();
+    await store.write(async (w) => {
+      for (const id of ids) {
+        await w.jobs.enqueue({
+          id,
+          organization_id: organizationId,
+          kind: 'bench_noop',
+          subject_id: id,
+          max_attempts: 3,
+          progress: {},
+          now,
+        });
+      }
+    });
+    worker.wake();
+    return ids;
+  };
+  worker.start();
+
+  // Throughput.
+  const t0 = performance.now();
+  const all = [];
+  for (let sent = 0; sent < JOBS; sent += BATCH) all.push(...(await enqueue(Math.min(BATCH, JOBS - sent))));
+  await waitAllSucceeded(target, all.length);
+  const seconds = (performance.now() - t0) / 1000;
+
+  // Pickup latency.
+  const latencies = [];
+  for (let index = 0; index < LATENCY_JOBS; index += 1) {
+    const [id] = await enqueue(1);
+    const committed = performance.now();
+    while (!started.has(id)) await nextTurn();
+    latencies.push(started.get(id) - committed);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await worker.stop();
+  await store.close();
+  return { rate: JOBS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** Until `count` jobs have succeeded: one count every 20 ms on a connection of its own (completions are commits). */
+async function waitAllSucceeded(target, count) {
+  const inspector = openDatabase(target, { postgresPoolSize: 1 });
+  try {
+    for (;;) {
+      const row = await inspector.reader
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('count'))
+        .where('status', '=', 'succeeded')
+        .executeTakeFirstOrThrow();
+      if (Number(row.count) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await inspector.close();
+  }
+}
+
+async function bullmq() {
+  let module;
+  try {
+    module = await import('bullmq');
+  } catch {
+    return null;
+  }
+  const { Queue, Worker } = module;
+  const connection = { host: '127.0.0.1', port: 6379 };
+  const name = `parley-bench-${Date.now()}`;
+  const queue = new Queue(name, { connection });
+  const started = new Map();
+  let completed = 0;
+  let resolveAll;
+  const allDone = new Promise((resolve) => (resolveAll = resolve));
+  const worker = new Worker(
+    name,
+    async (job) => {
+      started.set(job.id, performance.now());
+    },
+    { connection, concurrency: CONCURRENCY },
+  );
+  worker.on('completed', () => {
+    completed += 1;
+    if (completed === JOBS) resolveAll();
+  });
+  await worker.waitUntilReady();
+  const t0 = performance.now();
+  for (let sent = 0; sent < JOBS; sent += BATCH) {
+    const count = Math.min(BATCH, JOBS - sent);
+    await queue.addBulk(Array.from({ length: count }, (_, index) => ({ name: 'noop', data: { index: sent + index } })));
+  }
+  await allDone;
+  const seconds = (performance.now() - t0) / 1000;
+  const latencies = [];
+  for (let index = 0; index < LATENCY_JOBS; index += 1) {
+    const job = await queue.add('noop', { index });
+    const committed = performance.now();
+    while (!started.has(job.id)) await nextTurn();
+    latencies.push(started.get(job.id) - committed);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return { rate: JOBS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function withPostgres(work) {
+  const name = `parley_bench_queue_${process.pid}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  try {
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${name}`;
+    return await work({ kind: 'postgres', connectionString: url.toString() });
+  } finally {
+    await admin.query(`drop database ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-queue-'));
+const rows = [];
+const line = (label, result) =>
+  result === null
+    ? `| ${label} | not installed (npm install --save-dev --save-exact bullmq) | | |`
+    : `| ${label} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} |`;
+try {
+  rows.push(
+    line('Parley, SQLite (file, WAL)', await parleyQueue({ kind: 'sqlite', filename: path.join(directory, 'q.db') })),
+  );
+  rows.push(line('Parley, PostgreSQL', await withPostgres((target) => parleyQueue(target))));
+  rows.push(line('BullMQ, Redis', await bullmq()));
+} finally {
+  fs.rmSync(directory, { recursive: true, force: true });
+}
+process.stdout.write(
+  [
+    `${JOBS.toLocaleString('en')} no-op jobs, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)} at the end`,
+    '',
+    '| queue | jobs/s (enqueue → completed) | pickup p50 ms | pickup p99 ms |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ].join('\n'),
+);
