@@ -224,7 +224,8 @@ async function rankMatches(
  * are scored — each with every lexeme's term, so its score is exact. A common lexeme's n is the
  * capped count, which makes its idf the most a lexeme of that frequency could have (an upper
  * bound; it stays below an essential one's). When a bounded plan finds fewer than `limit`
- * chunks, all matches of any lexeme are scored. Every step is its own statement, with the
+ * chunks, the rarest lexeme's chunks are scored (when every lexeme was common), then all matches
+ * of any lexeme. Every step is its own statement, with the
  * per-chunk sum a correlated subquery over at most 32 lexemes, so no planner estimate can turn
  * it into a loop over the agent's chunks. The chunk's organisation and agent are compared as
  * expressions (`(c.agent_id || '') = …`), which no B-tree index serves: the match must come from
@@ -269,8 +270,14 @@ async function postgresSearch(db: Executor, input: FullTextQuery, budget: number
   const all = present.map(({ lexeme }) => lexeme);
   const exact = essential.length === present.length;
   const bounded = essential.length > 0 ? { any: essential } : { every: all };
-  const rows = await postgresRank(db, input, present, bounded);
+  let rows = await postgresRank(db, input, present, bounded);
   if (exact || rows.length >= input.limit) return rows;
+  // Every lexeme common and too few chunks with them all: the rarest one's chunks next (as many
+  // as its capped count said, at least), before every match of any.
+  if (essential.length === 0) {
+    rows = await postgresRank(db, input, present, { any: [present[0]!.lexeme] });
+    if (rows.length >= input.limit) return rows;
+  }
   return postgresRank(db, input, present, { any: all });
 }
 
