@@ -2,6 +2,7 @@ import type { ChatMessage, JsonObject, MessageFeedbackSimple, Page, ToolCall } f
 import type { NewFeedback, NewMessage, PositionedToolCall, StoredToolCall } from '../../domain/runs.js';
 import type { FeedbackRow, MessageRow, ToolCallRow } from './schema.js';
 import { parseJson, parseNullableJson, type Executor } from './executor.js';
+import { feedbackRowToStoredFeedback } from './feedback-store.js';
 import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
 
 /**
@@ -39,20 +40,16 @@ function toolCallRowToToolCall(row: ToolCallRow): ToolCall {
   return call;
 }
 
+/** The rating as a message embeds it: the stored one without what only the feedback routes show. */
 function feedbackRowToFeedback(row: FeedbackRow): MessageFeedbackSimple {
-  return {
-    id: row.id,
-    human_message_id: row.human_message_id,
-    ai_message_id: row.ai_message_id,
-    flow_execution_id: row.flow_execution_id,
-    user_id: row.user_id,
-    organization_id: row.organization_id,
-    feedback_type: row.feedback_type,
-    issue_type: row.issue_type,
-    comment: row.comment,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
+  const {
+    thread_id: _thread,
+    anon_user_id: _visitor,
+    source: _source,
+    context_id: _context,
+    ...simple
+  } = feedbackRowToStoredFeedback(row);
+  return simple;
 }
 
 function messageRowToMessage(
