@@ -17,6 +17,7 @@ import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
 import { SseRegistry } from './http/sse-registry.js';
+import { createPricingTable } from './models/pricing.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
@@ -256,6 +257,7 @@ function createRuntime(input: {
     process: identity,
     eventLog,
     models: dependencies.models ?? createModelRegistry(config.models),
+    pricing: createPricingTable(config.pricing),
     tools: input.tools,
     clock,
     newId: generateId,

@@ -3,6 +3,7 @@ import { ConfigError, readInteger, readOptional, readString } from './config-val
 import type { DatabaseTarget, Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
+import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -105,6 +106,8 @@ export interface Config {
   readonly outbound: { readonly allow: OutboundAllowList };
   readonly mcp: McpConfig;
   readonly knowledge: KnowledgeConfig;
+  /** `MODEL_PRICING`: the operator's model prices over the built-in ones (docs/usage.md). */
+  readonly pricing: PricingOverrides;
 }
 
 export { ConfigError } from './config-values.js';
@@ -183,6 +186,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     outbound: Object.freeze({ allow: readOutboundAllow(environment) }),
     mcp: readMcpConfig(environment, { intervalMs: DEFAULTS.MCP_HEALTH_CHECK_INTERVAL_MS, host, port }),
     knowledge: readKnowledgeConfig(environment, { database, cwd }),
+    pricing: readPricingOverrides(environment),
   });
 }
 

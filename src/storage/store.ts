@@ -24,6 +24,8 @@ import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js'
 import { JobReader, JobWriter } from './kysely/jobs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
+import { UsageReader, UsageWriter } from './kysely/usage-store.js';
+import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -50,6 +52,8 @@ export interface StoreWriters {
   jobs: JobWriter;
   fileChunks: FileChunkWriter;
   feedback: FeedbackWriter;
+  usage: UsageWriter;
+  quotas: QuotaWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -106,6 +110,8 @@ export class Store {
   readonly jobs: JobReader;
   readonly fileChunks: FileChunkReader;
   readonly feedback: FeedbackReader;
+  readonly usage: UsageReader;
+  readonly quotas: QuotaReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -131,6 +137,8 @@ export class Store {
     this.jobs = new JobReader(reader);
     this.fileChunks = new FileChunkReader(reader, database.dialect);
     this.feedback = new FeedbackReader(reader);
+    this.usage = new UsageReader(reader);
+    this.quotas = new QuotaReader(reader);
   }
 
   /**
@@ -189,6 +197,8 @@ class BoundWriters implements StoreWriters {
   #jobs?: JobWriter;
   #fileChunks?: FileChunkWriter;
   #feedback?: FeedbackWriter;
+  #usage?: UsageWriter;
+  #quotas?: QuotaWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -245,6 +255,12 @@ class BoundWriters implements StoreWriters {
   }
   get feedback() {
     return (this.#feedback ??= new FeedbackWriter(this.db));
+  }
+  get usage() {
+    return (this.#usage ??= new UsageWriter(this.db));
+  }
+  get quotas() {
+    return (this.#quotas ??= new QuotaWriter(this.db));
   }
 }
 

@@ -18,6 +18,7 @@ import * as knowledgeFiles from './migrations/0009-knowledge-files.js';
 import * as webUsers from './migrations/0010-web-users.js';
 import * as feedback from './migrations/0011-feedback.js';
 import * as messageSearch from './migrations/0012-message-search.js';
+import * as usageAndQuotas from './migrations/0015-usage-and-quotas.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -54,6 +55,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-web-users': webUsers,
   '0011-feedback': feedback,
   '0012-message-search': messageSearch,
+  '0015-usage-and-quotas': usageAndQuotas,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

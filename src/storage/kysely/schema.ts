@@ -340,6 +340,32 @@ export interface JobRow {
   finished_at: string | null;
 }
 
+/** One ended run's tokens and cost (migration 0015); kept when its agent or thread is deleted. */
+export interface RunUsageRow {
+  run_id: string;
+  organization_id: string;
+  agent_id: string;
+  thread_id: string | null;
+  message_id: string | null;
+  model: string;
+  status: string;
+  input_tokens: number;
+  output_tokens: number;
+  /** USD; null when the model has no price. */
+  cost: number | null;
+  started_at: string;
+  ended_at: string;
+}
+
+/** An organisation's budget per period (migration 0015); null: no limit. */
+export interface OrganizationQuotaRow {
+  organization_id: string;
+  period: string;
+  max_tokens: number | null;
+  max_cost: number | null;
+  updated_at: string;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   users: UserRow;
@@ -365,4 +391,6 @@ export interface Database {
   widget_keys: WidgetKeyRow;
   anonymous_users: AnonymousUserRow;
   widget_users: WidgetUserRow;
+  run_usage: RunUsageRow;
+  organization_quotas: OrganizationQuotaRow;
 }
