@@ -27,14 +27,21 @@ export function readPricingOverrides(environment: Environment): PricingOverrides
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError(VARIABLE, 'must be a JSON object of model id → {"input": USD, "output": USD} per million tokens');
+    throw new ConfigError(
+      VARIABLE,
+      'must be a JSON object of model id → {"input": USD, "output": USD} per million tokens',
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(VARIABLE, 'must be a JSON object of model id → {"input": USD, "output": USD} per million tokens');
+    throw new ConfigError(
+      VARIABLE,
+      'must be a JSON object of model id → {"input": USD, "output": USD} per million tokens',
+    );
   }
   const overrides: Record<string, ModelPrice | null> = {};
   for (const [modelId, price] of Object.entries(parsed)) {
-    if (modelId.trim() === '' || modelId.length > 200) throw new ConfigError(VARIABLE, 'has an empty or overlong model id');
+    if (modelId.trim() === '' || modelId.length > 200)
+      throw new ConfigError(VARIABLE, 'has an empty or overlong model id');
     overrides[modelId] = price === null ? null : readPrice(modelId, price);
   }
   return Object.freeze(overrides);

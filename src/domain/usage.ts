@@ -69,7 +69,8 @@ export interface QuotaStatus extends Quota {
 export function periodAround(period: QuotaPeriod, now: Date): { start: Date; end: Date } {
   const year = now.getUTCFullYear();
   const month = now.getUTCMonth();
-  if (period === 'month') return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
+  if (period === 'month')
+    return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
   const day = now.getUTCDate();
   return { start: new Date(Date.UTC(year, month, day)), end: new Date(Date.UTC(year, month, day + 1)) };
 }
@@ -86,7 +87,14 @@ export function quotaAdmits(status: QuotaStatus): boolean {
 
 /** Sums figures (the report's total over its groups). */
 export function addFigures(groups: readonly UsageFigures[]): UsageFigures {
-  const total: UsageFigures = { runs: 0, input_tokens: 0, output_tokens: 0, total_tokens: 0, cost: null, unpriced_runs: 0 };
+  const total: UsageFigures = {
+    runs: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    total_tokens: 0,
+    cost: null,
+    unpriced_runs: 0,
+  };
   for (const group of groups) {
     total.runs += group.runs;
     total.input_tokens += group.input_tokens;

@@ -9,7 +9,10 @@ export const NO_QUOTA: Quota = { period: 'month', max_tokens: null, max_cost: nu
  * The organisation's budget with what its current period has used (the runs that ended in it,
  * from the usage ledger), or the month's use under no limits when it has no quota.
  */
-export async function readQuotaStatus(store: Store, input: { organizationId: string; now: Date }): Promise<QuotaStatus> {
+export async function readQuotaStatus(
+  store: Store,
+  input: { organizationId: string; now: Date },
+): Promise<QuotaStatus> {
   const quota = (await store.quotas.get(input.organizationId)) ?? NO_QUOTA;
   return statusOf(store, { ...input, quota });
 }

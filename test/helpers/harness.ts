@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
 import type { KnowledgeConfig } from '../../src/config-knowledge.js';
+import type { PricingOverrides } from '../../src/config-pricing.js';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -101,6 +102,8 @@ export async function createTestContext(
     outboundLookup?: LookupFunction;
     /** Knowledge settings over the defaults; `filesDir` is this context's own `files` folder unless given. */
     knowledgeConfig?: Partial<KnowledgeConfig>;
+    /** MODEL_PRICING, parsed; none (the built-in prices) when absent. */
+    pricing?: PricingOverrides;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -135,6 +138,7 @@ export async function createTestContext(
         streamTokenTtlSeconds: options.streamTokenTtlSeconds ?? defaults.streamTokenTtlSeconds,
         outbound: options.outboundAllow ? { allow: parseOutboundAllow(options.outboundAllow) } : defaults.outbound,
         knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
+        pricing: options.pricing ?? defaults.pricing,
         ...overrides,
       },
       store: appStore,

@@ -72,6 +72,10 @@ export class UsageWriter {
 
   /** Records an ended run's spend (once: a run ends once, and its id is the key). */
   async record(record: RunUsageRecord): Promise<void> {
-    await this.db.insertInto('run_usage').values(record).onConflict((conflict) => conflict.doNothing()).execute();
+    await this.db
+      .insertInto('run_usage')
+      .values(record)
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
   }
 }
