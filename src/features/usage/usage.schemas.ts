@@ -22,7 +22,8 @@ export const UsageQuery = Type.Object({
   to: Type.Optional(
     Type.String({
       format: 'date-time',
-      description: 'Runs that ended before this time (exclusive); now when absent. At most 400 days after `from`.',
+      description:
+        'Runs that ended before this time (exclusive); the end of today (UTC) when absent. At most 400 days after `from`.',
     }),
   ),
 });

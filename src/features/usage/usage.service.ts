@@ -1,4 +1,11 @@
-import { addFigures, type Quota, type UsageFigures, type UsageGroup, type UsageGroupBy } from '../../domain/usage.js';
+import {
+  addFigures,
+  periodAround,
+  type Quota,
+  type UsageFigures,
+  type UsageGroup,
+  type UsageGroupBy,
+} from '../../domain/usage.js';
 import { validationError } from '../../errors.js';
 import type { Clock } from '../../ids.js';
 import { publicStatus, readQuotaStatus } from '../../runtime/quota-admission.js';
@@ -20,14 +27,18 @@ export interface UsageReport {
 export class UsageService {
   constructor(private readonly dependencies: { store: Store; clock: Clock }) {}
 
-  /** Sums over the runs that ended in [from, to); 422 for a window backwards or over 400 days. */
+  /**
+   * Sums over the runs that ended in [from, to); 422 for a window backwards or over 400 days.
+   * `to` defaults to the end of today (UTC), `from` to 30 days before `to`.
+   */
   async report(input: {
     organizationId: string;
     groupBy: UsageGroupBy;
     from?: string | undefined;
     to?: string | undefined;
   }): Promise<UsageReport> {
-    const to = input.to === undefined ? this.dependencies.clock.now() : new Date(input.to);
+    // By default the 30 UTC days up to and including today: runs that ended a moment ago count.
+    const to = input.to === undefined ? periodAround('day', this.dependencies.clock.now()).end : new Date(input.to);
     const from =
       input.from === undefined ? new Date(to.getTime() - DEFAULT_WINDOW_DAYS * DAY_MS) : new Date(input.from);
     if (from.getTime() >= to.getTime()) throw validationError(['query', 'from'], '`from` must be before `to`');
