@@ -1,7 +1,9 @@
 import type { Generated } from 'kysely';
 import type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
+import type { OrganizationQuotaRow, RunUsageRow } from './schema-usage.js';
 
 export type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
+export type { OrganizationQuotaRow, RunUsageRow } from './schema-usage.js';
 
 /**
  * Row types of every table, as both dialects store them. JSON is kept in text columns and
@@ -338,32 +340,6 @@ export interface JobRow {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
-}
-
-/** One ended run's tokens and cost (migration 0015); kept when its agent or thread is deleted. */
-export interface RunUsageRow {
-  run_id: string;
-  organization_id: string;
-  agent_id: string;
-  thread_id: string | null;
-  message_id: string | null;
-  model: string;
-  status: string;
-  input_tokens: number;
-  output_tokens: number;
-  /** USD; null when the model has no price. */
-  cost: number | null;
-  started_at: string;
-  ended_at: string;
-}
-
-/** An organisation's budget per period (migration 0015); null: no limit. */
-export interface OrganizationQuotaRow {
-  organization_id: string;
-  period: string;
-  max_tokens: number | null;
-  max_cost: number | null;
-  updated_at: string;
 }
 
 export interface Database {
