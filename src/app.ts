@@ -20,6 +20,7 @@ import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
 import { SseRegistry } from './http/sse-registry.js';
+import { createPricingTable } from './models/pricing.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
@@ -42,6 +43,8 @@ import { registerFeedbackRoutes } from './features/feedback/feedback.routes.js';
 import { FeedbackService } from './features/feedback/feedback.service.js';
 import { registerSearchRoutes } from './features/search/search.routes.js';
 import { SearchService } from './features/search/search.service.js';
+import { registerUsageRoutes } from './features/usage/usage.routes.js';
+import { UsageService } from './features/usage/usage.service.js';
 import { registerToolRoutes } from './features/tools/tools.routes.js';
 import { registerMcpRoutes } from './features/mcp/mcp.routes.js';
 import type { McpAuthorization } from './mcp/mcp-authorization.js';
@@ -183,7 +186,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   };
 }
 
-/** The flow-execution and feedback families: runs, and ratings of runs and answers. */
+/** The flow-execution, feedback and usage families: runs, ratings of runs and answers, what runs spent. */
 function registerRunFamilies(
   app: FastifyInstance,
   input: { store: Store; eventLog: ThreadEventLog; clock: Clock; newId: IdGenerator; idempotency: Idempotency },
@@ -191,6 +194,7 @@ function registerRunFamilies(
   const { store, eventLog, clock, newId, idempotency } = input;
   registerFlowExecutionRoutes(app, { store });
   registerFeedbackRoutes(app, { feedback: new FeedbackService({ store, eventLog, clock, newId }), idempotency });
+  registerUsageRoutes(app, { usage: new UsageService({ store, clock }) });
 }
 
 /**
@@ -239,6 +243,7 @@ function createRuntime(input: {
     process: identity,
     eventLog,
     models: dependencies.models ?? createModelRegistry(config.models),
+    pricing: createPricingTable(config.pricing),
     tools: input.tools,
     clock,
     newId: generateId,

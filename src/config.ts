@@ -6,6 +6,7 @@ import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
 import { readJobsConfig, type JobsConfig } from './config-jobs.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
+import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -100,6 +101,8 @@ export interface Config {
   readonly widget: WidgetConfig;
   /** The durable job queue and this process's workers (docs/jobs.md). */
   readonly jobs: JobsConfig;
+  /** `MODEL_PRICING`: the operator's model prices over the built-in ones (docs/usage.md). */
+  readonly pricing: PricingOverrides;
 }
 
 export { ConfigError } from './config-values.js';
@@ -179,6 +182,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     knowledge: readKnowledgeConfig(environment, { database, cwd }),
     widget: readWidgetConfig(environment),
     jobs: readJobsConfig(environment),
+    pricing: readPricingOverrides(environment),
   });
 }
 

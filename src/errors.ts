@@ -116,6 +116,10 @@ export const ERROR_CODES = {
     message: 'This file was added by URL: it has no stored bytes to download (its pages are indexed, not kept).',
   },
   file_job_running: { status: 409, message: 'The file is being indexed already; wait for its job to end.' },
+  quota_exceeded: {
+    status: 429,
+    message: 'The organisation has used its token or cost budget for this period. Retry after the time in Retry-After.',
+  },
   internal_error: { status: 500, message: 'Internal Server Error' },
   service_unavailable: { status: 503, message: 'The server is shutting down or not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -134,10 +138,17 @@ export class AppError extends Error {
   readonly status: number;
   readonly issues: ValidationIssue[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  /** Keys the error body carries besides `detail`, `code` and `request_id` (e.g. `quota`). */
+  readonly extra: Record<string, unknown> | undefined;
 
   constructor(
     code: ErrorCode,
-    options: { message?: string; issues?: ValidationIssue[]; headers?: Record<string, string> } = {},
+    options: {
+      message?: string;
+      issues?: ValidationIssue[];
+      headers?: Record<string, string>;
+      extra?: Record<string, unknown>;
+    } = {},
   ) {
     super(options.message ?? ERROR_CODES[code].message);
     this.name = 'AppError';
@@ -145,6 +156,7 @@ export class AppError extends Error {
     this.status = ERROR_CODES[code].status;
     this.issues = options.issues;
     this.headers = options.headers;
+    this.extra = options.extra;
   }
 }
 

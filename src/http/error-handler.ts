@@ -31,7 +31,7 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: A
   return reply
     .code(error.status)
     .type('application/json; charset=utf-8')
-    .send(JSON.stringify({ detail, code: error.code, request_id: request.id }));
+    .send(JSON.stringify({ detail, code: error.code, request_id: request.id, ...error.extra }));
 }
 
 function toAppError(error: FastifyError, request: FastifyRequest): AppError {

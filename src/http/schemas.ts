@@ -65,6 +65,19 @@ export const ErrorResponse = Type.Object(
     detail: Type.String(),
     code: Type.String({ description: 'Stable error code; see docs/errors.md.' }),
     request_id: Type.String(),
+    quota: Type.Optional(
+      Type.Object(
+        {
+          period: Type.String(),
+          max_tokens: Nullable(Type.Integer()),
+          max_cost: Nullable(Type.Number()),
+          used_tokens: Type.Integer(),
+          used_cost: Type.Number(),
+          resets_at: DateTime,
+        },
+        { description: 'On `quota_exceeded` only: the budget, its use and when it starts afresh.' },
+      ),
+    ),
   },
   { $id: 'ErrorResponse' },
 );

@@ -1,10 +1,10 @@
 import { replyCitations } from '../domain/citations.js';
 import type { ChatMessage, ExecutionStatus, JsonObject } from '../domain/models.js';
 import { INTERRUPTED_ERROR, type RunCompletion } from '../domain/runs.js';
+import type { RunUsageRecord } from '../domain/usage.js';
 import { extractSuggestions } from '../domain/suggestions.js';
 import type { RunEndEvent, RunError, RunUsage } from '../domain/thread-events.js';
 import { ModelError } from '../models/model-port.js';
-import { estimateCost } from '../models/pricing.js';
 import { idempotencyRecord } from '../storage/store.js';
 import { renderMarkdown } from './markdown.js';
 import type { RunProgress } from './run-progress.js';
@@ -39,8 +39,10 @@ export async function finishRun(input: {
   const { dependencies, run, progress, status, error } = input;
   const ended = dependencies.clock.now();
   const usage = usageOf(progress);
+  // The price at the time of the run: a later change of MODEL_PRICING does not rewrite history.
+  const cost = dependencies.pricing.costOf(run.model.id, progress.usage);
   const finishReason = status === 'completed' ? progress.finishReason : status;
-  const message = finalMessage({ run, progress, usage, finishReason, status, error });
+  const message = finalMessage({ run, progress, usage, cost, finishReason, status, error });
   const runEvent: RunEndEvent =
     error === null
       ? { type: 'run-end', data: { run_id: run.runId, status, finish_reason: finishReason, usage, message } }
@@ -53,10 +55,11 @@ export async function finishRun(input: {
     const execution = await writers.runs.update({
       organizationId: run.organizationId,
       id: run.runId,
-      changes: completionOf({ run, progress, status, error, message, ended }),
+      changes: completionOf({ run, progress, status, error, message, ended, cost }),
       whileRunning: true,
     });
     if (!execution) return null;
+    await writers.usage.record(usageRecordOf({ run, usage, cost, status, ended }));
     await writers.runMessages.finish({
       organizationId: run.organizationId,
       messageId: run.assistantMessageId,
@@ -100,6 +103,31 @@ async function endedElsewhere(input: {
   return { status: execution.status, message: stored ?? input.message, execution, error: { ...INTERRUPTED_ERROR } };
 }
 
+/** The run's line in the usage ledger (docs/usage.md): what quotas and the usage report count. */
+function usageRecordOf(input: {
+  run: RunPlan;
+  usage: RunUsage;
+  cost: number | null;
+  status: ExecutionStatus;
+  ended: Date;
+}): RunUsageRecord {
+  const { run, usage } = input;
+  return {
+    run_id: run.runId,
+    organization_id: run.organizationId,
+    agent_id: run.agent.id,
+    thread_id: run.threadId,
+    message_id: run.assistantMessageId,
+    model: run.model.id,
+    status: input.status,
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cost: input.cost,
+    started_at: run.startedAt.toISOString(),
+    ended_at: input.ended.toISOString(),
+  };
+}
+
 function usageOf(progress: RunProgress): RunUsage {
   const { inputTokens, outputTokens } = progress.usage;
   return { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
@@ -113,6 +141,7 @@ function finalMessage(input: {
   run: RunPlan;
   progress: RunProgress;
   usage: RunUsage;
+  cost: number | null;
   finishReason: string;
   status: ExecutionStatus;
   error: RunError | null;
@@ -123,6 +152,8 @@ function finalMessage(input: {
     flow_execution_id: run.runId,
     model: run.model.id,
     usage: input.usage,
+    // USD from the pricing table; null when the model has no price (docs/usage.md).
+    cost_estimate: input.cost,
     finish_reason: input.finishReason,
     status: input.status,
     ...(error ? { error } : {}),
@@ -153,6 +184,7 @@ function completionOf(input: {
   error: RunError | null;
   message: ChatMessage;
   ended: Date;
+  cost: number | null;
 }): RunCompletion {
   const { run, progress, error, ended } = input;
   const usage = usageOf(progress);
@@ -167,7 +199,7 @@ function completionOf(input: {
     error_details: error ? { code: error.code } : null,
     tokens_used: usage.total_tokens,
     tool_calls_count: progress.toolCalls.length,
-    cost_estimate: estimateCost(run.model.id, progress.usage),
+    cost_estimate: input.cost,
     performance_metrics: {
       duration_ms: durationMs,
       model_calls: progress.steps.filter((step) => step.step_type === 'llm').length,

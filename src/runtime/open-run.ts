@@ -7,6 +7,7 @@ import type { IdempotencyClaim } from '../storage/store.js';
 import type { EventId } from './event-id.js';
 import type { EventUnit } from './event-log.js';
 import { endInterruptedRuns } from './interrupted-runs.js';
+import { requireQuotaRoom } from './quota-admission.js';
 import { RUN_LEASE_MS, type RunPlan, type RuntimeDependencies } from './run-types.js';
 
 const DEFAULT_MAX_STEPS = 5;
@@ -107,12 +108,16 @@ async function storeRunStart(input: {
   return { first: events?.[0]?.seq ?? 1, replacedRunId: claim.replacedRunId };
 }
 
-/** Resolves what the run will use; throws 400 `model_not_configured` before anything is stored. */
+/**
+ * Resolves what the run will use; throws 400 `model_not_configured` or 429 `quota_exceeded`
+ * before anything is stored and before any model is called.
+ */
 async function planRun(
   dependencies: RuntimeDependencies,
   request: RunRequest,
 ): Promise<{ plan: RunPlan; userMessageId: string }> {
   const model = resolveModel(dependencies, request.agent);
+  await requireQuotaRoom(dependencies.store, { organizationId: request.organizationId, now: dependencies.clock.now() });
   const tools = await dependencies.tools.resolve({ organizationId: request.organizationId, agent: request.agent });
   const startedAt = dependencies.clock.now();
   // Time-ordered ids in the order the rows sort: the run, the question, the reply.

@@ -5,6 +5,7 @@ import { INTERRUPTED_ERROR } from '../domain/runs.js';
 import type { RunError } from '../domain/thread-events.js';
 import type { Clock, IdGenerator } from '../ids.js';
 import type { LanguageModel } from '../models/model-port.js';
+import type { PricingTable } from '../models/pricing.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { IdempotencyClaim, Store } from '../storage/store.js';
 import type { Tool } from '../tools/tool.js';
@@ -25,6 +26,8 @@ export interface RuntimeDependencies {
   process: ProcessIdentity;
   eventLog: ThreadEventLog;
   models: ModelRegistry;
+  /** Model prices for the cost of a run (MODEL_PRICING over the built-in table). */
+  pricing: PricingTable;
   tools: ToolResolver;
   clock: Clock;
   newId: IdGenerator;

@@ -27,6 +27,8 @@ import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
 import { VisitorReader, VisitorWriter } from './kysely/visitors-store.js';
 import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
+import { UsageReader, UsageWriter } from './kysely/usage-store.js';
+import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -57,6 +59,8 @@ export interface StoreWriters {
   feedback: FeedbackWriter;
   widgetKeys: WidgetKeyWriter;
   visitors: VisitorWriter;
+  usage: UsageWriter;
+  quotas: QuotaWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -115,6 +119,8 @@ export class Store {
   readonly feedback: FeedbackReader;
   readonly widgetKeys: WidgetKeyReader;
   readonly visitors: VisitorReader;
+  readonly usage: UsageReader;
+  readonly quotas: QuotaReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -142,6 +148,8 @@ export class Store {
     this.feedback = new FeedbackReader(reader);
     this.widgetKeys = new WidgetKeyReader(reader);
     this.visitors = new VisitorReader(reader);
+    this.usage = new UsageReader(reader);
+    this.quotas = new QuotaReader(reader);
   }
 
   /**
@@ -203,6 +211,8 @@ class BoundWriters implements StoreWriters {
   #feedback?: FeedbackWriter;
   #widgetKeys?: WidgetKeyWriter;
   #visitors?: VisitorWriter;
+  #usage?: UsageWriter;
+  #quotas?: QuotaWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -268,6 +278,12 @@ class BoundWriters implements StoreWriters {
   }
   get visitors() {
     return (this.#visitors ??= new VisitorWriter(this.db));
+  }
+  get usage() {
+    return (this.#usage ??= new UsageWriter(this.db));
+  }
+  get quotas() {
+    return (this.#quotas ??= new QuotaWriter(this.db));
   }
 }
 

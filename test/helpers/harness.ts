@@ -8,6 +8,7 @@ import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
 import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { WidgetConfig } from '../../src/config-widget.js';
+import type { PricingOverrides } from '../../src/config-pricing.js';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -104,6 +105,8 @@ export async function createTestContext(
     knowledgeConfig?: Partial<KnowledgeConfig>;
     /** The chat widget's settings (token lifetime, anonymous rate limits) over the defaults. */
     widget?: Partial<WidgetConfig>;
+    /** MODEL_PRICING, parsed; none (the built-in prices) when absent. */
+    pricing?: PricingOverrides;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -139,6 +142,7 @@ export async function createTestContext(
         outbound: options.outboundAllow ? { allow: parseOutboundAllow(options.outboundAllow) } : defaults.outbound,
         knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
         widget: { ...defaults.widget, ...options.widget },
+        pricing: options.pricing ?? defaults.pricing,
         ...overrides,
       },
       store: appStore,

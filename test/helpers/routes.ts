@@ -148,6 +148,10 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /api/v1/api-keys': { owner: 200, body: () => ({ name: 'made by the security suite', scopes: ['read'] }) },
   'GET /api/v1/api-keys/{key_id}': { owner: 200, notFound: 'api_key_not_found' },
   'DELETE /api/v1/api-keys/{key_id}': { owner: 200, notFound: 'api_key_not_found' },
+  'GET /api/v1/usage': { owner: 200 },
+  'GET /api/v1/quota': { owner: 200 },
+  // No limits: the suites' later runs must not be refused.
+  'PUT /api/v1/quota': { owner: 200, body: () => ({ period: 'month', max_tokens: null, max_cost: null }) },
   // The agent is checked before the thread, so the code names the first foreign object.
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages': {
     owner: 200,

@@ -40,15 +40,18 @@ afterAll(async () => {
   await context.close();
 });
 
-const isKeyManagement = (operation: Operation) =>
-  operation.path.startsWith('/api/v1/api-keys') || operation.path.startsWith('/api/v1/widget-keys');
+/** Operations only an `admin` key may call: API and widget key management, and setting the quota. */
+const needsAdmin = (operation: Operation) =>
+  operation.path.startsWith('/api/v1/api-keys') ||
+  operation.path.startsWith('/api/v1/widget-keys') ||
+  operation.name === 'PUT /api/v1/quota';
 
 describe('scopes (BFLA)', () => {
   it('covers every operation of the OpenAPI document', () => {
     expect(operationSpecProblems(operations)).toEqual([]);
   });
 
-  it('gives a read-only key 403 insufficient_scope on every non-GET operation (but those that only read) and key management, and writes nothing', async () => {
+  it('gives a read-only key 403 insufficient_scope on every non-GET operation (but those that only read) and the admin ones, and writes nothing', async () => {
     const read = await org.keyWith(['read']);
     const databaseBefore = await dumpDatabase(context);
     const actual: unknown[] = [];
@@ -58,7 +61,7 @@ describe('scopes (BFLA)', () => {
     for (const operation of operations.filter((candidate) => !candidate.public)) {
       const response = await call(context, read, operation, objects);
       const reads = operation.method === 'GET' || specOf(operation).readOnly === true;
-      if (reads && !isKeyManagement(operation)) {
+      if (reads && !needsAdmin(operation)) {
         actual.push({ route: operation.name, status: response.status });
         expected.push({ route: operation.name, status: specOf(operation).owner });
       } else {
@@ -70,10 +73,10 @@ describe('scopes (BFLA)', () => {
     expect(await dumpDatabase(context)).toEqual(databaseBefore);
   });
 
-  it('gives a read+write key 403 insufficient_scope on every /api/v1/api-keys and /api/v1/widget-keys operation, and writes nothing', async () => {
+  it('gives a read+write key 403 insufficient_scope on every admin operation (API and widget keys, the quota), and writes nothing', async () => {
     const readWrite = await org.keyWith(['read', 'write']);
     const databaseBefore = await dumpDatabase(context);
-    const keyOperations = operations.filter(isKeyManagement);
+    const keyOperations = operations.filter(needsAdmin);
     expect(keyOperations.map((operation) => operation.name).sort()).toEqual([
       'DELETE /api/v1/api-keys/{key_id}',
       'DELETE /api/v1/widget-keys/{widget_key_id}',
@@ -83,6 +86,7 @@ describe('scopes (BFLA)', () => {
       'GET /api/v1/widget-keys/{widget_key_id}',
       'POST /api/v1/api-keys',
       'POST /api/v1/widget-keys',
+      'PUT /api/v1/quota',
     ]);
     const actual: unknown[] = [];
     const expected: unknown[] = [];
@@ -101,7 +105,7 @@ describe('scopes (BFLA)', () => {
     const readWrite = await org.keyWith(['read', 'write']);
     const actual: unknown[] = [];
     const expected: unknown[] = [];
-    for (const operation of operations.filter((candidate) => !isKeyManagement(candidate))) {
+    for (const operation of operations.filter((candidate) => !needsAdmin(candidate))) {
       const fresh = await createObjects(context, admin, org.organizationId, 'scope-control', {
         run: needsRun(operation),
       });

@@ -147,6 +147,8 @@ describe('POST …/messages/stream framing', () => {
         flow_execution_id: runId,
         model: modelId,
         usage,
+        // A scripted model has no price: its cost is unknown, not 0.
+        cost_estimate: null,
         finish_reason: 'stop',
         status: 'completed',
       },

@@ -46,7 +46,7 @@ function registerMessagePostRoute(app: TypedApp, dependencies: MessageRoutesDepe
       summary: 'Add a message; a user message runs the agent and returns the stored reply',
       params: ThreadPathParams,
       body: Type.Ref(ChatMessageCreate),
-      response: { 200: Type.Ref(ChatMessage), ...errorResponses(400, 404, 409, 502, 504) },
+      response: { 200: Type.Ref(ChatMessage), ...errorResponses(400, 404, 409, 429, 502, 504) },
     },
     handler: async (request, reply) => {
       const scope = scopeOf(request);

@@ -19,6 +19,7 @@ import * as webUsers from './migrations/0010-web-users.js';
 import * as feedback from './migrations/0011-feedback.js';
 import * as messageSearch from './migrations/0012-message-search.js';
 import * as jobQueue from './migrations/0013-job-queue.js';
+import * as usageAndQuotas from './migrations/0015-usage-and-quotas.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-feedback': feedback,
   '0012-message-search': messageSearch,
   '0013-job-queue': jobQueue,
+  '0015-usage-and-quotas': usageAndQuotas,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -1,9 +1,11 @@
 import type { Generated } from 'kysely';
 import type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
 import type { JobRow, JobTestRunRow } from './schema-jobs.js';
+import type { OrganizationQuotaRow, RunUsageRow } from './schema-usage.js';
 
 export type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
 export type { JobRow, JobTestRunRow } from './schema-jobs.js';
+export type { OrganizationQuotaRow, RunUsageRow } from './schema-usage.js';
 
 /**
  * Row types of every table, as both dialects store them. JSON is kept in text columns and
@@ -344,4 +346,6 @@ export interface Database {
   widget_keys: WidgetKeyRow;
   anonymous_users: AnonymousUserRow;
   widget_users: WidgetUserRow;
+  run_usage: RunUsageRow;
+  organization_quotas: OrganizationQuotaRow;
 }
