@@ -25,6 +25,7 @@ import { JobReader, JobWriter } from './kysely/jobs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
 import { VisitorReader, VisitorWriter } from './kysely/visitors-store.js';
+import { WebThreadReader } from './kysely/web-threads-store.js';
 import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
 
 /**
@@ -112,6 +113,7 @@ export class Store {
   readonly feedback: FeedbackReader;
   readonly widgetKeys: WidgetKeyReader;
   readonly visitors: VisitorReader;
+  readonly webThreads: WebThreadReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -139,6 +141,7 @@ export class Store {
     this.feedback = new FeedbackReader(reader);
     this.widgetKeys = new WidgetKeyReader(reader);
     this.visitors = new VisitorReader(reader);
+    this.webThreads = new WebThreadReader(reader, database.dialect);
   }
 
   /**
