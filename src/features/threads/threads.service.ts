@@ -142,7 +142,10 @@ export async function withMessages<Thread extends ChatThread>(
   organizationId: string,
   threads: Thread[],
 ): Promise<Thread[]> {
-  const messages = await store.messages.listForThreads({ organizationId, threadIds: threads.map((thread) => thread.id) });
+  const messages = await store.messages.listForThreads({
+    organizationId,
+    threadIds: threads.map((thread) => thread.id),
+  });
   return threads.map((thread) => ({ ...thread, messages: messages.get(thread.id) ?? [] }));
 }
 
