@@ -41,6 +41,8 @@ import { StreamTokensService } from './features/stream-tokens/stream-tokens.serv
 import { registerThreadRoutes } from './features/threads/threads.routes.js';
 import { registerFeedbackRoutes } from './features/feedback/feedback.routes.js';
 import { FeedbackService } from './features/feedback/feedback.service.js';
+import { registerWebThreadRoutes } from './features/web-threads/web-threads.routes.js';
+import { WebThreadsService } from './features/web-threads/web-threads.service.js';
 import { registerSearchRoutes } from './features/search/search.routes.js';
 import { SearchService } from './features/search/search.service.js';
 import { registerUsageRoutes } from './features/usage/usage.routes.js';
@@ -198,14 +200,16 @@ function registerRunFamilies(
 }
 
 /**
- * The threads and their search. The search first: `/chat/{agent_id}/threads/search` sits beside
- * `/threads/{thread_id}` (the router prefers the static segment anyway; the order says so too).
+ * The threads, their search and the web threads. The static paths first:
+ * `/chat/{agent_id}/threads/search` sits beside `/threads/{thread_id}` (the router prefers the
+ * static segment anyway; the order says so too).
  */
 function registerChatRoutes(
   app: FastifyInstance,
   input: { threads: ThreadsService; store: Store; idempotency: Idempotency },
 ): void {
   registerSearchRoutes(app, { search: new SearchService(input.store) });
+  registerWebThreadRoutes(app, { webThreads: new WebThreadsService(input.store) });
   registerThreadRoutes(app, { threads: input.threads, idempotency: input.idempotency });
 }
 

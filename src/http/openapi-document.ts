@@ -117,10 +117,14 @@ export function documentRoute(input: { schema: FastifySchema | undefined; url: s
 
 type JsonObject = Record<string, unknown>;
 
+const EXTENSION = 'x-parley-extension';
+
 /**
  * `@fastify/swagger`'s whole-document transform, for what the route schemas say for the server's
  * own validator rather than for clients:
  * - a query parameter with a default is optional (ajv `useDefaults` fills it in);
+ * - `x-parley-extension` on a parameter's schema (a parameter the contract does not state) is
+ *   put on the parameter itself, where OpenAPI extensions of a parameter belong;
  * - `x-max-value-length` is a keyword of Parley's ajv only (strict validators reject unknown
  *   keywords); the schema's description states the limit;
  * - request bodies say `additionalProperties: false` so that ajv (`removeAdditional: true`) drops
@@ -134,6 +138,10 @@ export function finishDocument(document: JsonObject): JsonObject {
     for (const parameter of (operation.parameters ?? []) as JsonObject[]) {
       const schema = parameter.schema as JsonObject | undefined;
       if (parameter.in !== 'path' && schema?.default !== undefined) delete parameter.required;
+      if (schema?.[EXTENSION] === true) {
+        delete schema[EXTENSION];
+        parameter[EXTENSION] = true;
+      }
     }
     const content = (operation.requestBody as { content?: Record<string, { schema?: JsonObject }> } | undefined)
       ?.content;

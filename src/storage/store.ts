@@ -26,6 +26,7 @@ import { JobTestRunsWriter } from './kysely/job-test-runs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
 import { FeedbackWriter } from './kysely/feedback-store.js';
 import { VisitorReader, VisitorWriter } from './kysely/visitors-store.js';
+import { WebThreadReader } from './kysely/web-threads-store.js';
 import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
 import { UsageReader, UsageWriter } from './kysely/usage-store.js';
 import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
@@ -121,6 +122,7 @@ export class Store {
   readonly visitors: VisitorReader;
   readonly usage: UsageReader;
   readonly quotas: QuotaReader;
+  readonly webThreads: WebThreadReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -150,6 +152,7 @@ export class Store {
     this.visitors = new VisitorReader(reader);
     this.usage = new UsageReader(reader);
     this.quotas = new QuotaReader(reader);
+    this.webThreads = new WebThreadReader(reader, database.dialect);
   }
 
   /**

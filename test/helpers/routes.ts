@@ -136,6 +136,13 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     query: { q: 'private message' },
   },
   'GET /api/v1/search/messages': { owner: 200, filter: true, query: { q: 'private message' } },
+  'GET /api/v1/chat/{agent_id}/web-threads': { owner: 200, notFound: 'agent_not_found' },
+  'GET /api/v1/chat/{agent_id}/web-threads/enhanced': { owner: 200, notFound: 'agent_not_found' },
+  'GET /api/v1/chat/{agent_id}/web-threads/search': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    query: { q: 'private message', feedback: 'any', ticket: 'chat_only', sort: 'oldest' },
+  },
   'GET /api/v1/chat/{agent_id}/threads/{thread_id}': { owner: 200, notFound: 'thread_not_found' },
   'PATCH /api/v1/chat/{agent_id}/threads/{thread_id}': {
     owner: 200,

@@ -18,6 +18,7 @@ import {
   type FlowFeedbackView,
 } from './feedback-views.js';
 import { exportFeedback, type ExportFormat } from './feedback-export.js';
+import { utcTimeRange } from '../time-range.js';
 
 export interface RatingRequest {
   organizationId: string;
@@ -170,12 +171,7 @@ export class FeedbackService {
 
 /** The filter with `from`/`to` as UTC, the form `created_at` is stored in; `to` may not be before `from`. */
 export function normalizedFilter(filter: FeedbackFilter): FeedbackFilter {
-  const from = filter.from === undefined ? undefined : new Date(filter.from).toISOString();
-  const to = filter.to === undefined ? undefined : new Date(filter.to).toISOString();
-  if (from !== undefined && to !== undefined && from > to) {
-    throw validationError(['query', 'to'], 'Input should not be before `from`');
-  }
-  return { ...filter, from, to };
+  return { ...filter, ...utcTimeRange(filter) };
 }
 
 function authorId(author: FeedbackAuthor): string {

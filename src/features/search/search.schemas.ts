@@ -6,7 +6,7 @@ export const MAX_SEARCH_QUERY_CHARACTERS = 500;
 
 const Role = Type.String({ pattern: '^(user|assistant|system|tool)$' });
 
-const SearchText = Type.String({
+export const SearchText = Type.String({
   minLength: 1,
   maxLength: MAX_SEARCH_QUERY_CHARACTERS,
   description:

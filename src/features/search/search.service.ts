@@ -65,7 +65,7 @@ export class SearchService {
 }
 
 /** `q`'s search terms; a `q` with none (only punctuation or very common words) is refused. */
-function termsOf(q: string): string[] {
+export function termsOf(q: string): string[] {
   const terms = queryTerms(q);
   if (terms.length === 0)
     throw validationError(['query', 'q'], 'q has no words to search for (only punctuation or very common words)');

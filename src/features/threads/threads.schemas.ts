@@ -71,12 +71,30 @@ export const ChatThreadCreate = Type.Object(
   { $id: 'ChatThreadCreate', additionalProperties: false, description: 'Model for creating a new chat thread.' },
 );
 
+/** A reference into a system outside Parley (a ticket, a comment): set by that system's integration. */
+const ExternalReference = (description: string) =>
+  Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255, description })));
+
 export const ChatThreadUpdate = Type.Object(
   {
     title: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
     metadata: Type.Optional(Metadata),
+    ticket_id: ExternalReference(
+      'The ticket this conversation became, in your ticketing system (null: none). Shown by the web-thread lists; `ticket=converted` finds it.',
+    ),
+    chat_history_parent_comment_id: ExternalReference(
+      'The comment in your ticketing system that holds this chat’s history (null: none).',
+    ),
+    connected_to_platform: Type.Optional(
+      Type.Boolean({ description: 'Whether the conversation is connected to your support platform.' }),
+    ),
   },
-  { $id: 'ChatThreadUpdate', additionalProperties: false, description: 'Rename a thread or replace its metadata.' },
+  {
+    $id: 'ChatThreadUpdate',
+    additionalProperties: false,
+    description:
+      'Rename a thread, replace its metadata, or set its web-thread fields (Parley has no ticketing system: your integration records here what became of the chat). Fields left out stay as they are.',
+  },
 );
 
 export const AgentPathParams = Type.Object({ agent_id: Uuid });

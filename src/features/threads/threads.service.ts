@@ -2,6 +2,7 @@ import { AppError, validationError } from '../../errors.js';
 import { sameId, type Clock, type IdGenerator } from '../../ids.js';
 import type { ChatMessage, ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
+import type { ThreadChanges } from '../../domain/web-threads.js';
 import { withoutSuggestions } from '../../domain/suggestions.js';
 import type { ThreadVisitor } from '../../domain/widget.js';
 import { cursorNotInList, cursorOf, type CursorParameters } from '../cursor-pages.js';
@@ -73,33 +74,21 @@ export class ThreadsService {
     const cursor = cursorOf(input.page);
     const threads = await store.threads.list({ ...input, limit: input.page.limit, offset: input.page.offset, cursor });
     if (!threads) throw cursorNotInList(cursor);
-    if (!input.includeMessages) return threads;
-    const messages = await store.messages.listForThreads({
-      organizationId: input.organizationId,
-      threadIds: threads.map((thread) => thread.id),
-    });
-    return threads.map((thread) => ({ ...thread, messages: messages.get(thread.id) ?? [] }));
+    return input.includeMessages ? withMessages(store, input.organizationId, threads) : threads;
   }
 
   async get(input: ThreadScope & Viewer & { includeMessages: boolean }): Promise<ChatThread> {
     const thread = await this.#requireThread(input);
     if (!input.includeMessages) return thread;
-    const messages = await this.dependencies.store.messages.listForThreads({
-      organizationId: input.organizationId,
-      threadIds: [thread.id],
-    });
-    return { ...thread, messages: messages.get(thread.id) ?? [] };
+    const [withItsMessages] = await withMessages(this.dependencies.store, input.organizationId, [thread]);
+    return withItsMessages!;
   }
 
-  async update(
-    input: ThreadScope & { changes: { title?: string | null | undefined; metadata?: JsonObject | undefined } },
-  ): Promise<ChatThread> {
+  /** Fields left out (or undefined) stay as they are. */
+  async update(input: ThreadScope & { changes: ThreadChanges }): Promise<ChatThread> {
     const now = this.dependencies.clock.now().toISOString();
-    const changes: { title?: string | null; metadata?: JsonObject } = {};
-    if (input.changes.title !== undefined) changes.title = input.changes.title;
-    if (input.changes.metadata !== undefined) changes.metadata = input.changes.metadata;
     const updated = await this.dependencies.store.write((writers) =>
-      writers.threads.update({ ...key(input), changes, now }),
+      writers.threads.update({ ...key(input), changes: input.changes, now }),
     );
     if (!updated) throw new AppError('thread_not_found');
     return this.get({ ...input, includeMessages: true });
@@ -142,6 +131,22 @@ export class ThreadsService {
     if (!thread) throw new AppError('thread_not_found');
     return thread;
   }
+}
+
+/**
+ * The threads with their messages embedded, oldest first, as every thread list shows them: one
+ * statement for all the threads' messages (and their tool calls and ratings), never one a thread.
+ */
+export async function withMessages<Thread extends ChatThread>(
+  store: Store,
+  organizationId: string,
+  threads: Thread[],
+): Promise<Thread[]> {
+  const messages = await store.messages.listForThreads({
+    organizationId,
+    threadIds: threads.map((thread) => thread.id),
+  });
+  return threads.map((thread) => ({ ...thread, messages: messages.get(thread.id) ?? [] }));
 }
 
 function key(input: ThreadScope): { organizationId: string; agentId: string; id: string } {

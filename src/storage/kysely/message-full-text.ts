@@ -46,6 +46,11 @@ export interface HighlightedMessage {
   highlighted: string | null;
 }
 
+/** The index of a dialect: every reader of messages by their words goes through it. */
+export function messageFullTextIndex(dialect: 'sqlite' | 'postgres'): MessageFullTextIndex {
+  return dialect === 'sqlite' ? sqliteMessageFullText : postgresMessageFullText;
+}
+
 /** The FTS5 token the index holds for an organisation (migration 0012's view). */
 export function organizationScopeToken(organizationId: string): string {
   return `o${organizationId.replaceAll('-', '')}`;

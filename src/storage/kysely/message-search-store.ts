@@ -2,8 +2,7 @@ import { sql } from 'kysely';
 import type { MessageMatch, ThreadMatch } from '../../domain/message-search.js';
 import type { Executor } from './executor.js';
 import {
-  postgresMessageFullText,
-  sqliteMessageFullText,
+  messageFullTextIndex,
   type CandidateCut,
   type HighlightedMessage,
   type MessageFullTextIndex,
@@ -72,7 +71,7 @@ export class MessageSearchReader {
     private readonly db: Executor,
     dialect: 'sqlite' | 'postgres',
   ) {
-    this.#fullText = dialect === 'sqlite' ? sqliteMessageFullText : postgresMessageFullText;
+    this.#fullText = messageFullTextIndex(dialect);
   }
 
   /**

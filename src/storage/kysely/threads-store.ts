@@ -1,13 +1,14 @@
-import type { ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder, Updateable } from 'kysely';
 import type { ChatThread, JsonObject, NewThread, Page } from '../../domain/models.js';
 import type { ThreadVisitor } from '../../domain/widget.js';
+import type { ThreadChanges } from '../../domain/web-threads.js';
 import type { Database, ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
 import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
 
 /** Threads leave the store without their messages: those are read (and attached) on their own. */
-function threadRowToThread(row: ThreadRow): ChatThread {
+export function threadRowToThread(row: ThreadRow): ChatThread {
   return {
     id: row.id,
     agent_id: row.agent_id,
@@ -23,7 +24,7 @@ function threadRowToThread(row: ThreadRow): ChatThread {
 }
 
 /** The thread's own columns: the runtime's bookkeeping (event counter, run lease) stays out. */
-const THREAD_COLUMNS = [
+export const THREAD_COLUMNS = [
   'id',
   'organization_id',
   'agent_id',
@@ -178,12 +179,11 @@ export class ThreadWriter {
     return Number(result.numAffectedRows ?? 0) > 0 ? { ...thread, messages: [] } : null;
   }
 
-  async update(
-    input: ThreadKey & { changes: { title?: string | null; metadata?: JsonObject }; now: string },
-  ): Promise<ChatThread | null> {
-    const set: Partial<ThreadRow> = { updated_at: input.now };
-    if (input.changes.title !== undefined) set.title = input.changes.title;
-    if (input.changes.metadata !== undefined) set.metadata = JSON.stringify(input.changes.metadata);
+  async update(input: ThreadKey & { changes: ThreadChanges; now: string }): Promise<ChatThread | null> {
+    const { metadata, connected_to_platform: connected, ...columns } = input.changes;
+    const set: Updateable<Database['chat_threads']> = { ...columns, updated_at: input.now };
+    if (metadata !== undefined) set.metadata = JSON.stringify(metadata);
+    if (connected !== undefined) set.connected_to_platform = connected ? 1 : 0;
     const row = await this.db
       .updateTable('chat_threads')
       .set(set)

@@ -3,7 +3,9 @@ import type { Selectable } from 'kysely';
 import type { AnonymousUserRow, WidgetUserRow } from './schema.js';
 import type { Executor } from './executor.js';
 
-function widgetUserRowToWidgetUser(row: Selectable<WidgetUserRow>): WidgetUser {
+export function widgetUserRowToWidgetUser(
+  row: Omit<Selectable<WidgetUserRow>, 'organization_id' | 'external_user_id'>,
+): WidgetUser {
   return {
     id: row.id,
     user_name: row.user_name,

@@ -138,5 +138,69 @@ export function describeWidgetCases(fixture: ContractFixture): void {
         [],
       );
     });
+
+    it('list an agent’s web threads only: visitors’ threads of the organisation, with their web fields', async () => {
+      const { store } = fixture;
+      const { organizationId, agentId, visitor } = await setUp();
+      const anonymous = randomId();
+      await visitor(anonymous);
+      const web = await fixture.newThread({
+        organizationId,
+        agentId,
+        user_id: null,
+        anon_user_id: anonymous,
+        created_at: at(5),
+      });
+      const ticketed = await fixture.newThread({
+        organizationId,
+        agentId,
+        user_id: null,
+        anon_user_id: anonymous,
+        created_at: at(6),
+      });
+      const staff = await fixture.newThread({ organizationId, agentId, created_at: at(7) });
+      await store.write((writers) =>
+        writers.threads.update({
+          organizationId,
+          agentId,
+          id: ticketed.id,
+          changes: { ticket_id: 'TCK-1', connected_to_platform: true },
+          now: at(8),
+        }),
+      );
+      const page = { order: 'desc' as const, cursor: null, limit: 10, offset: 0 };
+      const listed = await store.webThreads.list({ organizationId, agentId, ...page });
+      expect(listed?.map((thread) => thread.id)).toEqual([ticketed.id, web.id]);
+      expect(listed?.[0]).toMatchObject({
+        ticket_id: 'TCK-1',
+        chat_history_parent_comment_id: null,
+        connected_to_platform: true,
+        message_count: 0,
+        widget_user: null,
+      });
+      expect(listed?.[1]).toMatchObject({ ticket_id: null, connected_to_platform: false });
+      const chatOnly = await store.webThreads.list({ organizationId, agentId, ticket: 'chat_only', ...page });
+      expect(chatOnly?.map((thread) => thread.id)).toEqual([web.id]);
+      const older = await store.webThreads.list({
+        organizationId,
+        agentId,
+        ...page,
+        cursor: { direction: 'after', id: ticketed.id },
+      });
+      expect(older?.map((thread) => thread.id)).toEqual([web.id]);
+      expect(
+        await store.webThreads.list({ organizationId, agentId, ...page, cursor: { direction: 'after', id: staff.id } }),
+      ).toBeNull();
+      const other = await fixture.newOrganization();
+      expect(await store.webThreads.list({ organizationId: other.organizationId, agentId, ...page })).toEqual([]);
+      expect(
+        await store.webThreads.list({
+          organizationId: other.organizationId,
+          agentId,
+          ...page,
+          cursor: { direction: 'after', id: web.id },
+        }),
+      ).toBeNull();
+    });
   });
 }
