@@ -71,8 +71,11 @@ describe('revoking a key through this process', () => {
     // The run goes on without the stream that started it; the other key's stream sees it end and what follows.
     const cancelled = await httpJson(base, thread.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`);
     expect(cancelled.status).toBe(200);
+    // The cancel is answered once asked; the run writes its end when it stops. The stored message
+    // comes after that end, so the order below is the run's, not a race with the cancel.
+    const ended = await other.readUntil((event) => event.event === 'run-end');
     expect((await postStoredMessage(thread, 'Noted.')).status).toBe(200);
-    const later = await other.readUntil((event) => event.id === '8');
+    const later = [...ended, ...(await other.readUntil((event) => event.id === '8'))];
     expect(later.map((event) => `${event.id} ${event.event}`)).toEqual([
       '5 message-end',
       '6 run-end',
