@@ -1,21 +1,9 @@
+import type { RunUsageRecord } from '../../domain/usage.js';
+
 /** Row types of usage and quotas (migration 0015); part of `Database` in schema.ts. */
 
 /** One ended run's tokens and cost (migration 0015); kept when its agent or thread is deleted. */
-export interface RunUsageRow {
-  run_id: string;
-  organization_id: string;
-  agent_id: string;
-  thread_id: string | null;
-  message_id: string | null;
-  model: string;
-  status: string;
-  input_tokens: number;
-  output_tokens: number;
-  /** USD; null when the model has no price. */
-  cost: number | null;
-  started_at: string;
-  ended_at: string;
-}
+export type RunUsageRow = RunUsageRecord;
 
 /** An organisation's budget per period (migration 0015); null: no limit. */
 export interface OrganizationQuotaRow {

@@ -105,34 +105,25 @@ export class ThreadReader {
 }
 
 /** The hottest write of the API (thread creation), compiled once: see PreparedQuery. */
+const INSERT_THREAD_COLUMNS = [
+  'id',
+  'organization_id',
+  'agent_id',
+  'user_id',
+  'anon_user_id',
+  'widget_user_id',
+  'title',
+  'metadata',
+  'created_at',
+  'updated_at',
+] as const;
+
 const INSERT_THREAD = new PreparedQuery<ThreadRow & { widget_user_id: string | null }>(
-  [
-    'id',
-    'organization_id',
-    'agent_id',
-    'user_id',
-    'anon_user_id',
-    'widget_user_id',
-    'title',
-    'metadata',
-    'created_at',
-    'updated_at',
-  ],
+  INSERT_THREAD_COLUMNS,
   (db, row) =>
     db
       .insertInto('chat_threads')
-      .columns([
-        'id',
-        'organization_id',
-        'agent_id',
-        'user_id',
-        'anon_user_id',
-        'widget_user_id',
-        'title',
-        'metadata',
-        'created_at',
-        'updated_at',
-      ])
+      .columns(INSERT_THREAD_COLUMNS)
       .expression((eb) =>
         eb
           .selectFrom('agents')
