@@ -67,7 +67,8 @@ import { serializeRequest } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
 import type { OutboundClient } from './outbound/outbound-client.js';
-import { buildValidatorCompiler } from './http/validation.js';
+import { LazySchemas } from './http/lazy-schemas.js';
+import { validatorCompilerBuilder } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
 import { PARLEY_VERSION } from './version.js';
@@ -110,6 +111,8 @@ export interface ParleyApp {
    * is given this one. Its pooled connections close with the app.
    */
   outbound: OutboundClient;
+  /** Compiles the route schemas no request has needed yet (src/http/lazy-schemas.ts). */
+  warmSchemas(): Promise<void>;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
@@ -128,7 +131,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const clock = dependencies.clock ?? systemClock;
   const generateId = dependencies.newId ?? newId;
   let shuttingDown = false;
-  const app = Fastify(serverOptions(config, dependencies.logStream));
+  const schemas = new LazySchemas();
+  const app = Fastify(serverOptions({ config, logStream: dependencies.logStream, schemas }));
   registerRequestHooks(app, { logLevel: config.logLevel, isShuttingDown: () => shuttingDown });
   registerJsonBodyParser(app);
 
@@ -140,8 +144,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     cacheTtlMs: config.authCacheTtlMs,
     onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
   });
-  const intervalMs = credentialCheckIntervalMs(config.authCacheTtlMs);
-  const credentialWatch = new StreamCredentialWatch({ keys, sse, intervalMs, log: app.log });
+  const credentialWatch = new StreamCredentialWatch({ keys, sse, log: app.log, ...credentialCheck(config) });
   const base = createKnowledgeBase({ app, dependencies });
   const agents = new AgentsService({ store, clock, newId: generateId, files: base.storage });
   const idempotency = new Idempotency({ store, clock });
@@ -150,8 +153,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
   const { bus, eventLog, runtime, liveness, jobs } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
-  const ttlSeconds = config.streamTokenTtlSeconds;
-  const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
+  const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
   registerErrorHandling(app);
   const widget = registerAccess(app, { config, clock, keys, tokens, widget: { store, newId: generateId, secret } });
@@ -179,6 +181,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     sse,
     jobs,
     outbound,
+    warmSchemas: () => schemas.warm(),
     beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
@@ -284,7 +287,15 @@ function createMetrics(app: FastifyInstance): Registry {
   return registry;
 }
 
-function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefined): FastifyServerOptions {
+const credentialCheck = (config: Config) => ({ intervalMs: credentialCheckIntervalMs(config.authCacheTtlMs) });
+const tokenLifetime = (config: Config) => ({ ttlSeconds: config.streamTokenTtlSeconds });
+
+function serverOptions(input: {
+  config: Config;
+  logStream: NodeJS.WritableStream | undefined;
+  schemas: LazySchemas;
+}): FastifyServerOptions {
+  const { config, logStream, schemas } = input;
   return {
     logger: {
       level: config.logLevel,
@@ -313,7 +324,13 @@ function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefi
     connectionTimeout: 0,
     requestTimeout: 60_000,
     keepAliveTimeout: 72_000,
-    // Fastify's types describe its own ajv pool; ours returns the same kind of compile function.
-    schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler as never } },
+    // Compiled on first use (src/http/lazy-schemas.ts). Fastify's types describe its own ajv
+    // pool and serializer factory; ours return the same kind of compile function.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: schemas.validators(validatorCompilerBuilder()) as never,
+        buildSerializer: schemas.serializers() as never,
+      },
+    },
   };
 }
