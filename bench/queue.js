@@ -189,12 +189,17 @@ const line = (label, result) =>
   result === null
     ? `| ${label} | not installed (npm install --save-dev --save-exact bullmq) | | |`
     : `| ${label} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} |`;
+// BENCH_QUEUE_ONLY=sqlite|postgres|bullmq runs one of them (for profiling); the comparison needs all three.
+const only = process.env.BENCH_QUEUE_ONLY;
+const runs = only ? (process.env.BENCH_QUEUE_ONLY ?? '').split(',') : ['sqlite', 'postgres', 'bullmq'];
 try {
-  rows.push(
-    line('Parley, SQLite (file, WAL)', await parleyQueue({ kind: 'sqlite', filename: path.join(directory, 'q.db') })),
-  );
-  rows.push(line('Parley, PostgreSQL', await withPostgres((target) => parleyQueue(target))));
-  rows.push(line('BullMQ, Redis', await bullmq()));
+  if (runs.includes('sqlite')) {
+    const target = { kind: 'sqlite', filename: path.join(directory, 'q.db') };
+    rows.push(line('Parley, SQLite (file, WAL)', await parleyQueue(target)));
+  }
+  if (runs.includes('postgres'))
+    rows.push(line('Parley, PostgreSQL', await withPostgres((target) => parleyQueue(target))));
+  if (runs.includes('bullmq')) rows.push(line('BullMQ, Redis', await bullmq()));
 } finally {
   fs.rmSync(directory, { recursive: true, force: true });
 }

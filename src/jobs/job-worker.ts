@@ -4,6 +4,7 @@ import type { Clock, IdGenerator } from '../ids.js';
 import type { Store, StoreWriters } from '../storage/store.js';
 import type { Job, JobErrorReason } from '../domain/jobs.js';
 import type { JobHandler, JobOutcome } from './job-handler.js';
+import { JobEnds } from './job-ends.js';
 import { retryDelayMs } from './retry-delay.js';
 
 /** Why a running job's signal was aborted: each leaves the job in another state. */
@@ -60,6 +61,7 @@ export class JobWorker {
   #filling: Promise<void> | null = null;
   #again = false;
   #stopped = true;
+  readonly #ends: JobEnds;
 
   constructor(options: JobWorkerOptions) {
     this.#options = options;
@@ -67,6 +69,7 @@ export class JobWorker {
     this.#owner = `worker-${options.newId()}`;
     this.#minPollMs = Math.max(10, Math.floor(options.pollMs / 20));
     this.#pollDelayMs = this.#minPollMs;
+    this.#ends = new JobEnds({ store: options.store, now: () => this.#now() });
   }
 
   get owner(): string {
@@ -233,16 +236,9 @@ export class JobWorker {
       return this.#afterFailure(running, { message: UNEXPECTED_ERROR, reason: 'error' });
     }
     if (running.stopReason !== null) return this.#afterStop(running);
-    await this.#options.store.write(async (writers) => {
-      const ended = await writers.jobs.finish({
-        ...attempt,
-        status: outcome.status,
-        errorMessage: outcome.errorMessage,
-        progress: outcome.progress,
-        now: this.#now(),
-      });
-      if (ended && outcome.commit) await outcome.commit(writers);
-    });
+    const { status, errorMessage, progress } = outcome;
+    // Ends are batched (src/jobs/job-ends.ts): a job's end shares the next commit with others'.
+    return this.#ends.end({ ...attempt, status, errorMessage, progress }, outcome.commit);
   }
 
   /** A shutdown gives the lease back; a timeout is a failed attempt; a lost lease or deleted subject: nothing to write. */

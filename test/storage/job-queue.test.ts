@@ -3,7 +3,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { newId, systemClock } from '../../src/ids.js';
 import type { Job } from '../../src/domain/jobs.js';
 import type { JobHandler, JobOutcome } from '../../src/jobs/job-handler.js';
+import { JobEnds } from '../../src/jobs/job-ends.js';
 import { JobWorker } from '../../src/jobs/job-worker.js';
+import { openDatabase } from '../../src/storage/kysely/database.js';
 import { openStore, type Store } from '../../src/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -193,5 +195,53 @@ describe('the job queue', () => {
       lease_owner: null,
       error_message: 'an internal error stopped the attempt',
     });
+  });
+
+  it('ends attempts together in one commit; a commit that throws refuses only its own end', async () => {
+    const ids = await enqueue('queue_ends', 6);
+    const lease = {
+      owner: 'ends-test',
+      until: new Date(Date.now() + 60_000).toISOString(),
+      now: new Date().toISOString(),
+    };
+    const claimed = await stores[0]!.write((writers) => writers.jobs.claim({ kinds: ['queue_ends'], lease, limit: 6 }));
+    expect(claimed.map((job) => job.id).sort()).toEqual([...ids].sort());
+    const [stale, failing, ...rest] = claimed;
+    const ends = new JobEnds({ store: stores[0]!, now: () => new Date().toISOString() });
+    const record = (job: Job) => async (writers: Parameters<NonNullable<JobOutcome['commit']>>[0]) =>
+      writers.jobTestRuns.record({
+        jobId: job.id,
+        event: 'complete',
+        owner: 'ends-test',
+        leaseToken: job.lease_token,
+        now: lease.now,
+      });
+    const end = (job: Job, token = job.lease_token) =>
+      ({ id: job.id, token, status: 'succeeded', errorMessage: null }) as const;
+    const settled = await Promise.allSettled([
+      // An attempt whose token is not the job's (its lease was taken over): nothing of it is written.
+      ends.end(end(stale!, stale!.lease_token - 1), record(stale!)),
+      ends.end(end(failing!), async () => {
+        throw new Error('commit refused');
+      }),
+      ...rest.map((job) => ends.end(end(job), record(job))),
+    ]);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', ...rest.map(() => 'fulfilled')]);
+    const jobs = new Map((await jobsOf(ids)).map((job) => [job.id, job.status]));
+    expect(jobs.get(stale!.id)).toBe('running');
+    expect(jobs.get(failing!.id)).toBe('running');
+    for (const job of rest) expect(jobs.get(job.id)).toBe('succeeded');
+    const inspector = openDatabase(database.target, { postgresPoolSize: 1 });
+    try {
+      const completions = await inspector.reader
+        .selectFrom('job_test_runs')
+        .select('job_id')
+        .where('job_id', 'in', ids)
+        .execute();
+      // Each committed once, though the first batch (with the failing commit) was rolled back.
+      expect(completions.map((row) => row.job_id).sort()).toEqual(rest.map((job) => job.id).sort());
+    } finally {
+      await inspector.close();
+    }
   });
 });

@@ -58,6 +58,13 @@ export interface Attempt {
   token: number;
 }
 
+/** How an attempt ended, for `finishMany`. */
+export interface AttemptEnd extends Attempt {
+  status: 'succeeded' | 'failed';
+  errorMessage: string | null;
+  progress?: JsonObject | undefined;
+}
+
 export class JobReader {
   constructor(private readonly db: Executor) {}
 
@@ -250,6 +257,32 @@ export class JobWriter {
     if (input.token !== null) query = query.where('lease_token', '=', input.token);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Ends many attempts in the caller's transaction (the worker's batch of ends, see
+   * JobWorker); returns the ids of the jobs it ended — those whose attempt still held them.
+   * Plain successes (no message, no progress) end in one statement; the others one by one.
+   */
+  async finishMany(input: { ends: readonly AttemptEnd[]; now: string }): Promise<Set<string>> {
+    const plain = input.ends.filter((end) => end.status === 'succeeded' && end.errorMessage === null && !end.progress);
+    const ended = new Set<string>();
+    if (plain.length > 0) {
+      const rows = await this.db
+        .updateTable('jobs')
+        .set({ status: 'succeeded', error_message: null, lease_owner: null, lease_until: null })
+        .set({ finished_at: input.now, updated_at: input.now })
+        .where('status', '=', 'running')
+        .where((eb) => eb.or(plain.map((end) => eb.and([eb('id', '=', end.id), eb('lease_token', '=', end.token)]))))
+        .returning('id')
+        .execute();
+      for (const row of rows) ended.add(row.id);
+    }
+    for (const end of input.ends) {
+      if (plain.includes(end)) continue;
+      if (await this.finish({ ...end, now: input.now })) ended.add(end.id);
+    }
+    return ended;
   }
 
   /**

@@ -1,0 +1,64 @@
+import type { AttemptEnd } from '../storage/kysely/jobs-store.js';
+import type { Store } from '../storage/store.js';
+import type { JobOutcome } from './job-handler.js';
+
+interface PendingEnd {
+  end: AttemptEnd;
+  commit: JobOutcome['commit'];
+  settle: (error?: unknown) => void;
+}
+
+/** At most this many ends share one transaction. */
+const MAX_ENDS_PER_TRANSACTION = 64;
+
+/**
+ * The ends of a worker's attempts, written in batches: while one batch's transaction commits,
+ * the ends that arrive wait and then share the next one — group commit, as ADR 0001 does for
+ * SQLite; on PostgreSQL it is what saves a transaction (and its WAL flush) per job.
+ *
+ * Invariants: an end is acknowledged (its promise resolves) only after its transaction committed;
+ * an end names its attempt's fencing token, so a batch ends only the jobs whose attempts still
+ * hold them, and a job's `commit` runs only if its own end took effect; a batch that fails (one
+ * `commit` threw) takes the others' ends with it, so each is then written alone and only the
+ * failing one is refused.
+ */
+export class JobEnds {
+  readonly #pending: PendingEnd[] = [];
+  #flushing = false;
+
+  constructor(private readonly options: { store: Store; now: () => string }) {}
+
+  /** Ends the attempt (and runs `commit` in the same transaction if it did); settles once committed. */
+  end(end: AttemptEnd, commit: JobOutcome['commit']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ end, commit, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) await this.#write(this.#pending.splice(0, MAX_ENDS_PER_TRANSACTION));
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #write(batch: readonly PendingEnd[]): Promise<void> {
+    try {
+      await this.options.store.write(async (writers) => {
+        const ended = await writers.jobs.finishMany({
+          ends: batch.map((pending) => pending.end),
+          now: this.options.now(),
+        });
+        for (const pending of batch) if (ended.has(pending.end.id)) await pending.commit?.(writers);
+      });
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.settle(error);
+      for (const pending of batch) await this.#write([pending]);
+      return;
+    }
+    for (const pending of batch) pending.settle();
+  }
+}
