@@ -244,4 +244,28 @@ describe('the job queue', () => {
       await inspector.close();
     }
   });
+
+  it('never runs more jobs at once than its concurrency, while ends claim their successors', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { handler, runs } = recordingHandler('queue_slots', async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(Math.random() * 3)));
+      inFlight -= 1;
+      return { status: 'succeeded', errorMessage: null };
+    });
+    const ids = await enqueue('queue_slots', 200);
+    const one = worker(stores[0]!, handler);
+    one.start();
+    try {
+      const jobs = await allEnded(ids);
+      expect(jobs.map((job) => [job.status, job.attempts])).toEqual(ids.map(() => ['succeeded', 1]));
+      expect(runs).toHaveLength(200);
+      expect(most).toBeLessThanOrEqual(4);
+      expect(most).toBeGreaterThan(1);
+    } finally {
+      await one.stop();
+    }
+  });
 });
