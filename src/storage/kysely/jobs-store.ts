@@ -65,6 +65,37 @@ export interface AttemptEnd extends Attempt {
   progress?: JsonObject | undefined;
 }
 
+/** SQLite allows 32,766 bound values; a job row binds 24. */
+const ENQUEUE_ROWS_PER_STATEMENT = 500;
+
+/** A new job's row: queued, due at `run_after` (default now), no attempt yet. */
+function newJobRow(job: NewJob): JobRow {
+  return {
+    id: job.id,
+    organization_id: job.organization_id,
+    kind: job.kind,
+    subject_id: job.subject_id,
+    status: 'queued',
+    priority: JOB_PRIORITIES[job.priority ?? 'normal'],
+    payload: JSON.stringify(job.payload ?? {}),
+    attempts: 0,
+    max_attempts: job.max_attempts,
+    timeout_ms: job.timeout_ms ?? null,
+    backoff: job.backoff ? JSON.stringify(job.backoff) : null,
+    run_after: job.run_after ?? job.now,
+    lease_owner: null,
+    lease_until: null,
+    lease_token: 0,
+    progress: JSON.stringify(job.progress),
+    error_message: null,
+    error_reason: null,
+    created_at: job.now,
+    updated_at: job.now,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
 export class JobReader {
   constructor(private readonly db: Executor) {}
 
@@ -129,32 +160,23 @@ export class JobWriter {
 
   /** Inserts the job in the caller's transaction: it exists exactly when the caller's rows commit. */
   async enqueue(job: NewJob): Promise<Job> {
-    const row: JobRow = {
-      id: job.id,
-      organization_id: job.organization_id,
-      kind: job.kind,
-      subject_id: job.subject_id,
-      status: 'queued',
-      priority: JOB_PRIORITIES[job.priority ?? 'normal'],
-      payload: JSON.stringify(job.payload ?? {}),
-      attempts: 0,
-      max_attempts: job.max_attempts,
-      timeout_ms: job.timeout_ms ?? null,
-      backoff: job.backoff ? JSON.stringify(job.backoff) : null,
-      run_after: job.run_after ?? job.now,
-      lease_owner: null,
-      lease_until: null,
-      lease_token: 0,
-      progress: JSON.stringify(job.progress),
-      error_message: null,
-      error_reason: null,
-      created_at: job.now,
-      updated_at: job.now,
-      started_at: null,
-      finished_at: null,
-    };
-    await this.db.insertInto('jobs').values(row).execute();
-    return rowToJob(row);
+    const [enqueued] = await this.enqueueMany([job]);
+    return enqueued!;
+  }
+
+  /**
+   * Inserts the jobs in the caller's transaction, in statements of up to ENQUEUE_ROWS_PER_STATEMENT
+   * rows (a fan-out, a bulk enqueue): one round trip per statement instead of per job.
+   */
+  async enqueueMany(jobs: readonly NewJob[]): Promise<Job[]> {
+    const rows = jobs.map(newJobRow);
+    for (let start = 0; start < rows.length; start += ENQUEUE_ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('jobs')
+        .values(rows.slice(start, start + ENQUEUE_ROWS_PER_STATEMENT))
+        .execute();
+    }
+    return rows.map(rowToJob);
   }
 
   /**
