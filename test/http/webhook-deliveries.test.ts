@@ -263,6 +263,12 @@ describe('test deliveries and secret rotation', () => {
       expect(verifiesWith(endpoint.secret, duringOverlap)).toBe(false);
       const shown = await api.get(`/api/v1/webhooks/${endpoint.id}`);
       expect(shown.body.previous_secret_expires_at).toBe(second.body.previous_secret_expires_at);
+      expect(shown.raw).not.toContain('whsec_');
+      // No secret in the server's logs (deliveries, retries and rotations were all logged at debug).
+      const logs = context.logs.join('\n');
+      for (const secret of [endpoint.secret, first.body.secret, second.body.secret]) {
+        expect(logs).not.toContain(secret.slice('whsec_'.length));
+      }
     } finally {
       offsetMs = 0;
       await receiver.close();

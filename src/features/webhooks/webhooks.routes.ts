@@ -2,7 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { principalOf } from '../../http/auth.js';
 import type { Idempotency } from '../../http/idempotency.js';
-import { errorResponses } from '../../http/schemas.js';
+import { ErrorResponse, ValidationErrorResponse, errorResponses } from '../../http/schemas.js';
 import { typedApp, type TypedApp } from '../../http/typed-app.js';
 import type { WebhooksService } from './webhooks.service.js';
 import {
@@ -18,6 +18,9 @@ import {
 } from './webhooks.schemas.js';
 
 const common = { tags: ['webhooks'], 'x-parley-extension': true };
+
+/** A URL refused by the guarded client is 422 `url_not_allowed` with a plain `detail`, besides the validation shape. */
+const urlRefused = { 422: Type.Union([Type.Ref(ValidationErrorResponse), Type.Ref(ErrorResponse)]) };
 
 /**
  * Signed webhooks (docs/webhooks.md). Every route needs the admin scope: an endpoint's URL can
@@ -51,7 +54,7 @@ function registerCollectionRoutes(app: TypedApp, { webhooks, idempotency }: Webh
       operationId: 'createWebhook',
       summary: 'Create a webhook endpoint (its signing secret is shown once)',
       body: Type.Ref(WebhookCreate),
-      response: { 200: Type.Ref(WebhookCreated), ...errorResponses(409) },
+      response: { 200: Type.Ref(WebhookCreated), ...errorResponses(409), ...urlRefused },
     },
     handler: (request, reply) => {
       const organizationId = principalOf(request).organizationId;
@@ -97,7 +100,7 @@ function registerItemRoutes(app: TypedApp, { webhooks }: WebhookRoutesDependenci
       operationId: 'updateWebhook',
       summary: 'Change a webhook endpoint’s URL, events, description or enabled state',
       body: Type.Ref(WebhookUpdate),
-      response: { 200: Type.Ref(Webhook), ...errorResponses(404) },
+      response: { 200: Type.Ref(Webhook), ...errorResponses(404), ...urlRefused },
     },
     handler: (request) =>
       webhooks.update({
