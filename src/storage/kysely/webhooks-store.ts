@@ -1,6 +1,7 @@
 import type { NewWebhook, Webhook, WebhookChanges, WebhookSigningKeys } from '../../domain/webhooks.js';
 import type { WebhookRow } from './schema-webhooks.js';
 import { parseJson, type Executor } from './executor.js';
+import { PreparedQuery } from './prepared-query.js';
 
 /** The one row → domain mapping of an endpoint: never its secrets. */
 function webhookRowToWebhook(row: WebhookRow): Webhook {
@@ -22,6 +23,21 @@ export interface WebhookSubscription {
   id: string;
   events: string[];
 }
+
+/**
+ * The publisher's read, on every thread creation, run end and rating: compiled once (building a
+ * Kysely query costs more than SQLite takes to run this one), through webhooks_organization.
+ */
+const ENABLED_SUBSCRIPTIONS = new PreparedQuery<
+  { organization_id: string; is_enabled: number },
+  Pick<WebhookRow, 'id' | 'events'>
+>(['organization_id', 'is_enabled'], (db, values) =>
+  db
+    .selectFrom('webhooks')
+    .select(['id', 'events'])
+    .where('organization_id', '=', values.organization_id)
+    .where('is_enabled', '=', values.is_enabled),
+);
 
 export class WebhookReader {
   constructor(private readonly db: Executor) {}
@@ -90,12 +106,7 @@ export class WebhookWriter {
    * publishes an event (webhooks_organization index; no rows for an organisation without any).
    */
   async enabledSubscriptions(organizationId: string): Promise<WebhookSubscription[]> {
-    const rows = await this.db
-      .selectFrom('webhooks')
-      .select(['id', 'events'])
-      .where('organization_id', '=', organizationId)
-      .where('is_enabled', '=', 1)
-      .execute();
+    const { rows } = await ENABLED_SUBSCRIPTIONS.execute(this.db, { organization_id: organizationId, is_enabled: 1 });
     return rows.map((row) => ({ id: row.id, events: parseJson<string[]>(row.events) }));
   }
 
