@@ -108,22 +108,24 @@ export class WebhooksService {
   async sendTest(input: WebhookKey): Promise<WebhookDelivery> {
     const { store, clock, publisher } = this.dependencies;
     const now = clock.now().toISOString();
-    const deliveryId = await store.write(async (writers) => {
+    // Read back in its own transaction: after the commit the worker may already be sending it.
+    const delivery = await store.write(async (writers) => {
       const webhook = await writers.webhooks.get(input);
       if (!webhook) return null;
       const data = { webhook_id: webhook.id, message: 'A test delivery from Parley.' };
-      return publisher.deliverTo(writers, {
+      const event = {
         organizationId: input.organizationId,
         webhookId: webhook.id,
         type: WEBHOOK_TEST_EVENT,
         data,
         now,
-      });
+      };
+      const id = await publisher.deliverTo(writers, event);
+      return writers.webhookDeliveries.get({ organizationId: input.organizationId, id });
     });
-    if (deliveryId === null) throw new AppError('webhook_not_found');
+    if (delivery === null) throw new AppError('webhook_not_found');
     publisher.wake();
-    const delivery = await store.webhookDeliveries.get({ organizationId: input.organizationId, id: deliveryId });
-    return delivery!;
+    return delivery;
   }
 
   async deliveries(input: WebhookKey & { status?: WebhookDeliveryStatus | undefined; limit: number; offset: number }) {

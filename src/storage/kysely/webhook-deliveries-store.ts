@@ -111,6 +111,11 @@ export class WebhookDeliveryReader {
 export class WebhookDeliveryWriter {
   constructor(private readonly db: Executor) {}
 
+  /** A delivery as this transaction sees it (the test route answers with the one it just made). */
+  get(input: { organizationId: string; id: string }): Promise<WebhookDelivery | null> {
+    return new WebhookDeliveryReader(this.db).get(input);
+  }
+
   async insert(delivery: NewWebhookDelivery): Promise<void> {
     await this.db
       .insertInto('webhook_deliveries')
