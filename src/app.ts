@@ -4,6 +4,8 @@ import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
 import { createJobs, type Jobs } from './app-jobs.js';
 import { closeGracefully } from './app-shutdown.js';
+import { createWebhookPublisher, registerWebhooks } from './app-webhooks.js';
+import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -151,7 +153,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, liveness, jobs } = createRuntime(runtimeInput);
+  const { bus, eventLog, runtime, liveness, jobs, webhooks } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
@@ -160,14 +162,14 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
-  registerChatRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), store, idempotency });
+  registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerBrowserCredentialRoutes(app, { tokens, widget, idempotency });
-  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
-  registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
+  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency, webhooks });
+  registerWebhooks({ app, config, store, clock, generateId, outbound, secret, idempotency, jobs, publisher: webhooks });
   createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base, jobs });
   await app.ready();
   credentialWatch.start();
@@ -191,14 +193,25 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   };
 }
 
-/** The flow-execution, feedback and usage families: runs, ratings of runs and answers, what runs spent. */
+/** The flow-execution, tool-call, feedback and usage families: runs and their calls, ratings of runs and answers, what runs spent. */
 function registerRunFamilies(
   app: FastifyInstance,
-  input: { store: Store; eventLog: ThreadEventLog; clock: Clock; newId: IdGenerator; idempotency: Idempotency },
+  input: {
+    store: Store;
+    eventLog: ThreadEventLog;
+    clock: Clock;
+    newId: IdGenerator;
+    idempotency: Idempotency;
+    webhooks: WebhookPublisher;
+  },
 ): void {
-  const { store, eventLog, clock, newId, idempotency } = input;
+  const { store, eventLog, clock, newId, idempotency, webhooks } = input;
   registerFlowExecutionRoutes(app, { store });
-  registerFeedbackRoutes(app, { feedback: new FeedbackService({ store, eventLog, clock, newId }), idempotency });
+  registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
+  registerFeedbackRoutes(app, {
+    feedback: new FeedbackService({ store, eventLog, clock, newId, webhooks }),
+    idempotency,
+  });
   registerUsageRoutes(app, { usage: new UsageService({ store, clock }) });
 }
 
@@ -209,11 +222,12 @@ function registerRunFamilies(
  */
 function registerChatRoutes(
   app: FastifyInstance,
-  input: { threads: ThreadsService; store: Store; idempotency: Idempotency },
+  input: { threads: ConstructorParameters<typeof ThreadsService>[0]; idempotency: Idempotency },
 ): void {
-  registerSearchRoutes(app, { search: new SearchService(input.store) });
-  registerWebThreadRoutes(app, { webThreads: new WebThreadsService(input.store) });
-  registerThreadRoutes(app, { threads: input.threads, idempotency: input.idempotency });
+  const { store } = input.threads;
+  registerSearchRoutes(app, { search: new SearchService(store) });
+  registerWebThreadRoutes(app, { webThreads: new WebThreadsService(store) });
+  registerThreadRoutes(app, { threads: new ThreadsService(input.threads), idempotency: input.idempotency });
 }
 
 /** The agent-tools and mcp-servers families, and the MCP sign-in routes. */
@@ -239,12 +253,21 @@ function createRuntime(input: {
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
-}): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness; jobs: Jobs } {
+}): {
+  bus: MemoryLiveBus;
+  eventLog: ThreadEventLog;
+  runtime: AgentRuntime;
+  liveness: ProcessLiveness;
+  jobs: Jobs;
+  webhooks: WebhookPublisher;
+} {
   const { dependencies, clock, generateId, logger } = input;
   const { config, store } = dependencies;
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
   const identity = new BootId(generateId);
+  // The webhook outbox wakes the worker made below, after the runtime that publishes through it.
+  const webhooks = createWebhookPublisher({ config, generateId, jobs: () => jobs });
   const runtime = new AgentRuntime({
     store,
     process: identity,
@@ -256,6 +279,7 @@ function createRuntime(input: {
     newId: generateId,
     config: config.runtime,
     logger,
+    webhooks,
   });
   const heartbeatMs = config.runtime.processHeartbeatMs;
   const liveness = new ProcessLiveness({
@@ -268,7 +292,7 @@ function createRuntime(input: {
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
-  return { bus, eventLog, runtime, liveness, jobs };
+  return { bus, eventLog, runtime, liveness, jobs, webhooks };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { DatabaseTarget, Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
 import { readJobsConfig, type JobsConfig } from './config-jobs.js';
+import { readWebhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
@@ -103,6 +104,8 @@ export interface Config {
   readonly jobs: JobsConfig;
   /** `MODEL_PRICING`: the operator's model prices over the built-in ones (docs/usage.md). */
   readonly pricing: PricingOverrides;
+  /** Signed webhooks: retries, timeouts, secret rotation overlap (config-webhooks.ts, docs/webhooks.md). */
+  readonly webhooks: WebhooksConfig;
 }
 
 export { ConfigError } from './config-values.js';
@@ -183,6 +186,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     widget: readWidgetConfig(environment),
     jobs: readJobsConfig(environment),
     pricing: readPricingOverrides(environment),
+    webhooks: readWebhooksConfig(environment),
   });
 }
 

@@ -13,6 +13,8 @@ import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
+import type { WebhooksConfig } from '../../src/config-webhooks.js';
+import type { JobsConfig } from '../../src/config-jobs.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
@@ -107,6 +109,10 @@ export async function createTestContext(
     widget?: Partial<WidgetConfig>;
     /** MODEL_PRICING, parsed; none (the built-in prices) when absent. */
     pricing?: PricingOverrides;
+    /** Webhook settings over the defaults (e.g. `allowHttp` for a loopback receiver, short back-offs). */
+    webhooks?: Partial<WebhooksConfig>;
+    /** Job queue settings over the defaults (e.g. a short `pollMs`). */
+    jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -143,6 +149,8 @@ export async function createTestContext(
         knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
         widget: { ...defaults.widget, ...options.widget },
         pricing: options.pricing ?? defaults.pricing,
+        webhooks: { ...defaults.webhooks, ...options.webhooks },
+        jobs: { ...defaults.jobs, ...options.jobs },
         ...overrides,
       },
       store: appStore,
