@@ -3,6 +3,7 @@ import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
 import { createJobs, type Jobs } from './app-jobs.js';
+import { registerFlows } from './app-flows.js';
 import { closeGracefully } from './app-shutdown.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
@@ -18,7 +19,6 @@ import { registerAgUiRoutes } from './features/ag-ui/ag-ui.routes.js';
 import { AgUiService } from './features/ag-ui/ag-ui.service.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
-import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
 import { SseRegistry } from './http/sse-registry.js';
 import { createPricingTable } from './models/pricing.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
@@ -26,6 +26,7 @@ import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
 import { MemoryLiveBus } from './runtime/live-bus.js';
 import { AgentRuntime } from './runtime/run-agent.js';
+import type { RuntimeDependencies } from './runtime/run-types.js';
 import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
 import type { Tool } from './tools/tool.js';
 import type { ToolResolver } from './tools/tool-resolver.js';
@@ -148,7 +149,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, liveness, jobs } = createRuntime(runtimeInput);
+  const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
   const ttlSeconds = config.streamTokenTtlSeconds;
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
@@ -164,7 +165,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerBrowserCredentialRoutes(app, { tokens, widget, idempotency });
-  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
+  registerRunFamilies(app, { runtime: runtimeDependencies, config, jobs, eventLog, idempotency });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base, jobs });
   await app.ready();
@@ -188,13 +189,20 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   };
 }
 
-/** The flow-execution, feedback and usage families: runs, ratings of runs and answers, what runs spent. */
+/** The flow-execution, feedback and usage families: runs (app-flows.ts), ratings of runs and answers, what runs spent. */
 function registerRunFamilies(
   app: FastifyInstance,
-  input: { store: Store; eventLog: ThreadEventLog; clock: Clock; newId: IdGenerator; idempotency: Idempotency },
+  input: {
+    runtime: RuntimeDependencies;
+    config: Config;
+    jobs: Jobs;
+    eventLog: ThreadEventLog;
+    idempotency: Idempotency;
+  },
 ): void {
-  const { store, eventLog, clock, newId, idempotency } = input;
-  registerFlowExecutionRoutes(app, { store });
+  const { runtime, config, jobs, eventLog, idempotency } = input;
+  const { store, clock, newId } = runtime;
+  registerFlows(app, { config, runtime, jobs, idempotency });
   registerFeedbackRoutes(app, { feedback: new FeedbackService({ store, eventLog, clock, newId }), idempotency });
   registerUsageRoutes(app, { usage: new UsageService({ store, clock }) });
 }
@@ -236,13 +244,20 @@ function createRuntime(input: {
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
-}): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness; jobs: Jobs } {
+}): {
+  bus: MemoryLiveBus;
+  eventLog: ThreadEventLog;
+  runtime: AgentRuntime;
+  runtimeDependencies: RuntimeDependencies;
+  liveness: ProcessLiveness;
+  jobs: Jobs;
+} {
   const { dependencies, clock, generateId, logger } = input;
   const { config, store } = dependencies;
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
   const identity = new BootId(generateId);
-  const runtime = new AgentRuntime({
+  const runtimeDependencies: RuntimeDependencies = {
     store,
     process: identity,
     eventLog,
@@ -253,7 +268,8 @@ function createRuntime(input: {
     newId: generateId,
     config: config.runtime,
     logger,
-  });
+  };
+  const runtime = new AgentRuntime(runtimeDependencies);
   const heartbeatMs = config.runtime.processHeartbeatMs;
   const liveness = new ProcessLiveness({
     store,
@@ -265,7 +281,7 @@ function createRuntime(input: {
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
-  return { bus, eventLog, runtime, liveness, jobs };
+  return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs };
 }
 
 /**

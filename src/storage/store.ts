@@ -30,6 +30,8 @@ import { WebThreadReader } from './kysely/web-threads-store.js';
 import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
 import { UsageReader, UsageWriter } from './kysely/usage-store.js';
 import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
+import { FlowReader, FlowWriter } from './kysely/flows-store.js';
+import { FlowExecutionReader, FlowExecutionWriter } from './kysely/flow-executions-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -62,6 +64,8 @@ export interface StoreWriters {
   visitors: VisitorWriter;
   usage: UsageWriter;
   quotas: QuotaWriter;
+  flows: FlowWriter;
+  flowExecutions: FlowExecutionWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -123,6 +127,8 @@ export class Store {
   readonly usage: UsageReader;
   readonly quotas: QuotaReader;
   readonly webThreads: WebThreadReader;
+  readonly flows: FlowReader;
+  readonly flowExecutions: FlowExecutionReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -153,6 +159,8 @@ export class Store {
     this.usage = new UsageReader(reader);
     this.quotas = new QuotaReader(reader);
     this.webThreads = new WebThreadReader(reader, database.dialect);
+    this.flows = new FlowReader(reader);
+    this.flowExecutions = new FlowExecutionReader(reader);
   }
 
   /**
@@ -216,6 +224,8 @@ class BoundWriters implements StoreWriters {
   #visitors?: VisitorWriter;
   #usage?: UsageWriter;
   #quotas?: QuotaWriter;
+  #flows?: FlowWriter;
+  #flowExecutions?: FlowExecutionWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -287,6 +297,12 @@ class BoundWriters implements StoreWriters {
   }
   get quotas() {
     return (this.#quotas ??= new QuotaWriter(this.db));
+  }
+  get flows() {
+    return (this.#flows ??= new FlowWriter(this.db));
+  }
+  get flowExecutions() {
+    return (this.#flowExecutions ??= new FlowExecutionWriter(this.db));
   }
 }
 

@@ -9,6 +9,7 @@ import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from 
 import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { WidgetConfig } from '../../src/config-widget.js';
 import type { PricingOverrides } from '../../src/config-pricing.js';
+import type { JobsConfig } from '../../src/config-jobs.js';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -107,6 +108,8 @@ export async function createTestContext(
     widget?: Partial<WidgetConfig>;
     /** MODEL_PRICING, parsed; none (the built-in prices) when absent. */
     pricing?: PricingOverrides;
+    /** The job queue's settings over the defaults (e.g. `workerConcurrency: 1`). */
+    jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -143,6 +146,7 @@ export async function createTestContext(
         knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
         widget: { ...defaults.widget, ...options.widget },
         pricing: options.pricing ?? defaults.pricing,
+        jobs: { ...defaults.jobs, ...options.jobs },
         ...overrides,
       },
       store: appStore,

@@ -387,6 +387,11 @@ export const ERROR_DETAILS: Record<string, string> = {
   rate_limited: 'Too many requests. Retry after the time in Retry-After.',
   run_not_found: 'Run not found.',
   flow_execution_not_found: 'Flow execution not found.',
+  flow_not_found: 'Flow not found.',
+  flow_execution_finished:
+    'The flow execution has ended: it cannot be cancelled or set back to pending, queued or running.',
+  flow_execution_not_cancellable:
+    'This execution is a chat run: cancel it through its thread (POST …/runs/{run_id}/cancel).',
   tool_not_found: 'Agent tool not found.',
   mcp_server_not_found: 'MCP server not found.',
   file_not_found: 'Agent file not found.',

@@ -279,6 +279,23 @@ export class JobWriter {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /**
+   * Cancels the subject's queued or running job (its subject was cancelled): a queued one is
+   * never claimed, a running one loses its lease — its next renewal fails and aborts the
+   * handler, in whichever process runs it. Returns the jobs' ids.
+   */
+  async cancelForSubject(input: { organizationId: string; subjectId: string; now: string }): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({ status: 'cancelled', lease_owner: null, lease_until: null, finished_at: input.now, updated_at: input.now })
+      .where('organization_id', '=', input.organizationId)
+      .where('subject_id', '=', input.subjectId)
+      .where('status', 'in', [...ACTIVE_JOB_STATUSES])
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
   /** Deletes every job of these subjects (they are being deleted); a running one loses its lease. */
   async deleteForSubjects(input: { organizationId: string; subjectIds: readonly string[] }): Promise<void> {
     if (input.subjectIds.length === 0) return;

@@ -19,6 +19,7 @@ export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExec
     organization_id: row.organization_id,
     thread_id: row.thread_id,
     message_id: row.message_id,
+    job_id: row.job_id,
     execution_number: Number(row.execution_number),
     trigger_type: row.trigger_type as TriggerType,
     trigger_data: parseJson<JsonObject>(row.trigger_data),
