@@ -43,7 +43,7 @@ export interface TestContext {
    * database — but for the fields of `overrides` (e.g. another `secretKey`).
    */
   peer(
-    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp'>>,
+    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs'>>,
   ): Promise<TestPeer>;
   close(): Promise<void>;
 }
@@ -124,7 +124,7 @@ export async function createTestContext(
   const build = (
     appStore: Store,
     appLogStream: NodeJS.WritableStream,
-    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp'>> = {},
+    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs'>> = {},
   ) =>
     createApp({
       config: {
