@@ -196,6 +196,33 @@ export class FlowWriter {
     return counter ? Number(counter.last_execution_number) : null;
   }
 
+  /**
+   * Claims one slot of a schedule for the scheduler (a later task): true for the one caller, in
+   * any process, whose insert of (schedule, slot time) wins — it enqueues the slot's execution in
+   * the same transaction; false for every other (the primary key refuses a second row).
+   */
+  async claimScheduleSlot(input: {
+    organizationId: string;
+    scheduleId: string;
+    slotAt: string;
+    executionId: string;
+    now: string;
+  }): Promise<boolean> {
+    const inserted = await this.db
+      .insertInto('flow_schedule_slots')
+      .values({
+        schedule_id: input.scheduleId,
+        slot_at: input.slotAt,
+        organization_id: input.organizationId,
+        execution_id: input.executionId,
+        created_at: input.now,
+      })
+      .onConflict((conflict) => conflict.columns(['schedule_id', 'slot_at']).doNothing())
+      .returning('slot_at')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
   async #insertSchedules(organizationId: string, flowId: string, schedules: FlowSchedule[], now: string) {
     if (schedules.length === 0) return;
     await this.db
