@@ -137,8 +137,18 @@ describe('GET /api/v1/flows/executions', () => {
     const page = await admin.get(`/api/v1/flows/executions?agent_id=${agentId}&page_size=2&after=${newestFirst[0]}`);
     expect(page.body.executions.map((execution: any) => execution.id)).toEqual(newestFirst.slice(1, 3));
     expect(page.body.has_more).toBe(true);
+    const last = await admin.get(`/api/v1/flows/executions?agent_id=${agentId}&page_size=2&after=${newestFirst[1]}`);
+    expect(last.body.executions.map((execution: any) => execution.id)).toEqual(newestFirst.slice(2));
+    expect(last.body.has_more).toBe(false);
     const before = await admin.get(`/api/v1/flows/executions?flow_id=${flow.id}&page_size=2&before=${newestFirst[3]}`);
     expect(before.body.executions.map((execution: any) => execution.id)).toEqual(newestFirst.slice(1, 3));
+    expect(before.body.has_more).toBe(true);
+    const first = await admin.get(`/api/v1/flows/executions?flow_id=${flow.id}&page_size=2&before=${newestFirst[2]}`);
+    expect(first.body.executions.map((execution: any) => execution.id)).toEqual(newestFirst.slice(0, 2));
+    expect(first.body.has_more).toBe(false);
+    const offsetPage = await admin.get(`/api/v1/flows/executions?flow_id=${flow.id}&page_size=3&page=2`);
+    expect(offsetPage.body).toMatchObject({ page: 2, has_more: false, total_count: 4 });
+    expect(offsetPage.body.executions.map((execution: any) => execution.id)).toEqual(newestFirst.slice(3));
     const third = list.body.executions[2];
     const range = await admin.get(
       `/api/v1/flows/executions?flow_id=${flow.id}&started_after=${encodeURIComponent(third.started_at)}`,

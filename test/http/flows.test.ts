@@ -146,6 +146,18 @@ describe('flows CRUD', () => {
     expect((await api.get(`/api/v1/agents/${agentId}/flows?limit=100`)).body.length).toBe(before);
   });
 
+  it('accepts output schemas with the same $id in several flows', async () => {
+    const output_schema = { $id: 'https://example.test/answer', type: 'object' };
+    await createFlow(api, agentId, { output_schema });
+    const second = await api.post(`/api/v1/agents/${agentId}/flows`, {
+      name: 'Twin',
+      instructions: 'x',
+      output_schema,
+    });
+    expect(second.status).toBe(200);
+    expect(second.body.output_schema).toEqual(output_schema);
+  });
+
   it('replays a create with the same Idempotency-Key', async () => {
     const headers = { 'idempotency-key': 'flow-create-1' };
     const first = await api.post(`/api/v1/agents/${agentId}/flows`, { name: 'Once', instructions: 'x' }, headers);

@@ -11,12 +11,14 @@ import { checkVariables } from './flow-variables.js';
  * schedule's cron and timezone are valid; a schedule's `next_run_at` is computed here.
  */
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-
-/** The output schema's validator; 422 at `loc` when it is not a JSON Schema ajv can compile. */
+/**
+ * The output schema's validator; 422 at `loc` when it is not a JSON Schema ajv can compile. A
+ * fresh ajv each time: one shared instance refuses a second schema with the same `$id`, and
+ * flows of different organisations may well reuse one. No `$ref` outside the schema resolves.
+ */
 export function compileOutputSchema(schema: JsonObject, loc: (string | number)[]) {
   try {
-    return ajv.compile(schema);
+    return new Ajv({ allErrors: true, strict: false }).compile(schema);
   } catch (error) {
     throw validationError(loc, `output_schema is not a valid JSON Schema: ${(error as Error).message}`);
   }

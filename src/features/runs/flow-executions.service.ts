@@ -144,8 +144,8 @@ export class FlowExecutionsService {
       cursor,
     });
     if (!listed) throw cursorNotInList(cursor);
-    const { executions, total } = listed;
-    return { executions, total_count: total, page, page_size: pageSize, has_more: offset + executions.length < total };
+    const { executions, total, hasMore } = listed;
+    return { executions, total_count: total, page, page_size: pageSize, has_more: hasMore };
   }
 
   async get(input: { organizationId: string; id: string }): Promise<FlowExecution> {

@@ -61,11 +61,12 @@ export class FlowExecutionReader {
 
   /**
    * Newest first (by `created_at`, then id), with the total for `total_count`; an offset page
-   * or a keyset page around `cursor`. Null: the cursor is not an execution of this list.
+   * or a keyset page around `cursor`, and whether more lie beyond it in its direction (one row
+   * more is read to tell). Null: the cursor is not an execution of this list.
    */
   async list(
     input: ExecutionListFilter & { limit: number; offset: number; cursor: KeysetCursor | null },
-  ): Promise<{ executions: FlowExecution[]; total: number } | null> {
+  ): Promise<{ executions: FlowExecution[]; total: number; hasMore: boolean } | null> {
     let query = this.db.selectFrom('flow_executions').where('organization_id', '=', input.organizationId);
     if (input.flowId !== undefined) query = query.where('flow_id', '=', input.flowId);
     if (input.agentId !== undefined) query = query.where('agent_id', '=', input.agentId);
@@ -77,14 +78,17 @@ export class FlowExecutionReader {
       readKeysetPage(query.selectAll(), {
         order: 'desc',
         cursor: input.cursor,
-        limit: input.limit,
+        limit: input.limit + 1,
         offset: input.offset,
         position: (id) => query.select(['created_at', 'id']).where('id', '=', id),
       }),
       query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
     ]);
     if (rows === null) return null;
-    return { executions: rows.map(flowExecutionRowToFlowExecution), total: Number(count.count) };
+    const hasMore = rows.length > input.limit;
+    // A `before` page ends at its cursor: the extra row is the one furthest from it, first.
+    const page = !hasMore ? rows : input.cursor?.direction === 'before' ? rows.slice(1) : rows.slice(0, input.limit);
+    return { executions: page.map(flowExecutionRowToFlowExecution), total: Number(count.count), hasMore };
   }
 
   /** The audited changes of an execution, oldest first. */
