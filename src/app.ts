@@ -3,6 +3,7 @@ import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
 import { createJobs, type Jobs } from './app-jobs.js';
+import { registerFlows } from './app-flows.js';
 import { closeGracefully } from './app-shutdown.js';
 import { createWebhookPublisher, registerWebhooks } from './app-webhooks.js';
 import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
@@ -20,7 +21,6 @@ import { registerAgUiRoutes } from './features/ag-ui/ag-ui.routes.js';
 import { AgUiService } from './features/ag-ui/ag-ui.service.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
 import { MessagesService } from './features/messages/messages.service.js';
-import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
 import { SseRegistry } from './http/sse-registry.js';
 import { createPricingTable } from './models/pricing.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
@@ -28,6 +28,7 @@ import { ThreadEventLog } from './runtime/event-log.js';
 import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
 import { MemoryLiveBus } from './runtime/live-bus.js';
 import { AgentRuntime } from './runtime/run-agent.js';
+import type { RuntimeDependencies } from './runtime/run-types.js';
 import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
 import type { Tool } from './tools/tool.js';
 import type { ToolResolver } from './tools/tool-resolver.js';
@@ -153,7 +154,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, liveness, jobs, webhooks } = createRuntime(runtimeInput);
+  const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
@@ -168,7 +169,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerBrowserCredentialRoutes(app, { tokens, widget, idempotency });
-  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency, webhooks });
+  registerRunFamilies(app, { runtime: runtimeDependencies, config, jobs, eventLog, idempotency, webhooks });
   registerWebhooks({ app, config, store, clock, generateId, outbound, secret, idempotency, jobs, publisher: webhooks });
   createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base, jobs });
   await app.ready();
@@ -193,20 +194,21 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   };
 }
 
-/** The flow-execution, tool-call, feedback and usage families: runs and their calls, ratings of runs and answers, what runs spent. */
+/** The flows, flow-execution, tool-call, feedback and usage families: runs (app-flows.ts) and their calls, ratings of runs and answers, what runs spent. */
 function registerRunFamilies(
   app: FastifyInstance,
   input: {
-    store: Store;
+    runtime: RuntimeDependencies;
+    config: Config;
+    jobs: Jobs;
     eventLog: ThreadEventLog;
-    clock: Clock;
-    newId: IdGenerator;
     idempotency: Idempotency;
     webhooks: WebhookPublisher;
   },
 ): void {
-  const { store, eventLog, clock, newId, idempotency, webhooks } = input;
-  registerFlowExecutionRoutes(app, { store });
+  const { runtime, config, jobs, eventLog, idempotency, webhooks } = input;
+  const { store, clock, newId } = runtime;
+  registerFlows(app, { config, runtime, jobs, idempotency });
   registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
   registerFeedbackRoutes(app, {
     feedback: new FeedbackService({ store, eventLog, clock, newId, webhooks }),
@@ -257,6 +259,7 @@ function createRuntime(input: {
   bus: MemoryLiveBus;
   eventLog: ThreadEventLog;
   runtime: AgentRuntime;
+  runtimeDependencies: RuntimeDependencies;
   liveness: ProcessLiveness;
   jobs: Jobs;
   webhooks: WebhookPublisher;
@@ -268,7 +271,7 @@ function createRuntime(input: {
   const identity = new BootId(generateId);
   // The webhook outbox wakes the worker made below, after the runtime that publishes through it.
   const webhooks = createWebhookPublisher({ config, generateId, jobs: () => jobs });
-  const runtime = new AgentRuntime({
+  const runtimeDependencies: RuntimeDependencies = {
     store,
     process: identity,
     eventLog,
@@ -280,7 +283,8 @@ function createRuntime(input: {
     config: config.runtime,
     logger,
     webhooks,
-  });
+  };
+  const runtime = new AgentRuntime(runtimeDependencies);
   const heartbeatMs = config.runtime.processHeartbeatMs;
   const liveness = new ProcessLiveness({
     store,
@@ -292,7 +296,7 @@ function createRuntime(input: {
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
-  return { bus, eventLog, runtime, liveness, jobs, webhooks };
+  return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks };
 }
 
 /**

@@ -35,6 +35,15 @@ export const ERROR_CODES = {
   },
   run_not_found: { status: 404, message: 'Run not found.' },
   flow_execution_not_found: { status: 404, message: 'Flow execution not found.' },
+  flow_not_found: { status: 404, message: 'Flow not found.' },
+  flow_execution_finished: {
+    status: 409,
+    message: 'The flow execution has ended: it cannot be cancelled or set back to pending, queued or running.',
+  },
+  flow_execution_not_cancellable: {
+    status: 409,
+    message: 'This execution is a chat run: cancel it through its thread (POST …/runs/{run_id}/cancel).',
+  },
   message_not_found: { status: 404, message: 'Chat message not found.' },
   feedback_target_not_answer: {
     status: 422,

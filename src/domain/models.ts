@@ -218,6 +218,8 @@ export interface FlowExecution {
   /** The chat thread a chat run answers in, and the assistant message it writes (null for other runs). */
   thread_id: string | null;
   message_id: string | null;
+  /** The queue job that runs a flow's execution (docs/flows.md); null for a chat run. */
+  job_id: string | null;
   execution_number: number;
   trigger_type: TriggerType;
   trigger_data: JsonObject;

@@ -167,6 +167,7 @@ export function openedChatRun(input: {
     organization_id: input.organizationId,
     thread_id: input.threadId,
     message_id: input.messageId,
+    job_id: null,
     trigger_type: 'api',
     trigger_data: { thread_id: input.threadId, message_id: input.messageId },
     variables: {},

@@ -6,6 +6,7 @@ import { buildSystemPrompt } from './system-prompt.js';
 import { callTool } from './tool-calls.js';
 import { needsApproval, requestApprovals, runAwaitedCalls } from './approval-requests.js';
 import { StorableTextStream, storableJson, storableText } from '../domain/storable-text.js';
+import type { TranscriptEntry, TranscriptToolCall } from '../domain/runs.js';
 
 const HISTORY_LIMIT = 100;
 
@@ -33,20 +34,79 @@ export async function runSteps(input: {
   signal: AbortSignal;
   pauseRequested: () => boolean;
 }): Promise<LoopEnd> {
-  const { dependencies, run, progress, signal } = input;
-  const request = await baseRequest(dependencies, run);
+  const { dependencies, run } = input;
+  const surface: StepSurface = {
+    request: () => baseRequest(dependencies, run),
+    delta: (delta, step) =>
+      dependencies.eventLog.delta(run.threadId, {
+        message_id: run.assistantMessageId,
+        run_id: run.runId,
+        step,
+        delta,
+      }),
+    callTool: (call, progress, signal) => callTool({ dependencies, run, call, progress, signal }),
+    approvals: {
+      needed: (calls) => needsApproval(run, calls),
+      request: (calls, progress) => requestApprovals({ dependencies, run, calls, progress }),
+      runAwaited: (calls, progress, signal) => runAwaitedCalls({ dependencies, run, progress, calls, signal }),
+    },
+  };
+  return runStepsOn({ ...input, surface });
+}
+
+/**
+ * Where a loop's steps come from and go to. A chat run's (`runSteps`): the thread's history,
+ * deltas on the thread's event log, tool calls stored on the reply, approvals. A flow's
+ * execution (flow-runner.ts) has no thread: its own prompt, no deltas, calls kept as steps.
+ */
+export interface StepSurface {
+  /** The parts of every model request that do not change between steps. */
+  request(): Promise<Omit<ModelRequest, 'messages' | 'signal'> & { history: ModelMessage[] }>;
+  delta(delta: string, step: number): void;
+  callTool(call: ModelToolCall, progress: RunProgress, signal: AbortSignal): Promise<TranscriptEntry>;
+  /** Calls of `requiresApproval` tools wait for a person; null: the surface offers no such tool. */
+  approvals: {
+    needed(calls: readonly ModelToolCall[]): boolean;
+    /** Stores the step's approval requests; the loop stops there (approval-requests.ts). */
+    request(calls: readonly ModelToolCall[], progress: RunProgress): Promise<void>;
+    /** Runs a resumed step's calls once their approvals are decided. */
+    runAwaited(calls: TranscriptToolCall[], progress: RunProgress, signal: AbortSignal): Promise<TranscriptEntry[]>;
+  } | null;
+}
+
+/** What the loop needs of a run: its model and its budget of model calls. */
+export type LoopRun = Pick<RunPlan, 'model' | 'maxSteps'>;
+
+/** The loop of `runSteps` on any surface. */
+export async function runStepsOn(input: {
+  dependencies: RuntimeDependencies;
+  run: LoopRun;
+  progress: RunProgress;
+  signal: AbortSignal;
+  pauseRequested: () => boolean;
+  surface: StepSurface;
+}): Promise<LoopEnd> {
+  const { dependencies, run, progress, signal, surface } = input;
+  const request = await surface.request();
   for (; progress.nextStep <= run.maxSteps; progress.nextStep += 1) {
     const awaited = progress.awaitingCalls;
-    if (awaited) {
+    if (awaited && surface.approvals) {
       // Resumed after the approvals this step waited for: its calls run now, then the next step.
-      const results = await runAwaitedCalls({ dependencies, run, progress, calls: awaited, signal });
+      const results = await surface.approvals.runAwaited(awaited, progress, signal);
       signal.throwIfAborted();
       progress.transcript.push(...results);
       continue;
     }
     if (progress.nextStep > 1 && input.pauseRequested()) return 'paused';
     const messages: ModelMessage[] = [...request.history, ...progress.transcript];
-    const { text, calls } = await callModel({ dependencies, run, progress, signal, request: { ...request, messages } });
+    const { text, calls } = await callModel({
+      dependencies,
+      run,
+      progress,
+      signal,
+      request: { ...request, messages },
+      delta: surface.delta,
+    });
     if (calls.length === 0) return 'finished';
     if (progress.nextStep === run.maxSteps) {
       // The model still wants tools but the budget is spent: stop here, and say why.
@@ -54,11 +114,11 @@ export async function runSteps(input: {
       return 'finished';
     }
     progress.transcript.push({ role: 'assistant', content: text, toolCalls: calls });
-    if (needsApproval(run, calls)) {
-      await requestApprovals({ dependencies, run, calls, progress });
+    if (surface.approvals?.needed(calls)) {
+      await surface.approvals.request(calls, progress);
       return 'awaiting_approval';
     }
-    const results = await Promise.all(calls.map((call) => callTool({ dependencies, run, call, progress, signal })));
+    const results = await Promise.all(calls.map((call) => surface.callTool(call, progress, signal)));
     signal.throwIfAborted();
     progress.transcript.push(...results);
   }
@@ -94,10 +154,11 @@ async function baseRequest(
 /** One model call: its text streams out as deltas as it comes; it is recorded as a step. */
 async function callModel(input: {
   dependencies: RuntimeDependencies;
-  run: RunPlan;
+  run: LoopRun;
   progress: RunProgress;
   signal: AbortSignal;
   request: Omit<ModelRequest, 'signal'>;
+  delta: StepSurface['delta'];
 }): Promise<{ text: string; calls: ModelToolCall[] }> {
   const { dependencies, run, progress, signal } = input;
   const started = dependencies.clock.now();
@@ -109,13 +170,7 @@ async function callModel(input: {
     if (delta === '') return;
     text += delta;
     progress.text += delta;
-    const { assistantMessageId, runId } = run;
-    dependencies.eventLog.delta(run.threadId, {
-      message_id: assistantMessageId,
-      run_id: runId,
-      step: progress.nextStep,
-      delta,
-    });
+    input.delta(delta, progress.nextStep);
   };
   for await (const part of run.model.stream({ ...input.request, signal })) {
     if (part.type === 'text-delta') {

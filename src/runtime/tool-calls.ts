@@ -9,6 +9,7 @@ import { toolStep } from './run-progress.js';
 import type { RunPlan, RuntimeDependencies } from './run-types.js';
 import { boundedError, modelResult, storedResult } from './tool-results.js';
 import { runTool } from './tool-runner.js';
+import type { Tool } from '../tools/tool.js';
 
 /**
  * One tool call of a run, persisted as it happens: the record and `tool-call-start` before the
@@ -26,7 +27,7 @@ export async function callTool(input: {
   approved?: RunToolCall | undefined;
 }): Promise<TranscriptEntry> {
   const { dependencies, run, call, progress, approved } = input;
-  const { clock, config } = dependencies;
+  const { clock } = dependencies;
   const started = clock.now().toISOString();
   const stored = approved
     ? approvedRecord(progress, approved, started)
@@ -36,23 +37,8 @@ export async function callTool(input: {
   await recordStart(dependencies, run, stored, key);
 
   const tool = run.tools.find((candidate) => candidate.name === call.toolName);
-  const outcome = await runTool({
-    tool,
-    toolName: call.toolName,
-    arguments: record.arguments,
-    timeoutMs: config.toolTimeoutMs,
-    signal: input.signal,
-    now: () => clock.now(),
-  });
-  record.end_time = clock.now().toISOString();
-  let forModel: unknown;
-  if (outcome.ok) {
-    record.result = storableJson(storedResult(outcome.result, outcome.json, config.toolResultMaxBytes));
-    forModel = storableJson(modelResult(outcome.result, outcome.json, config.toolResultModelBytes));
-  } else {
-    record.error = storableText(boundedError(outcome.error, config.toolResultModelBytes));
-    forModel = record.error;
-  }
+  const { ok, forModel } = await runRecordedCall({ dependencies, tool, record, signal: input.signal });
+  const outcome = { ok };
   const step = toolStep(record, call.toolCallId);
   if (approved) step.metadata = { approval: 'approved' };
   progress.steps.push(step);
@@ -65,6 +51,36 @@ export async function callTool(input: {
     ...(citations.length > 0 ? { citations } : {}),
   });
   return { role: 'tool', toolCallId: call.toolCallId, toolName: call.toolName, result: forModel, isError: !outcome.ok };
+}
+
+/**
+ * Runs the call `record` describes and writes its end, result or error into it, bounded as the
+ * store keeps it; `forModel` is what the model gets back (bounded too). Shared by chat runs and
+ * flows' executions, which keep their records apart.
+ */
+export async function runRecordedCall(input: {
+  dependencies: Pick<RuntimeDependencies, 'clock' | 'config'>;
+  tool: Tool | undefined;
+  record: ToolCall;
+  signal: AbortSignal;
+}): Promise<{ ok: boolean; forModel: unknown }> {
+  const { clock, config } = input.dependencies;
+  const { record } = input;
+  const outcome = await runTool({
+    tool: input.tool,
+    toolName: record.tool_name,
+    arguments: record.arguments,
+    timeoutMs: config.toolTimeoutMs,
+    signal: input.signal,
+    now: () => clock.now(),
+  });
+  record.end_time = clock.now().toISOString();
+  if (outcome.ok) {
+    record.result = storableJson(storedResult(outcome.result, outcome.json, config.toolResultMaxBytes));
+    return { ok: true, forModel: storableJson(modelResult(outcome.result, outcome.json, config.toolResultModelBytes)) };
+  }
+  record.error = storableText(boundedError(outcome.error, config.toolResultModelBytes));
+  return { ok: false, forModel: record.error };
 }
 
 /** The key every event of one call carries. */

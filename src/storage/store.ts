@@ -30,6 +30,8 @@ import { WebThreadReader } from './kysely/web-threads-store.js';
 import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
 import { UsageReader, UsageWriter } from './kysely/usage-store.js';
 import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
+import { FlowReader, FlowWriter } from './kysely/flows-store.js';
+import { FlowExecutionReader, FlowExecutionWriter } from './kysely/flow-executions-store.js';
 import { WebhookReader, WebhookWriter } from './kysely/webhooks-store.js';
 import { WebhookDeliveryReader, WebhookDeliveryWriter } from './kysely/webhook-deliveries-store.js';
 
@@ -64,6 +66,8 @@ export interface StoreWriters {
   visitors: VisitorWriter;
   usage: UsageWriter;
   quotas: QuotaWriter;
+  flows: FlowWriter;
+  flowExecutions: FlowExecutionWriter;
   webhooks: WebhookWriter;
   webhookDeliveries: WebhookDeliveryWriter;
 }
@@ -127,6 +131,8 @@ export class Store {
   readonly usage: UsageReader;
   readonly quotas: QuotaReader;
   readonly webThreads: WebThreadReader;
+  readonly flows: FlowReader;
+  readonly flowExecutions: FlowExecutionReader;
   readonly webhooks: WebhookReader;
   readonly webhookDeliveries: WebhookDeliveryReader;
   readonly #database: DatabaseHandle;
@@ -159,6 +165,8 @@ export class Store {
     this.usage = new UsageReader(reader);
     this.quotas = new QuotaReader(reader);
     this.webThreads = new WebThreadReader(reader, database.dialect);
+    this.flows = new FlowReader(reader);
+    this.flowExecutions = new FlowExecutionReader(reader);
     this.webhooks = new WebhookReader(reader);
     this.webhookDeliveries = new WebhookDeliveryReader(reader);
   }
@@ -224,6 +232,8 @@ class BoundWriters implements StoreWriters {
   #visitors?: VisitorWriter;
   #usage?: UsageWriter;
   #quotas?: QuotaWriter;
+  #flows?: FlowWriter;
+  #flowExecutions?: FlowExecutionWriter;
   #webhooks?: WebhookWriter;
   #webhookDeliveries?: WebhookDeliveryWriter;
 
@@ -297,6 +307,12 @@ class BoundWriters implements StoreWriters {
   }
   get quotas() {
     return (this.#quotas ??= new QuotaWriter(this.db));
+  }
+  get flows() {
+    return (this.#flows ??= new FlowWriter(this.db));
+  }
+  get flowExecutions() {
+    return (this.#flowExecutions ??= new FlowExecutionWriter(this.db));
   }
   get webhooks() {
     return (this.#webhooks ??= new WebhookWriter(this.db));

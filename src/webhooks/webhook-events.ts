@@ -5,7 +5,7 @@ import type { WebhookEvent, WebhookPublisher } from './webhook-publisher.js';
 
 /**
  * The payloads of the events that end runs and executions (docs/webhooks.md, "Events"), published
- * in the transaction that ends them. Flow executions (another branch) publish through
+ * in the transaction that ends them. Flow executions publish through
  * `publishExecutionEnd` when they end; chat runs, which are executions too, through `publishRunEnd`.
  */
 

@@ -9,12 +9,12 @@ import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from 
 import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { WidgetConfig } from '../../src/config-widget.js';
 import type { PricingOverrides } from '../../src/config-pricing.js';
+import type { JobsConfig } from '../../src/config-jobs.js';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
 import type { WebhooksConfig } from '../../src/config-webhooks.js';
-import type { JobsConfig } from '../../src/config-jobs.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
@@ -44,7 +44,7 @@ export interface TestContext {
    * database — but for the fields of `overrides` (e.g. another `secretKey`).
    */
   peer(
-    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp'>>,
+    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs'>>,
   ): Promise<TestPeer>;
   close(): Promise<void>;
 }
@@ -111,7 +111,7 @@ export async function createTestContext(
     pricing?: PricingOverrides;
     /** Webhook settings over the defaults (e.g. `allowHttp` for a loopback receiver, short back-offs). */
     webhooks?: Partial<WebhooksConfig>;
-    /** Job queue settings over the defaults (e.g. a short `pollMs`). */
+    /** The job queue's settings over the defaults (e.g. a short `pollMs`, `workerConcurrency: 1`). */
     jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestContext> {
@@ -127,7 +127,7 @@ export async function createTestContext(
   const build = (
     appStore: Store,
     appLogStream: NodeJS.WritableStream,
-    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp'>> = {},
+    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs'>> = {},
   ) =>
     createApp({
       config: {

@@ -24,7 +24,9 @@ import { jobEnded, multipartBody, settledFile, uploadFile } from './agent-files.
 
 /**
  * Parameters (path or query) that name a tenant-owned object. Any other path parameter fails the
- * suites until it is added here. `execution_id` is a run's id; `flow_id` is an agent's id.
+ * suites until it is added here. `execution_id` is a chat run's id (an execution with trigger `api`,
+ * whose own `flow_id` is its agent's id); `flow_id` is the id of a flow of the agent (its own
+ * executions are not among the objects: one would run in the background while dumps compare).
  */
 export const ID_PARAMS = [
   'agent_id',
@@ -102,6 +104,11 @@ const UPLOAD = multipartBody([
     content: 'Planted by the security suite.\n',
   },
 ]);
+
+/** A flow route's 404: the agent's when the agent is another organisation's, else the flow's. */
+function flowNotFound(foreign: ReadonlySet<IdParam>): string {
+  return foreign.has('agent_id') ? 'agent_not_found' : 'flow_not_found';
+}
 
 /**
  * One entry per operation in the OpenAPI document. A new route without an entry fails the suites
@@ -305,6 +312,37 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /api/v1/agent-files/{agent_id}/jobs/{job_id}': { owner: 200, notFound: agentThenJob },
   'GET /api/v1/flows/executions': { owner: 200, filter: true },
   'GET /api/v1/flows/executions/{execution_id}': { owner: 200, notFound: 'flow_execution_not_found' },
+  'PATCH /api/v1/flows/executions/{execution_id}': {
+    owner: 200,
+    notFound: 'flow_execution_not_found',
+    body: () => ({ metadata: { tampered: true } }),
+  },
+  // The objects' execution is a chat run: the owner is told to cancel it through its thread.
+  'POST /api/v1/flows/executions/{execution_id}/cancel': {
+    owner: 409,
+    notFound: 'flow_execution_not_found',
+    body: () => ({}),
+  },
+  'GET /api/v1/flows/executions/{execution_id}/changes': { owner: 200, notFound: 'flow_execution_not_found' },
+  // The flow id is in the body: test/http/flows.test.ts tries another organisation's. Scheduled
+  // far ahead, so nothing runs in the background while the suites compare dumps.
+  'POST /api/v1/flows/execute': {
+    owner: 200,
+    body: (ids) => ({ flow_id: ids.flow_id, trigger_type: 'test', scheduled_at: '2099-01-01T00:00:00Z' }),
+  },
+  'GET /api/v1/agents/{agent_id}/flows': { owner: 200, notFound: 'agent_not_found' },
+  'POST /api/v1/agents/{agent_id}/flows': {
+    owner: 200,
+    notFound: 'agent_not_found',
+    body: () => ({ name: 'Planted by the security suite', instructions: 'Say {{word}}.' }),
+  },
+  'GET /api/v1/agents/{agent_id}/flows/{flow_id}': { owner: 200, notFound: flowNotFound },
+  'PUT /api/v1/agents/{agent_id}/flows/{flow_id}': {
+    owner: 200,
+    notFound: flowNotFound,
+    body: () => ({ name: 'Renamed by the security suite', metadata: { tampered: true } }),
+  },
+  'DELETE /api/v1/agents/{agent_id}/flows/{flow_id}': { owner: 204, notFound: flowNotFound },
   'GET /api/v1/tool-calls': { owner: 200, filter: true },
   // The rated ids are in the body: test/http/feedback.test.ts tries another organisation's.
   'POST /api/v1/feedback/chat': {
@@ -405,6 +443,11 @@ export const ERROR_DETAILS: Record<string, string> = {
   rate_limited: 'Too many requests. Retry after the time in Retry-After.',
   run_not_found: 'Run not found.',
   flow_execution_not_found: 'Flow execution not found.',
+  flow_not_found: 'Flow not found.',
+  flow_execution_finished:
+    'The flow execution has ended: it cannot be cancelled or set back to pending, queued or running.',
+  flow_execution_not_cancellable:
+    'This execution is a chat run: cancel it through its thread (POST …/runs/{run_id}/cancel).',
   tool_not_found: 'Agent tool not found.',
   mcp_server_not_found: 'MCP server not found.',
   file_not_found: 'Agent file not found.',
@@ -593,6 +636,11 @@ export async function createObjects(
     description: `${label} webhook`,
   });
   if (webhook.status !== 200) throw new Error(`create webhook: ${webhook.status} ${webhook.raw}`);
+  const flow = await admin.post(`/api/v1/agents/${agent.id}/flows`, {
+    name: `${label} flow`,
+    instructions: `${label} private flow instructions`,
+  });
+  if (flow.status !== 200) throw new Error(`create flow: ${flow.status} ${flow.raw}`);
   let runId: string = crypto.randomUUID();
   let answerId = messageId;
   if (options.run !== false) {
@@ -614,7 +662,7 @@ export async function createObjects(
     key_id: key.body.api_key.id,
     run_id: runId,
     execution_id: runId,
-    flow_id: agent.id,
+    flow_id: flow.body.id,
     tool_id: tool.body.id,
     server_id: server.body.id,
     file_id: file.id,

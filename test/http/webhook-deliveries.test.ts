@@ -148,6 +148,44 @@ describe('events', () => {
   });
 });
 
+describe('flow executions', () => {
+  it('delivers execution.completed when a flow’s execution ends and execution.cancelled when one is cancelled', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const api = client(context, (await context.newOrganization()).key);
+      const endpoint = await newEndpoint(api, receiver.url, ['execution.*']);
+      const agent = await api.createAgent();
+      const flow = await api.post(`/api/v1/agents/${agent.id}/flows`, { name: 'digest', instructions: 'Say hello.' });
+      expect(flow.status).toBe(200);
+      const later = await api.post('/api/v1/flows/execute', {
+        flow_id: flow.body.id,
+        trigger_type: 'api',
+        scheduled_at: '2099-01-01T00:00:00Z',
+      });
+      expect(later.body.execution.status).toBe('pending');
+      expect((await api.post(`/api/v1/flows/executions/${later.body.execution.id}/cancel`, {})).status).toBe(200);
+      const now = await api.post('/api/v1/flows/execute', { flow_id: flow.body.id, trigger_type: 'api' });
+      expect(now.status).toBe(200);
+
+      const deliveries = await settledDeliveries(context, { key: api.key, webhookId: endpoint.id, count: 2 });
+      const byType = new Map(deliveries.map((delivery) => [delivery.event_type, delivery]));
+      expect([...byType.keys()].sort()).toEqual(['execution.cancelled', 'execution.completed']);
+      expect(byType.get('execution.cancelled')).toMatchObject({
+        status: 'delivered',
+        payload: { data: { execution_id: later.body.execution.id, flow_id: flow.body.id, status: 'cancelled' } },
+      });
+      expect(byType.get('execution.completed')).toMatchObject({
+        status: 'delivered',
+        payload: { data: { execution_id: now.body.execution.id, flow_id: flow.body.id, status: 'completed' } },
+      });
+      expect(receiver.received).toHaveLength(2);
+      for (const request of receiver.received) expect(verifiesWith(endpoint.secret, request)).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('retries', () => {
   it('retries a 500 and records both attempts with their codes; the webhook-id stays the same', async () => {
     const receiver = await startWebhookReceiver([500]);

@@ -4,7 +4,15 @@ import { parseJson, parseNullableJson, type Executor } from './executor.js';
 import type { AgentFile } from '../../domain/agent-files.js';
 import { AgentFileReader } from './agent-files-store.js';
 
-function agentRowToAgent(row: AgentRow, files: AgentFile[] = []): Agent {
+/** An agent's executions of its flows: finished `completed`, and still waiting or running. */
+export interface FlowCounts {
+  completed: number;
+  pending: number;
+}
+
+const NO_FLOW_COUNTS: FlowCounts = { completed: 0, pending: 0 };
+
+function agentRowToAgent(row: AgentRow, files: AgentFile[] = [], counts: FlowCounts = NO_FLOW_COUNTS): Agent {
   return {
     id: row.id,
     name: row.name,
@@ -16,14 +24,44 @@ function agentRowToAgent(row: AgentRow, files: AgentFile[] = []): Agent {
     status: row.status,
     metadata: parseJson<JsonObject>(row.metadata),
     files,
-    // Flows arrive with a later feature; the contract's fields are present now.
     team_id: parseNullableJson<string[]>(row.team_id),
-    completed_flows_count: 0,
-    pending_flows_count: 0,
+    completed_flows_count: counts.completed,
+    pending_flows_count: counts.pending,
     bot_sub: row.bot_sub,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
+}
+
+const PENDING_FLOW_STATUSES = ['pending', 'queued', 'running', 'retrying'];
+
+/**
+ * The agents' flow counters, counted from the executions of their flows (those run by the job
+ * queue: `job_id` set; chat runs are not flows' executions). One grouped, indexed query per read.
+ */
+async function flowCountsOf(
+  db: Executor,
+  organizationId: string,
+  agentIds: string[],
+): Promise<Map<string, FlowCounts>> {
+  const counts = new Map<string, FlowCounts>();
+  if (agentIds.length === 0) return counts;
+  const rows = await db
+    .selectFrom('flow_executions')
+    .select(['agent_id', 'status', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('organization_id', '=', organizationId)
+    .where('agent_id', 'in', agentIds)
+    .where('job_id', 'is not', null)
+    .where('status', 'in', ['completed', ...PENDING_FLOW_STATUSES])
+    .groupBy(['agent_id', 'status'])
+    .execute();
+  for (const row of rows) {
+    const entry = counts.get(row.agent_id) ?? { completed: 0, pending: 0 };
+    if (row.status === 'completed') entry.completed += Number(row.count);
+    else entry.pending += Number(row.count);
+    counts.set(row.agent_id, entry);
+  }
+  return counts;
 }
 
 function agentToRow(agent: NewAgent): AgentRow {
@@ -64,7 +102,8 @@ export class AgentReader {
       .executeTakeFirst();
     if (!row) return null;
     const files = await this.#files.ofAgents({ organizationId: input.organizationId, agentIds: [row.id] });
-    return agentRowToAgent(row, files.get(row.id));
+    const counts = await flowCountsOf(this.db, input.organizationId, [row.id]);
+    return agentRowToAgent(row, files.get(row.id), counts.get(row.id));
   }
 
   /** The organisation an agent belongs to, by the agent's id alone: for the operator's CLI only. */
@@ -86,7 +125,12 @@ export class AgentReader {
       organizationId: input.organizationId,
       agentIds: rows.map((row) => row.id),
     });
-    return rows.map((row) => agentRowToAgent(row, files.get(row.id)));
+    const counts = await flowCountsOf(
+      this.db,
+      input.organizationId,
+      rows.map((row) => row.id),
+    );
+    return rows.map((row) => agentRowToAgent(row, files.get(row.id), counts.get(row.id)));
   }
 }
 
@@ -127,7 +171,8 @@ export class AgentWriter {
       organizationId: input.organizationId,
       agentIds: [row.id],
     });
-    return agentRowToAgent(row, files.get(row.id));
+    const counts = await flowCountsOf(this.db, input.organizationId, [row.id]);
+    return agentRowToAgent(row, files.get(row.id), counts.get(row.id));
   }
 
   /**

@@ -20,6 +20,7 @@ import * as feedback from './migrations/0011-feedback.js';
 import * as messageSearch from './migrations/0012-message-search.js';
 import * as jobQueue from './migrations/0013-job-queue.js';
 import * as usageAndQuotas from './migrations/0015-usage-and-quotas.js';
+import * as flows from './migrations/0016-flows.js';
 import * as webhooks from './migrations/0017-webhooks.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
@@ -59,6 +60,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-message-search': messageSearch,
   '0013-job-queue': jobQueue,
   '0015-usage-and-quotas': usageAndQuotas,
+  '0016-flows': flows,
   '0017-webhooks': webhooks,
 };
 

@@ -3,32 +3,13 @@ import type { JsonObject } from '../../domain/models.js';
 import {
   ACTIVE_JOB_STATUSES,
   FINISHED_JOB_STATUSES,
-  JOB_PRIORITIES,
   type Job,
-  type JobBackoff,
   type JobErrorReason,
-  type JobStatus,
   type NewJob,
 } from '../../domain/jobs.js';
-import type { Database, JobRow } from './schema.js';
-import { parseJson, type Executor } from './executor.js';
-
-function rowToJob(row: JobRow): Job {
-  return {
-    ...row,
-    // Only this store writes these columns, and only with the queue's values.
-    status: row.status as JobStatus,
-    error_reason: row.error_reason as JobErrorReason | null,
-    priority: Number(row.priority),
-    payload: parseJson<JsonObject>(row.payload),
-    attempts: Number(row.attempts),
-    max_attempts: Number(row.max_attempts),
-    timeout_ms: row.timeout_ms === null ? null : Number(row.timeout_ms),
-    backoff: row.backoff === null ? null : parseJson<JobBackoff>(row.backoff),
-    lease_token: Number(row.lease_token),
-    progress: parseJson<JsonObject>(row.progress),
-  };
-}
+import type { Database } from './schema.js';
+import type { Executor } from './executor.js';
+import { ENQUEUE_ROWS_PER_STATEMENT, newJobRow, rowToJob } from './job-rows.js';
 
 type JobsExpression = ExpressionBuilder<Database, 'jobs'>;
 
@@ -63,37 +44,6 @@ export interface AttemptEnd extends Attempt {
   status: 'succeeded' | 'failed';
   errorMessage: string | null;
   progress?: JsonObject | undefined;
-}
-
-/** SQLite allows 32,766 bound values; a job row binds 24. */
-const ENQUEUE_ROWS_PER_STATEMENT = 500;
-
-/** A new job's row: queued, due at `run_after` (default now), no attempt yet. */
-function newJobRow(job: NewJob): JobRow {
-  return {
-    id: job.id,
-    organization_id: job.organization_id,
-    kind: job.kind,
-    subject_id: job.subject_id,
-    status: 'queued',
-    priority: JOB_PRIORITIES[job.priority ?? 'normal'],
-    payload: JSON.stringify(job.payload ?? {}),
-    attempts: 0,
-    max_attempts: job.max_attempts,
-    timeout_ms: job.timeout_ms ?? null,
-    backoff: job.backoff ? JSON.stringify(job.backoff) : null,
-    run_after: job.run_after ?? job.now,
-    lease_owner: null,
-    lease_until: null,
-    lease_token: 0,
-    progress: JSON.stringify(job.progress),
-    error_message: null,
-    error_reason: null,
-    created_at: job.now,
-    updated_at: job.now,
-    started_at: null,
-    finished_at: null,
-  };
 }
 
 export class JobReader {
@@ -332,6 +282,23 @@ export class JobWriter {
       }))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Cancels the subject's queued or running job (its subject was cancelled): a queued one is
+   * never claimed, a running one loses its lease — its next renewal fails and aborts the
+   * handler, in whichever process runs it. Returns the jobs' ids.
+   */
+  async cancelForSubject(input: { organizationId: string; subjectId: string; now: string }): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({ status: 'cancelled', lease_owner: null, lease_until: null, finished_at: input.now, updated_at: input.now })
+      .where('organization_id', '=', input.organizationId)
+      .where('subject_id', '=', input.subjectId)
+      .where('status', 'in', [...ACTIVE_JOB_STATUSES])
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   /** Deletes every job of these subjects (they are being deleted); a running one loses its lease. */

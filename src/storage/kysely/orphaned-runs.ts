@@ -38,6 +38,8 @@ export function findOrphanedRuns(db: Executor, rules: OrphanRules, limit?: numbe
       'flow_executions.message_id',
     ])
     .where('flow_executions.status', '=', 'running')
+    // A flow's execution run by a queue job is recovered by the job's lease (docs/jobs.md).
+    .where('flow_executions.job_id', 'is', null)
     .where((eb) =>
       eb.or([
         ...(soleProcessId === undefined

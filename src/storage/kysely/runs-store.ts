@@ -19,6 +19,7 @@ export function flowExecutionRowToFlowExecution(row: FlowExecutionRow): FlowExec
     organization_id: row.organization_id,
     thread_id: row.thread_id,
     message_id: row.message_id,
+    job_id: row.job_id,
     execution_number: Number(row.execution_number),
     trigger_type: row.trigger_type as TriggerType,
     trigger_data: parseJson<JsonObject>(row.trigger_data),
@@ -86,14 +87,6 @@ function encodeNullable(value: unknown): string | null {
 /** The statuses of a run stopped at a step boundary: `queued` to go on, `pending` for approvals. */
 export type WaitingStatus = 'queued' | 'pending';
 
-export interface FlowExecutionFilter {
-  organizationId: string;
-  flowId?: string | undefined;
-  agentId?: string | undefined;
-  status?: string | undefined;
-  triggerType?: string | undefined;
-}
-
 export class RunReader {
   constructor(private readonly db: Executor) {}
 
@@ -127,28 +120,6 @@ export class RunReader {
   /** Whether any run is orphaned (see findOrphanedRuns): a cheap look before a write. */
   async anyOrphaned(rules: OrphanRules): Promise<boolean> {
     return (await findOrphanedRuns(this.db, rules, 1)).length > 0;
-  }
-
-  /** Newest first, with the total for the contract's `total_count`. */
-  async list(
-    input: FlowExecutionFilter & { limit: number; offset: number },
-  ): Promise<{ executions: FlowExecution[]; total: number }> {
-    let query = this.db.selectFrom('flow_executions').where('organization_id', '=', input.organizationId);
-    if (input.flowId !== undefined) query = query.where('flow_id', '=', input.flowId);
-    if (input.agentId !== undefined) query = query.where('agent_id', '=', input.agentId);
-    if (input.status !== undefined) query = query.where('status', '=', input.status);
-    if (input.triggerType !== undefined) query = query.where('trigger_type', '=', input.triggerType);
-    const [rows, count] = await Promise.all([
-      query
-        .selectAll()
-        .orderBy('started_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(input.limit)
-        .offset(input.offset)
-        .execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
-    ]);
-    return { executions: rows.map(flowExecutionRowToFlowExecution), total: Number(count.count) };
   }
 }
 

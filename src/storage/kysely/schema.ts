@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
 import type { JobRow, JobTestRunRow } from './schema-jobs.js';
 import type { OrganizationQuotaRow, RunUsageRow } from './schema-usage.js';
+import type { FlowExecutionChangeRow, FlowRow, FlowScheduleRow, FlowScheduleSlotRow } from './schema-flows.js';
 import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookRow } from './schema-webhooks.js';
 
 export type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
@@ -191,6 +192,8 @@ export interface FlowExecutionRow {
   checkpoint: string | null;
   /** Boot id of the server process that runs (or last ran) it; null before migration 0004. */
   process_id: string | null;
+  /** The queue job running a flow's execution (migration 0016); null for chat runs. */
+  job_id: string | null;
 }
 
 /** A live (or not yet swept) server process (migration 0004). */
@@ -349,6 +352,10 @@ export interface Database {
   widget_users: WidgetUserRow;
   run_usage: RunUsageRow;
   organization_quotas: OrganizationQuotaRow;
+  flows: FlowRow & { last_execution_number: Generated<number> };
+  flow_schedules: FlowScheduleRow;
+  flow_schedule_slots: FlowScheduleSlotRow;
+  flow_execution_changes: FlowExecutionChangeRow;
   webhooks: WebhookRow;
   webhook_deliveries: WebhookDeliveryRow;
   webhook_delivery_attempts: WebhookDeliveryAttemptRow;

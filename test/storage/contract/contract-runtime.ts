@@ -171,17 +171,18 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       expect(inserted.map((run) => run.execution_number)).toEqual([1, 2, 1, 3]);
       expect(await store.runs.get({ organizationId, id: rows[0]!.id })).toEqual(inserted[0]);
 
-      const listed = await store.runs.list({ organizationId, limit: 10, offset: 0 });
+      const listed = (await store.flowExecutions.list({ organizationId, limit: 10, offset: 0, cursor: null }))!;
       expect(listed.total).toBe(4);
       const byStartedAt = rows.map((row) => ({ id: row.id, created_at: row.started_at }));
       expect(listed.executions.map((run) => run.id)).toEqual(newestFirst(byStartedAt));
-      const filtered = await store.runs.list({
+      const filtered = (await store.flowExecutions.list({
         organizationId,
         agentId: agent.id,
         status: 'running',
         limit: 1,
         offset: 1,
-      });
+        cursor: null,
+      }))!;
       expect(filtered.total).toBe(2);
       expect(filtered.executions.map((run) => run.id)).toEqual([rows[1]!.id]);
 
@@ -193,10 +194,8 @@ export function describeRuntimeCases(fixture: ContractFixture): void {
       };
       const intruderKey = { organizationId: intruder.organizationId, id: rows[0]!.id };
       expect(await store.runs.get(intruderKey)).toBeNull();
-      expect(await store.runs.list({ organizationId: intruder.organizationId, limit: 10, offset: 0 })).toEqual({
-        executions: [],
-        total: 0,
-      });
+      const intruderList = { organizationId: intruder.organizationId, limit: 10, offset: 0, cursor: null };
+      expect(await store.flowExecutions.list(intruderList)).toEqual({ executions: [], total: 0, hasMore: false });
       expect(await store.write((writers) => writers.runs.update({ ...intruderKey, changes }))).toBeNull();
       expect(await store.runs.get({ organizationId, id: rows[0]!.id })).toEqual(inserted[0]);
       const updated = await store.write((writers) => writers.runs.update({ organizationId, id: rows[0]!.id, changes }));

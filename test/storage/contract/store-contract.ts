@@ -13,6 +13,7 @@ import { describeToolCallAuditCases } from './contract-tool-calls.js';
 import { describeToolCases } from './contract-tools.js';
 import { describeWidgetCases } from './contract-widget.js';
 import { describeWebhookCases } from './contract-webhooks.js';
+import { describeFlowCases } from './contract-flows.js';
 import { describeWriteCases } from './contract-writes.js';
 import { agentInput, randomId, threadInput, uniqueName, at, type ContractFixture } from './fixtures.js';
 
@@ -89,5 +90,6 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
     describeToolCallAuditCases(fixture);
     describeWidgetCases(fixture);
     describeWebhookCases(fixture);
+    describeFlowCases(fixture);
   });
 }

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { Flow } from '../../../src/domain/flows.js';
+import { at, randomId, type ContractFixture } from './fixtures.js';
+
+/** Flows and their executions' store rules (docs/flows.md, ADR 0029), on every dialect. */
+
+function flowInput(organizationId: string, agentId: string, overrides: Partial<Flow> = {}): Flow {
+  return {
+    id: randomId(),
+    organization_id: organizationId,
+    agent_id: agentId,
+    name: 'Contract flow',
+    description: null,
+    instructions: 'Say {{word}} — ünïcode ✓',
+    variables: [{ name: 'word', type: 'string', required: true, default: null }],
+    tools: ['calculator'],
+    output_schema: { type: 'object' },
+    timeout_seconds: 60,
+    priority: 'high',
+    retry_config: null,
+    schedules: [{ id: randomId(), cron: '0 9 * * *', timezone: 'Europe/Paris', variables: {}, next_run_at: at(3600) }],
+    metadata: { k: 'v' },
+    created_at: at(0),
+    updated_at: at(0),
+    ...overrides,
+  };
+}
+
+export function describeFlowCases(fixture: ContractFixture): void {
+  describe('flows', () => {
+    it('round-trips a flow with its schedules, and keeps it within its organisation', async () => {
+      const { organizationId } = await fixture.newOrganization();
+      const agent = await fixture.newAgent(organizationId);
+      const flow = flowInput(organizationId, agent.id);
+      expect(await fixture.store.write((writers) => writers.flows.insert(flow))).toEqual(flow);
+      expect(await fixture.store.flows.get({ organizationId, id: flow.id })).toEqual(flow);
+      const other = await fixture.newOrganization();
+      const foreign = { organizationId: other.organizationId, agentId: agent.id, id: flow.id };
+      expect(await fixture.store.flows.get(foreign)).toBeNull();
+      expect(
+        await fixture.store.write((writers) =>
+          writers.flows.update({ ...foreign, changes: { name: 'x' }, now: at(1) }),
+        ),
+      ).toBeNull();
+      expect(await fixture.store.write((writers) => writers.flows.delete(foreign))).toBe(false);
+      expect(await fixture.store.write((writers) => writers.flows.nextExecutionNumber(foreign))).toBeNull();
+      expect((await fixture.store.flows.get({ organizationId, id: flow.id }))?.name).toBe('Contract flow');
+    });
+
+    it('numbers concurrent executions of a flow without gaps or repeats', async () => {
+      const { organizationId } = await fixture.newOrganization();
+      const agent = await fixture.newAgent(organizationId);
+      const flow = await fixture.store.write((writers) => writers.flows.insert(flowInput(organizationId, agent.id)));
+      const numbers = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          fixture.store.write((writers) => writers.flows.nextExecutionNumber({ organizationId, id: flow.id })),
+        ),
+      );
+      expect([...numbers].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
+    it('claims a schedule slot once, whoever asks concurrently', async () => {
+      const { organizationId } = await fixture.newOrganization();
+      const agent = await fixture.newAgent(organizationId);
+      const flow = await fixture.store.write((writers) => writers.flows.insert(flowInput(organizationId, agent.id)));
+      const scheduleId = flow.schedules[0]!.id;
+      const claim = (slotAt: string) =>
+        fixture.store.write((writers) =>
+          writers.flows.claimScheduleSlot({ organizationId, scheduleId, slotAt, executionId: randomId(), now: at(5) }),
+        );
+      const outcomes = await Promise.all([claim(at(3600)), claim(at(3600)), claim(at(3600))]);
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      expect(await claim(at(7200))).toBe(true);
+      // Replacing the schedules removes their slots with them.
+      await fixture.store.write((writers) =>
+        writers.flows.update({
+          organizationId,
+          agentId: agent.id,
+          id: flow.id,
+          changes: { schedules: [] },
+          now: at(9),
+        }),
+      );
+      const slots = await fixture.inspector
+        .selectFrom('flow_schedule_slots')
+        .select('slot_at')
+        .where('schedule_id', '=', scheduleId)
+        .execute();
+      expect(slots).toEqual([]);
+    });
+  });
+}
