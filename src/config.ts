@@ -7,6 +7,7 @@ import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js
 import { readJobsConfig, type JobsConfig } from './config-jobs.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
+import { readRateLimitsConfig, type RateLimitsConfig } from './config-rate-limits.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -103,10 +104,13 @@ export interface Config {
   readonly jobs: JobsConfig;
   /** `MODEL_PRICING`: the operator's model prices over the built-in ones (docs/usage.md). */
   readonly pricing: PricingOverrides;
+  /** Requests per API key and per organisation, and where every limit counts (config-rate-limits.ts). */
+  readonly rateLimits: RateLimitsConfig;
 }
 
 export { ConfigError } from './config-values.js';
 export type { McpConfig } from './config-mcp.js';
+export type { RateLimitsConfig } from './config-rate-limits.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -183,6 +187,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     widget: readWidgetConfig(environment),
     jobs: readJobsConfig(environment),
     pricing: readPricingOverrides(environment),
+    rateLimits: readRateLimitsConfig(environment),
   });
 }
 
