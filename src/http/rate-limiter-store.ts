@@ -53,7 +53,7 @@ export function createRateLimiterStore(input: {
       });
       return new FlexibleRateLimiter(limiter, perMinute);
     },
-    close: async () => {
+    close: () => {
       redis.disconnect();
       return Promise.resolve();
     },
@@ -73,16 +73,21 @@ function connect(url: string, log: FastifyBaseLogger): Redis {
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
   });
-  let reachable = true;
+  // Undefined until the first connection: a start with Redis down logs once, as a later loss does.
+  let reachable: boolean | undefined;
   redis.on('error', (error: Error) => {
-    if (!reachable) return;
+    if (reachable === false) return;
     reachable = false;
     log.warn({ err: error }, 'Redis unreachable: rate limits count in this process’s memory until it is back');
   });
   redis.on('ready', () => {
-    if (reachable) return;
+    if (reachable === true) return;
+    log.info(
+      reachable === undefined
+        ? 'Redis connected: rate limits are shared by every process using it'
+        : 'Redis reachable again: rate limits are shared by every process using it',
+    );
     reachable = true;
-    log.info('Redis reachable again: rate limits are shared by every process');
   });
   return redis;
 }
