@@ -34,11 +34,11 @@ export function registerAccess(
 ): Widget {
   const { config, clock, keys, tokens } = input;
   const settings = config.rateLimits;
-  const limits = createRateLimiterStore({
-    redisUrl: settings.redisUrl,
-    keyPrefix: settings.redisKeyPrefix,
-    log: app.log,
-  });
+  const redis =
+    settings.redisUrl === undefined
+      ? undefined
+      : { url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix, timeoutMs: settings.redisTimeoutMs };
+  const limits = createRateLimiterStore({ redis, log: app.log });
   app.addHook('onClose', () => limits.close());
   const widget = createWidget({ config, clock, limits, ...input.widget });
   const failures =

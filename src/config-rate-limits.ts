@@ -18,12 +18,18 @@ export interface RateLimitsConfig {
   readonly redisUrl: string | undefined;
   /** `RATE_LIMIT_REDIS_PREFIX`: the prefix of the counters' Redis keys (several deployments, one Redis). */
   readonly redisKeyPrefix: string;
+  /**
+   * `RATE_LIMIT_REDIS_TIMEOUT_MS`: how long a request waits for Redis's answer before it is
+   * counted in this process's memory instead (a Redis that accepts connections but hangs).
+   */
+  readonly redisTimeoutMs: number;
 }
 
 export const RATE_LIMIT_DEFAULTS = {
   RATE_LIMIT_PER_KEY: 1000,
   RATE_LIMIT_PER_ORG: 5000,
   RATE_LIMIT_REDIS_PREFIX: 'parley:rate',
+  RATE_LIMIT_REDIS_TIMEOUT_MS: 500,
 } as const;
 
 export function readRateLimitsConfig(environment: Environment): RateLimitsConfig {
@@ -38,6 +44,12 @@ export function readRateLimitsConfig(environment: Environment): RateLimitsConfig
     ),
     redisUrl: readRedisUrl(environment),
     redisKeyPrefix: readString(environment, 'RATE_LIMIT_REDIS_PREFIX', RATE_LIMIT_DEFAULTS.RATE_LIMIT_REDIS_PREFIX),
+    redisTimeoutMs: readInteger(
+      environment,
+      'RATE_LIMIT_REDIS_TIMEOUT_MS',
+      RATE_LIMIT_DEFAULTS.RATE_LIMIT_REDIS_TIMEOUT_MS,
+      { min: 10, max: 60_000 },
+    ),
   });
 }
 

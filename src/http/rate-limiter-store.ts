@@ -21,30 +21,37 @@ export interface RateLimiterStore {
   close(): Promise<void>;
 }
 
+export interface RedisSettings {
+  url: string;
+  /** Before every counter's key: several deployments can share one Redis. */
+  keyPrefix: string;
+  /** A command slower than this counts as Redis unreachable: the request is limited in memory. */
+  timeoutMs: number;
+}
+
 export const WINDOW_SECONDS = 60;
 /** Keys one in-memory limiter tracks per window (see MemoryRateLimiter). */
 export const MAX_TRACKED_KEYS = 100_000;
-/** A Redis command slower than this counts as Redis unreachable: the request is limited in memory instead. */
-const REDIS_COMMAND_TIMEOUT_MS = 500;
 
 export function createRateLimiterStore(input: {
-  redisUrl: string | undefined;
-  keyPrefix: string;
+  /** Where the counters are shared; in memory when absent. */
+  redis?: RedisSettings | undefined;
   log: FastifyBaseLogger;
 }): RateLimiterStore {
-  if (input.redisUrl === undefined) {
+  const settings = input.redis;
+  if (settings === undefined) {
     return {
       limiter: (name, perMinute) => (perMinute > 0 ? new MemoryRateLimiter(name, perMinute) : UNLIMITED),
       close: () => Promise.resolve(),
     };
   }
-  const redis = connect(input.redisUrl, input.log);
+  const redis = connect(settings, input.log);
   return {
     limiter: (name, perMinute) => {
       if (perMinute === 0) return UNLIMITED;
       const limiter = new RateLimiterRedis({
         storeClient: redis,
-        keyPrefix: `${input.keyPrefix}:${name}`,
+        keyPrefix: `${settings.keyPrefix}:${name}`,
         points: perMinute,
         duration: WINDOW_SECONDS,
         // Not connected: straight to the insurance rather than waiting for a reconnection.
@@ -66,11 +73,11 @@ export function createRateLimiterStore(input: {
  * never waits on Redis for longer than that; ioredis reconnects in the background. Auto-pipelining
  * sends the key and organisation increments of one request in one write.
  */
-function connect(url: string, log: FastifyBaseLogger): Redis {
-  const redis = new Redis(url, {
+function connect(settings: RedisSettings, log: FastifyBaseLogger): Redis {
+  const redis = new Redis(settings.url, {
     enableAutoPipelining: true,
     enableOfflineQueue: false,
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout: settings.timeoutMs,
     maxRetriesPerRequest: 0,
   });
   // Undefined until the first connection: a start with Redis down logs once, as a later loss does.

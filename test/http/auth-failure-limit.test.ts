@@ -149,7 +149,7 @@ describe('addressKey', () => {
 
 describe('AuthFailureLimiter', () => {
   it('tracks at most MAX_TRACKED_KEYS addresses in memory: a limited address stays limited, a new one is not tracked', async () => {
-    const store = createRateLimiterStore({ redisUrl: undefined, keyPrefix: 'unused', log: pino({ level: 'silent' }) });
+    const store = createRateLimiterStore({ log: pino({ level: 'silent' }) });
     const limiter = new AuthFailureLimiter(store.limiter('auth-failures', 1));
     for (let index = 0; index < MAX_TRACKED_KEYS; index++)
       await limiter.recordFailure(`10.${index >> 16}.${(index >> 8) & 255}.${index & 255}`);

@@ -19,6 +19,11 @@ const BAD_KEY = 'pk_live_00000000000000000000000000000000.nope';
 const uniquePrefix = () => `parley-test:${randomUUID()}`;
 /** How long a connection may take to come up or go down on a loaded machine (what is awaited is an event). */
 const WAIT_MS = 30_000;
+/**
+ * A fresh key prefix, and a command timeout long enough that a starved test process never takes
+ * a slow answer for Redis being down (the cases below cut the connection instead).
+ */
+const onLoadedMachine = () => ({ redisKeyPrefix: uniquePrefix(), redisTimeoutMs: WAIT_MS });
 
 async function admittedOf(responses: Promise<{ statusCode: number }>[]): Promise<number> {
   const statuses = (await Promise.all(responses)).map((response) => response.statusCode);
@@ -37,7 +42,7 @@ describe('two instances sharing Redis', () => {
         perKeyPerMinute: 60,
         perOrganizationPerMinute: 1000,
         redisUrl: REDIS_URL,
-        redisKeyPrefix: uniquePrefix(),
+        ...onLoadedMachine(),
       },
     });
     peer = await context.peer();
@@ -114,14 +119,16 @@ describe('Redis unreachable', () => {
   it('at start: each process limits in its own memory, and says so once', { timeout: 2 * WAIT_MS }, async () => {
     const closedPort = await freePort();
     const context = await createTestContext({
-      rateLimits: { perKeyPerMinute: 3, redisUrl: `redis://127.0.0.1:${closedPort}`, redisKeyPrefix: uniquePrefix() },
+      rateLimits: { perKeyPerMinute: 3, redisUrl: `redis://127.0.0.1:${closedPort}`, ...onLoadedMachine() },
     });
     try {
       const api = client(context, (await context.newOrganization()).key);
       const seen = [];
       for (let index = 0; index < 4; index++) seen.push((await api.get(AGENTS)).status);
       expect(seen).toEqual([200, 200, 200, 429]);
-      await vi.waitFor(() => expect(unreachableLines(context)).toHaveLength(1), { timeout: WAIT_MS });
+      await vi.waitFor(() => expect(unreachableLines(context), redisLines(context)).toHaveLength(1), {
+        timeout: WAIT_MS,
+      });
     } finally {
       await context.close();
     }
@@ -133,7 +140,7 @@ describe('Redis unreachable', () => {
     async () => {
       const relay = await startRelay(await freePort());
       const context = await createTestContext({
-        rateLimits: { perKeyPerMinute: 3, redisUrl: relay.url, redisKeyPrefix: uniquePrefix() },
+        rateLimits: { perKeyPerMinute: 3, redisUrl: relay.url, ...onLoadedMachine() },
       });
       try {
         const api: Api = client(context, (await context.newOrganization()).key);
@@ -141,14 +148,18 @@ describe('Redis unreachable', () => {
         expect([(await api.get(AGENTS)).status, (await api.get(AGENTS)).status]).toEqual([200, 200]);
 
         await relay.cut();
-        await vi.waitFor(() => expect(unreachableLines(context)).toHaveLength(1), { timeout: WAIT_MS });
+        await vi.waitFor(() => expect(unreachableLines(context), redisLines(context)).toHaveLength(1), {
+          timeout: WAIT_MS,
+        });
         // This process's memory has not seen the 2 counted in Redis: a whole budget, still limited.
         const inMemory = [];
         for (let index = 0; index < 4; index++) inMemory.push((await api.get(AGENTS)).status);
         expect(inMemory).toEqual([200, 200, 200, 429]);
 
         await relay.restore();
-        await vi.waitFor(() => expect(lines(context, 'Redis reachable again')).toHaveLength(1), { timeout: WAIT_MS });
+        await vi.waitFor(() => expect(lines(context, 'Redis reachable again'), redisLines(context)).toHaveLength(1), {
+          timeout: WAIT_MS,
+        });
         // Shared again: Redis still holds the 2 of this window, so one is left.
         expect([(await api.get(AGENTS)).status, (await api.get(AGENTS)).status]).toEqual([200, 429]);
       } finally {
@@ -163,13 +174,21 @@ function lines(context: TestContext, text: string): string[] {
   return context.logs.filter((line) => line.includes(text));
 }
 
+/** What the apps said about Redis, for a failure's message. */
+function redisLines(context: TestContext): string {
+  return context.logs.filter((line) => line.includes('Redis')).join('\n');
+}
+
 function unreachableLines(context: TestContext): string[] {
   return lines(context, 'Redis unreachable: rate limits count in this process');
 }
 
 /** Until its connection is up an app counts in memory: waits for `apps` of them to say they are connected. */
 async function connected(context: TestContext, apps: number): Promise<void> {
-  await vi.waitFor(() => expect(lines(context, 'Redis connected: rate limits are shared')).toHaveLength(apps), {
-    timeout: WAIT_MS,
-  });
+  await vi.waitFor(
+    () => expect(lines(context, 'Redis connected: rate limits are shared'), redisLines(context)).toHaveLength(apps),
+    {
+      timeout: WAIT_MS,
+    },
+  );
 }

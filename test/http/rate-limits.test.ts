@@ -167,6 +167,7 @@ describe('configuration', () => {
       perOrganizationPerMinute: 5000,
       redisUrl: undefined,
       redisKeyPrefix: 'parley:rate',
+      redisTimeoutMs: 500,
     });
     expect(
       loadConfig({ RATE_LIMIT_PER_KEY: '0', RATE_LIMIT_PER_ORG: '20', REDIS_URL: 'redis://127.0.0.1:6379' }).rateLimits,

@@ -8,7 +8,7 @@ import { rateLimitHeaders, spend, UNLIMITED } from '../../src/http/rate-limiter.
  * The library reads `Date.now()` (it takes no clock), so time is moved by faking Date only.
  */
 
-const store = createRateLimiterStore({ redisUrl: undefined, keyPrefix: 'unused', log: pino({ level: 'silent' }) });
+const store = createRateLimiterStore({ log: pino({ level: 'silent' }) });
 const START = Date.parse('2026-03-01T10:00:00.000Z');
 
 beforeEach(() => {
