@@ -14,12 +14,13 @@ export function registerApiRateLimits(
   limits: { perKey: RateLimiter; perOrganization: RateLimiter },
 ): void {
   if (limits.perKey.limit === 0 && limits.perOrganization.limit === 0) return;
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style: requests that are not an API key's pass without creating a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
-    if (principal?.kind !== 'user') return;
-    await admit(reply, [
+    if (principal?.kind !== 'user') return done();
+    admit(reply, [
       { limiter: limits.perKey, key: principal.keyId },
       { limiter: limits.perOrganization, key: principal.organizationId },
-    ]);
+    ]).then(() => done(), done);
   });
 }

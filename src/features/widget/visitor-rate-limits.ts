@@ -12,12 +12,13 @@ export function registerVisitorRateLimits(
   app: FastifyInstance,
   limits: { perVisitor: RateLimiter; perAddress: RateLimiter },
 ): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style: requests that are not a visitor's pass without creating a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
-    if (principal?.kind !== 'anonymous') return;
-    await admit(reply, [
+    if (principal?.kind !== 'anonymous') return done();
+    admit(reply, [
       { limiter: limits.perVisitor, key: principal.anonymousUserId },
       { limiter: limits.perAddress, key: addressKey(request.ip) },
-    ]);
+    ]).then(() => done(), done);
   });
 }
