@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import pino from 'pino';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRateLimiterStore } from '../../src/http/rate-limiter-store.js';
+import { spend } from '../../src/http/rate-limiter.js';
 import { client, createTestContext, type Api, type TestContext, type TestPeer } from '../helpers/harness.js';
 import { freePort } from '../helpers/server-process.js';
 
@@ -81,6 +85,35 @@ describe('two instances sharing Redis', () => {
     expect(statuses).toEqual([401, 401, 401, 401]);
     expect((await call(context.parley.app, BAD_KEY)).statusCode).toBe(429);
     expect((await call(peer.parley.app, key)).statusCode).toBe(429);
+  });
+});
+
+describe('the port over Redis', () => {
+  it('spends, refunds and peeks as in memory', { timeout: 2 * WAIT_MS }, async () => {
+    const said: string[] = [];
+    const output = new PassThrough().on('data', (chunk: Buffer) => said.push(chunk.toString()));
+    const { redisKeyPrefix: keyPrefix, redisTimeoutMs: timeoutMs } = onLoadedMachine();
+    const store = createRateLimiterStore({ redis: { url: REDIS_URL, keyPrefix, timeoutMs }, log: pino(output) });
+    try {
+      await vi.waitFor(() => expect(said.join('')).toContain('Redis connected'), { timeout: WAIT_MS });
+      const perKey = store.limiter('key', 2);
+      const perOrganization = store.limiter('organization', 3);
+      const budgets = (key: string) => [
+        { limiter: perKey, key },
+        { limiter: perOrganization, key: 'org' },
+      ];
+      expect(await perKey.peek('k1')).toBeNull();
+      expect((await spend(budgets('k1')))?.admitted).toBe(true);
+      expect(await spend(budgets('k1'))).toMatchObject({ admitted: true, limit: 2, remaining: 0 });
+      expect(await spend(budgets('k1'))).toMatchObject({ admitted: false, limit: 2 });
+      // The key refused the third: the organisation got its request back.
+      expect(await perOrganization.peek('org')).toMatchObject({ limit: 3, remaining: 1 });
+      expect(await spend(budgets('k2'))).toMatchObject({ admitted: true, limit: 3, remaining: 0 });
+      expect(await spend(budgets('k3'))).toMatchObject({ admitted: false, limit: 3 });
+      expect(await perKey.peek('k3')).toMatchObject({ limit: 2, remaining: 2 });
+    } finally {
+      await store.close();
+    }
   });
 });
 
