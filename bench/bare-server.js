@@ -9,7 +9,7 @@ import {
   ChatThreadCreate,
   ToolCall,
 } from '../dist/features/threads/threads.schemas.js';
-import { buildValidatorCompiler } from '../dist/http/validation.js';
+import { validatorCompilerBuilder } from '../dist/http/validation.js';
 
 /**
  * The reference point of the benchmark: Fastify 5 with the thread-create route's own params and
@@ -21,7 +21,7 @@ import { buildValidatorCompiler } from '../dist/http/validation.js';
  */
 const app = Fastify({
   logger: false,
-  schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler } },
+  schemaController: { compilersFactory: { buildValidator: validatorCompilerBuilder() } },
 });
 
 // Registered as shared schemas, as src/features/threads/threads.routes.ts does, so `$ref`s resolve.

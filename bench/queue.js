@@ -63,19 +63,17 @@ async function parleyQueue(target) {
   const enqueue = async (count) => {
     const ids = Array.from({ length: count }, () => newId());
     const now = new Date().toISOString();
-    await store.write(async (w) => {
-      for (const id of ids) {
-        await w.jobs.enqueue({
-          id,
-          organization_id: organizationId,
-          kind: 'bench_noop',
-          subject_id: id,
-          max_attempts: 3,
-          progress: {},
-          now,
-        });
-      }
-    });
+    // One multi-row INSERT per batch, as BullMQ's addBulk is one round trip.
+    const jobs = ids.map((id) => ({
+      id,
+      organization_id: organizationId,
+      kind: 'bench_noop',
+      subject_id: id,
+      max_attempts: 3,
+      progress: {},
+      now,
+    }));
+    await store.write((w) => w.jobs.enqueueMany(jobs));
     worker.wake();
     return ids;
   };
@@ -117,6 +115,29 @@ async function waitAllSucceeded(target, count) {
     }
   } finally {
     await inspector.close();
+  }
+}
+
+/**
+ * BullMQ with Redis appending every write to its AOF and fsyncing it before answering
+ * (`appendfsync always`): durable per completion, as Parley's queue is. The local Redis runs with
+ * no persistence at all (the other BullMQ row); the settings are restored afterwards.
+ */
+async function bullmqDurable() {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+  const before = {
+    appendonly: (await redis.config('GET', 'appendonly'))[1],
+    appendfsync: (await redis.config('GET', 'appendfsync'))[1],
+  };
+  try {
+    await redis.config('SET', 'appendonly', 'yes');
+    await redis.config('SET', 'appendfsync', 'always');
+    return await bullmq();
+  } finally {
+    await redis.config('SET', 'appendfsync', before.appendfsync);
+    await redis.config('SET', 'appendonly', before.appendonly);
+    await redis.quit();
   }
 }
 
@@ -189,12 +210,20 @@ const line = (label, result) =>
   result === null
     ? `| ${label} | not installed (npm install --save-dev --save-exact bullmq) | | |`
     : `| ${label} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} |`;
+// BENCH_QUEUE_ONLY=sqlite|postgres|bullmq|bullmq-durable (comma-separated) runs some of them (for profiling); the comparison needs all three.
+const only = process.env.BENCH_QUEUE_ONLY;
+const runs = only ? only.split(',') : ['sqlite', 'postgres', 'bullmq', 'bullmq-durable'];
 try {
-  rows.push(
-    line('Parley, SQLite (file, WAL)', await parleyQueue({ kind: 'sqlite', filename: path.join(directory, 'q.db') })),
-  );
-  rows.push(line('Parley, PostgreSQL', await withPostgres((target) => parleyQueue(target))));
-  rows.push(line('BullMQ, Redis', await bullmq()));
+  if (runs.includes('sqlite')) {
+    const target = { kind: 'sqlite', filename: path.join(directory, 'q.db') };
+    rows.push(line('Parley, SQLite (file, WAL)', await parleyQueue(target)));
+  }
+  if (runs.includes('postgres'))
+    rows.push(line('Parley, PostgreSQL', await withPostgres((target) => parleyQueue(target))));
+  if (runs.includes('bullmq')) rows.push(line('BullMQ, Redis (no persistence: the local default)', await bullmq()));
+  if (runs.includes('bullmq-durable')) {
+    rows.push(line('BullMQ, Redis AOF `appendfsync always` (durable)', await bullmqDurable()));
+  }
 } finally {
   fs.rmSync(directory, { recursive: true, force: true });
 }

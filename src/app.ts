@@ -4,6 +4,8 @@ import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
 import { createJobs, type Jobs } from './app-jobs.js';
 import { closeGracefully } from './app-shutdown.js';
+import { createWebhookPublisher, registerWebhooks } from './app-webhooks.js';
+import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, {
@@ -67,7 +69,8 @@ import { serializeRequest } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRequestHooks, setSecurityHeaders } from './http/request-hooks.js';
 import type { OutboundClient } from './outbound/outbound-client.js';
-import { buildValidatorCompiler } from './http/validation.js';
+import { LazySchemas } from './http/lazy-schemas.js';
+import { validatorCompilerBuilder } from './http/validation.js';
 import { newId, systemClock, type Clock, type IdGenerator } from './ids.js';
 import type { Store } from './storage/store.js';
 import { PARLEY_VERSION } from './version.js';
@@ -110,6 +113,8 @@ export interface ParleyApp {
    * is given this one. Its pooled connections close with the app.
    */
   outbound: OutboundClient;
+  /** Compiles the route schemas no request has needed yet (src/http/lazy-schemas.ts). */
+  warmSchemas(): Promise<void>;
   /** Marks the server as shutting down: readiness fails from now on. */
   beginShutdown(): void;
   /**
@@ -128,7 +133,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const clock = dependencies.clock ?? systemClock;
   const generateId = dependencies.newId ?? newId;
   let shuttingDown = false;
-  const app = Fastify(serverOptions(config, dependencies.logStream));
+  const schemas = new LazySchemas();
+  const app = Fastify(serverOptions({ config, logStream: dependencies.logStream, schemas }));
   registerRequestHooks(app, { logLevel: config.logLevel, isShuttingDown: () => shuttingDown });
   registerJsonBodyParser(app);
 
@@ -140,32 +146,30 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     cacheTtlMs: config.authCacheTtlMs,
     onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
   });
-  const intervalMs = credentialCheckIntervalMs(config.authCacheTtlMs);
-  const credentialWatch = new StreamCredentialWatch({ keys, sse, intervalMs, log: app.log });
+  const credentialWatch = new StreamCredentialWatch({ keys, sse, log: app.log, ...credentialCheck(config) });
   const base = createKnowledgeBase({ app, dependencies });
   const agents = new AgentsService({ store, clock, newId: generateId, files: base.storage });
   const idempotency = new Idempotency({ store, clock });
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, liveness, jobs } = createRuntime(runtimeInput);
+  const { bus, eventLog, runtime, liveness, jobs, webhooks } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
-  const ttlSeconds = config.streamTokenTtlSeconds;
-  const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ttlSeconds });
+  const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
   registerErrorHandling(app);
   const widget = registerAccess(app, { config, clock, keys, tokens, widget: { store, newId: generateId, secret } });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
-  registerChatRoutes(app, { threads: new ThreadsService({ store, clock, newId: generateId }), store, idempotency });
+  registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
   registerKeyRoutes(app, { keys, idempotency });
   registerMessageRoutes(app, { messages, idempotency, sse });
   registerAgUiRoutes(app, { agUi: new AgUiService(messages), idempotency, sse });
   registerBrowserCredentialRoutes(app, { tokens, widget, idempotency });
-  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency });
-  registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
+  registerRunFamilies(app, { store, eventLog, clock, newId: generateId, idempotency, webhooks });
+  registerWebhooks({ app, config, store, clock, generateId, outbound, secret, idempotency, jobs, publisher: webhooks });
   createKnowledge({ app, config, store, clock, generateId, outbound, idempotency, base, jobs });
   await app.ready();
   credentialWatch.start();
@@ -179,6 +183,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
     sse,
     jobs,
     outbound,
+    warmSchemas: () => schemas.warm(),
     beginShutdown: () => void (shuttingDown = true),
     shutdown: async (runDeadlineMs) => {
       shuttingDown = true;
@@ -188,14 +193,25 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   };
 }
 
-/** The flow-execution, feedback and usage families: runs, ratings of runs and answers, what runs spent. */
+/** The flow-execution, tool-call, feedback and usage families: runs and their calls, ratings of runs and answers, what runs spent. */
 function registerRunFamilies(
   app: FastifyInstance,
-  input: { store: Store; eventLog: ThreadEventLog; clock: Clock; newId: IdGenerator; idempotency: Idempotency },
+  input: {
+    store: Store;
+    eventLog: ThreadEventLog;
+    clock: Clock;
+    newId: IdGenerator;
+    idempotency: Idempotency;
+    webhooks: WebhookPublisher;
+  },
 ): void {
-  const { store, eventLog, clock, newId, idempotency } = input;
+  const { store, eventLog, clock, newId, idempotency, webhooks } = input;
   registerFlowExecutionRoutes(app, { store });
-  registerFeedbackRoutes(app, { feedback: new FeedbackService({ store, eventLog, clock, newId }), idempotency });
+  registerToolCallRoutes(app, { toolCalls: new ToolCallsService(store) });
+  registerFeedbackRoutes(app, {
+    feedback: new FeedbackService({ store, eventLog, clock, newId, webhooks }),
+    idempotency,
+  });
   registerUsageRoutes(app, { usage: new UsageService({ store, clock }) });
 }
 
@@ -206,11 +222,12 @@ function registerRunFamilies(
  */
 function registerChatRoutes(
   app: FastifyInstance,
-  input: { threads: ThreadsService; store: Store; idempotency: Idempotency },
+  input: { threads: ConstructorParameters<typeof ThreadsService>[0]; idempotency: Idempotency },
 ): void {
-  registerSearchRoutes(app, { search: new SearchService(input.store) });
-  registerWebThreadRoutes(app, { webThreads: new WebThreadsService(input.store) });
-  registerThreadRoutes(app, { threads: input.threads, idempotency: input.idempotency });
+  const { store } = input.threads;
+  registerSearchRoutes(app, { search: new SearchService(store) });
+  registerWebThreadRoutes(app, { webThreads: new WebThreadsService(store) });
+  registerThreadRoutes(app, { threads: new ThreadsService(input.threads), idempotency: input.idempotency });
 }
 
 /** The agent-tools and mcp-servers families, and the MCP sign-in routes. */
@@ -236,12 +253,21 @@ function createRuntime(input: {
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
-}): { bus: MemoryLiveBus; eventLog: ThreadEventLog; runtime: AgentRuntime; liveness: ProcessLiveness; jobs: Jobs } {
+}): {
+  bus: MemoryLiveBus;
+  eventLog: ThreadEventLog;
+  runtime: AgentRuntime;
+  liveness: ProcessLiveness;
+  jobs: Jobs;
+  webhooks: WebhookPublisher;
+} {
   const { dependencies, clock, generateId, logger } = input;
   const { config, store } = dependencies;
   const bus = new MemoryLiveBus();
   const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
   const identity = new BootId(generateId);
+  // The webhook outbox wakes the worker made below, after the runtime that publishes through it.
+  const webhooks = createWebhookPublisher({ config, generateId, jobs: () => jobs });
   const runtime = new AgentRuntime({
     store,
     process: identity,
@@ -253,6 +279,7 @@ function createRuntime(input: {
     newId: generateId,
     config: config.runtime,
     logger,
+    webhooks,
   });
   const heartbeatMs = config.runtime.processHeartbeatMs;
   const liveness = new ProcessLiveness({
@@ -265,7 +292,7 @@ function createRuntime(input: {
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
-  return { bus, eventLog, runtime, liveness, jobs };
+  return { bus, eventLog, runtime, liveness, jobs, webhooks };
 }
 
 /**
@@ -284,7 +311,15 @@ function createMetrics(app: FastifyInstance): Registry {
   return registry;
 }
 
-function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefined): FastifyServerOptions {
+const credentialCheck = (config: Config) => ({ intervalMs: credentialCheckIntervalMs(config.authCacheTtlMs) });
+const tokenLifetime = (config: Config) => ({ ttlSeconds: config.streamTokenTtlSeconds });
+
+function serverOptions(input: {
+  config: Config;
+  logStream: NodeJS.WritableStream | undefined;
+  schemas: LazySchemas;
+}): FastifyServerOptions {
+  const { config, logStream, schemas } = input;
   return {
     logger: {
       level: config.logLevel,
@@ -313,7 +348,13 @@ function serverOptions(config: Config, logStream: NodeJS.WritableStream | undefi
     connectionTimeout: 0,
     requestTimeout: 60_000,
     keepAliveTimeout: 72_000,
-    // Fastify's types describe its own ajv pool; ours returns the same kind of compile function.
-    schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler as never } },
+    // Compiled on first use (src/http/lazy-schemas.ts). Fastify's types describe its own ajv
+    // pool and serializer factory; ours return the same kind of compile function.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: schemas.validators(validatorCompilerBuilder()) as never,
+        buildSerializer: schemas.serializers() as never,
+      },
+    },
   };
 }

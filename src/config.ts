@@ -5,6 +5,7 @@ import type { DatabaseTarget, Environment } from './config-values.js';
 import { readMcpConfig, type McpConfig } from './config-mcp.js';
 import { readKnowledgeConfig, type KnowledgeConfig } from './config-knowledge.js';
 import { readJobsConfig, type JobsConfig } from './config-jobs.js';
+import { readWebhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { readRateLimitsConfig, type RateLimitsConfig } from './config-rate-limits.js';
@@ -106,6 +107,8 @@ export interface Config {
   readonly pricing: PricingOverrides;
   /** Requests per API key and per organisation, and where every limit counts (config-rate-limits.ts). */
   readonly rateLimits: RateLimitsConfig;
+  /** Signed webhooks: retries, timeouts, secret rotation overlap (config-webhooks.ts, docs/webhooks.md). */
+  readonly webhooks: WebhooksConfig;
 }
 
 export { ConfigError } from './config-values.js';
@@ -188,6 +191,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     jobs: readJobsConfig(environment),
     pricing: readPricingOverrides(environment),
     rateLimits: readRateLimitsConfig(environment),
+    webhooks: readWebhooksConfig(environment),
   });
 }
 

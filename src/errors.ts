@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   thread_not_found: { status: 404, message: 'Chat thread not found.' },
   api_key_not_found: { status: 404, message: 'API key not found.' },
   widget_key_not_found: { status: 404, message: 'Widget key not found.' },
+  webhook_not_found: { status: 404, message: 'Webhook not found.' },
   widget_identity_conflict: {
     status: 409,
     message: 'This widget session is already identified as another user: start a new session for this user.',

@@ -74,7 +74,7 @@ function markdownSection({ machine, code, date, settings, rows, results, notes }
     '`{"agent_id": …, "title": "bench", "metadata": {"source": "bench"}}` and an `x-api-key`, against:',
     '',
     '- **bare** — `bench/bare-server.js`: Fastify 5 with only this route, the same params/body/response schemas',
-    '  compiled by Parley’s own ajv setup (`buildValidatorCompiler`), no logging, no auth, no database.',
+    '  compiled by Parley’s own ajv setup (`validatorCompilerBuilder`), no logging, no auth, no database.',
     '  It is the ceiling: what the framework and validation alone cost on this machine.',
     '- **Parley, SQLite** — `node dist/cli/main.js serve` on a fresh file (WAL, `synchronous=FULL`, group',
     '  commit: a response is sent only after the COMMIT that holds its row). Authentication, hooks,',

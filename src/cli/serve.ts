@@ -36,6 +36,8 @@ export async function serve(config: Config): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   const where = config.database.kind === 'sqlite' ? `sqlite:${config.database.filename}` : 'postgres';
   app.log.info({ database: where }, `Parley listening on http://${config.host}:${config.port} (docs at /docs)`);
+  // The schemas no request has needed yet compile now, a slice per turn of the event loop.
+  parley.warmSchemas().catch((error: unknown) => app.log.error({ err: error }, 'a route schema does not compile'));
   if (!config.mcp.oauth.publicUrlConfigured) {
     app.log.info(
       `PUBLIC_URL is not set: MCP sign-ins return to ${config.mcp.oauth.publicUrl}/api/v1/mcp/oauth/callback; set PUBLIC_URL to the address browsers reach this server at`,

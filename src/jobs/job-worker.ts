@@ -4,6 +4,8 @@ import type { Clock, IdGenerator } from '../ids.js';
 import type { Store, StoreWriters } from '../storage/store.js';
 import type { Job, JobErrorReason } from '../domain/jobs.js';
 import type { JobHandler, JobOutcome } from './job-handler.js';
+import { JobClaims } from './job-claims.js';
+import { JobEnds } from './job-ends.js';
 import { retryDelayMs } from './retry-delay.js';
 
 /** Why a running job's signal was aborted: each leaves the job in another state. */
@@ -48,6 +50,8 @@ export const UNEXPECTED_ERROR = 'an internal error stopped the attempt';
  * as `timeout`; errors and timeouts are retried after a back-off until the attempts are spent,
  * then the job fails (the dead letter). `stop(graceMs)` drains: no more claims, running jobs get
  * `graceMs` to finish, the rest are aborted and their leases released (not counted as attempts).
+ * Ends are written in batches, and each batch's transaction claims successors for the slots it
+ * frees (src/jobs/job-ends.ts): a busy worker spends one commit per batch, not two per job.
  */
 export class JobWorker {
   readonly #options: JobWorkerOptions;
@@ -60,6 +64,9 @@ export class JobWorker {
   #filling: Promise<void> | null = null;
   #again = false;
   #stopped = true;
+  readonly #claims: JobClaims;
+  readonly #ends: JobEnds;
+  #givingBack: Promise<void> = Promise.resolve();
 
   constructor(options: JobWorkerOptions) {
     this.#options = options;
@@ -67,6 +74,15 @@ export class JobWorker {
     this.#owner = `worker-${options.newId()}`;
     this.#minPollMs = Math.max(10, Math.floor(options.pollMs / 20));
     this.#pollDelayMs = this.#minPollMs;
+    const { store, clock, leaseMs } = options;
+    this.#claims = new JobClaims({ store, clock, owner: this.#owner, leaseMs, handlers: this.#handlers });
+    this.#ends = new JobEnds({
+      store: options.store,
+      now: () => this.#now(),
+      refill: (writers, freed) => this.#refill(writers, freed),
+      // Started before the ended jobs leave `#running`, so `#fill` never counts their slots free twice.
+      refilled: (jobs) => (this.#stopped ? this.#giveBack(jobs) : jobs.forEach((job) => this.#execute(job))),
+    });
   }
 
   get owner(): string {
@@ -134,6 +150,8 @@ export class JobWorker {
     }
     for (const job of this.#running.values()) this.#abort(job, 'shutdown');
     await Promise.all(running.map((job) => job.done));
+    // Successors that a last batch of ends claimed as the stop began are given back as well.
+    await this.#givingBack;
   }
 
   #schedulePoll(): void {
@@ -147,7 +165,7 @@ export class JobWorker {
   async #fill(): Promise<number> {
     let count = 0;
     while (!this.#stopped && this.#running.size < this.#options.concurrency) {
-      const claimed = await this.#claim(this.#options.concurrency - this.#running.size);
+      const claimed = await this.#claims.claim(this.#options.concurrency - this.#running.size);
       if (claimed === null) return count;
       count += claimed.length;
       for (const job of claimed) this.#execute(job);
@@ -155,48 +173,19 @@ export class JobWorker {
     return count;
   }
 
-  #lease() {
-    const now = this.#options.clock.now();
-    return {
-      owner: this.#owner,
-      until: new Date(now.getTime() + this.#options.leaseMs).toISOString(),
-      now: now.toISOString(),
-    };
+  /**
+   * The slots of the jobs a batch of ends frees, taken again in that batch's transaction: one
+   * commit ends some jobs and claims their successors (ADR 0026). Nothing is claimed once stopping.
+   */
+  async #refill(writers: StoreWriters, freed: number): Promise<Job[]> {
+    return this.#stopped ? [] : this.#claims.claimWith(writers, freed);
   }
 
-  /** Up to `limit` due jobs claimed for this worker (those past their attempts are given up instead); null: none due. */
-  async #claim(limit: number): Promise<Job[] | null> {
-    const lease = this.#lease();
-    const kinds = [...this.#handlers.keys()];
-    if (!(await this.#options.store.jobs.anyDue({ kinds, now: lease.now }))) return null;
-    return this.#options.store.write(async (writers) => {
-      const jobs = await writers.jobs.claim({ kinds, lease, limit });
-      if (jobs.length === 0) return null;
-      const runnable: Job[] = [];
-      for (const job of jobs) {
-        if (job.attempts <= job.max_attempts) runnable.push(job);
-        // One claim past the last attempt: the last was interrupted (its process died).
-        else await this.#giveUp(writers, { ...job, attempts: job.max_attempts }, 'interrupted', lease.now);
-      }
-      return runnable;
-    });
-  }
-
-  /** Fails the job for good (the dead letter), through its handler's onGiveUp when it has one. */
-  async #giveUp(writers: StoreWriters, job: Job, reason: JobErrorReason, now: string): Promise<void> {
-    const handler = this.#handlers.get(job.kind)!;
-    const last = { ...job, error_reason: reason };
-    const message = handler.onGiveUp
-      ? await handler.onGiveUp({ job: last, writers, now })
-      : (job.error_message ?? `the job was interrupted ${job.attempts} times`);
-    await writers.jobs.finish({
-      id: job.id,
-      token: job.lease_token,
-      status: 'failed',
-      errorMessage: message,
-      errorReason: reason,
-      now,
-    });
+  /** Jobs a batch of ends claimed after the stop began: back to the queue, for another worker. */
+  #giveBack(jobs: readonly Job[]): void {
+    this.#givingBack = this.#givingBack
+      .then(() => this.#claims.giveBack(jobs))
+      .catch((error: unknown) => this.#options.log.error({ err: error }, 'job queue: giving claimed jobs back failed'));
   }
 
   #execute(job: Job): void {
@@ -233,16 +222,9 @@ export class JobWorker {
       return this.#afterFailure(running, { message: UNEXPECTED_ERROR, reason: 'error' });
     }
     if (running.stopReason !== null) return this.#afterStop(running);
-    await this.#options.store.write(async (writers) => {
-      const ended = await writers.jobs.finish({
-        ...attempt,
-        status: outcome.status,
-        errorMessage: outcome.errorMessage,
-        progress: outcome.progress,
-        now: this.#now(),
-      });
-      if (ended && outcome.commit) await outcome.commit(writers);
-    });
+    const { status, errorMessage, progress } = outcome;
+    // Ends are batched (src/jobs/job-ends.ts): a job's end shares the next commit with others'.
+    return this.#ends.end({ ...attempt, status, errorMessage, progress }, outcome.commit);
   }
 
   /** A shutdown gives the lease back; a timeout is a failed attempt; a lost lease or deleted subject: nothing to write. */
@@ -265,7 +247,7 @@ export class JobWorker {
     const now = this.#options.clock.now();
     await this.#options.store.write(async (writers) => {
       if (job.attempts >= job.max_attempts) {
-        return this.#giveUp(writers, { ...job, error_message: error.message }, error.reason, now.toISOString());
+        return this.#claims.giveUp(writers, { ...job, error_message: error.message }, error.reason, now.toISOString());
       }
       const delay = retryDelayMs({ attempt: job.attempts, job: job.backoff, defaults: this.#options.backoff });
       await writers.jobs.release({
@@ -282,7 +264,7 @@ export class JobWorker {
   async #renew(running: RunningJob): Promise<void> {
     if (running.stopReason !== null) return;
     try {
-      const { until, now } = this.#lease();
+      const { until, now } = this.#claims.lease();
       const attempt = { id: running.job.id, token: running.job.lease_token };
       const held = await this.#options.store.write((writers) => writers.jobs.renew({ ...attempt, until, now }));
       if (!held) this.#abort(running, 'lease_lost');

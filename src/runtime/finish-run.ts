@@ -6,6 +6,7 @@ import { extractSuggestions } from '../domain/suggestions.js';
 import type { RunEndEvent, RunError, RunUsage } from '../domain/thread-events.js';
 import { ModelError } from '../models/model-port.js';
 import { idempotencyRecord } from '../storage/store.js';
+import { publishRunEnd } from '../webhooks/webhook-events.js';
 import { renderMarkdown } from './markdown.js';
 import type { RunProgress } from './run-progress.js';
 import { RunStop, type RunPlan, type RunResult, type RuntimeDependencies } from './run-types.js';
@@ -73,9 +74,12 @@ export async function finishRun(input: {
     }
     const now = ended.toISOString();
     const events = await append({ ...key, now, events: [{ type: 'message-end', data: { message } }, runEvent] });
-    return { execution, stored: events !== null };
+    const { webhooks } = dependencies;
+    const published = webhooks ? await publishRunEnd(webhooks, writers, { execution, message, error, now }) : 0;
+    return { execution, stored: events !== null, published };
   });
   if (outcome === null) return endedElsewhere({ dependencies, run, runEvent, message });
+  if (outcome.published > 0) dependencies.webhooks?.wake();
   // The thread was deleted during the run: nothing could be stored, but whoever follows the run
   // still hears that it ended, so no stream waits forever.
   if (!outcome.stored) dependencies.eventLog.announce(run.threadId, runEvent);

@@ -1,3 +1,4 @@
+import type { WebhookPublisher } from '../webhooks/webhook-publisher.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RuntimeConfig } from '../config.js';
 import type { Agent, ChatMessage, ExecutionStatus, FlowExecution } from '../domain/models.js';
@@ -33,6 +34,8 @@ export interface RuntimeDependencies {
   newId: IdGenerator;
   config: RuntimeConfig;
   logger: FastifyBaseLogger;
+  /** The webhook outbox: a run's end publishes `run.*` and `execution.*` in its transaction (docs/webhooks.md). */
+  webhooks?: WebhookPublisher | undefined;
 }
 
 /** Everything a run needs to go on, fixed when it opens (or resumes). */

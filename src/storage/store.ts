@@ -30,6 +30,8 @@ import { WebThreadReader } from './kysely/web-threads-store.js';
 import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
 import { UsageReader, UsageWriter } from './kysely/usage-store.js';
 import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
+import { WebhookReader, WebhookWriter } from './kysely/webhooks-store.js';
+import { WebhookDeliveryReader, WebhookDeliveryWriter } from './kysely/webhook-deliveries-store.js';
 
 /**
  * The one entry to storage. Reads go through the readers and see committed data only. Writes go
@@ -62,6 +64,8 @@ export interface StoreWriters {
   visitors: VisitorWriter;
   usage: UsageWriter;
   quotas: QuotaWriter;
+  webhooks: WebhookWriter;
+  webhookDeliveries: WebhookDeliveryWriter;
 }
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
@@ -123,6 +127,8 @@ export class Store {
   readonly usage: UsageReader;
   readonly quotas: QuotaReader;
   readonly webThreads: WebThreadReader;
+  readonly webhooks: WebhookReader;
+  readonly webhookDeliveries: WebhookDeliveryReader;
   readonly #database: DatabaseHandle;
 
   constructor(database: DatabaseHandle) {
@@ -153,6 +159,8 @@ export class Store {
     this.usage = new UsageReader(reader);
     this.quotas = new QuotaReader(reader);
     this.webThreads = new WebThreadReader(reader, database.dialect);
+    this.webhooks = new WebhookReader(reader);
+    this.webhookDeliveries = new WebhookDeliveryReader(reader);
   }
 
   /**
@@ -216,6 +224,8 @@ class BoundWriters implements StoreWriters {
   #visitors?: VisitorWriter;
   #usage?: UsageWriter;
   #quotas?: QuotaWriter;
+  #webhooks?: WebhookWriter;
+  #webhookDeliveries?: WebhookDeliveryWriter;
 
   constructor(private readonly db: Executor) {}
 
@@ -287,6 +297,12 @@ class BoundWriters implements StoreWriters {
   }
   get quotas() {
     return (this.#quotas ??= new QuotaWriter(this.db));
+  }
+  get webhooks() {
+    return (this.#webhooks ??= new WebhookWriter(this.db));
+  }
+  get webhookDeliveries() {
+    return (this.#webhookDeliveries ??= new WebhookDeliveryWriter(this.db));
   }
 }
 

@@ -19,6 +19,8 @@ import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
 import { parseOutboundAllow } from '../../src/outbound/allow-list.js';
+import type { WebhooksConfig } from '../../src/config-webhooks.js';
+import type { JobsConfig } from '../../src/config-jobs.js';
 import type { Tool } from '../../src/tools/tool.js';
 import type { Scope } from '../../src/domain/models.js';
 import { openStore, type Store } from '../../src/storage/store.js';
@@ -119,6 +121,10 @@ export async function createTestContext(
      * requests with one key (fuzzing, list bounds) are not about rate limits.
      */
     rateLimits?: Partial<RateLimitsConfig>;
+    /** Webhook settings over the defaults (e.g. `allowHttp` for a loopback receiver, short back-offs). */
+    webhooks?: Partial<WebhooksConfig>;
+    /** Job queue settings over the defaults (e.g. a short `pollMs`). */
+    jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -156,6 +162,8 @@ export async function createTestContext(
         widget: { ...defaults.widget, ...options.widget },
         pricing: options.pricing ?? defaults.pricing,
         rateLimits: { ...defaults.rateLimits, perKeyPerMinute: 0, perOrganizationPerMinute: 0, ...options.rateLimits },
+        webhooks: { ...defaults.webhooks, ...options.webhooks },
+        jobs: { ...defaults.jobs, ...options.jobs },
         ...overrides,
       },
       store: appStore,

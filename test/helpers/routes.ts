@@ -38,6 +38,7 @@ export const ID_PARAMS = [
   'file_id',
   'job_id',
   'widget_key_id',
+  'webhook_id',
 ] as const;
 export type IdParam = (typeof ID_PARAMS)[number];
 export type Ids = Record<IdParam, string>;
@@ -337,6 +338,22 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   'GET /api/v1/widget-keys/{widget_key_id}': { owner: 200, notFound: 'widget_key_not_found' },
   'DELETE /api/v1/widget-keys/{widget_key_id}': { owner: 200, notFound: 'widget_key_not_found' },
+  'GET /api/v1/webhooks': { owner: 200 },
+  'POST /api/v1/webhooks': {
+    owner: 200,
+    body: () => ({ url: 'https://hooks.example.test/security-suite', events: ['run.failed'] }),
+  },
+  'GET /api/v1/webhooks/{webhook_id}': { owner: 200, notFound: 'webhook_not_found' },
+  'PATCH /api/v1/webhooks/{webhook_id}': {
+    owner: 200,
+    notFound: 'webhook_not_found',
+    body: () => ({ description: 'Changed by the security suite' }),
+  },
+  'DELETE /api/v1/webhooks/{webhook_id}': { owner: 204, notFound: 'webhook_not_found' },
+  'GET /api/v1/webhooks/{webhook_id}/deliveries': { owner: 200, notFound: 'webhook_not_found' },
+  // Enqueues a delivery to the endpoint's (unreachable) .test host: nothing a foreign key may cause.
+  'POST /api/v1/webhooks/{webhook_id}/test': { owner: 200, notFound: 'webhook_not_found' },
+  'POST /api/v1/webhooks/{webhook_id}/rotate-secret': { owner: 200, notFound: 'webhook_not_found' },
   // Public: the publishable key in the body is the credential; a made-up one is refused.
   'POST /api/v1/widget/sessions': { owner: 401, body: () => ({ widget_key: 'pwk_security_suite' }) },
   // For widget visitors only: an API key's user has no session to identify (403).
@@ -376,6 +393,7 @@ export const ERROR_DETAILS: Record<string, string> = {
   thread_not_found: 'Chat thread not found.',
   api_key_not_found: 'API key not found.',
   widget_key_not_found: 'Widget key not found.',
+  webhook_not_found: 'Webhook not found.',
   message_not_found: 'Chat message not found.',
   invalid_widget_key: 'A valid publishable widget key is required.',
   invalid_widget_token: 'The visitor token is not valid: start a new widget session (POST /api/v1/widget/sessions).',
@@ -567,6 +585,14 @@ export async function createObjects(
     allowed_origins: ['https://shop.example'],
   });
   if (widgetKey.status !== 200) throw new Error(`create widget key: ${widgetKey.status} ${widgetKey.raw}`);
+  // Subscribed to an event the suites never cause (the demo model does not fail): no deliveries
+  // change the database behind the matrices' dumps.
+  const webhook = await admin.post('/api/v1/webhooks', {
+    url: `https://hooks.example.test/${encodeURIComponent(label)}`,
+    events: ['run.failed'],
+    description: `${label} webhook`,
+  });
+  if (webhook.status !== 200) throw new Error(`create webhook: ${webhook.status} ${webhook.raw}`);
   let runId: string = crypto.randomUUID();
   let answerId = messageId;
   if (options.run !== false) {
@@ -594,6 +620,7 @@ export async function createObjects(
     file_id: file.id,
     job_id: file.job_id,
     widget_key_id: widgetKey.body.id,
+    webhook_id: webhook.body.id,
     message_id: messageId,
     answer_id: answerId,
     key: key.body.key,

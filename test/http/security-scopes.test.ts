@@ -40,10 +40,11 @@ afterAll(async () => {
   await context.close();
 });
 
-/** Operations only an `admin` key may call: API and widget key management, and setting the quota. */
+/** Operations only an `admin` key may call: API and widget key management, webhooks, and setting the quota. */
 const needsAdmin = (operation: Operation) =>
   operation.path.startsWith('/api/v1/api-keys') ||
   operation.path.startsWith('/api/v1/widget-keys') ||
+  operation.path.startsWith('/api/v1/webhooks') ||
   operation.name === 'PUT /api/v1/quota';
 
 describe('scopes (BFLA)', () => {
@@ -73,18 +74,26 @@ describe('scopes (BFLA)', () => {
     expect(await dumpDatabase(context)).toEqual(databaseBefore);
   });
 
-  it('gives a read+write key 403 insufficient_scope on every admin operation (API and widget keys, the quota), and writes nothing', async () => {
+  it('gives a read+write key 403 insufficient_scope on every admin operation (API and widget keys, webhooks, the quota), and writes nothing', async () => {
     const readWrite = await org.keyWith(['read', 'write']);
     const databaseBefore = await dumpDatabase(context);
     const keyOperations = operations.filter(needsAdmin);
     expect(keyOperations.map((operation) => operation.name).sort()).toEqual([
       'DELETE /api/v1/api-keys/{key_id}',
+      'DELETE /api/v1/webhooks/{webhook_id}',
       'DELETE /api/v1/widget-keys/{widget_key_id}',
       'GET /api/v1/api-keys',
       'GET /api/v1/api-keys/{key_id}',
+      'GET /api/v1/webhooks',
+      'GET /api/v1/webhooks/{webhook_id}',
+      'GET /api/v1/webhooks/{webhook_id}/deliveries',
       'GET /api/v1/widget-keys',
       'GET /api/v1/widget-keys/{widget_key_id}',
+      'PATCH /api/v1/webhooks/{webhook_id}',
       'POST /api/v1/api-keys',
+      'POST /api/v1/webhooks',
+      'POST /api/v1/webhooks/{webhook_id}/rotate-secret',
+      'POST /api/v1/webhooks/{webhook_id}/test',
       'POST /api/v1/widget-keys',
       'PUT /api/v1/quota',
     ]);

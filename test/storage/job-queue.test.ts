@@ -3,7 +3,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { newId, systemClock } from '../../src/ids.js';
 import type { Job } from '../../src/domain/jobs.js';
 import type { JobHandler, JobOutcome } from '../../src/jobs/job-handler.js';
+import { JobEnds } from '../../src/jobs/job-ends.js';
 import { JobWorker } from '../../src/jobs/job-worker.js';
+import { openDatabase } from '../../src/storage/kysely/database.js';
 import { openStore, type Store } from '../../src/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -75,19 +77,20 @@ function worker(store: Store, handler: JobHandler, leaseMs = 1000) {
 
 async function enqueue(kind: string, count: number, maxAttempts = 3): Promise<string[]> {
   const ids = Array.from({ length: count }, () => newId());
-  await stores[0]!.write(async (writers) => {
-    for (const id of ids) {
-      await writers.jobs.enqueue({
-        id,
-        organization_id: organizationId,
-        kind,
-        subject_id: newId(),
-        max_attempts: maxAttempts,
-        progress: {},
-        now: new Date().toISOString(),
-      });
-    }
-  });
+  const now = new Date().toISOString();
+  const jobs = ids.map((id) => ({
+    id,
+    organization_id: organizationId,
+    kind,
+    subject_id: newId(),
+    max_attempts: maxAttempts,
+    progress: {},
+    now,
+  }));
+  // One job through `enqueue`, more through `enqueueMany` (statements of 500 rows).
+  await stores[0]!.write(async (writers) =>
+    count === 1 ? [await writers.jobs.enqueue(jobs[0]!)] : writers.jobs.enqueueMany(jobs),
+  );
   return ids;
 }
 
@@ -95,12 +98,22 @@ async function jobsOf(ids: readonly string[]): Promise<Job[]> {
   return Promise.all(ids.map(async (id) => (await stores[0]!.jobs.get({ organizationId, id }))!));
 }
 
-/** Reads until every job is over (bounded by count). */
+/** Reads until every job is over (bounded by count): one count a poll, then the jobs. */
 async function allEnded(ids: readonly string[]): Promise<Job[]> {
-  for (let attempt = 0; attempt < 1500; attempt += 1) {
-    const jobs = await jobsOf(ids);
-    if (jobs.every((job) => job.status !== 'queued' && job.status !== 'running')) return jobs;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const inspector = openDatabase(database.target, { postgresPoolSize: 1 });
+  try {
+    for (let attempt = 0; attempt < 1500; attempt += 1) {
+      const row = await inspector.reader
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('open'))
+        .where('id', 'in', [...ids])
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirstOrThrow();
+      if (Number(row.open) === 0) return jobsOf(ids);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await inspector.close();
   }
   throw new Error('jobs did not end');
 }
@@ -193,5 +206,77 @@ describe('the job queue', () => {
       lease_owner: null,
       error_message: 'an internal error stopped the attempt',
     });
+  });
+
+  it('ends attempts together in one commit; a commit that throws refuses only its own end', async () => {
+    const ids = await enqueue('queue_ends', 6);
+    const lease = {
+      owner: 'ends-test',
+      until: new Date(Date.now() + 60_000).toISOString(),
+      now: new Date().toISOString(),
+    };
+    const claimed = await stores[0]!.write((writers) => writers.jobs.claim({ kinds: ['queue_ends'], lease, limit: 6 }));
+    expect(claimed.map((job) => job.id).sort()).toEqual([...ids].sort());
+    const [stale, failing, ...rest] = claimed;
+    const ends = new JobEnds({ store: stores[0]!, now: () => new Date().toISOString() });
+    const record = (job: Job) => async (writers: Parameters<NonNullable<JobOutcome['commit']>>[0]) =>
+      writers.jobTestRuns.record({
+        jobId: job.id,
+        event: 'complete',
+        owner: 'ends-test',
+        leaseToken: job.lease_token,
+        now: lease.now,
+      });
+    const end = (job: Job, token = job.lease_token) =>
+      ({ id: job.id, token, status: 'succeeded', errorMessage: null }) as const;
+    const settled = await Promise.allSettled([
+      // An attempt whose token is not the job's (its lease was taken over): nothing of it is written.
+      ends.end(end(stale!, stale!.lease_token - 1), record(stale!)),
+      ends.end(end(failing!), async () => {
+        throw new Error('commit refused');
+      }),
+      ...rest.map((job) => ends.end(end(job), record(job))),
+    ]);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', ...rest.map(() => 'fulfilled')]);
+    const jobs = new Map((await jobsOf(ids)).map((job) => [job.id, job.status]));
+    expect(jobs.get(stale!.id)).toBe('running');
+    expect(jobs.get(failing!.id)).toBe('running');
+    for (const job of rest) expect(jobs.get(job.id)).toBe('succeeded');
+    const inspector = openDatabase(database.target, { postgresPoolSize: 1 });
+    try {
+      const completions = await inspector.reader
+        .selectFrom('job_test_runs')
+        .select('job_id')
+        .where('job_id', 'in', ids)
+        .execute();
+      // Each committed once, though the first batch (with the failing commit) was rolled back.
+      expect(completions.map((row) => row.job_id).sort()).toEqual(rest.map((job) => job.id).sort());
+    } finally {
+      await inspector.close();
+    }
+  });
+
+  it('never runs more jobs at once than its concurrency, while ends claim their successors', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { handler, runs } = recordingHandler('queue_slots', async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(Math.random() * 3)));
+      inFlight -= 1;
+      return { status: 'succeeded', errorMessage: null };
+    });
+    const ids = await enqueue('queue_slots', 520); // two INSERT statements
+    const one = worker(stores[0]!, handler);
+    one.start();
+    try {
+      const jobs = await allEnded(ids);
+      expect(jobs.map((job) => [job.status, job.attempts])).toEqual(ids.map(() => ['succeeded', 1]));
+      expect(runs).toHaveLength(520);
+      expect(most).toBeLessThanOrEqual(4);
+      expect(most).toBeGreaterThan(1);
+    } finally {
+      await one.stop();
+    }
   });
 });

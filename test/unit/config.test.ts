@@ -170,3 +170,42 @@ describe('PUBLIC_URL and MCP_OAUTH_STATE_TTL_SECONDS', () => {
     }
   });
 });
+
+describe('WEBHOOK_* settings', () => {
+  it('default to https only, 8 attempts from 30 s backing off to an hour, 10 s per attempt and a 24-hour rotation overlap', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      allowHttp: false,
+      maxAttempts: 8,
+      backoffMs: 30_000,
+      backoffMaxMs: 3_600_000,
+      timeoutMs: 10_000,
+      secretOverlapHours: 24,
+    });
+    const set = loadConfig({
+      WEBHOOK_ALLOW_HTTP: '1',
+      WEBHOOK_MAX_ATTEMPTS: '3',
+      WEBHOOK_BACKOFF_MS: '0',
+      WEBHOOK_BACKOFF_MAX_MS: '5000',
+      WEBHOOK_TIMEOUT_MS: '2500',
+      WEBHOOK_SECRET_OVERLAP_HOURS: '0',
+    }).webhooks;
+    expect(set).toEqual({
+      allowHttp: true,
+      maxAttempts: 3,
+      backoffMs: 0,
+      backoffMaxMs: 5000,
+      timeoutMs: 2500,
+      secretOverlapHours: 0,
+    });
+  });
+
+  it('refuse values out of range or not a flag, naming the variable', () => {
+    expect(() => loadConfig({ WEBHOOK_ALLOW_HTTP: 'yes' })).toThrow(
+      'Invalid configuration: WEBHOOK_ALLOW_HTTP must be 1 or 0, got "yes"',
+    );
+    expect(() => loadConfig({ WEBHOOK_MAX_ATTEMPTS: '0' })).toThrow(
+      'Invalid configuration: WEBHOOK_MAX_ATTEMPTS must be between 1 and 100, got 0',
+    );
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '50' })).toThrow('WEBHOOK_TIMEOUT_MS');
+  });
+});

@@ -19,6 +19,8 @@ import {
 } from './feedback-views.js';
 import { exportFeedback, type ExportFormat } from './feedback-export.js';
 import { utcTimeRange } from '../time-range.js';
+import type { JsonObject } from '../../domain/models.js';
+import type { WebhookPublisher } from '../../webhooks/webhook-publisher.js';
 
 export interface RatingRequest {
   organizationId: string;
@@ -38,7 +40,14 @@ type MessageKey = { organizationId: string; author: FeedbackAuthor; messageId: s
 /** Ratings of answers and of runs: given, replaced, revoked, listed (docs/feedback.md). */
 export class FeedbackService {
   constructor(
-    private readonly dependencies: { store: Store; eventLog: ThreadEventLog; clock: Clock; newId: IdGenerator },
+    private readonly dependencies: {
+      store: Store;
+      eventLog: ThreadEventLog;
+      clock: Clock;
+      newId: IdGenerator;
+      /** Publishes `feedback.created` in the rating's transaction (docs/webhooks.md). */
+      webhooks?: WebhookPublisher | undefined;
+    },
   ) {}
 
   /**
@@ -52,12 +61,39 @@ export class FeedbackService {
       author: input.author,
       messageId: input.messageId.toLowerCase(),
     };
-    return this.dependencies.eventLog.write((unit) => this.#rateMessage(unit, input, key), {
-      idempotency: input.idempotency,
-    });
+    return this.#publishing((published) =>
+      this.dependencies.eventLog.write((unit) => this.#rateMessage(unit, input, key, published), {
+        idempotency: input.idempotency,
+      }),
+    );
   }
 
-  async #rateMessage(unit: EventUnit, input: RatingRequest, key: MessageKey): Promise<ChatMessageFeedbackView> {
+  /** Runs a rating's write; wakes the delivery queue after it committed when it published an event. */
+  async #publishing<T>(work: (published: { count: number }) => Promise<T>): Promise<T> {
+    const published = { count: 0 };
+    const result = await work(published);
+    if (published.count > 0) this.dependencies.webhooks?.wake();
+    return result;
+  }
+
+  /** `feedback.created` for a rating given (not for one withdrawn); counted in `published`. */
+  async #publish(
+    writers: StoreWriters,
+    input: { organizationId: string; now: string; data: JsonObject },
+    published: { count: number },
+  ) {
+    const { webhooks } = this.dependencies;
+    if (!webhooks) return;
+    const event = { organizationId: input.organizationId, type: 'feedback.created', data: input.data, now: input.now };
+    published.count = (await webhooks.publish(writers, event)).length;
+  }
+
+  async #rateMessage(
+    unit: EventUnit,
+    input: RatingRequest,
+    key: MessageKey,
+    published: { count: number },
+  ): Promise<ChatMessageFeedbackView> {
     const { clock, newId } = this.dependencies;
     const now = clock.now().toISOString();
     const { writers } = unit;
@@ -73,7 +109,10 @@ export class FeedbackService {
       now,
       events: [{ type: 'feedback-created', data: { message_id: key.messageId, revoked: revoking, feedback } }],
     });
-    return chatViewOf(feedback);
+    const view = chatViewOf(feedback);
+    if (!revoking)
+      await this.#publish(writers, { ...input, now, data: { target: 'message', feedback: { ...view } } }, published);
+    return view;
   }
 
   /** Why a rating stored nothing; a revocation with nothing to revoke answers the rating as it stands: none. */
@@ -100,33 +139,40 @@ export class FeedbackService {
   rateRun(input: RatingRequest & { runId: string }): Promise<FlowFeedbackView> {
     const { store, clock, newId } = this.dependencies;
     const key = { organizationId: input.organizationId, author: input.author, runId: input.runId.toLowerCase() };
-    return store.write(
-      async (writers) => {
-        const now = clock.now().toISOString();
-        const id = newId();
-        const revoking = input.details.feedback_type === null;
-        const rating: StoredFlowFeedback | null = revoking
-          ? await writers.feedback.revokeRun(key)
-          : await writers.feedback.rateRun({ ...key, id, now, source: input.source, details: input.details });
-        if (rating) return flowViewOf(revoking ? { ...rating, feedback_type: null, updated_at: now } : rating);
-        if (!(await writers.feedback.runExists(key))) throw new AppError('flow_execution_not_found');
-        // Nothing to revoke: FlowFeedback requires an id and times, so it gets ones stored nowhere.
-        return flowViewOf({
-          id,
-          flow_execution_id: key.runId,
-          user_id: authorId(input.author),
-          anon_user_id: null,
-          organization_id: input.organizationId,
-          source: input.source,
-          context_id: input.details.context_id,
-          feedback_type: null,
-          issue_type: input.details.issue_type,
-          comment: input.details.comment,
-          created_at: now,
-          updated_at: now,
-        });
-      },
-      { idempotency: input.idempotency },
+    return this.#publishing((published) =>
+      store.write(
+        async (writers) => {
+          const now = clock.now().toISOString();
+          const id = newId();
+          const revoking = input.details.feedback_type === null;
+          const rating: StoredFlowFeedback | null = revoking
+            ? await writers.feedback.revokeRun(key)
+            : await writers.feedback.rateRun({ ...key, id, now, source: input.source, details: input.details });
+          if (rating && revoking) return flowViewOf({ ...rating, feedback_type: null, updated_at: now });
+          if (rating) {
+            const view = flowViewOf(rating);
+            await this.#publish(writers, { ...input, now, data: { target: 'run', feedback: { ...view } } }, published);
+            return view;
+          }
+          if (!(await writers.feedback.runExists(key))) throw new AppError('flow_execution_not_found');
+          // Nothing to revoke: FlowFeedback requires an id and times, so it gets ones stored nowhere.
+          return flowViewOf({
+            id,
+            flow_execution_id: key.runId,
+            user_id: authorId(input.author),
+            anon_user_id: null,
+            organization_id: input.organizationId,
+            source: input.source,
+            context_id: input.details.context_id,
+            feedback_type: null,
+            issue_type: input.details.issue_type,
+            comment: input.details.comment,
+            created_at: now,
+            updated_at: now,
+          });
+        },
+        { idempotency: input.idempotency },
+      ),
     );
   }
 

@@ -5,6 +5,7 @@ import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import type { ThreadChanges } from '../../domain/web-threads.js';
 import { withoutSuggestions } from '../../domain/suggestions.js';
 import type { ThreadVisitor } from '../../domain/widget.js';
+import type { WebhookPublisher } from '../../webhooks/webhook-publisher.js';
 import { cursorNotInList, cursorOf, type CursorParameters } from '../cursor-pages.js';
 
 /** A list request's page: limit and offset, or limit and a cursor. */
@@ -32,7 +33,15 @@ interface Viewer {
 type ThreadOwner = { userId: string } | { visitor: ThreadVisitor };
 
 export class ThreadsService {
-  constructor(private readonly dependencies: { store: Store; clock: Clock; newId: IdGenerator }) {}
+  constructor(
+    private readonly dependencies: {
+      store: Store;
+      clock: Clock;
+      newId: IdGenerator;
+      /** Publishes `thread.created` in the thread's transaction (docs/webhooks.md). */
+      webhooks?: WebhookPublisher | undefined;
+    },
+  ) {}
 
   async create(
     input: AgentScope & {
@@ -58,14 +67,21 @@ export class ThreadsService {
       created_at: now,
       updated_at: now,
     };
-    return store.write(
+    const { webhooks } = this.dependencies;
+    let published = 0;
+    const created = await store.write(
       async (writers) => {
-        const created = await writers.threads.insert(thread, { widgetUserId: visitor?.widgetUserId ?? null });
-        if (!created) throw new AppError('agent_not_found');
-        return created;
+        const inserted = await writers.threads.insert(thread, { widgetUserId: visitor?.widgetUserId ?? null });
+        if (!inserted) throw new AppError('agent_not_found');
+        const event = { organizationId: input.organizationId, type: 'thread.created', now };
+        if (webhooks)
+          published = (await webhooks.publish(writers, { ...event, data: threadEventData(inserted) })).length;
+        return inserted;
       },
       { idempotency: input.idempotency },
     );
+    if (published > 0) webhooks?.wake();
+    return created;
   }
 
   async list(input: AgentScope & Viewer & { page: ListPage; includeMessages: boolean }): Promise<ChatThread[]> {
@@ -151,4 +167,10 @@ export async function withMessages<Thread extends ChatThread>(
 
 function key(input: ThreadScope): { organizationId: string; agentId: string; id: string } {
   return { organizationId: input.organizationId, agentId: input.agentId, id: input.threadId };
+}
+
+/** A new thread as `thread.created` carries it (without messages: it has none yet). */
+function threadEventData(thread: ChatThread): JsonObject {
+  const { messages: _messages, ...rest } = thread;
+  return { ...rest };
 }

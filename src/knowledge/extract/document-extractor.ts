@@ -117,8 +117,9 @@ export class DocumentExtractor {
         error: new ExtractionError(`extraction took longer than ${seconds(this.options.timeoutMs)} s`),
         keepWorker: false,
       });
-    // A fresh worker's module loading gets a deadline of its own: the job's starts at `ready`.
-    let timer = setTimeout(onTimeout, this.options.timeoutMs);
+    // A fresh worker's module loading gets a deadline of its own, at least BOOT_DEADLINE_MS (on a
+    // loaded 2-CPU machine loading pdf.js took over a second): the job's starts at `ready`.
+    let timer = setTimeout(onTimeout, Math.max(this.options.timeoutMs, BOOT_DEADLINE_MS));
     const onMessage = (reply: ExtractionReply): void => {
       if (reply.type !== 'ready') return finish(replyOutcome(reply, job.input.kind));
       clearTimeout(timer);
@@ -146,6 +147,8 @@ export class DocumentExtractor {
     }
   }
 }
+
+const BOOT_DEADLINE_MS = 10_000;
 
 interface Outcome {
   readonly document?: ExtractedDocument;

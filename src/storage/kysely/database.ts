@@ -20,6 +20,7 @@ import * as feedback from './migrations/0011-feedback.js';
 import * as messageSearch from './migrations/0012-message-search.js';
 import * as jobQueue from './migrations/0013-job-queue.js';
 import * as usageAndQuotas from './migrations/0015-usage-and-quotas.js';
+import * as webhooks from './migrations/0017-webhooks.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -58,6 +59,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-message-search': messageSearch,
   '0013-job-queue': jobQueue,
   '0015-usage-and-quotas': usageAndQuotas,
+  '0017-webhooks': webhooks,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

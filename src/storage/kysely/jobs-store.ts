@@ -58,6 +58,44 @@ export interface Attempt {
   token: number;
 }
 
+/** How an attempt ended, for `finishMany`. */
+export interface AttemptEnd extends Attempt {
+  status: 'succeeded' | 'failed';
+  errorMessage: string | null;
+  progress?: JsonObject | undefined;
+}
+
+/** SQLite allows 32,766 bound values; a job row binds 24. */
+const ENQUEUE_ROWS_PER_STATEMENT = 500;
+
+/** A new job's row: queued, due at `run_after` (default now), no attempt yet. */
+function newJobRow(job: NewJob): JobRow {
+  return {
+    id: job.id,
+    organization_id: job.organization_id,
+    kind: job.kind,
+    subject_id: job.subject_id,
+    status: 'queued',
+    priority: JOB_PRIORITIES[job.priority ?? 'normal'],
+    payload: JSON.stringify(job.payload ?? {}),
+    attempts: 0,
+    max_attempts: job.max_attempts,
+    timeout_ms: job.timeout_ms ?? null,
+    backoff: job.backoff ? JSON.stringify(job.backoff) : null,
+    run_after: job.run_after ?? job.now,
+    lease_owner: null,
+    lease_until: null,
+    lease_token: 0,
+    progress: JSON.stringify(job.progress),
+    error_message: null,
+    error_reason: null,
+    created_at: job.now,
+    updated_at: job.now,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
 export class JobReader {
   constructor(private readonly db: Executor) {}
 
@@ -122,32 +160,23 @@ export class JobWriter {
 
   /** Inserts the job in the caller's transaction: it exists exactly when the caller's rows commit. */
   async enqueue(job: NewJob): Promise<Job> {
-    const row: JobRow = {
-      id: job.id,
-      organization_id: job.organization_id,
-      kind: job.kind,
-      subject_id: job.subject_id,
-      status: 'queued',
-      priority: JOB_PRIORITIES[job.priority ?? 'normal'],
-      payload: JSON.stringify(job.payload ?? {}),
-      attempts: 0,
-      max_attempts: job.max_attempts,
-      timeout_ms: job.timeout_ms ?? null,
-      backoff: job.backoff ? JSON.stringify(job.backoff) : null,
-      run_after: job.run_after ?? job.now,
-      lease_owner: null,
-      lease_until: null,
-      lease_token: 0,
-      progress: JSON.stringify(job.progress),
-      error_message: null,
-      error_reason: null,
-      created_at: job.now,
-      updated_at: job.now,
-      started_at: null,
-      finished_at: null,
-    };
-    await this.db.insertInto('jobs').values(row).execute();
-    return rowToJob(row);
+    const [enqueued] = await this.enqueueMany([job]);
+    return enqueued!;
+  }
+
+  /**
+   * Inserts the jobs in the caller's transaction, in statements of up to ENQUEUE_ROWS_PER_STATEMENT
+   * rows (a fan-out, a bulk enqueue): one round trip per statement instead of per job.
+   */
+  async enqueueMany(jobs: readonly NewJob[]): Promise<Job[]> {
+    const rows = jobs.map(newJobRow);
+    for (let start = 0; start < rows.length; start += ENQUEUE_ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('jobs')
+        .values(rows.slice(start, start + ENQUEUE_ROWS_PER_STATEMENT))
+        .execute();
+    }
+    return rows.map(rowToJob);
   }
 
   /**
@@ -250,6 +279,32 @@ export class JobWriter {
     if (input.token !== null) query = query.where('lease_token', '=', input.token);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Ends many attempts in the caller's transaction (the worker's batch of ends, see
+   * JobWorker); returns the ids of the jobs it ended — those whose attempt still held them.
+   * Plain successes (no message, no progress) end in one statement; the others one by one.
+   */
+  async finishMany(input: { ends: readonly AttemptEnd[]; now: string }): Promise<Set<string>> {
+    const plain = input.ends.filter((end) => end.status === 'succeeded' && end.errorMessage === null && !end.progress);
+    const ended = new Set<string>();
+    if (plain.length > 0) {
+      const rows = await this.db
+        .updateTable('jobs')
+        .set({ status: 'succeeded', error_message: null, lease_owner: null, lease_until: null })
+        .set({ finished_at: input.now, updated_at: input.now })
+        .where('status', '=', 'running')
+        .where((eb) => eb.or(plain.map((end) => eb.and([eb('id', '=', end.id), eb('lease_token', '=', end.token)]))))
+        .returning('id')
+        .execute();
+      for (const row of rows) ended.add(row.id);
+    }
+    for (const end of input.ends) {
+      if (plain.includes(end)) continue;
+      if (await this.finish({ ...end, now: input.now })) ended.add(end.id);
+    }
+    return ended;
   }
 
   /**

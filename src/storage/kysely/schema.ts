@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
 import type { JobRow, JobTestRunRow } from './schema-jobs.js';
 import type { OrganizationQuotaRow, RunUsageRow } from './schema-usage.js';
+import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookRow } from './schema-webhooks.js';
 
 export type { AnonymousUserRow, ThreadWebColumns, WidgetKeyRow, WidgetUserRow } from './schema-web-users.js';
 export type { JobRow, JobTestRunRow } from './schema-jobs.js';
@@ -348,4 +349,7 @@ export interface Database {
   widget_users: WidgetUserRow;
   run_usage: RunUsageRow;
   organization_quotas: OrganizationQuotaRow;
+  webhooks: WebhookRow;
+  webhook_deliveries: WebhookDeliveryRow;
+  webhook_delivery_attempts: WebhookDeliveryAttemptRow;
 }

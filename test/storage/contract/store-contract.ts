@@ -12,6 +12,7 @@ import { describeThreadCases } from './contract-threads.js';
 import { describeToolCallAuditCases } from './contract-tool-calls.js';
 import { describeToolCases } from './contract-tools.js';
 import { describeWidgetCases } from './contract-widget.js';
+import { describeWebhookCases } from './contract-webhooks.js';
 import { describeWriteCases } from './contract-writes.js';
 import { agentInput, randomId, threadInput, uniqueName, at, type ContractFixture } from './fixtures.js';
 
@@ -87,5 +88,6 @@ export function describeStoreContract(name: string, openTestDatabase: () => Prom
     describeToolCases(fixture);
     describeToolCallAuditCases(fixture);
     describeWidgetCases(fixture);
+    describeWebhookCases(fixture);
   });
 }

@@ -1,0 +1,82 @@
+import type { Clock } from '../ids.js';
+import type { Job, JobErrorReason } from '../domain/jobs.js';
+import type { Lease } from '../storage/kysely/jobs-store.js';
+import type { Store, StoreWriters } from '../storage/store.js';
+import type { JobHandler } from './job-handler.js';
+
+/**
+ * A worker's side of the queue's rows: claiming due jobs under its lease, giving up on a job for
+ * good (the dead letter), and giving claimed jobs back unstarted. The JobWorker decides when;
+ * this writes, always naming each attempt's fencing token.
+ */
+export class JobClaims {
+  constructor(
+    private readonly options: {
+      store: Store;
+      clock: Clock;
+      owner: string;
+      leaseMs: number;
+      handlers: ReadonlyMap<string, JobHandler>;
+    },
+  ) {}
+
+  /** The lease a claim or renewal writes now. */
+  lease(): Lease {
+    const now = this.options.clock.now();
+    return {
+      owner: this.options.owner,
+      until: new Date(now.getTime() + this.options.leaseMs).toISOString(),
+      now: now.toISOString(),
+    };
+  }
+
+  /** Up to `limit` due jobs claimed in a transaction of their own; null: none was due (one read, no write). */
+  async claim(limit: number): Promise<Job[] | null> {
+    const kinds = [...this.options.handlers.keys()];
+    if (!(await this.options.store.jobs.anyDue({ kinds, now: this.lease().now }))) return null;
+    return this.options.store.write(async (writers) => {
+      const jobs = await this.claimWith(writers, limit);
+      return jobs.length === 0 ? null : jobs;
+    });
+  }
+
+  /** Claims up to `limit` due jobs in the caller's transaction: the runnable ones; those past their attempts are given up. */
+  async claimWith(writers: StoreWriters, limit: number): Promise<Job[]> {
+    const lease = this.lease();
+    const jobs = await writers.jobs.claim({ kinds: [...this.options.handlers.keys()], lease, limit });
+    const runnable: Job[] = [];
+    for (const job of jobs) {
+      if (job.attempts <= job.max_attempts) runnable.push(job);
+      // One claim past the last attempt: the last was interrupted (its process died).
+      else await this.giveUp(writers, { ...job, attempts: job.max_attempts }, 'interrupted', lease.now);
+    }
+    return runnable;
+  }
+
+  /** Fails the job for good (the dead letter), through its handler's onGiveUp when it has one. */
+  async giveUp(writers: StoreWriters, job: Job, reason: JobErrorReason, now: string): Promise<void> {
+    const handler = this.options.handlers.get(job.kind)!;
+    const last = { ...job, error_reason: reason };
+    const message = handler.onGiveUp
+      ? await handler.onGiveUp({ job: last, writers, now })
+      : (job.error_message ?? `the job was interrupted ${job.attempts} times`);
+    await writers.jobs.finish({
+      id: job.id,
+      token: job.lease_token,
+      status: 'failed',
+      errorMessage: message,
+      errorReason: reason,
+      now,
+    });
+  }
+
+  /** Gives claimed jobs back to the queue unstarted, due now, their attempt not counted. */
+  async giveBack(jobs: readonly Job[]): Promise<void> {
+    const now = this.lease().now;
+    await this.options.store.write(async (writers) => {
+      for (const job of jobs) {
+        await writers.jobs.release({ id: job.id, token: job.lease_token, runAfter: now, countAttempt: false, now });
+      }
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import type { AttemptEnd } from '../storage/kysely/jobs-store.js';
+import type { Job } from '../domain/jobs.js';
+import type { Store, StoreWriters } from '../storage/store.js';
+import type { JobOutcome } from './job-handler.js';
+
+interface PendingEnd {
+  end: AttemptEnd;
+  commit: JobOutcome['commit'];
+  settle: (error?: unknown) => void;
+}
+
+/** At most this many ends share one transaction. */
+const MAX_ENDS_PER_TRANSACTION = 64;
+
+/**
+ * The ends of a worker's attempts, written in batches: while one batch's transaction commits,
+ * the ends that arrive wait and then share the next one — group commit, as ADR 0001 does for
+ * SQLite; on PostgreSQL it is what saves a transaction (and its WAL flush) per job. With
+ * `refill`, the same transaction claims a successor for each slot the batch frees, so a busy
+ * worker spends one commit per batch instead of one to end and another to claim.
+ *
+ * Invariants: an end is acknowledged (its promise resolves) only after its transaction committed;
+ * an end names its attempt's fencing token, so a batch ends only the jobs whose attempts still
+ * hold them, and a job's `commit` runs only if its own end took effect; a batch that fails (one
+ * `commit` threw) takes the others' ends with it, so each is then written alone and only the
+ * failing one is refused.
+ */
+export class JobEnds {
+  readonly #pending: PendingEnd[] = [];
+  #flushing = false;
+
+  constructor(
+    private readonly options: {
+      store: Store;
+      now: () => string;
+      /** Claims up to `freed` jobs in the batch's transaction, for the slots its ends free. */
+      refill?: (writers: StoreWriters, freed: number) => Promise<Job[]>;
+      /** The jobs `refill` claimed, once their claim committed and before any end of the batch settles. */
+      refilled?: (jobs: Job[]) => void;
+    },
+  ) {}
+
+  /** Ends the attempt (and runs `commit` in the same transaction if it did); settles once committed. */
+  end(end: AttemptEnd, commit: JobOutcome['commit']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ end, commit, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) await this.#write(this.#pending.splice(0, MAX_ENDS_PER_TRANSACTION));
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #write(batch: readonly PendingEnd[]): Promise<void> {
+    let claimed: Job[];
+    try {
+      claimed = await this.options.store.write(async (writers) => {
+        const ended = await writers.jobs.finishMany({
+          ends: batch.map((pending) => pending.end),
+          now: this.options.now(),
+        });
+        for (const pending of batch) if (ended.has(pending.end.id)) await pending.commit?.(writers);
+        return (await this.options.refill?.(writers, batch.length)) ?? [];
+      });
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.settle(error);
+      for (const pending of batch) await this.#write([pending]);
+      return;
+    }
+    if (claimed.length > 0) this.options.refilled?.(claimed);
+    for (const pending of batch) pending.settle();
+  }
+}
