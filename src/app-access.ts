@@ -7,9 +7,11 @@ import { StreamTokenAuthenticator } from './features/stream-tokens/stream-token-
 import { registerStreamTokenRoutes } from './features/stream-tokens/stream-tokens.routes.js';
 import type { StreamTokensService } from './features/stream-tokens/stream-tokens.service.js';
 import { registerAuthentication } from './http/auth.js';
+import { registerApiRateLimits } from './http/api-rate-limits.js';
 import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
 import { registerCors } from './http/cors.js';
 import type { Idempotency } from './http/idempotency.js';
+import { createRateLimiterStore } from './http/rate-limiter-store.js';
 import type { Clock, IdGenerator } from './ids.js';
 import type { ServerSecret } from './security/server-secret.js';
 import type { Store } from './storage/store.js';
@@ -17,7 +19,8 @@ import type { Store } from './storage/store.js';
 /**
  * CORS, then authentication: preflights carry no credential. The chat widget takes part in both
  * (its origins, its visitor tokens) and limits its visitors after authentication; it is returned
- * for its routes.
+ * for its routes. Then the rate limits of API keys and organisations. Every rate limit — those,
+ * the widget's, authentication failures — counts in one store (memory, or Redis with REDIS_URL).
  */
 export function registerAccess(
   app: FastifyInstance,
@@ -30,10 +33,17 @@ export function registerAccess(
   },
 ): Widget {
   const { config, clock, keys, tokens } = input;
-  const widget = createWidget({ config, clock, ...input.widget });
+  const settings = config.rateLimits;
+  const redis =
+    settings.redisUrl === undefined
+      ? undefined
+      : { url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix, timeoutMs: settings.redisTimeoutMs };
+  const limits = createRateLimiterStore({ redis, log: app.log });
+  app.addHook('onClose', () => limits.close());
+  const widget = createWidget({ config, clock, limits, ...input.widget });
   const failures =
     config.authFailureLimitPerMinute > 0
-      ? new AuthFailureLimiter({ limitPerMinute: config.authFailureLimitPerMinute, clock })
+      ? new AuthFailureLimiter(limits.limiter('auth-failures', config.authFailureLimitPerMinute))
       : undefined;
   registerCors(app, config.corsOrigins, { widget: widget.origins });
   // In this order: a request with an x-api-key header is decided by its key, whatever its query
@@ -45,6 +55,10 @@ export function registerAccess(
   ];
   registerAuthentication(app, authenticators, { failures });
   widget.registerRateLimits(app);
+  registerApiRateLimits(app, {
+    perKey: limits.limiter('key', settings.perKeyPerMinute),
+    perOrganization: limits.limiter('organization', settings.perOrganizationPerMinute),
+  });
   return widget;
 }
 

@@ -11,7 +11,7 @@ import { WidgetOrigins } from './features/widget/widget-origins.js';
 import { registerWidgetSessionRoutes } from './features/widget/widget-sessions.routes.js';
 import { WidgetSessionsService } from './features/widget/widget-sessions.service.js';
 import type { Idempotency } from './http/idempotency.js';
-import { tokenBuckets } from './http/rate-limiter.js';
+import type { RateLimiterStore } from './http/rate-limiter-store.js';
 import type { Clock, IdGenerator } from './ids.js';
 import { SecretBox } from './security/secret-box.js';
 import type { ServerSecret } from './security/server-secret.js';
@@ -35,8 +35,10 @@ export function createWidget(input: {
   clock: Clock;
   newId: IdGenerator;
   secret: ServerSecret;
+  /** Where anonymous traffic's limits count, with every other rate limit. */
+  limits: RateLimiterStore;
 }): Widget {
-  const { config, store, clock, newId, secret } = input;
+  const { config, store, clock, newId, secret, limits } = input;
   const settings = config.widget;
   const box = new SecretBox(secret);
   const cacheTtlMs = config.authCacheTtlMs;
@@ -62,12 +64,12 @@ export function createWidget(input: {
     widgetKeys,
     registerRateLimits: (app) =>
       registerVisitorRateLimits(app, {
-        perVisitor: tokenBuckets(settings.visitorRequestsPerMinute, clock),
-        perAddress: tokenBuckets(settings.visitorRequestsPerMinutePerIp, clock),
+        perVisitor: limits.limiter('widget-visitor', settings.visitorRequestsPerMinute),
+        perAddress: limits.limiter('widget-address', settings.visitorRequestsPerMinutePerIp),
       }),
     registerRoutes: (app, idempotency) => {
       registerWidgetKeyRoutes(app, { widgetKeys, idempotency });
-      const sessionLimit = tokenBuckets(settings.sessionsPerMinutePerIp, clock);
+      const sessionLimit = limits.limiter('widget-sessions', settings.sessionsPerMinutePerIp);
       registerWidgetSessionRoutes(app, { sessions, identity, sessionLimit });
     },
   };

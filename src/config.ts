@@ -8,6 +8,7 @@ import { readJobsConfig, type JobsConfig } from './config-jobs.js';
 import { readWebhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
+import { readRateLimitsConfig, type RateLimitsConfig } from './config-rate-limits.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -104,12 +105,15 @@ export interface Config {
   readonly jobs: JobsConfig;
   /** `MODEL_PRICING`: the operator's model prices over the built-in ones (docs/usage.md). */
   readonly pricing: PricingOverrides;
+  /** Requests per API key and per organisation, and where every limit counts (config-rate-limits.ts). */
+  readonly rateLimits: RateLimitsConfig;
   /** Signed webhooks: retries, timeouts, secret rotation overlap (config-webhooks.ts, docs/webhooks.md). */
   readonly webhooks: WebhooksConfig;
 }
 
 export { ConfigError } from './config-values.js';
 export type { McpConfig } from './config-mcp.js';
+export type { RateLimitsConfig } from './config-rate-limits.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -186,6 +190,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     widget: readWidgetConfig(environment),
     jobs: readJobsConfig(environment),
     pricing: readPricingOverrides(environment),
+    rateLimits: readRateLimitsConfig(environment),
     webhooks: readWebhooksConfig(environment),
   });
 }

@@ -19,6 +19,14 @@ export const BLANK_TEMPLATE_ID = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
 const KEY_PATTERN = /\bpk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}\b/;
 
 /**
+ * The benchmarks measure throughput with one key, not rate limits: the per-key and
+ * per-organisation limits are off, unless BENCH_RATE_LIMIT_PER_MINUTE sets both to a budget large
+ * enough to admit everything — then what counting costs is measured (docs/performance.md).
+ */
+const perMinute = process.env.BENCH_RATE_LIMIT_PER_MINUTE ?? '0';
+export const RATE_LIMIT_ENV = Object.freeze({ RATE_LIMIT_PER_KEY: perMinute, RATE_LIMIT_PER_ORG: perMinute });
+
+/**
  * Starts Parley on `databaseFile`. On an empty database the bootstrap admin key is read from
  * stdout; when restarting on a seeded one, pass the `apiKey` read at first start.
  */
@@ -49,6 +57,7 @@ export async function startParley({
       HOST,
       LOG_LEVEL: 'warn',
       DATABASE_URL: `sqlite:${databaseFile}`,
+      ...RATE_LIMIT_ENV,
       ...env,
     },
   });

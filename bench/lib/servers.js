@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort, startNode, waitForHttpOk, waitForOutput } from './children.js';
 import { requestJson } from './http-json.js';
-import { BLANK_TEMPLATE_ID } from './parley.js';
+import { BLANK_TEMPLATE_ID, RATE_LIMIT_ENV } from './parley.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PARLEY_CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -27,7 +27,7 @@ export async function startParley({ name, databaseUrl, profileDirectory }) {
     script: PARLEY_CLI,
     args: ['serve'],
     nodeArgs: profilingFlags(profileDirectory, name),
-    env: { PORT: String(port), HOST, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
+    env: { PORT: String(port), HOST, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...RATE_LIMIT_ENV },
   });
   const baseUrl = `http://${HOST}:${port}`;
   const [apiKey] = await waitForOutput(handle, /\bpk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}\b/);

@@ -1,52 +1,30 @@
-import type { Clock } from '../ids.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /**
- * Authentication failures per source address, in fixed windows of one minute: once an address
- * has failed `limitPerMinute` times in the current window, its requests are refused with 429
- * until the window ends — before any credential is looked up, so guessing keys costs the server
- * a map look-up, not a database query.
+ * Authentication failures per source address, in fixed windows of one minute (a rate limiter of
+ * `AUTH_FAILURE_LIMIT_PER_MINUTE` per address, counted where every rate limit counts — memory or
+ * Redis, rate-limiter-store.ts): once an address has failed that many times in its window, its
+ * requests are refused with 429 until the window ends — before any credential is looked up, so
+ * guessing keys costs the server a counter read, not a database query.
  *
- * Invariants: a request from an address under the limit costs one `Map.get`; memory is bounded
- * by `MAX_TRACKED_ADDRESSES` per window (an address beyond it is not limited for the rest of the
- * window rather than evicting one that is); IPv6 addresses count per /64, the block a single
- * host or customer usually gets, so rotating the low bits does not reset the count.
+ * Invariants: only failures are counted (a valid key never spends); IPv6 addresses count per
+ * /64, the block a single host or customer usually gets, so rotating the low bits does not reset
+ * the count; in memory, at most MAX_TRACKED_KEYS addresses per window (one beyond it is not
+ * limited for the rest of its window rather than evicting one that is).
  */
 export class AuthFailureLimiter {
-  #failures = new Map<string, number>();
-  #windowEndsAt = 0;
-
-  constructor(private readonly options: { limitPerMinute: number; clock: Clock }) {}
+  constructor(private readonly failures: RateLimiter) {}
 
   /** Seconds until `address` may try again, or 0 when it is under the limit. */
-  retryAfterSeconds(address: string): number {
-    // The common case — no failures anywhere this window — reads neither the clock nor the map.
-    if (this.#failures.size === 0) return 0;
-    const now = this.#advance();
-    const failures = this.#failures.get(addressKey(address)) ?? 0;
-    return failures >= this.options.limitPerMinute ? Math.max(1, Math.ceil((this.#windowEndsAt - now) / 1000)) : 0;
+  async retryAfterSeconds(address: string): Promise<number> {
+    const state = await this.failures.peek(addressKey(address));
+    return state !== null && state.remaining === 0 ? state.resetSeconds : 0;
   }
 
-  recordFailure(address: string): void {
-    this.#advance();
-    const key = addressKey(address);
-    const failures = this.#failures.get(key);
-    if (failures === undefined && this.#failures.size >= MAX_TRACKED_ADDRESSES) return;
-    this.#failures.set(key, (failures ?? 0) + 1);
-  }
-
-  /** Starts a new window when the current one has ended; returns the time now, in ms. */
-  #advance(): number {
-    const now = this.options.clock.now().getTime();
-    if (now >= this.#windowEndsAt) {
-      if (this.#failures.size > 0) this.#failures = new Map();
-      this.#windowEndsAt = now + WINDOW_MS;
-    }
-    return now;
+  async recordFailure(address: string): Promise<void> {
+    await this.failures.consume(addressKey(address));
   }
 }
-
-const WINDOW_MS = 60_000;
-export const MAX_TRACKED_ADDRESSES = 100_000;
 
 /** IPv4 as is (also when IPv4-mapped); IPv6 by its /64 prefix. */
 export function addressKey(address: string): string {

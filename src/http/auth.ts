@@ -104,36 +104,56 @@ export function registerAuthentication(
   requireDeclaredAccess(app);
   const { failures } = options;
 
-  // Callback-style, with a synchronous path for credentials verified recently: most requests
-  // never create a promise here.
+  // Callback-style, with a synchronous path for credentials verified recently: without a
+  // failure limit most requests never create a promise here, and with one, a single counter read.
   app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config as { public?: boolean; scope?: Scope; anonymous?: boolean } | undefined;
     if (config?.public) return done();
-    const retryAfter = failures?.retryAfterSeconds(request.ip) ?? 0;
-    if (retryAfter > 0) {
-      return done(new AppError('too_many_auth_failures', { headers: { 'retry-after': String(retryAfter) } }));
-    }
-    // Unknown paths have no route config: any valid credential may learn that they do not exist.
-    const needed = config?.scope ?? 'read';
-    const admit = (principal: Principal) => {
-      request.principal = principal;
-      done(admission(request, principal, needed, config?.anonymous === true));
-    };
-    const refuse = (error: unknown) => {
-      // Every 401 is a failed authentication: a bad key, a bad stream token, or none at all.
-      if (error instanceof AppError && error.status === 401) failures?.recordFailure(request.ip);
-      done(error as Error);
-    };
-    let found: Principal | Promise<Principal> | null;
-    try {
-      found = identify(request, authenticators);
-    } catch (error) {
-      return refuse(error);
-    }
-    if (found === null) return refuse(new AppError('invalid_api_key'));
-    if (found instanceof Promise) found.then(admit, refuse);
-    else admit(found);
+    if (failures === undefined) return authenticate(request, { authenticators, config, done });
+    failures.retryAfterSeconds(request.ip).then((retryAfter) => {
+      if (retryAfter === 0) return authenticate(request, { authenticators, config, failures, done });
+      done(new AppError('too_many_auth_failures', { headers: { 'retry-after': String(retryAfter) } }));
+    }, done);
   });
+}
+
+/** Finds the principal and admits it to the route, or refuses: every 401 counts as a failure of the address. */
+function authenticate(
+  request: FastifyRequest,
+  input: {
+    authenticators: readonly Authenticator[];
+    config: { scope?: Scope; anonymous?: boolean } | undefined;
+    failures?: AuthFailureLimiter;
+    done: (error?: Error) => void;
+  },
+): void {
+  const { config, failures, done } = input;
+  // Unknown paths have no route config: any valid credential may learn that they do not exist.
+  const needed = config?.scope ?? 'read';
+  const admit = (principal: Principal) => {
+    request.principal = principal;
+    done(admission(request, principal, needed, config?.anonymous === true));
+  };
+  const refuse = (error: unknown) => {
+    if (!(failures && error instanceof AppError && error.status === 401)) return done(error as Error);
+    // Counted before the answer leaves, so the client's next attempt already sees this one.
+    failures.recordFailure(request.ip).then(
+      () => done(error),
+      (recordError: unknown) => {
+        request.log.error({ err: recordError }, 'could not count a failed authentication');
+        done(error);
+      },
+    );
+  };
+  let found: Principal | Promise<Principal> | null;
+  try {
+    found = identify(request, input.authenticators);
+  } catch (error) {
+    return refuse(error);
+  }
+  if (found === null) return refuse(new AppError('invalid_api_key'));
+  if (found instanceof Promise) found.then(admit, refuse);
+  else admit(found);
 }
 
 /**

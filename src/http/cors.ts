@@ -33,8 +33,11 @@ const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 const ALLOWED_HEADERS = 'x-api-key, content-type, idempotency-key, last-event-id, accept';
 /** A visitor's token comes in `Authorization: Bearer`. */
 const VISITOR_ALLOWED_HEADERS = `${ALLOWED_HEADERS}, authorization`;
-/** Response headers a browser script may read besides the CORS-safelisted ones. */
-const EXPOSED_HEADERS = 'x-request-id, retry-after, allow';
+/**
+ * Response headers a browser script may read besides the CORS-safelisted ones; the rate-limit
+ * fields too, so a page can slow down before it is refused (docs/security.md).
+ */
+const EXPOSED_HEADERS = 'x-request-id, retry-after, allow, ratelimit-limit, ratelimit-remaining, ratelimit-reset';
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
 

@@ -39,7 +39,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'The body is larger than the server accepts (`payload_too_large`).',
   415: 'The body is not `application/json` (`unsupported_media_type`).',
   422: 'The request does not match its schema (`validation_error`; `detail` lists each problem).',
-  429: 'Too many failed authentications from this address, too many open streams, or a widget visitor over its rate limit (`rate_limited`); see Retry-After.',
+  429: 'A rate limit’s budget is spent (`rate_limited`: the API key’s, its organisation’s or a widget visitor’s), too many failed authentications from this address, or too many open streams; see Retry-After, and RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (docs/security.md, “Rate limits”).',
   502: 'The model provider failed (`model_error`).',
   504: 'The run did not finish in time (`run_timeout`).',
   500: 'Unexpected server error (`internal_error`); the message is never forwarded.',

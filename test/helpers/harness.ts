@@ -5,7 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createApp, type ParleyApp } from '../../src/app.js';
-import { loadConfig, type Config, type RuntimeConfig, type StreamsConfig } from '../../src/config.js';
+import {
+  loadConfig,
+  type Config,
+  type RateLimitsConfig,
+  type RuntimeConfig,
+  type StreamsConfig,
+} from '../../src/config.js';
 import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { WidgetConfig } from '../../src/config-widget.js';
 import type { PricingOverrides } from '../../src/config-pricing.js';
@@ -109,6 +115,12 @@ export async function createTestContext(
     widget?: Partial<WidgetConfig>;
     /** MODEL_PRICING, parsed; none (the built-in prices) when absent. */
     pricing?: PricingOverrides;
+    /**
+     * RATE_LIMIT_PER_KEY, RATE_LIMIT_PER_ORG, REDIS_URL and the Redis key prefix. Unlike the
+     * server, the per-key and per-organisation limits are off unless given: suites that make many
+     * requests with one key (fuzzing, list bounds) are not about rate limits.
+     */
+    rateLimits?: Partial<RateLimitsConfig>;
     /** Webhook settings over the defaults (e.g. `allowHttp` for a loopback receiver, short back-offs). */
     webhooks?: Partial<WebhooksConfig>;
     /** The job queue's settings over the defaults (e.g. a short `pollMs`, `workerConcurrency: 1`). */
@@ -149,6 +161,7 @@ export async function createTestContext(
         knowledge: { ...defaults.knowledge, filesDir: path.join(dataDirectory, 'files'), ...options.knowledgeConfig },
         widget: { ...defaults.widget, ...options.widget },
         pricing: options.pricing ?? defaults.pricing,
+        rateLimits: { ...defaults.rateLimits, perKeyPerMinute: 0, perOrganizationPerMinute: 0, ...options.rateLimits },
         webhooks: { ...defaults.webhooks, ...options.webhooks },
         jobs: { ...defaults.jobs, ...options.jobs },
         ...overrides,

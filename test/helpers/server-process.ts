@@ -47,7 +47,16 @@ export interface ServerProcess {
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // Per-key and per-organisation limits off unless the test sets them (as in the harness).
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_KEY: '0',
+      RATE_LIMIT_PER_ORG: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: 'pipe',
   });
   let output = '';

@@ -1,17 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey, AuthFailureLimiter, MAX_TRACKED_ADDRESSES } from '../../src/http/auth-failure-limiter.js';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { addressKey, AuthFailureLimiter } from '../../src/http/auth-failure-limiter.js';
+import { createRateLimiterStore, MAX_TRACKED_KEYS } from '../../src/http/rate-limiter-store.js';
 import { createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import { UUID_PATTERN as UUID } from '../helpers/ids.js';
 
 /**
  * Authentication failures are limited per source address (issue 7, M8). Before, 10,000 requests
- * with bad keys from one address got 10,000 × 401 at ~2,000/s and never a 429.
+ * with bad keys from one address got 10,000 × 401 at ~2,000/s and never a 429. They count in the
+ * rate-limit store (rate-limiter-flexible), which reads `Date.now()`: time is moved by faking Date.
  */
 
 const BAD_KEY = 'pk_live_00000000000000000000000000000000.nope';
 
-let offsetMs = 0;
-const clock = { now: () => new Date(Date.now() + offsetMs) };
+const START = Date.parse('2026-03-01T10:00:00.000Z');
+const at = (offsetMs: number) => vi.setSystemTime(START + offsetMs);
+beforeAll(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  at(0);
+});
+afterAll(() => {
+  vi.useRealTimers();
+});
 
 async function call(context: TestContext, address: string, key: string | undefined, url = '/api/v1/agents') {
   const response = await context.parley.app.inject({
@@ -39,7 +49,7 @@ function expectLimited(response: Awaited<ReturnType<typeof call>>, retryAfter: s
 describe('with the default limit (100 a minute)', () => {
   let context: TestContext;
   beforeAll(async () => {
-    context = await createTestContext({ clock });
+    context = await createTestContext();
   });
   afterAll(() => context.close());
 
@@ -55,13 +65,13 @@ describe('with a limit of 5', () => {
   let context: TestContext;
   let organization: TestOrganization;
   beforeAll(async () => {
-    context = await createTestContext({ clock, authFailureLimitPerMinute: 5 });
+    context = await createTestContext({ authFailureLimitPerMinute: 5 });
     organization = await context.newOrganization();
   });
   afterAll(() => context.close());
 
   it('counts bad and missing keys; then every authenticated request from the address is refused until the minute ends', async () => {
-    offsetMs = 0;
+    at(1_000_000);
     const address = '10.2.0.1';
     const statuses = [];
     for (const key of [BAD_KEY, undefined, 'malformed', BAD_KEY, BAD_KEY])
@@ -72,15 +82,15 @@ describe('with a limit of 5', () => {
     expectLimited(await call(context, address, organization.key), '60');
     // Public routes stay open.
     expect((await call(context, address, undefined, '/healthz')).status).toBe(200);
-    offsetMs = 45_500;
+    at(1_045_500);
     expectLimited(await call(context, address, BAD_KEY), '15');
-    offsetMs = 60_000;
+    at(1_060_000);
     expect((await call(context, address, organization.key)).status).toBe(200);
     expect((await call(context, address, BAD_KEY)).status).toBe(401);
   });
 
   it('other addresses are not affected, and valid keys and scope refusals are not failures', async () => {
-    offsetMs = 120_000;
+    at(1_120_000);
     for (let attempt = 0; attempt < 5; attempt++) expect((await call(context, '10.3.0.1', BAD_KEY)).status).toBe(401);
     expect((await call(context, '10.3.0.1', BAD_KEY)).status).toBe(429);
     expect((await call(context, '10.3.0.2', organization.key)).status).toBe(200);
@@ -100,7 +110,7 @@ describe('with a limit of 5', () => {
   });
 
   it('IPv6 addresses count per /64; IPv4-mapped addresses as IPv4', async () => {
-    offsetMs = 240_000;
+    at(1_240_000);
     const sameBlock = ['2001:db8::1', '2001:db8::2', '2001:db8:0:0:ffff::9', '2001:0db8:0000:0000::a', '2001:db8::b'];
     for (const address of sameBlock) expect((await call(context, address, BAD_KEY)).status).toBe(401);
     expect((await call(context, '2001:db8::c', BAD_KEY)).status).toBe(429);
@@ -138,12 +148,13 @@ describe('addressKey', () => {
 });
 
 describe('AuthFailureLimiter', () => {
-  it('tracks at most MAX_TRACKED_ADDRESSES per window: a limited address stays limited, a new one is not tracked', () => {
-    const limiter = new AuthFailureLimiter({ limitPerMinute: 1, clock: { now: () => new Date(0) } });
-    for (let index = 0; index < MAX_TRACKED_ADDRESSES; index++)
-      limiter.recordFailure(`10.${index >> 16}.${(index >> 8) & 255}.${index & 255}`);
-    expect(limiter.retryAfterSeconds('10.0.0.0')).toBe(60);
-    limiter.recordFailure('192.0.2.1');
-    expect(limiter.retryAfterSeconds('192.0.2.1')).toBe(0);
+  it('tracks at most MAX_TRACKED_KEYS addresses in memory: a limited address stays limited, a new one is not tracked', async () => {
+    const store = createRateLimiterStore({ log: pino({ level: 'silent' }) });
+    const limiter = new AuthFailureLimiter(store.limiter('auth-failures', 1));
+    for (let index = 0; index < MAX_TRACKED_KEYS; index++)
+      await limiter.recordFailure(`10.${index >> 16}.${(index >> 8) & 255}.${index & 255}`);
+    expect(await limiter.retryAfterSeconds('10.0.0.0')).toBe(60);
+    await limiter.recordFailure('192.0.2.1');
+    expect(await limiter.retryAfterSeconds('192.0.2.1')).toBe(0);
   });
 });

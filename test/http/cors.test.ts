@@ -74,7 +74,8 @@ describe('CORS_ORIGINS=https://app.example,http://localhost:5173', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.headers).toMatchObject({
       'access-control-allow-origin': APP,
-      'access-control-expose-headers': 'x-request-id, retry-after, allow',
+      'access-control-expose-headers':
+        'x-request-id, retry-after, allow, ratelimit-limit, ratelimit-remaining, ratelimit-reset',
       vary: 'Origin',
     });
     const refused = await injectRequest(context, { method: 'GET', url: '/api/v1/agents', headers: { origin: APP } });
@@ -98,7 +99,9 @@ describe('CORS_ORIGINS=https://app.example,http://localhost:5173', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
-    expect(response.headers.get('access-control-expose-headers')).toBe('x-request-id, retry-after, allow');
+    expect(response.headers.get('access-control-expose-headers')).toBe(
+      'x-request-id, retry-after, allow, ratelimit-limit, ratelimit-remaining, ratelimit-reset',
+    );
     controller.abort();
   });
 });

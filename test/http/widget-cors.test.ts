@@ -113,7 +113,8 @@ describe('widget CORS', () => {
       status: 200,
       headers: {
         'access-control-allow-origin': SHOP,
-        'access-control-expose-headers': 'x-request-id, retry-after, allow',
+        'access-control-expose-headers':
+          'x-request-id, retry-after, allow, ratelimit-limit, ratelimit-remaining, ratelimit-reset',
       },
       vary: 'Origin',
     });

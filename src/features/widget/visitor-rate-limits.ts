@@ -4,7 +4,7 @@ import { admit, type RateLimiter } from '../../http/rate-limiter.js';
 
 /**
  * Anonymous traffic's own limits: every request a widget visitor makes spends one from the
- * visitor's bucket (the token's subject) and one from its address's (so minting many sessions
+ * visitor's budget (the token's subject) and one from its address's (so minting many sessions
  * from one address buys no more). Registered after authentication: it reads the principal.
  * API keys' requests are not counted here.
  */
@@ -12,15 +12,13 @@ export function registerVisitorRateLimits(
   app: FastifyInstance,
   limits: { perVisitor: RateLimiter; perAddress: RateLimiter },
 ): void {
-  app.addHook('onRequest', (request, _reply, done) => {
+  // Callback-style: requests that are not a visitor's pass without creating a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
     if (principal?.kind !== 'anonymous') return done();
-    try {
-      admit(limits.perVisitor, principal.anonymousUserId);
-      admit(limits.perAddress, addressKey(request.ip));
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
+    admit(reply, [
+      { limiter: limits.perVisitor, key: principal.anonymousUserId },
+      { limiter: limits.perAddress, key: addressKey(request.ip) },
+    ]).then(() => done(), done);
   });
 }

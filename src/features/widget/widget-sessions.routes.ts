@@ -36,8 +36,8 @@ export function registerWidgetSessionRoutes(
       body: Type.Ref(WidgetSessionCreate),
       response: { 200: Type.Ref(WidgetSession), ...errorResponses(401, 403, 429) },
     },
-    handler: (request) => {
-      admit(sessionLimit, addressKey(request.ip));
+    handler: async (request, reply) => {
+      await admit(reply, [{ limiter: sessionLimit, key: addressKey(request.ip) }]);
       const body = request.body as typeof WidgetSessionCreate.static;
       return sessions.start({
         widgetKey: body.widget_key,
