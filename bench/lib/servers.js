@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort, startNode, waitForHttpOk, waitForOutput } from './children.js';
@@ -27,7 +28,15 @@ export async function startParley({ name, databaseUrl, profileDirectory }) {
     script: PARLEY_CLI,
     args: ['serve'],
     nodeArgs: profilingFlags(profileDirectory, name),
-    env: { PORT: String(port), HOST, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...RATE_LIMIT_ENV },
+    env: {
+      PORT: String(port),
+      HOST,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl,
+      // Without one the server warns that it generated a key file, and the bench fails on any warning.
+      PARLEY_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
+      ...RATE_LIMIT_ENV,
+    },
   });
   const baseUrl = `http://${HOST}:${port}`;
   const [apiKey] = await waitForOutput(handle, /\bpk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}\b/);
