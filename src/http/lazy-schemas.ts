@@ -58,8 +58,12 @@ export class LazySchemas {
     };
   }
 
-  /** Compiles every schema not yet compiled, `sliceSize` per event-loop turn. */
-  async warm(sliceSize = 20): Promise<void> {
+  /**
+   * Compiles every schema not yet compiled, `sliceSize` per event-loop turn: one by default, so
+   * requests and signals that arrive meanwhile wait for one compile (a few ms), not a batch — a
+   * SIGTERM handled ahead of requests that had already arrived would answer them 503.
+   */
+  async warm(sliceSize = 1): Promise<void> {
     while (this.#pending.size > 0) {
       let done = 0;
       for (const compile of this.#pending) {
