@@ -31,6 +31,7 @@ import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js'
 import { UsageReader, UsageWriter } from './kysely/usage-store.js';
 import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
 import { FlowReader, FlowWriter } from './kysely/flows-store.js';
+import { FlowScheduleReader, FlowScheduleWriter } from './kysely/flow-schedules-store.js';
 import { FlowExecutionReader, FlowExecutionWriter } from './kysely/flow-executions-store.js';
 
 /**
@@ -65,6 +66,7 @@ export interface StoreWriters {
   usage: UsageWriter;
   quotas: QuotaWriter;
   flows: FlowWriter;
+  flowSchedules: FlowScheduleWriter;
   flowExecutions: FlowExecutionWriter;
 }
 
@@ -128,6 +130,7 @@ export class Store {
   readonly quotas: QuotaReader;
   readonly webThreads: WebThreadReader;
   readonly flows: FlowReader;
+  readonly flowSchedules: FlowScheduleReader;
   readonly flowExecutions: FlowExecutionReader;
   readonly #database: DatabaseHandle;
 
@@ -160,6 +163,7 @@ export class Store {
     this.quotas = new QuotaReader(reader);
     this.webThreads = new WebThreadReader(reader, database.dialect);
     this.flows = new FlowReader(reader);
+    this.flowSchedules = new FlowScheduleReader(reader);
     this.flowExecutions = new FlowExecutionReader(reader);
   }
 
@@ -225,6 +229,7 @@ class BoundWriters implements StoreWriters {
   #usage?: UsageWriter;
   #quotas?: QuotaWriter;
   #flows?: FlowWriter;
+  #flowSchedules?: FlowScheduleWriter;
   #flowExecutions?: FlowExecutionWriter;
 
   constructor(private readonly db: Executor) {}
@@ -300,6 +305,9 @@ class BoundWriters implements StoreWriters {
   }
   get flows() {
     return (this.#flows ??= new FlowWriter(this.db));
+  }
+  get flowSchedules() {
+    return (this.#flowSchedules ??= new FlowScheduleWriter(this.db));
   }
   get flowExecutions() {
     return (this.#flowExecutions ??= new FlowExecutionWriter(this.db));
