@@ -151,6 +151,25 @@ describe('ticks with an injected clock', () => {
     expect(await nextRunAt(replaced.agentId, replaced.flow.id)).toBe('2027-01-01T00:00:00.000Z');
   });
 
+  it('skips the slot of a schedule whose variables no longer fit the flow, and moves on', async () => {
+    now = new Date('2026-08-01T10:00:00.000Z');
+    const agent = await api.createAgent({ configuration: { model: 'demo' } });
+    agents.push(agent.id);
+    const flow = await createFlow(api, agent.id, {
+      variables: [{ name: 'topic', type: 'string', required: false }],
+      schedules: [{ cron: EVERY_SECOND, variables: { topic: 'news' } }],
+    });
+    // A PUT without schedules drops the variable the schedule gives.
+    expect((await api.put(`/api/v1/agents/${agent.id}/flows/${flow.id}`, { variables: [] })).status).toBe(200);
+    now = new Date('2026-08-01T10:00:05.500Z');
+    const logged = context.logs.length;
+    expect(await schedulerOn(context.store).tick()).toBe(0);
+    expect(await scheduledExecutions(api, flow.id)).toEqual([]);
+    expect(await nextRunAt(agent.id, flow.id)).toBe('2026-08-01T10:00:06.000Z');
+    const warnings = context.logs.slice(logged).filter((line) => line.includes('variables no longer fit'));
+    expect(warnings).toHaveLength(1);
+  });
+
   it('gives each slot exactly one execution when two schedulers on one database tick at once', async () => {
     now = new Date('2026-07-01T10:00:00.000Z');
     const { flow } = await flowWith([{ cron: EVERY_SECOND }, { cron: EVERY_SECOND, variables: {} }]);

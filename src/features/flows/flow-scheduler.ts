@@ -1,10 +1,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { FastifyBaseLogger } from 'fastify';
-import { DEFAULT_RETRY, DEFAULT_TIMEOUT_SECONDS } from '../../domain/flows.js';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_SECONDS, type Flow } from '../../domain/flows.js';
 import type { Clock, IdGenerator } from '../../ids.js';
 import type { DueSchedule } from '../../storage/kysely/flow-schedules-store.js';
 import type { Store } from '../../storage/store.js';
-import { enqueueFlowExecution } from './flow-enqueue.js';
+import { enqueueFlowExecution, type FlowExecutionRequest } from './flow-enqueue.js';
 import { checkVariables, withDefaults } from './flow-variables.js';
 
 /** Schedules one query selects; a full batch is followed by another, up to MAX_BATCHES_PER_TICK. */
@@ -131,23 +131,37 @@ export class FlowScheduler {
         now: stamp,
       };
       if (!(await writers.flows.claimScheduleSlot(slot))) return false;
-      const execution = await enqueueFlowExecution(writers, {
-        id,
-        organizationId,
-        flow,
-        triggerType: 'scheduled',
-        triggerData: { schedule_id: schedule.id, slot_at: slot.slotAt, cron: schedule.cron },
-        variables: withDefaults(flow.variables, schedule.variables),
-        priority: flow.priority ?? 'normal',
-        runAfter: now,
-        now,
-        timeoutSeconds: flow.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
-        retry: flow.retry_config ?? DEFAULT_RETRY,
-        metadata: {},
-        maxAttempts: this.input.maxAttempts,
-        newId,
-      });
+      const request = slotExecution({ flow, schedule, slotAt: slot.slotAt, now, maxAttempts: this.input.maxAttempts });
+      const execution = await enqueueFlowExecution(writers, { ...request, id, newId });
       return execution !== null;
     });
   }
+}
+
+/**
+ * A slot's execution, as `POST /flows/execute` would make it with the flow's defaults: trigger
+ * `scheduled` with the slot in `trigger_data`, the schedule's variables (defaults filled in), due now.
+ */
+function slotExecution(input: {
+  flow: Flow;
+  schedule: DueSchedule;
+  slotAt: string;
+  now: Date;
+  maxAttempts: number;
+}): Omit<FlowExecutionRequest, 'newId'> {
+  const { flow, schedule, now } = input;
+  return {
+    organizationId: schedule.organization_id,
+    flow,
+    triggerType: 'scheduled',
+    triggerData: { schedule_id: schedule.id, slot_at: input.slotAt, cron: schedule.cron },
+    variables: withDefaults(flow.variables, schedule.variables),
+    priority: flow.priority ?? 'normal',
+    runAfter: now,
+    now,
+    timeoutSeconds: flow.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
+    retry: flow.retry_config ?? DEFAULT_RETRY,
+    metadata: {},
+    maxAttempts: input.maxAttempts,
+  };
 }
