@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Jobs } from './app-jobs.js';
 import { flowExecutionHandler } from './features/flows/flow-job.js';
+import { FlowScheduler } from './features/flows/flow-scheduler.js';
 import { registerFlowRoutes } from './features/flows/flows.routes.js';
 import { FlowsService } from './features/flows/flows.service.js';
 import { registerFlowExecutionRoutes } from './features/runs/flow-executions.routes.js';
@@ -11,7 +12,8 @@ import type { RuntimeDependencies } from './runtime/run-types.js';
 
 /**
  * Flows and their executions (docs/flows.md): the CRUD routes, execute/list/cancel/PATCH, and
- * the `flow_execution` job kind on this process's worker (registered before the worker starts).
+ * the `flow_execution` job kind on this process's worker (registered before the worker starts),
+ * and the scheduler that fires flows' schedules beside that worker.
  */
 export function registerFlows(
   app: FastifyInstance,
@@ -20,6 +22,9 @@ export function registerFlows(
   const { config, runtime, jobs, idempotency } = input;
   const { store, clock, newId } = runtime;
   jobs.register(flowExecutionHandler({ runtime, jobs: config.jobs }));
+  const { maxAttempts, flowSchedulerIntervalMs: intervalMs } = config.jobs;
+  const wake = () => jobs.wake();
+  jobs.beside(new FlowScheduler({ store, clock, newId, maxAttempts, intervalMs, wake, log: app.log }));
   registerFlowRoutes(app, { flows: new FlowsService({ store, clock, newId }), idempotency });
   const executions = new FlowExecutionsService({
     store,

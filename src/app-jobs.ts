@@ -20,6 +20,11 @@ export interface Jobs {
   wake(): void;
   /** Stops a running job of this process (its subject was deleted). */
   cancel(jobId: string): void;
+  /**
+   * A periodic part of the processes that run jobs (the flow scheduler): started with the
+   * worker when `WORKER_CONCURRENCY` > 0 (an API-only process runs none), stopped with it.
+   */
+  beside(part: { start(): void; stop(): Promise<void> }): void;
   start(): void;
   /** Drains: no new claims; running jobs get `graceMs`, then are released to the queue. */
   stop(graceMs?: number): Promise<void>;
@@ -35,6 +40,7 @@ export function createJobs(input: {
   const { config, store, clock, generateId, log } = input;
   const settings = config.jobs;
   const handlers: JobHandler[] = settings.testKinds ? [testJobHandler({ store, clock })] : [];
+  const parts: { start(): void; stop(): Promise<void> }[] = [];
   let worker: JobWorker | null = null;
   const retention = new JobRetention({ store, clock, retentionHours: settings.retentionHours, log });
   return {
@@ -44,6 +50,7 @@ export function createJobs(input: {
     },
     wake: () => worker?.wake(),
     cancel: (jobId) => worker?.cancel(jobId),
+    beside: (part) => void parts.push(part),
     start: () => {
       worker ??= new JobWorker({
         store,
@@ -59,9 +66,10 @@ export function createJobs(input: {
       });
       worker.start();
       retention.start();
+      if (settings.workerConcurrency > 0) for (const part of parts) part.start();
     },
     stop: async (graceMs = 0) => {
-      await Promise.all([worker?.stop(graceMs), retention.stop()]);
+      await Promise.all([worker?.stop(graceMs), retention.stop(), ...parts.map((part) => part.stop())]);
     },
   };
 }

@@ -27,6 +27,11 @@ export interface JobsConfig {
   readonly retentionHours: number;
   /** `JOB_POLL_MS`: the longest wait of an idle worker between polls (it starts at 1/20 of it). */
   readonly pollMs: number;
+  /**
+   * `FLOW_SCHEDULER_INTERVAL_MS`: how often a process that runs jobs looks for due flow schedules
+   * (docs/flows.md#schedules); a slot fires at most this late.
+   */
+  readonly flowSchedulerIntervalMs: number;
   /** `PARLEY_TEST_JOB_KINDS=1`: registers the test-only job kinds (src/jobs/test-job-kinds.ts). */
   readonly testKinds: boolean;
 }
@@ -45,6 +50,10 @@ export function readJobsConfig(environment: Environment): JobsConfig {
     }),
     retentionHours: readInteger(environment, 'JOB_RETENTION_HOURS', 168, { min: 0, max: 87_600 }),
     pollMs: readInteger(environment, 'JOB_POLL_MS', 1000, { min: 20, max: 60_000 }),
+    flowSchedulerIntervalMs: readInteger(environment, 'FLOW_SCHEDULER_INTERVAL_MS', 10_000, {
+      min: 20,
+      max: 3_600_000,
+    }),
     testKinds: readOptional(environment, 'PARLEY_TEST_JOB_KINDS') === '1',
   });
 }

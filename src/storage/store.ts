@@ -1,76 +1,39 @@
 import type { DatabaseTarget } from '../config.js';
+import { bindWriters, type StoreWriters } from './store-writers.js';
 import type { IdempotencyRecord } from '../domain/models.js';
 import { AppError } from '../errors.js';
-import type { Executor } from './kysely/executor.js';
-import { AgentReader, AgentWriter } from './kysely/agents-store.js';
-import { AgentToolReader, AgentToolWriter } from './kysely/agent-tools-store.js';
-import { ApiKeyReader, ApiKeyWriter } from './kysely/api-keys-store.js';
+import { AgentReader } from './kysely/agents-store.js';
+import { AgentToolReader } from './kysely/agent-tools-store.js';
+import { ApiKeyReader } from './kysely/api-keys-store.js';
 import { openDatabase, type DatabaseHandle } from './kysely/database.js';
-import { IdempotencyReader, IdempotencyWriter } from './kysely/idempotency-store.js';
-import { McpServerReader, McpServerWriter } from './kysely/mcp-servers-store.js';
-import { McpOAuthReader, McpOAuthWriter } from './kysely/mcp-oauth-store.js';
-import { MessageReader, MessageWriter } from './kysely/messages-store.js';
+import { IdempotencyReader } from './kysely/idempotency-store.js';
+import { McpServerReader } from './kysely/mcp-servers-store.js';
+import { McpOAuthReader } from './kysely/mcp-oauth-store.js';
+import { MessageReader } from './kysely/messages-store.js';
 import { MessageSearchReader } from './kysely/message-search-store.js';
-import { OrganizationReader, OrganizationWriter } from './kysely/organizations-store.js';
-import { ProcessReader, ProcessWriter } from './kysely/processes-store.js';
-import { ThreadReader, ThreadWriter } from './kysely/threads-store.js';
-import { EventReader, EventWriter } from './kysely/events-store.js';
-import { FileChunkReader, FileChunkWriter } from './kysely/file-chunks-store.js';
-import { RunMessageReader, RunMessageWriter } from './kysely/run-messages-store.js';
-import { RunReader, RunWriter } from './kysely/runs-store.js';
-import { ThreadRunWriter } from './kysely/thread-runs-store.js';
+import { OrganizationReader } from './kysely/organizations-store.js';
+import { ProcessReader } from './kysely/processes-store.js';
+import { ThreadReader } from './kysely/threads-store.js';
+import { EventReader } from './kysely/events-store.js';
+import { FileChunkReader } from './kysely/file-chunks-store.js';
+import { RunMessageReader } from './kysely/run-messages-store.js';
+import { RunReader } from './kysely/runs-store.js';
 import { ToolCallReader } from './kysely/tool-calls-store.js';
-import { AgentFileReader, AgentFileWriter } from './kysely/agent-files-store.js';
-import { JobReader, JobWriter } from './kysely/jobs-store.js';
-import { JobTestRunsWriter } from './kysely/job-test-runs-store.js';
+import { AgentFileReader } from './kysely/agent-files-store.js';
+import { JobReader } from './kysely/jobs-store.js';
 import { FeedbackReader } from './kysely/feedback-list-store.js';
-import { FeedbackWriter } from './kysely/feedback-store.js';
-import { VisitorReader, VisitorWriter } from './kysely/visitors-store.js';
+import { VisitorReader } from './kysely/visitors-store.js';
 import { WebThreadReader } from './kysely/web-threads-store.js';
-import { WidgetKeyReader, WidgetKeyWriter } from './kysely/widget-keys-store.js';
-import { UsageReader, UsageWriter } from './kysely/usage-store.js';
-import { QuotaReader, QuotaWriter } from './kysely/quotas-store.js';
-import { FlowReader, FlowWriter } from './kysely/flows-store.js';
-import { FlowExecutionReader, FlowExecutionWriter } from './kysely/flow-executions-store.js';
-import { WebhookReader, WebhookWriter } from './kysely/webhooks-store.js';
-import { WebhookDeliveryReader, WebhookDeliveryWriter } from './kysely/webhook-deliveries-store.js';
+import { WidgetKeyReader } from './kysely/widget-keys-store.js';
+import { UsageReader } from './kysely/usage-store.js';
+import { QuotaReader } from './kysely/quotas-store.js';
+import { FlowReader } from './kysely/flows-store.js';
+import { FlowScheduleReader } from './kysely/flow-schedules-store.js';
+import { FlowExecutionReader } from './kysely/flow-executions-store.js';
+import { WebhookReader } from './kysely/webhooks-store.js';
+import { WebhookDeliveryReader } from './kysely/webhook-deliveries-store.js';
 
-/**
- * The one entry to storage. Reads go through the readers and see committed data only. Writes go
- * through `store.write(unit)`: the unit gets writers bound to one transaction, and the returned
- * promise settles after that transaction has committed. Every method takes the organisation id:
- * tenant scoping lives here, not in the routes.
- */
-export interface StoreWriters {
-  organizations: OrganizationWriter;
-  apiKeys: ApiKeyWriter;
-  agents: AgentWriter;
-  threads: ThreadWriter;
-  messages: MessageWriter;
-  idempotency: IdempotencyWriter;
-  events: EventWriter;
-  runs: RunWriter;
-  threadRuns: ThreadRunWriter;
-  runMessages: RunMessageWriter;
-  processes: ProcessWriter;
-  agentTools: AgentToolWriter;
-  mcpServers: McpServerWriter;
-  mcpOAuth: McpOAuthWriter;
-  agentFiles: AgentFileWriter;
-  jobs: JobWriter;
-  /** Only the test job kinds write it (PARLEY_TEST_JOB_KINDS=1). */
-  jobTestRuns: JobTestRunsWriter;
-  fileChunks: FileChunkWriter;
-  feedback: FeedbackWriter;
-  widgetKeys: WidgetKeyWriter;
-  visitors: VisitorWriter;
-  usage: UsageWriter;
-  quotas: QuotaWriter;
-  flows: FlowWriter;
-  flowExecutions: FlowExecutionWriter;
-  webhooks: WebhookWriter;
-  webhookDeliveries: WebhookDeliveryWriter;
-}
+export type { StoreWriters } from './store-writers.js';
 
 export type { OrphanRules } from './kysely/orphaned-runs.js';
 export type { WaitingStatus } from './kysely/runs-store.js';
@@ -105,6 +68,12 @@ export interface WriteOptions<T> {
   replayBody?: (result: T) => unknown;
 }
 
+/**
+ * The one entry to storage. Reads go through the readers and see committed data only. Writes go
+ * through `store.write(unit)`: the unit gets writers bound to one transaction, and the returned
+ * promise settles after that transaction has committed. Every method takes the organisation id:
+ * tenant scoping lives here, not in the routes.
+ */
 export class Store {
   readonly dialect: DatabaseHandle['dialect'];
   readonly organizations: OrganizationReader;
@@ -132,6 +101,7 @@ export class Store {
   readonly quotas: QuotaReader;
   readonly webThreads: WebThreadReader;
   readonly flows: FlowReader;
+  readonly flowSchedules: FlowScheduleReader;
   readonly flowExecutions: FlowExecutionReader;
   readonly webhooks: WebhookReader;
   readonly webhookDeliveries: WebhookDeliveryReader;
@@ -166,6 +136,7 @@ export class Store {
     this.quotas = new QuotaReader(reader);
     this.webThreads = new WebThreadReader(reader, database.dialect);
     this.flows = new FlowReader(reader);
+    this.flowSchedules = new FlowScheduleReader(reader);
     this.flowExecutions = new FlowExecutionReader(reader);
     this.webhooks = new WebhookReader(reader);
     this.webhookDeliveries = new WebhookDeliveryReader(reader);
@@ -202,128 +173,6 @@ export class Store {
   close(): Promise<void> {
     return this.#database.close();
   }
-}
-
-/**
- * Writers bound to one unit's transaction, made on first use: a unit touches one or two of them,
- * and this runs for every write of every request.
- */
-class BoundWriters implements StoreWriters {
-  #organizations?: OrganizationWriter;
-  #apiKeys?: ApiKeyWriter;
-  #agents?: AgentWriter;
-  #threads?: ThreadWriter;
-  #messages?: MessageWriter;
-  #idempotency?: IdempotencyWriter;
-  #events?: EventWriter;
-  #runs?: RunWriter;
-  #threadRuns?: ThreadRunWriter;
-  #runMessages?: RunMessageWriter;
-  #processes?: ProcessWriter;
-  #agentTools?: AgentToolWriter;
-  #mcpServers?: McpServerWriter;
-  #mcpOAuth?: McpOAuthWriter;
-  #agentFiles?: AgentFileWriter;
-  #jobs?: JobWriter;
-  #jobTestRuns?: JobTestRunsWriter;
-  #fileChunks?: FileChunkWriter;
-  #feedback?: FeedbackWriter;
-  #widgetKeys?: WidgetKeyWriter;
-  #visitors?: VisitorWriter;
-  #usage?: UsageWriter;
-  #quotas?: QuotaWriter;
-  #flows?: FlowWriter;
-  #flowExecutions?: FlowExecutionWriter;
-  #webhooks?: WebhookWriter;
-  #webhookDeliveries?: WebhookDeliveryWriter;
-
-  constructor(private readonly db: Executor) {}
-
-  get organizations() {
-    return (this.#organizations ??= new OrganizationWriter(this.db));
-  }
-  get apiKeys() {
-    return (this.#apiKeys ??= new ApiKeyWriter(this.db));
-  }
-  get agents() {
-    return (this.#agents ??= new AgentWriter(this.db));
-  }
-  get threads() {
-    return (this.#threads ??= new ThreadWriter(this.db));
-  }
-  get messages() {
-    return (this.#messages ??= new MessageWriter(this.db));
-  }
-  get idempotency() {
-    return (this.#idempotency ??= new IdempotencyWriter(this.db));
-  }
-  get events() {
-    return (this.#events ??= new EventWriter(this.db));
-  }
-  get runs() {
-    return (this.#runs ??= new RunWriter(this.db));
-  }
-  get threadRuns() {
-    return (this.#threadRuns ??= new ThreadRunWriter(this.db));
-  }
-  get runMessages() {
-    return (this.#runMessages ??= new RunMessageWriter(this.db));
-  }
-  get processes() {
-    return (this.#processes ??= new ProcessWriter(this.db));
-  }
-  get agentTools() {
-    return (this.#agentTools ??= new AgentToolWriter(this.db));
-  }
-  get mcpServers() {
-    return (this.#mcpServers ??= new McpServerWriter(this.db));
-  }
-  get mcpOAuth() {
-    return (this.#mcpOAuth ??= new McpOAuthWriter(this.db));
-  }
-  get agentFiles() {
-    return (this.#agentFiles ??= new AgentFileWriter(this.db));
-  }
-  get jobs() {
-    return (this.#jobs ??= new JobWriter(this.db));
-  }
-  get jobTestRuns() {
-    return (this.#jobTestRuns ??= new JobTestRunsWriter(this.db));
-  }
-  get fileChunks() {
-    return (this.#fileChunks ??= new FileChunkWriter(this.db));
-  }
-  get feedback() {
-    return (this.#feedback ??= new FeedbackWriter(this.db));
-  }
-  get widgetKeys() {
-    return (this.#widgetKeys ??= new WidgetKeyWriter(this.db));
-  }
-  get visitors() {
-    return (this.#visitors ??= new VisitorWriter(this.db));
-  }
-  get usage() {
-    return (this.#usage ??= new UsageWriter(this.db));
-  }
-  get quotas() {
-    return (this.#quotas ??= new QuotaWriter(this.db));
-  }
-  get flows() {
-    return (this.#flows ??= new FlowWriter(this.db));
-  }
-  get flowExecutions() {
-    return (this.#flowExecutions ??= new FlowExecutionWriter(this.db));
-  }
-  get webhooks() {
-    return (this.#webhooks ??= new WebhookWriter(this.db));
-  }
-  get webhookDeliveries() {
-    return (this.#webhookDeliveries ??= new WebhookDeliveryWriter(this.db));
-  }
-}
-
-function bindWriters(transaction: Executor): StoreWriters {
-  return new BoundWriters(transaction);
 }
 
 export async function openStore(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): Promise<Store> {

@@ -30,6 +30,8 @@ export interface FlowExecutionRequest {
   /** Attempts of the job (interruptions by a dying process) before the execution fails. */
   maxAttempts: number;
   newId: () => string;
+  /** The execution's id when the caller needs it first (a schedule's slot names it); else a new one. */
+  id?: string | undefined;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function enqueueFlowExecution(
     id: flow.id,
   });
   if (executionNumber === null) return null;
-  const id = request.newId();
+  const id = request.id ?? request.newId();
   const jobId = request.newId();
   const stamp = now.toISOString();
   const later = request.runAfter.getTime() > now.getTime();

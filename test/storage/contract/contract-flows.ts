@@ -59,6 +59,45 @@ export function describeFlowCases(fixture: ContractFixture): void {
       expect([...numbers].sort()).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
+    it('selects due schedules of every organisation, and advances one only while due, within its organisation', async () => {
+      const first = await fixture.newOrganization();
+      const second = await fixture.newOrganization();
+      const scheduled = async (organizationId: string, nextRunAt: string) => {
+        const agent = await fixture.newAgent(organizationId);
+        const schedules = [
+          { id: randomId(), cron: '* * * * *', timezone: 'UTC', variables: { word: 'x' }, next_run_at: nextRunAt },
+        ];
+        const flow = flowInput(organizationId, agent.id, { schedules });
+        await fixture.store.write((writers) => writers.flows.insert(flow));
+        return { organization_id: organizationId, flow_id: flow.id, ...schedules[0]! };
+      };
+      const early = await scheduled(first.organizationId, at(100));
+      const late = await scheduled(second.organizationId, at(200));
+      const mine = async (now: string) =>
+        (await fixture.store.flowSchedules.due({ now, limit: 1000 })).filter((row) =>
+          [early.id, late.id].includes(row.id),
+        );
+      expect(await mine(at(99))).toEqual([]);
+      expect(await mine(at(150))).toEqual([early]);
+      expect(await mine(at(200))).toEqual([early, late]);
+      const advance = (organizationId: string, dueBy: string) =>
+        fixture.store.write((writers) =>
+          writers.flowSchedules.advance({ organizationId, id: early.id, dueBy, next: at(300) }),
+        );
+      expect(await advance(second.organizationId, at(150))).toBe(false);
+      expect(await advance(first.organizationId, at(99))).toBe(false);
+      const outcomes = await Promise.all([
+        advance(first.organizationId, at(150)),
+        advance(first.organizationId, at(150)),
+      ]);
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      expect(await mine(at(250))).toEqual([late]);
+      expect(
+        (await fixture.store.flows.get({ organizationId: first.organizationId, id: early.flow_id }))?.schedules[0]
+          ?.next_run_at,
+      ).toBe(at(300));
+    });
+
     it('claims a schedule slot once, whoever asks concurrently', async () => {
       const { organizationId } = await fixture.newOrganization();
       const agent = await fixture.newAgent(organizationId);
