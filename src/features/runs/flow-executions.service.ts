@@ -9,7 +9,11 @@ import type { ExecutionStatus, FlowExecution, JsonObject, Priority, TriggerType 
 import { AppError } from '../../errors.js';
 import type { Clock, IdGenerator } from '../../ids.js';
 import { requireQuotaRoom } from '../../runtime/quota-admission.js';
-import { PENDING_STATUSES, type ExecutionFieldChanges } from '../../storage/kysely/flow-executions-store.js';
+import {
+  PENDING_STATUSES,
+  type ExecutionFieldChanges,
+  type ExecutionListFilter,
+} from '../../storage/kysely/flow-executions-store.js';
 import type { IdempotencyClaim, Store } from '../../storage/store.js';
 import { cursorNotInList, cursorOf } from '../cursor-pages.js';
 import { enqueueFlowExecution } from '../flows/flow-enqueue.js';
@@ -30,14 +34,8 @@ export interface ExecuteInput {
   metadata?: JsonObject | undefined;
 }
 
-export interface ListInput {
-  organizationId: string;
-  flowId?: string | undefined;
-  agentId?: string | undefined;
-  status?: string | undefined;
-  triggerType?: string | undefined;
-  startedAfter?: string | undefined;
-  startedBefore?: string | undefined;
+/** The store's filter (flow, agent, status, trigger, date range), and a page or a cursor. */
+export interface ListInput extends ExecutionListFilter {
   page: number;
   pageSize: number;
   before?: string | undefined;
