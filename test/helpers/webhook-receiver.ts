@@ -58,11 +58,15 @@ export function verifiesWith(secret: string, request: ReceivedRequest): boolean 
   }
 }
 
-/** Reads a delivery through the API until it is no longer pending (or `attempts` reads pass). */
-export async function settledDelivery(
+/**
+ * Reads an endpoint's delivery log (newest first) through the API, every 25 ms, until `settled`
+ * returns something; throws after `attempts` reads, saying `what` was awaited.
+ */
+async function untilDeliveries<T>(
   context: TestContext,
-  input: { key: string; webhookId: string; deliveryId: string; attempts?: number },
-): Promise<any> {
+  input: { key: string; webhookId: string; attempts?: number | undefined; what: string },
+  settled: (deliveries: any[]) => T | undefined,
+): Promise<T> {
   const attempts = input.attempts ?? 1200;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     const page = await injectRequest(context, {
@@ -71,11 +75,22 @@ export async function settledDelivery(
       headers: { 'x-api-key': input.key },
     });
     if (page.status !== 200) throw new Error(`GET deliveries: ${page.status} ${page.raw}`);
-    const delivery = page.body.deliveries.find((candidate: any) => candidate.id === input.deliveryId);
-    if (delivery && delivery.status !== 'pending') return delivery;
+    const found = settled(page.body.deliveries);
+    if (found !== undefined) return found;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`delivery ${input.deliveryId} still pending after ${attempts} reads`);
+  throw new Error(`${input.what} after ${attempts} reads`);
+}
+
+/** Reads a delivery through the API until it is no longer pending (or `attempts` reads pass). */
+export async function settledDelivery(
+  context: TestContext,
+  input: { key: string; webhookId: string; deliveryId: string; attempts?: number },
+): Promise<any> {
+  return untilDeliveries(context, { ...input, what: `delivery ${input.deliveryId} still pending` }, (deliveries) => {
+    const delivery = deliveries.find((candidate) => candidate.id === input.deliveryId);
+    return delivery && delivery.status !== 'pending' ? delivery : undefined;
+  });
 }
 
 /** Reads an endpoint's log until it holds `count` deliveries, none pending; returns them, oldest first. */
@@ -83,19 +98,10 @@ export async function settledDeliveries(
   context: TestContext,
   input: { key: string; webhookId: string; count: number; attempts?: number },
 ): Promise<any[]> {
-  const attempts = input.attempts ?? 1200;
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const page = await injectRequest(context, {
-      method: 'GET',
-      url: `/api/v1/webhooks/${input.webhookId}/deliveries?limit=100`,
-      headers: { 'x-api-key': input.key },
-    });
-    if (page.status !== 200) throw new Error(`GET deliveries: ${page.status} ${page.raw}`);
-    const deliveries: any[] = page.body.deliveries;
-    if (deliveries.length >= input.count && deliveries.every((delivery) => delivery.status !== 'pending')) {
-      return [...deliveries].reverse();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`fewer than ${input.count} settled deliveries after ${attempts} reads`);
+  const what = `fewer than ${input.count} settled deliveries`;
+  return untilDeliveries(context, { ...input, what }, (deliveries) =>
+    deliveries.length >= input.count && deliveries.every((delivery) => delivery.status !== 'pending')
+      ? [...deliveries].reverse()
+      : undefined,
+  );
 }
