@@ -5,7 +5,14 @@ import { publishExecutionEnd } from '../../webhooks/webhook-events.js';
 import type { RunProgress } from '../../runtime/run-progress.js';
 import type { StoreWriters } from '../../storage/store.js';
 import { enqueueFlowExecution } from './flow-enqueue.js';
-import type { FlowJobDependencies } from './flow-job.js';
+import type { JobsConfig } from '../../config-jobs.js';
+import type { RuntimeDependencies } from '../../runtime/run-types.js';
+
+/** What the flow_execution job (flow-job.ts) and the end of its execution need. */
+export interface FlowJobDependencies {
+  runtime: RuntimeDependencies;
+  jobs: JobsConfig;
+}
 
 /** How an execution's run ended, as flow-job.ts found it. */
 export interface Ending {

@@ -1,4 +1,3 @@
-import type { JobsConfig } from '../../config-jobs.js';
 import type { Job } from '../../domain/jobs.js';
 import { DEFAULT_RETRY, isFinished, type Flow, type RetryConfig } from '../../domain/flows.js';
 import type { ExecutionStatus, FlowExecution, JsonObject } from '../../domain/models.js';
@@ -7,10 +6,10 @@ import type { JobContext, JobHandler, JobOutcome } from '../../jobs/job-handler.
 import { classify } from '../../runtime/finish-run.js';
 import { requireQuotaRoom } from '../../runtime/quota-admission.js';
 import { freshProgress } from '../../runtime/run-progress.js';
-import { RunStop, type RuntimeDependencies } from '../../runtime/run-types.js';
+import { RunStop } from '../../runtime/run-types.js';
 import { FLOW_EXECUTION_JOB } from './flow-enqueue.js';
 import { planFlowRun, runFlow } from './flow-runner.js';
-import { endExecution, type Ending } from './flow-end.js';
+import { endExecution, type Ending, type FlowJobDependencies } from './flow-end.js';
 
 /**
  * The `flow_execution` job (docs/flows.md): takes the execution (`queued`, `pending` or
@@ -29,11 +28,6 @@ export const CANCEL_CHECK_MS = 1000;
 const TAKEN_FROM: readonly ExecutionStatus[] = ['pending', 'queued', 'retrying', 'running'];
 
 const DONE: JobOutcome = { status: 'succeeded', errorMessage: null };
-
-export interface FlowJobDependencies {
-  runtime: RuntimeDependencies;
-  jobs: JobsConfig;
-}
 
 export function flowExecutionHandler(dependencies: FlowJobDependencies): JobHandler {
   return {
