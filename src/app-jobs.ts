@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Clock, IdGenerator } from './ids.js';
 import type { JobHandler } from './jobs/job-handler.js';
-import { JobRetention } from './jobs/job-retention.js';
+import { jobRetention } from './jobs/job-retention.js';
 import { JobWorker } from './jobs/job-worker.js';
 import { testJobHandler } from './jobs/test-job-kinds.js';
 import type { Store } from './storage/store.js';
@@ -42,7 +42,7 @@ export function createJobs(input: {
   const handlers: JobHandler[] = settings.testKinds ? [testJobHandler({ store, clock })] : [];
   const parts: { start(): void; stop(): Promise<void> }[] = [];
   let worker: JobWorker | null = null;
-  const retention = new JobRetention({ store, clock, retentionHours: settings.retentionHours, log });
+  const retention = jobRetention({ store, clock, retentionHours: settings.retentionHours, log });
   return {
     register: (handler) => {
       if (worker) throw new Error(`job kind ${handler.kind} registered after the worker started`);

@@ -7,6 +7,7 @@ import type { Idempotency } from './http/idempotency.js';
 import type { Clock, IdGenerator } from './ids.js';
 import type { OutboundClient } from './outbound/outbound-client.js';
 import { SecretBox } from './security/secret-box.js';
+import { RetentionSweep } from './storage/retention-sweep.js';
 import type { ServerSecret } from './security/server-secret.js';
 import type { Store } from './storage/store.js';
 import { webhookDeliveryJob } from './webhooks/webhook-delivery-job.js';
@@ -28,7 +29,10 @@ export function createWebhookPublisher(input: {
   });
 }
 
-/** The delivery job's handler (before the worker starts) and the `/api/v1/webhooks` routes. */
+/**
+ * The delivery job's handler (before the worker starts), the `/api/v1/webhooks` routes, and the
+ * delivery log's retention (swept by the processes that run jobs).
+ */
 export function registerWebhooks(input: {
   app: FastifyInstance;
   config: Config;
@@ -56,4 +60,22 @@ export function registerWebhooks(input: {
     config: config.webhooks,
   });
   registerWebhookRoutes(app, { webhooks, idempotency: input.idempotency });
+  input.jobs.beside(deliveryRetention({ store, clock, days: config.webhooks.deliveryRetentionDays, log: app.log }));
+}
+
+/** The delivery log's sweep: finished deliveries older than WEBHOOK_DELIVERY_RETENTION_DAYS go. */
+export function deliveryRetention(input: {
+  store: Store;
+  clock: Clock;
+  days: number;
+  log: FastifyInstance['log'];
+}): RetentionSweep {
+  return new RetentionSweep({
+    what: 'webhook deliveries',
+    store: input.store,
+    clock: input.clock,
+    maxAgeMs: input.days * 86_400_000,
+    trim: (writers, window) => writers.webhookDeliveries.trimFinished(window),
+    log: input.log,
+  });
 }

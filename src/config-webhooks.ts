@@ -17,6 +17,11 @@ export interface WebhooksConfig {
   readonly timeoutMs: number;
   /** `WEBHOOK_SECRET_OVERLAP_HOURS`: after a rotation, how long deliveries carry the old signature too. */
   readonly secretOverlapHours: number;
+  /**
+   * `WEBHOOK_DELIVERY_RETENTION_DAYS`: finished deliveries (delivered or failed) and their
+   * attempts are deleted this long after their last change; 0 keeps the log forever.
+   */
+  readonly deliveryRetentionDays: number;
 }
 
 export const WEBHOOK_DEFAULTS = {
@@ -25,6 +30,7 @@ export const WEBHOOK_DEFAULTS = {
   WEBHOOK_BACKOFF_MAX_MS: 3_600_000,
   WEBHOOK_TIMEOUT_MS: 10_000,
   WEBHOOK_SECRET_OVERLAP_HOURS: 24,
+  WEBHOOK_DELIVERY_RETENTION_DAYS: 30,
 } as const;
 
 export function readWebhooksConfig(environment: Environment): WebhooksConfig {
@@ -51,6 +57,12 @@ export function readWebhooksConfig(environment: Environment): WebhooksConfig {
       'WEBHOOK_SECRET_OVERLAP_HOURS',
       WEBHOOK_DEFAULTS.WEBHOOK_SECRET_OVERLAP_HOURS,
       { min: 0, max: 24 * 30 },
+    ),
+    deliveryRetentionDays: readInteger(
+      environment,
+      'WEBHOOK_DELIVERY_RETENTION_DAYS',
+      WEBHOOK_DEFAULTS.WEBHOOK_DELIVERY_RETENTION_DAYS,
+      { min: 0, max: 3_650 },
     ),
   });
 }

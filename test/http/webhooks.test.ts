@@ -164,6 +164,43 @@ describe('PATCH and DELETE /api/v1/webhooks/{webhook_id}', () => {
   });
 });
 
+describe('Idempotency-Key on the actions', () => {
+  it('replays a test delivery and a rotation instead of repeating them; the replayed rotation shows no secret', async () => {
+    const created = (await create({ events: ['thread.created'] })).body;
+    const send = () => api.post(`/api/v1/webhooks/${created.id}/test`, {}, { 'idempotency-key': 'test-1' });
+    const [first, again] = [await send(), await send()];
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    const deliveries = (await dumpDatabase(context)).webhook_deliveries!.filter(
+      (row: any) => row.webhook_id === created.id,
+    );
+    expect(deliveries.map((row: any) => row.id)).toEqual([first.body.id]);
+
+    const rotate = () => api.post(`/api/v1/webhooks/${created.id}/rotate-secret`, {}, { 'idempotency-key': 'rot-1' });
+    const rotated = await rotate();
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    const sealed = async () =>
+      ((await dumpDatabase(context)).webhooks!.find((row: any) => row.id === created.id) as any).secret;
+    const sealedAfterFirst = await sealed();
+    const replayed = await rotate();
+    expect(replayed.status).toBe(200);
+    expect(replayed.body).toEqual({ ...rotated.body, secret: null });
+    expect(await sealed()).toBe(sealedAfterFirst);
+    expect(replayed.raw).not.toContain(rotated.body.secret.slice('whsec_'.length));
+  });
+
+  it('answers an unknown endpoint 404 under a key and records nothing, so the key stays free', async () => {
+    const missing = '0193a4f0-0000-7000-8000-000000000000';
+    const response = await api.post(`/api/v1/webhooks/${missing}/rotate-secret`, {}, { 'idempotency-key': 'rot-404' });
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('webhook_not_found');
+    const rows = (await dumpDatabase(context)).idempotency_keys as any[] | undefined;
+    expect((rows ?? []).filter((row) => row.key === 'rot-404')).toEqual([]);
+  });
+});
+
 describe('tenancy', () => {
   it("answers another organisation's endpoint 404 on every route and changes nothing", async () => {
     const created = (await create({ events: ['*'] })).body;

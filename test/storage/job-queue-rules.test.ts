@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { newId, systemClock } from '../../src/ids.js';
 import type { Job, NewJob } from '../../src/domain/jobs.js';
 import type { JobHandler } from '../../src/jobs/job-handler.js';
-import { JobRetention, RETENTION_BATCH } from '../../src/jobs/job-retention.js';
+import { jobRetention, RETENTION_BATCH } from '../../src/jobs/job-retention.js';
 import { JobWorker, UNEXPECTED_ERROR } from '../../src/jobs/job-worker.js';
 import { retryDelayMs } from '../../src/jobs/retry-delay.js';
 import { openStore, type Store } from '../../src/storage/store.js';
@@ -256,7 +256,7 @@ describe('the job queue: retention and the drain', () => {
         });
       }
     });
-    const retention = new JobRetention({ store, clock: systemClock, retentionHours: 1, log: silent });
+    const retention = jobRetention({ store, clock: systemClock, retentionHours: 1, log: silent });
     expect(await retention.sweep()).toBe(count);
     expect(await store.jobs.get({ organizationId, id: oldIds[0]!.id })).toBeNull();
     expect((await get(young!)).status).toBe('succeeded');

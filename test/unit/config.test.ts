@@ -172,7 +172,7 @@ describe('PUBLIC_URL and MCP_OAUTH_STATE_TTL_SECONDS', () => {
 });
 
 describe('WEBHOOK_* settings', () => {
-  it('default to https only, 8 attempts from 30 s backing off to an hour, 10 s per attempt and a 24-hour rotation overlap', () => {
+  it('default to https only, 8 attempts from 30 s backing off to an hour, 10 s per attempt, a 24-hour rotation overlap and a 30-day log', () => {
     expect(loadConfig({}).webhooks).toEqual({
       allowHttp: false,
       maxAttempts: 8,
@@ -180,6 +180,7 @@ describe('WEBHOOK_* settings', () => {
       backoffMaxMs: 3_600_000,
       timeoutMs: 10_000,
       secretOverlapHours: 24,
+      deliveryRetentionDays: 30,
     });
     const set = loadConfig({
       WEBHOOK_ALLOW_HTTP: '1',
@@ -188,6 +189,7 @@ describe('WEBHOOK_* settings', () => {
       WEBHOOK_BACKOFF_MAX_MS: '5000',
       WEBHOOK_TIMEOUT_MS: '2500',
       WEBHOOK_SECRET_OVERLAP_HOURS: '0',
+      WEBHOOK_DELIVERY_RETENTION_DAYS: '0',
     }).webhooks;
     expect(set).toEqual({
       allowHttp: true,
@@ -196,6 +198,7 @@ describe('WEBHOOK_* settings', () => {
       backoffMaxMs: 5000,
       timeoutMs: 2500,
       secretOverlapHours: 0,
+      deliveryRetentionDays: 0,
     });
   });
 
@@ -207,5 +210,6 @@ describe('WEBHOOK_* settings', () => {
       'Invalid configuration: WEBHOOK_MAX_ATTEMPTS must be between 1 and 100, got 0',
     );
     expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '50' })).toThrow('WEBHOOK_TIMEOUT_MS');
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RETENTION_DAYS: '-1' })).toThrow('WEBHOOK_DELIVERY_RETENTION_DAYS');
   });
 });

@@ -124,7 +124,7 @@ function registerItemRoutes(app: TypedApp, { webhooks }: WebhookRoutesDependenci
   });
 }
 
-function registerActionRoutes(app: TypedApp, { webhooks }: WebhookRoutesDependencies): void {
+function registerActionRoutes(app: TypedApp, { webhooks, idempotency }: WebhookRoutesDependencies): void {
   const item = { ...common, params: WebhookParams };
 
   app.get('/api/v1/webhooks/:webhook_id/deliveries', {
@@ -145,26 +145,30 @@ function registerActionRoutes(app: TypedApp, { webhooks }: WebhookRoutesDependen
   });
 
   app.post('/api/v1/webhooks/:webhook_id/test', {
-    config: { scope: 'admin' },
+    config: { scope: 'admin', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       ...item,
       operationId: 'testWebhook',
       summary: 'Send a `webhook.test` delivery now (through the delivery queue); returns it, pending',
       response: { 200: Type.Ref(WebhookDelivery), ...errorResponses(404) },
     },
-    handler: (request) =>
-      webhooks.sendTest({ organizationId: principalOf(request).organizationId, id: request.params.webhook_id }),
+    handler: (request, reply) => {
+      const key = { organizationId: principalOf(request).organizationId, id: request.params.webhook_id };
+      return idempotency.send(request, reply, (claim) => webhooks.sendTest({ ...key, idempotency: claim }));
+    },
   });
 
   app.post('/api/v1/webhooks/:webhook_id/rotate-secret', {
-    config: { scope: 'admin' },
+    config: { scope: 'admin', documentedHeaders: ['Idempotency-Key'] },
     schema: {
       ...item,
       operationId: 'rotateWebhookSecret',
       summary: 'Make a new signing secret (shown once); the old one also signs during the overlap',
       response: { 200: Type.Ref(WebhookSecret), ...errorResponses(404) },
     },
-    handler: (request) =>
-      webhooks.rotateSecret({ organizationId: principalOf(request).organizationId, id: request.params.webhook_id }),
+    handler: (request, reply) => {
+      const key = { organizationId: principalOf(request).organizationId, id: request.params.webhook_id };
+      return idempotency.send(request, reply, (claim) => webhooks.rotateSecret({ ...key, idempotency: claim }));
+    },
   });
 }

@@ -112,7 +112,9 @@ export const WebhookDeliveries = Type.Object(
 
 export const WebhookSecret = Type.Object(
   {
-    secret: Type.String({ description: 'The new signing secret; shown only in this response.' }),
+    secret: Type.Union([Type.String(), Type.Null()], {
+      description: 'The new signing secret; shown only in this response (null when an Idempotency-Key replays it).',
+    }),
     previous_secret_expires_at: Type.String({
       format: 'date-time',
       description: 'Until then deliveries carry both signatures (new first), then only the new one.',

@@ -92,38 +92,59 @@ export class WebhooksService {
   }
 
   /** A new secret, shown once; the old one keeps signing (beside it) for WEBHOOK_SECRET_OVERLAP_HOURS. */
-  async rotateSecret(input: WebhookKey): Promise<{ secret: string; previous_secret_expires_at: string }> {
+  /** A new signing secret, shown once (an Idempotency-Key replay answers `secret: null`). */
+  async rotateSecret(
+    input: WebhookKey & { idempotency?: IdempotencyClaim | undefined },
+  ): Promise<{ secret: string | null; previous_secret_expires_at: string }> {
     const { store, box, clock, config } = this.dependencies;
+    const { idempotency, ...key } = input;
     const secret = generateWebhookSecret();
     const now = clock.now();
     const previousExpiresAt = new Date(now.getTime() + config.secretOverlapHours * 3_600_000).toISOString();
-    const rotated = await store.write((writers) =>
-      writers.webhooks.rotateSecret({ ...input, secret: box.seal(secret), previousExpiresAt, now: now.toISOString() }),
+    const sealed = box.seal(secret);
+    return store.write(
+      async (writers) => {
+        const rotated = await writers.webhooks.rotateSecret({
+          ...key,
+          secret: sealed,
+          previousExpiresAt,
+          now: now.toISOString(),
+        });
+        if (!rotated) throw new AppError('webhook_not_found');
+        return { secret, previous_secret_expires_at: previousExpiresAt };
+      },
+      { idempotency, replayBody: (result) => ({ ...result, secret: null }) },
     );
-    if (!rotated) throw new AppError('webhook_not_found');
-    return { secret, previous_secret_expires_at: previousExpiresAt };
   }
 
-  /** Queues a `webhook.test` delivery to the endpoint (enabled or not) now; returns it, pending. */
-  async sendTest(input: WebhookKey): Promise<WebhookDelivery> {
+  /**
+   * Queues a `webhook.test` delivery to the endpoint (enabled or not) now; returns it, pending.
+   * With an Idempotency-Key a retried request answers the first delivery instead of sending another.
+   */
+  async sendTest(input: WebhookKey & { idempotency?: IdempotencyClaim | undefined }): Promise<WebhookDelivery> {
     const { store, clock, publisher } = this.dependencies;
+    const { idempotency, ...key } = input;
     const now = clock.now().toISOString();
     // Read back in its own transaction: after the commit the worker may already be sending it.
-    const delivery = await store.write(async (writers) => {
-      const webhook = await writers.webhooks.get(input);
-      if (!webhook) return null;
-      const data = { webhook_id: webhook.id, message: 'A test delivery from Parley.' };
-      const event = {
-        organizationId: input.organizationId,
-        webhookId: webhook.id,
-        type: WEBHOOK_TEST_EVENT,
-        data,
-        now,
-      };
-      const id = await publisher.deliverTo(writers, event);
-      return writers.webhookDeliveries.get({ organizationId: input.organizationId, id });
-    });
-    if (delivery === null) throw new AppError('webhook_not_found');
+    const delivery = await store.write(
+      async (writers) => {
+        const webhook = await writers.webhooks.get(key);
+        if (!webhook) throw new AppError('webhook_not_found');
+        const data = { webhook_id: webhook.id, message: 'A test delivery from Parley.' };
+        const event = {
+          organizationId: key.organizationId,
+          webhookId: webhook.id,
+          type: WEBHOOK_TEST_EVENT,
+          data,
+          now,
+        };
+        const id = await publisher.deliverTo(writers, event);
+        const pending = await writers.webhookDeliveries.get({ organizationId: key.organizationId, id });
+        if (!pending) throw new Error(`webhook delivery ${id} not readable in its own transaction`);
+        return pending;
+      },
+      { idempotency },
+    );
     publisher.wake();
     return delivery;
   }

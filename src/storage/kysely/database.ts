@@ -22,6 +22,7 @@ import * as jobQueue from './migrations/0013-job-queue.js';
 import * as usageAndQuotas from './migrations/0015-usage-and-quotas.js';
 import * as flows from './migrations/0016-flows.js';
 import * as webhooks from './migrations/0017-webhooks.js';
+import * as webhookDeliveryRetention from './migrations/0022-webhook-delivery-retention.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-usage-and-quotas': usageAndQuotas,
   '0016-flows': flows,
   '0017-webhooks': webhooks,
+  '0022-webhook-delivery-retention': webhookDeliveryRetention,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -183,6 +183,26 @@ export class WebhookDeliveryWriter {
       .execute();
   }
 
+  /**
+   * Deletes at most `limit` finished deliveries (delivered or failed) last changed before
+   * `before`, with their attempts (the foreign key cascades); pending ones are never touched.
+   * Served by `webhook_deliveries_finished (status, updated_at)` (migration 0022).
+   */
+  async trimFinished(input: { before: string; limit: number }): Promise<number> {
+    const result = await this.db
+      .deleteFrom('webhook_deliveries')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('status', 'in', ['delivered', 'failed'])
+          .where('updated_at', '<', input.before)
+          .limit(input.limit),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** The ids of an endpoint's deliveries still pending (their queued jobs go when the endpoint is deleted). */
   async pendingIds(input: { organizationId: string; webhookId: string }): Promise<string[]> {
     const rows = await this.db
