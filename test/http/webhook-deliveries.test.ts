@@ -149,7 +149,7 @@ describe('events', () => {
 });
 
 describe('flow executions', () => {
-  it('delivers execution.completed when a flow’s execution ends and execution.cancelled when one is cancelled', async () => {
+  it('delivers execution.completed when a flow’s execution ends, execution.cancelled when one is cancelled, execution.failed when a PATCH ends one', async () => {
     const receiver = await startWebhookReceiver();
     try {
       const api = client(context, (await context.newOrganization()).key);
@@ -166,10 +166,31 @@ describe('flow executions', () => {
       expect((await api.post(`/api/v1/flows/executions/${later.body.execution.id}/cancel`, {})).status).toBe(200);
       const now = await api.post('/api/v1/flows/execute', { flow_id: flow.body.id, trigger_type: 'api' });
       expect(now.status).toBe(200);
+      // Ended by PATCH (an external system reporting the outcome): it publishes like any end.
+      const patched = await api.post('/api/v1/flows/execute', {
+        flow_id: flow.body.id,
+        trigger_type: 'api',
+        scheduled_at: '2099-01-01T00:00:00Z',
+      });
+      const failed = await api.patch(`/api/v1/flows/executions/${patched.body.execution.id}`, {
+        status: 'failed',
+        error_message: 'reported by the caller',
+      });
+      expect(failed.status).toBe(200);
+      const unchanged = await api.patch(`/api/v1/flows/executions/${patched.body.execution.id}`, {
+        metadata: { note: 'a later edit of an ended execution publishes nothing' },
+      });
+      expect(unchanged.status).toBe(200);
 
-      const deliveries = await settledDeliveries(context, { key: api.key, webhookId: endpoint.id, count: 2 });
+      const deliveries = await settledDeliveries(context, { key: api.key, webhookId: endpoint.id, count: 3 });
       const byType = new Map(deliveries.map((delivery) => [delivery.event_type, delivery]));
-      expect([...byType.keys()].sort()).toEqual(['execution.cancelled', 'execution.completed']);
+      expect([...byType.keys()].sort()).toEqual(['execution.cancelled', 'execution.completed', 'execution.failed']);
+      expect(byType.get('execution.failed')).toMatchObject({
+        status: 'delivered',
+        payload: {
+          data: { execution_id: patched.body.execution.id, status: 'failed', error_message: 'reported by the caller' },
+        },
+      });
       expect(byType.get('execution.cancelled')).toMatchObject({
         status: 'delivered',
         payload: { data: { execution_id: later.body.execution.id, flow_id: flow.body.id, status: 'cancelled' } },
@@ -178,7 +199,7 @@ describe('flow executions', () => {
         status: 'delivered',
         payload: { data: { execution_id: now.body.execution.id, flow_id: flow.body.id, status: 'completed' } },
       });
-      expect(receiver.received).toHaveLength(2);
+      expect(receiver.received).toHaveLength(3);
       for (const request of receiver.received) expect(verifiesWith(endpoint.secret, request)).toBe(true);
     } finally {
       await receiver.close();

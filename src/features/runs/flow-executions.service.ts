@@ -193,7 +193,8 @@ export class FlowExecutionsService {
    * PATCH: runtime-owned figures need an admin key (403 `insufficient_scope`); a finished
    * execution is never set back to pending/queued/running/retrying (409); `metadata` and
    * `performance_metrics` are merged into what is stored; every changed field is audited.
-   * Setting a waiting or running flow execution to a finished status cancels its job.
+   * Setting a waiting or running flow execution to a finished status cancels its job and
+   * publishes its `execution.<status>` webhook event, in the same transaction.
    */
   async update(input: {
     organizationId: string;
@@ -202,12 +203,12 @@ export class FlowExecutionsService {
     keyId: string | null;
     admin: boolean;
   }): Promise<FlowExecution> {
-    const { store, clock, newId } = this.dependencies;
+    const { store, clock, newId, webhooks } = this.dependencies;
     const { changes } = input;
     if (!input.admin && ADMIN_FIELDS.some((field) => changes[field] !== undefined))
       throw new AppError('insufficient_scope');
     const now = clock.now().toISOString();
-    const { execution, jobIds } = await store.write(async (writers) => {
+    const { execution, jobIds, published } = await store.write(async (writers) => {
       const before = await writers.flowExecutions.lock({ organizationId: input.organizationId, id: input.id, now });
       if (!before) throw new AppError('flow_execution_not_found');
       const status = changes.status;
@@ -229,12 +230,18 @@ export class FlowExecutionsService {
         newId,
       });
       const ends = status !== undefined && isFinished(status) && !isFinished(before.status);
-      const ids = ends
-        ? await writers.jobs.cancelForSubject({ organizationId: input.organizationId, subjectId: input.id, now })
-        : [];
-      return { execution: after, jobIds: ids };
+      if (!ends) return { execution: after, jobIds: [], published: 0 };
+      const ids = await writers.jobs.cancelForSubject({
+        organizationId: input.organizationId,
+        subjectId: input.id,
+        now,
+      });
+      // Ended by hand, it publishes its `execution.<status>` as an end by the runtime would.
+      const published = webhooks ? await publishExecutionEnd(webhooks, writers, { execution: after, now }) : 0;
+      return { execution: after, jobIds: ids, published };
     });
     for (const jobId of jobIds) this.dependencies.cancelJob(jobId);
+    if (published > 0) webhooks?.wake();
     return execution;
   }
 
