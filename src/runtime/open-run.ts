@@ -7,6 +7,7 @@ import type { IdempotencyClaim } from '../storage/store.js';
 import type { EventId } from './event-id.js';
 import type { EventUnit } from './event-log.js';
 import { endInterruptedRuns } from './interrupted-runs.js';
+import type { WebhookPublisher } from '../webhooks/webhook-publisher.js';
 import { requireQuotaRoom } from './quota-admission.js';
 import { RUN_LEASE_MS, type RunPlan, type RuntimeDependencies } from './run-types.js';
 
@@ -45,9 +46,11 @@ export async function openRun(
     created_at: plan.startedAt.toISOString(),
     feedback: null,
   };
-  const { first, replacedRunId } = await dependencies.eventLog.write((unit) =>
-    storeRunStart({ unit, plan, userMessage, timeoutMs: dependencies.config.runTimeoutMs }),
+  const { webhooks } = dependencies;
+  const { first, replacedRunId, published } = await dependencies.eventLog.write((unit) =>
+    storeRunStart({ unit, plan, userMessage, timeoutMs: dependencies.config.runTimeoutMs, webhooks }),
   );
+  if (published > 0) webhooks?.wake();
   if (replacedRunId)
     dependencies.logger.warn({ runId: replacedRunId }, 'took over a thread whose run had lost its lease');
   return { plan, userMessage, after: { seq: first - 1, delta: 0 } };
@@ -59,7 +62,8 @@ async function storeRunStart(input: {
   plan: RunPlan;
   userMessage: ChatMessage;
   timeoutMs: number;
-}): Promise<{ first: number; replacedRunId: string | null }> {
+  webhooks: WebhookPublisher | undefined;
+}): Promise<{ first: number; replacedRunId: string | null; published: number }> {
   const { unit, plan, userMessage } = input;
   const { writers } = unit;
   const now = plan.startedAt.toISOString();
@@ -74,9 +78,10 @@ async function storeRunStart(input: {
   if (claim.outcome === 'missing') throw new AppError('thread_not_found');
   if (claim.outcome === 'busy') throw new AppError('thread_busy');
   // The previous owner's lease lapsed: its run is failed and its reply marked interrupted.
+  let replacedPublished = 0;
   if (claim.replacedRunId) {
     const replaced = await writers.runs.failInterrupted({ now, ids: [claim.replacedRunId] });
-    await endInterruptedRuns(unit.append, replaced, now);
+    replacedPublished = await endInterruptedRuns({ unit, runs: replaced, now, webhooks: input.webhooks });
   }
   await writers.messages.insert(newMessageOf(userMessage, plan.organizationId));
   await writers.messages.insert(emptyReply(plan));
@@ -105,7 +110,7 @@ async function storeRunStart(input: {
       { type: 'message-start', data: { message_id: plan.assistantMessageId, role: 'assistant', run_id: plan.runId } },
     ],
   });
-  return { first: events?.[0]?.seq ?? 1, replacedRunId: claim.replacedRunId };
+  return { first: events?.[0]?.seq ?? 1, replacedRunId: claim.replacedRunId, published: replacedPublished };
 }
 
 /**

@@ -138,22 +138,26 @@ export class AgentRuntime implements RunRecovery {
    * transaction with the removal of the dead processes' rows: a process row is never gone while
    * its runs still look alive. See RunRecovery and findOrphanedRuns.
    */
-  recoverOrphanedRuns(input: {
+  async recoverOrphanedRuns(input: {
     deadProcesses: readonly DeadProcess[];
     soleProcess?: boolean;
   }): Promise<{ runs: number; processes: number }> {
     const now = this.dependencies.clock.now().toISOString();
     const self = this.dependencies.process.id;
-    return this.dependencies.eventLog.write(async ({ writers, append }) => {
+    const { webhooks } = this.dependencies;
+    const recovered = await this.dependencies.eventLog.write(async (unit) => {
+      const { writers } = unit;
       let processes = input.soleProcess === true ? await writers.processes.removeAllBut({ keepId: self }) : 0;
       for (const dead of input.deadProcesses) if (await writers.processes.removeDead(dead)) processes += 1;
       const interrupted = await writers.runs.failOrphaned({
         now,
         soleProcessId: input.soleProcess === true ? self : undefined,
       });
-      await endInterruptedRuns(append, interrupted, now);
-      return { runs: interrupted.length, processes };
+      const published = await endInterruptedRuns({ unit, runs: interrupted, now, webhooks });
+      return { runs: interrupted.length, processes, published };
     });
+    if (recovered.published > 0) webhooks?.wake();
+    return { runs: recovered.runs, processes: recovered.processes };
   }
 
   /** Stops the runs of this process stored under an old boot id; returns how many. */

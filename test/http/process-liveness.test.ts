@@ -78,10 +78,15 @@ it('a process that stops beating is dead after three of its intervals: another f
   const created = await survivor.keys.create({
     organization: { name: `org-${crypto.randomBytes(3).toString('hex')}` },
     userName: 'tester',
-    scopes: ['read', 'write'],
+    scopes: ['read', 'write', 'admin'],
   });
   const organizationId = created.api_key.organization_id;
   const key = created.key;
+  const webhook = await inject(survivor, key, 'POST', '/api/v1/webhooks', {
+    url: 'https://hooks.example.test/parley',
+    events: ['run.failed', 'execution.failed'],
+  });
+  expect(webhook.status).toBe(200);
   const agent = await inject(survivor, key, 'POST', '/api/v1/agents', {
     name: 'a',
     configuration: { model: model.id },
@@ -125,6 +130,18 @@ it('a process that stops beating is dead after three of its intervals: another f
     ['message-end', null],
     ['run-error', 'interrupted'],
   ]);
+  // The recovery's transaction published the failure as any failed run does (the outbox rows).
+  const deliveries = await store.webhookDeliveries.list({
+    organizationId,
+    webhookId: webhook.body.id,
+    limit: 10,
+    offset: 0,
+  });
+  expect(deliveries.map((delivery) => delivery.event_type).sort()).toEqual(['execution.failed', 'run.failed']);
+  expect(deliveries.find((delivery) => delivery.event_type === 'run.failed')!.payload).toMatchObject({
+    type: 'run.failed',
+    data: { run_id: started.runId, status: 'failed', error: { code: 'interrupted' } },
+  });
   const answer = await ask();
   expect(answer.status).toBe(200);
   expect(answer.body).toMatchObject({ role: 'assistant', content: 'Back again.', metadata: { status: 'completed' } });

@@ -126,6 +126,11 @@ export class RunReader {
 export class RunWriter {
   constructor(private readonly db: Executor) {}
 
+  /** A run as this transaction sees it (recovery publishes the runs it has just failed). */
+  get(input: { organizationId: string; id: string }): Promise<FlowExecution | null> {
+    return new RunReader(this.db).get(input);
+  }
+
   /**
    * Fails the runs whose process died (see findOrphanedRuns): the execution `failed` as
    * interrupted, the reply marked so, the thread freed. Returns those this call failed.
