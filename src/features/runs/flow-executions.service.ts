@@ -14,7 +14,7 @@ import {
   type ExecutionFieldChanges,
   type ExecutionListFilter,
 } from '../../storage/kysely/flow-executions-store.js';
-import type { IdempotencyClaim, Store } from '../../storage/store.js';
+import type { IdempotencyClaim, Store, StoreWriters } from '../../storage/store.js';
 import { cursorNotInList, cursorOf } from '../cursor-pages.js';
 import { enqueueFlowExecution } from '../flows/flow-enqueue.js';
 import { checkVariables, withDefaults } from '../flows/flow-variables.js';
@@ -164,7 +164,6 @@ export class FlowExecutionsService {
   async cancel(input: { organizationId: string; id: string }): Promise<FlowExecution> {
     const { store, clock } = this.dependencies;
     const now = clock.now().toISOString();
-    const { webhooks } = this.dependencies;
     const { execution, jobIds, published } = await store.write(async (writers) => {
       const current = await writers.flowExecutions.lock({ ...input, now });
       if (!current) throw new AppError('flow_execution_not_found');
@@ -176,17 +175,28 @@ export class FlowExecutionsService {
         changes: { status: 'cancelled', completed_at: now, updated_at: now },
       });
       if (!cancelled) throw new AppError('flow_execution_finished');
-      const ids = await writers.jobs.cancelForSubject({
-        organizationId: input.organizationId,
-        subjectId: input.id,
-        now,
-      });
-      const published = webhooks ? await publishExecutionEnd(webhooks, writers, { execution: cancelled, now }) : 0;
-      return { execution: cancelled, jobIds: ids, published };
+      return { execution: cancelled, ...(await this.#ended(writers, cancelled, now)) };
     });
-    for (const jobId of jobIds) this.dependencies.cancelJob(jobId);
-    if (published > 0) webhooks?.wake();
+    this.#afterEnd({ jobIds, published });
     return execution;
+  }
+
+  /** In the transaction that ends an execution: its job cancelled, its `execution.<status>` published. */
+  async #ended(writers: StoreWriters, execution: FlowExecution, now: string) {
+    const { webhooks } = this.dependencies;
+    const jobIds = await writers.jobs.cancelForSubject({
+      organizationId: execution.organization_id,
+      subjectId: execution.id,
+      now,
+    });
+    const published = webhooks ? await publishExecutionEnd(webhooks, writers, { execution, now }) : 0;
+    return { jobIds, published };
+  }
+
+  /** After that commit: the job stopped if it runs here, the delivery worker woken. */
+  #afterEnd(ended: { jobIds: string[]; published: number }): void {
+    for (const jobId of ended.jobIds) this.dependencies.cancelJob(jobId);
+    if (ended.published > 0) this.dependencies.webhooks?.wake();
   }
 
   /**
@@ -203,7 +213,7 @@ export class FlowExecutionsService {
     keyId: string | null;
     admin: boolean;
   }): Promise<FlowExecution> {
-    const { store, clock, newId, webhooks } = this.dependencies;
+    const { store, clock, newId } = this.dependencies;
     const { changes } = input;
     if (!input.admin && ADMIN_FIELDS.some((field) => changes[field] !== undefined))
       throw new AppError('insufficient_scope');
@@ -231,17 +241,10 @@ export class FlowExecutionsService {
       });
       const ends = status !== undefined && isFinished(status) && !isFinished(before.status);
       if (!ends) return { execution: after, jobIds: [], published: 0 };
-      const ids = await writers.jobs.cancelForSubject({
-        organizationId: input.organizationId,
-        subjectId: input.id,
-        now,
-      });
       // Ended by hand, it publishes its `execution.<status>` as an end by the runtime would.
-      const published = webhooks ? await publishExecutionEnd(webhooks, writers, { execution: after, now }) : 0;
-      return { execution: after, jobIds: ids, published };
+      return { execution: after, ...(await this.#ended(writers, after, now)) };
     });
-    for (const jobId of jobIds) this.dependencies.cancelJob(jobId);
-    if (published > 0) webhooks?.wake();
+    this.#afterEnd({ jobIds, published });
     return execution;
   }
 
