@@ -84,7 +84,7 @@ export function isFinished(status: ExecutionStatus): boolean {
 /** The defaults of an execution that names none (the contract's FlowExecution defaults). */
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const DEFAULT_RETRY: RetryConfig = {
-  max_retries: 0,
+  max_retries: 3,
   backoff: 'exponential',
   initial_delay_ms: 1000,
   max_delay_ms: 60_000,

@@ -60,7 +60,7 @@ describe('POST /api/v1/flows/execute', () => {
       variables: { a: 37, b: 5 },
       timeout_seconds: 300,
       retry_count: 0,
-      max_retries: 0,
+      max_retries: 3,
       parent_execution_id: null,
     });
     expect(['queued', 'running', 'completed']).toContain(response.body.execution.status);

@@ -18,7 +18,7 @@ export const FlowVariable = Type.Object(
 
 export const RetryConfig = Type.Object(
   {
-    max_retries: Type.Integer({ minimum: 0, maximum: 10, default: 0 }),
+    max_retries: Type.Integer({ minimum: 0, maximum: 10, default: 3 }),
     backoff: Type.Union([Type.Literal('exponential'), Type.Literal('fixed')], { default: 'exponential' }),
     initial_delay_ms: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 1000 }),
     max_delay_ms: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000 }),
