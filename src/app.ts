@@ -37,6 +37,7 @@ import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
 import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
+import { registerStudioRoutes } from './features/studio/studio.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { KeysService } from './features/keys/keys.service.js';
 import { StreamCredentialWatch, credentialCheckIntervalMs } from './features/keys/stream-credential-watch.js';
@@ -162,6 +163,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const widget = registerAccess(app, { config, clock, keys, tokens, widget: { store, newId: generateId, secret } });
   await registerOpenApi(app, PARLEY_VERSION);
   registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
+  registerStudioRoutes(app);
   registerAgentRoutes(app, { agents, idempotency });
   registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
