@@ -16,7 +16,7 @@ export function KnowledgeSearch({ agentId }: { agentId: string }) {
     });
   };
   return (
-    <section className="card" aria-label="Search the knowledge">
+    <section className="card" aria-label="Knowledge search">
       <form className="row-form" role="search" onSubmit={submit}>
         <label className="grow">
           Search the knowledge
