@@ -132,6 +132,18 @@ async function send(text: string): Promise<void> {
   await page.getByRole('button', { name: 'Send' }).click();
 }
 
+/** GET with the path exactly as given, on the server's port. */
+function rawGet(pathname: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port: new URL(base).port, path: pathname }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+  });
+}
+
 const threadIdShown = async () => (await page.locator('.status').textContent())!.replace('Thread ', '').trim();
 
 describe('Parley Studio, in Chromium', () => {
@@ -367,6 +379,13 @@ describe('Parley Studio, in Chromium', () => {
     for (const label of ['Agents', 'Playground', 'Threads', 'Executions', 'Feedback', 'Knowledge']) {
       await page.getByRole('button', { name: 'Menu' }).click();
       await openPage(label);
+      const wider = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .filter((element) => !element.parentElement?.closest('.table-wrap') && !element.closest('.visually-hidden'))
+          .map((element) => `${element.tagName.toLowerCase()}.${element.className}`),
+      );
+      expect(wider, `${label}: what passes the right edge`).toEqual([]);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${label} scrolls sideways`).toBeLessThanOrEqual(0);
     }
@@ -381,14 +400,25 @@ describe('Parley Studio, in Chromium', () => {
     expect(deep.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(deep.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await deep.text()).toContain('<div id="root"></div>');
-    for (const probe of [
+    // Sent as written (fetch would normalise the dot segments away before the server saw them).
+    const probes = [
       '/studio/..%2f..%2fpackage.json',
       '/studio/%2e%2e/%2e%2e/package.json',
+      '/studio/assets/..%2f..%2f..%2fpackage.json',
+      '/studio/..%5c..%5cpackage.json',
+      '/studio/.vite/manifest.json',
       '/studio/assets/missing.js',
-    ]) {
-      const refused = await fetch(`${base}${probe}`);
-      expect(refused.status, probe).toBe(404);
-      expect(await refused.json()).toMatchObject({ code: 'route_not_found' });
+    ];
+    for (const probe of probes) {
+      const refused = await rawGet(probe);
+      expect({ probe, status: refused.status }).toEqual({ probe, status: 404 });
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'route_not_found' });
     }
+    const index = await fetch(`${base}/studio/`).then((response) => response.text());
+    const asset = index.match(/assets\/index-[\w-]+\.js/)![0];
+    const script = await fetch(`${base}/studio/${asset}`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
   });
 });
