@@ -114,10 +114,10 @@ function FeedbackControls({ message }: { message: MessageView }) {
   return (
     <div className="feedback" aria-label="Feedback">
       <button type="button" className="icon" aria-pressed={rating === 'positive'} onClick={() => send('positive')}>
-        👍 <span className="visually-hidden">Good answer</span>
+        <span aria-hidden="true">✓</span> Good<span className="visually-hidden"> answer</span>
       </button>
       <button type="button" className="icon" aria-pressed={rating === 'negative'} onClick={() => send('negative')}>
-        👎 <span className="visually-hidden">Bad answer</span>
+        <span aria-hidden="true">✗</span> Bad<span className="visually-hidden"> answer</span>
       </button>
       <label className="inline">
         Issue
