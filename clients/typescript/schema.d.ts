@@ -109,6 +109,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/models': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the models agents can use on this server */
+    get: operations['listModels'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/chat/{agent_id}/threads/search': {
     parameters: {
       query?: never;
@@ -1326,6 +1343,21 @@ export interface components {
       configuration: {
         [key: string]: unknown;
       };
+    };
+    ModelCatalog: {
+      models: {
+        /** @description What `configuration.model` names, e.g. `openai:gpt-4o-mini`. */
+        id: string;
+        provider: string;
+        /** @description Whether the server has this provider’s credentials. */
+        configured: boolean;
+      }[];
+      providers: {
+        provider: string;
+        configured: boolean;
+        /** @description How a model of this provider is named, e.g. `ollama:<model>`. */
+        model_form: string;
+      }[];
     };
     /** @description A chat thread without its messages. */
     ChatThreadSummary: {
@@ -3217,6 +3249,80 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['AgentTemplate'][];
+        };
+      };
+      /** @description No valid API key (`invalid_api_key`, `key_revoked`), or on `GET …/stream` no valid stream token (`invalid_stream_token`), or on a visitor route no valid visitor token (`invalid_widget_token`, `widget_token_expired`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description The key lacks the scope this operation needs (`insufficient_scope`). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description The request does not match its schema (`validation_error`; `detail` lists each problem). */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['HTTPValidationError'];
+        };
+      };
+      /** @description A rate limit’s budget is spent (`rate_limited`: the API key’s, its organisation’s or a widget visitor’s), too many failed authentications from this address, or too many open streams; see Retry-After, and RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (docs/security.md, “Rate limits”). */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Unexpected server error (`internal_error`); the message is never forwarded. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description The server is shutting down or not ready (`service_unavailable`). */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listModels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ModelCatalog'];
         };
       };
       /** @description No valid API key (`invalid_api_key`, `key_revoked`), or on `GET …/stream` no valid stream token (`invalid_stream_token`), or on a visitor route no valid visitor token (`invalid_widget_token`, `widget_token_expired`). */

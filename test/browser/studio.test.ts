@@ -26,7 +26,7 @@ let org: TestOrganization;
 let api: ReturnType<typeof client>;
 let base: string;
 let fixture: http.Server;
-let fixtureCalls: unknown[] = [];
+const fixtureCalls: unknown[] = [];
 let browserLaunch: Promise<Browser>;
 let browserContext: BrowserContext;
 let page: Page;
@@ -88,14 +88,12 @@ async function openPage(label: string): Promise<void> {
 async function expectAccessible(): Promise<void> {
   // Evaluated through the DevTools protocol, which the page's CSP does not govern.
   await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(async () => {
-    const results = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return results.violations.map((violation: any) => ({
+  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((results) =>
+    results.violations.map((violation) => ({
       id: violation.id,
       impact: violation.impact,
-      nodes: violation.nodes.map((node: any) => node.target.join(' ')),
-    }));
-  })) as { id: string; impact: string; nodes: string[] }[];
+      nodes: violation.nodes.map((node) => node.target.join(' ')),
+    })))`)) as { id: string; impact: string; nodes: string[] }[];
   expect(violations.filter((violation) => ['serious', 'critical'].includes(violation.impact))).toEqual([]);
 }
 
@@ -163,8 +161,8 @@ describe('Parley Studio, in Chromium', () => {
     await page.getByLabel('API key').fill(org.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Agents' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('parley-studio-api-key'))).toBe(org.key);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate(`sessionStorage.getItem('parley-studio-api-key')`)).toBe(org.key);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(page.url()).not.toContain(org.key);
     expect(pageErrors).toEqual([]);
   });
@@ -354,7 +352,7 @@ describe('Parley Studio, in Chromium', () => {
     const timeline = page.getByRole('region', { name: 'Timeline' });
     const stepTypes = await timeline
       .locator('.step')
-      .evaluateAll((steps) => steps.map((step) => (step as HTMLElement).dataset.stepType));
+      .evaluateAll((steps) => steps.map((step) => step.getAttribute('data-step-type')));
     expect(stepTypes).toEqual(listed.executions[0].steps.map((step: any) => step.step_type));
     expect(stepTypes.length).toBeGreaterThan(0);
     await expectAccessible();
@@ -379,14 +377,13 @@ describe('Parley Studio, in Chromium', () => {
     for (const label of ['Agents', 'Playground', 'Threads', 'Executions', 'Feedback', 'Knowledge']) {
       await page.getByRole('button', { name: 'Menu' }).click();
       await openPage(label);
-      const wider = await page.evaluate(() =>
-        [...document.querySelectorAll('body *')]
-          .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
-          .filter((element) => !element.parentElement?.closest('.table-wrap') && !element.closest('.visually-hidden'))
-          .map((element) => `${element.tagName.toLowerCase()}.${element.className}`),
-      );
+      // Everything that passes the right edge, but what a table frame scrolls.
+      const wider = await page.evaluate(`[...document.querySelectorAll('body *')]
+        .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .filter((element) => !element.parentElement?.closest('.table-wrap') && !element.closest('.visually-hidden'))
+        .map((element) => element.tagName.toLowerCase() + '.' + element.className)`);
       expect(wider, `${label}: what passes the right edge`).toEqual([]);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
       expect(overflow, `${label} scrolls sideways`).toBeLessThanOrEqual(0);
     }
     await screenshot('mobile-knowledge');

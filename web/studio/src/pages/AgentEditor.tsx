@@ -1,11 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
-import { ErrorNote, useAction, useClient } from '../ui.tsx';
+import { ErrorNote, useAction, useClient, useLoad } from '../ui.tsx';
 
 type Agent = Schemas['Agent'];
 
-/** Models the server always has, and the provider forms it resolves when configured. */
-const KNOWN_MODELS = ['demo', 'openai:gpt-4o-mini', 'anthropic:claude-sonnet-4-5', 'ollama:llama3.2'];
 const EDITED = ['model', 'instructions', 'temperature', 'max_steps'];
 const STATUSES = ['active', 'inactive', 'draft', 'archived'] as const;
 
@@ -24,7 +22,11 @@ export function AgentEditor(props: { agent: Agent; models: string[]; onSaved: ()
   const [extra, setExtra] = useState(JSON.stringify(rest, null, 2));
   const [saved, setSaved] = useState(false);
   const action = useAction();
-  const models = [...new Set([...KNOWN_MODELS, ...props.models.filter(Boolean)])];
+  // The server's catalogue (GET /api/v1/models), configured providers first, and the models in use.
+  const catalog = useLoad(async () => must(await client.GET('/api/v1/models')), []);
+  const listed = [...(catalog.data?.models ?? [])].sort((a, b) => Number(b.configured) - Number(a.configured));
+  const models = [...new Set([...listed.map((each) => each.id), ...props.models.filter(Boolean)])];
+  const forms = (catalog.data?.providers ?? []).filter((each) => each.configured).map((each) => each.model_form);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -71,6 +73,7 @@ export function AgentEditor(props: { agent: Agent; models: string[]; onSaved: ()
               <option key={each} value={each} />
             ))}
           </datalist>
+          <span className="hint">Configured providers: {forms.join(', ') || '…'}</span>
         </label>
         <label>
           Temperature
