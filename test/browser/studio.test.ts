@@ -179,6 +179,15 @@ describe('Parley Studio, in Chromium', () => {
     expect(created.configuration).toMatchObject({ model: 'demo', tools: ['current_time', 'calculator'] });
     agentId = created.id;
 
+    // The model picker offers the server's catalogue (GET /api/v1/models).
+    await expect
+      .poll(() =>
+        editor
+          .locator('#studio-models option')
+          .evaluateAll((options) => options.map((option) => option.getAttribute('value'))),
+      )
+      .toEqual(expect.arrayContaining(['demo', 'openai:gpt-4.1-nano', 'anthropic:claude-haiku-4-5']));
+    await editor.getByText('Configured providers: demo, ollama:<model>').waitFor();
     await editor.getByLabel('Instructions').fill('Answer in one short paragraph.');
     await editor.getByLabel('Temperature').fill('0.2');
     await editor.getByLabel('Max steps').fill('4');
