@@ -142,6 +142,10 @@ function rawGet(pathname: string): Promise<{ status: number; body: string }> {
   });
 }
 
+async function agentIdOf(name: string): Promise<string> {
+  return ((await api.get('/api/v1/agents')).body as any[]).find((agent) => agent.name === name).id;
+}
+
 const threadIdShown = async () => (await page.locator('.status').textContent())!.replace('Thread ', '').trim();
 
 describe('Parley Studio, in Chromium', () => {
@@ -300,6 +304,34 @@ describe('Parley Studio, in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('stops a reply mid-stream: the run is cancelled and keeps the text streamed so far', async () => {
+    await openPage('Playground');
+    await page.getByLabel('Agent').selectOption({ label: 'Approver' });
+    await send('Please tell me a long story about a lighthouse keeper and the sea');
+    // A function, not a string: the page's CSP refuses string evaluation (no 'unsafe-eval').
+    await page.waitForFunction(() =>
+      ((globalThis as any).replyTexts as string[]).some((text) => text.split(' ').length > 3),
+    );
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.status[data-status="ready"]').waitFor();
+    const shown = page.locator('.message.assistant').last();
+    expect(await shown.getAttribute('data-status')).toBe('cancelled');
+    const threadShown = await threadIdShown();
+    const messages = await pollUntil(
+      async () => {
+        const stored = (await api.get(`/api/v1/chat/${await agentIdOf('Approver')}/threads/${threadShown}/messages`))
+          .body as any[];
+        return stored.at(-1)?.metadata.status === 'cancelled' ? stored : undefined;
+      },
+      { what: 'the cancelled reply' },
+    );
+    const reply = messages.at(-1);
+    expect(reply.content.length).toBeGreaterThan(0);
+    expect(reply.content).not.toContain('to see tools at work');
+    expect(await shown.locator('.text').textContent()).toBe(reply.content);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('uploads a file, shows it ready, and finds it by search', async () => {
     await openPage('Knowledge');
     await page.getByLabel('Agent').selectOption({ label: 'Studio support' });
@@ -353,17 +385,24 @@ describe('Parley Studio, in Chromium', () => {
     await expect.poll(() => page.locator('tbody tr').count()).toBe(listed.executions.length);
     await page.getByLabel('Status').selectOption('failed');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(0);
+    await page.getByLabel('Status').selectOption('cancelled');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     await page.getByLabel('Status').selectOption('completed');
+    // The approved calculator run: model call, tool call, model call.
+    const approved = listed.executions.find(
+      (execution: any) =>
+        execution.status === 'completed' && execution.steps.some((step: any) => step.step_type === 'tool'),
+    );
     await page
-      .locator(`tr[data-execution-id="${listed.executions[0].id}"]`)
+      .locator(`tr[data-execution-id="${approved.id}"]`)
       .getByRole('button', { name: /Timeline/ })
       .click();
     const timeline = page.getByRole('region', { name: 'Timeline' });
     const stepTypes = await timeline
       .locator('.step')
       .evaluateAll((steps) => steps.map((step) => step.getAttribute('data-step-type')));
-    expect(stepTypes).toEqual(listed.executions[0].steps.map((step: any) => step.step_type));
-    expect(stepTypes.length).toBeGreaterThan(0);
+    expect(stepTypes).toEqual(approved.steps.map((step: any) => step.step_type));
+    expect(stepTypes).toContain('tool');
     await expectAccessible();
     await screenshot('executions');
     expect(pageErrors).toEqual([]);
