@@ -205,6 +205,23 @@ describe('Parley Studio, in Chromium', () => {
       max_steps: 4,
       tools: ['current_time', 'calculator'],
     });
+    // Attach a built-in tool, turn it off, and see both stored.
+    const tools = page.getByRole('region', { name: 'Agent tools' });
+    await tools.getByLabel('Built-in tool').selectOption('http_request');
+    await tools.getByRole('button', { name: 'Attach tool' }).click();
+    const attached = tools.locator('[data-tool-name="http_request"]');
+    await attached.waitFor();
+    // A click, not uncheck(): the box shows the stored state, which changes once the PATCH is answered.
+    await attached.getByLabel('enabled').click();
+    await expect
+      .poll(async () =>
+        ((await api.get(`/api/v1/agents/${agentId}/tools`)).body as any[]).map((tool) => [
+          tool.tool_name,
+          tool.is_enabled,
+        ]),
+      )
+      .toEqual([['http_request', false]]);
+    await expect.poll(() => attached.getByLabel('enabled').isChecked()).toBe(false);
     await expectAccessible();
     await screenshot('agents');
     expect(pageErrors).toEqual([]);

@@ -3,6 +3,7 @@ import { must, type Schemas } from '../api.ts';
 import { selection, type PageProps } from '../routes.tsx';
 import { ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
 import { AgentEditor } from './AgentEditor.tsx';
+import { AgentTools } from './AgentTools.tsx';
 
 type Agent = Schemas['Agent'];
 
@@ -64,6 +65,7 @@ export function AgentsPage({ navigate }: PageProps) {
           </table>
         </div>
       )}
+      {chosen && <AgentTools key={`tools-${chosen.id}`} agentId={chosen.id} />}
       {chosen && (
         <AgentEditor
           key={chosen.id}
