@@ -24,6 +24,7 @@ import * as flows from './migrations/0016-flows.js';
 import * as webhooks from './migrations/0017-webhooks.js';
 import * as webhookDeliveryRetention from './migrations/0022-webhook-delivery-retention.js';
 import { GroupCommitWriter } from './group-commit.js';
+import { PostgresGroupCommitWriter } from './postgres-group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
 /**
@@ -32,8 +33,8 @@ import { ParleySqliteDialect } from './sqlite-driver.js';
  *
  * - SQLite: one write connection whose transactions are grouped (see GroupCommitWriter), and a
  *   separate read connection, so readers only ever see committed data (WAL snapshots).
- * - PostgreSQL: one pool; each write unit is its own transaction and PostgreSQL groups the WAL
- *   flushes of concurrent commits itself.
+ * - PostgreSQL: one pool shared by readers and the writer; write units are grouped too, several
+ *   batches at once on their own pooled clients (see PostgresGroupCommitWriter, ADR 0033).
  */
 export interface DatabaseHandle {
   readonly dialect: 'sqlite' | 'postgres';
@@ -132,11 +133,12 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
     process.stderr.write(`parley: an idle PostgreSQL connection was closed by the server: ${error.message}\n`);
   });
   const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const groupCommit = new PostgresGroupCommitWriter(pool, { maxConcurrentBatches: writeBatchesFor(poolSize) });
   let closed = false;
   return {
     dialect: 'postgres',
     reader: database,
-    write: (work) => database.transaction().execute(work),
+    write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(database),
     ping: async () => {
       await sql`select 1`.execute(database);
@@ -144,9 +146,18 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
     close: async () => {
       if (closed) return;
       closed = true;
+      await groupCommit.drain();
       await database.destroy();
     },
   };
+}
+
+/**
+ * How many batches may hold a pooled client at once: most of the pool, but never all of it, so
+ * reads (and a unit's commit wait) never starve each other.
+ */
+function writeBatchesFor(poolSize: number): number {
+  return Math.max(1, poolSize - Math.max(1, Math.floor(poolSize / 4)));
 }
 
 async function migrateToLatest(database: Kysely<Database>): Promise<void> {
