@@ -124,21 +124,19 @@ function openSqlite(filename: string): DatabaseHandle {
 function openPostgres(connectionString: string, poolSize: number): DatabaseHandle {
   // COUNT(*) and other bigints arrive as strings by default; our counts fit in a double.
   pg.types.setTypeParser(20, (value) => Number(value));
-  const pool = new pg.Pool({ connectionString, max: poolSize });
-  // An idle connection that the server ends (restart, failover, pg_terminate_backend) makes the
-  // pool emit 'error', which crashes the process when nobody listens (pg-pool 3.x). The pool has
-  // already discarded that connection and the next query opens a fresh one; a query in flight
-  // gets its own error. No request is there to report it to, so it goes to the operator's log.
-  pool.on('error', (error) => {
-    process.stderr.write(`parley: an idle PostgreSQL connection was closed by the server: ${error.message}\n`);
-  });
+  const { readers, writers } = splitPool(poolSize);
+  const pool = openPool({ connectionString, max: readers });
+  // The writer's clients pipeline the statements of a batch's concurrent units (ADR 0033).
+  const writePool = openPool({ connectionString, max: writers, pipeline: true });
   const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const groupCommit = new PostgresGroupCommitWriter(pool, { maxConcurrentBatches: writeBatchesFor(poolSize) });
+  const groupCommit = new PostgresGroupCommitWriter(writePool, { maxConcurrentBatches: writers });
   let closed = false;
   return {
     dialect: 'postgres',
     reader: database,
-    write: (work) => groupCommit.run(work),
+    write: process.env.PARLEY_PG_LEGACY
+      ? (work) => database.transaction().execute(work)
+      : (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(database),
     ping: async () => {
       await sql`select 1`.execute(database);
@@ -147,17 +145,32 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
       if (closed) return;
       closed = true;
       await groupCommit.drain();
+      if (process.env.PARLEY_DEBUG_GC) process.stderr.write(`GCSTATS ${JSON.stringify(groupCommit.statistics)}\n`);
       await database.destroy();
+      await writePool.end();
     },
   };
 }
 
+function openPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  // An idle connection that the server ends (restart, failover, pg_terminate_backend) makes the
+  // pool emit 'error', which crashes the process when nobody listens (pg-pool 3.x). The pool has
+  // already discarded that connection and the next query opens a fresh one; a query in flight
+  // gets its own error. No request is there to report it to, so it goes to the operator's log.
+  pool.on('error', (error) => {
+    process.stderr.write(`parley: an idle PostgreSQL connection was closed by the server: ${error.message}\n`);
+  });
+  return pool;
+}
+
 /**
- * How many batches may hold a pooled client at once: most of the pool, but never all of it, so
- * reads (and a unit's commit wait) never starve each other.
+ * PG_POOL_SIZE connections split between reads and the group-commit writer's batches: half each
+ * (a pipelined batch carries many writes, so a few suffice), at least one of each.
  */
-function writeBatchesFor(poolSize: number): number {
-  return Math.max(1, poolSize - Math.max(1, Math.floor(poolSize / 4)));
+function splitPool(poolSize: number): { readers: number; writers: number } {
+  const writers = Math.max(1, Math.ceil(poolSize / 2));
+  return { readers: Math.max(1, poolSize - writers), writers };
 }
 
 async function migrateToLatest(database: Kysely<Database>): Promise<void> {

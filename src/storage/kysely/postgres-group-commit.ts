@@ -13,9 +13,6 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
-/** Thrown inside an optimistic batch to roll it back when one of its units failed. */
-class UnitFailed extends Error {}
-
 /** PostgreSQL ended the transaction with ROLLBACK: a statement error was swallowed by a unit. */
 export class TransactionAbortedError extends Error {
   constructor() {
@@ -25,15 +22,18 @@ export class TransactionAbortedError extends Error {
 
 /**
  * Group commit for PostgreSQL (ADR 0033). Write units that arrive in the same event-loop turn
- * form a batch, run one after another in one `BEGIN … COMMIT` on one pooled client: one commit
- * (one WAL flush) and one BEGIN/COMMIT round-trip pair for the whole batch instead of one per
- * request. Up to `maxConcurrentBatches` batches run at once, each on its own client, so while
- * one batch waits for its commit the next one is already being written.
+ * form a batch that runs in one `BEGIN … COMMIT` on one client of the writer's own pool, which is
+ * in pipeline mode: the units run concurrently, so their statements travel together — a batch
+ * of N thread creates costs about four round trips and one WAL flush instead of 4·N and N. Up to
+ * `maxConcurrentBatches` batches run at once, each on its own client, so while one waits for its
+ * commit the next is already being written.
  *
- * A unit that fails is rolled back alone and rejects alone: the batch is retried with a
- * savepoint around each unit (as GroupCommitWriter does on SQLite). No unit's promise settles
- * before the COMMIT that holds it has returned, so no response is sent for a write that could
- * still be lost. Units must only touch the database and may run twice (the first run rolled back).
+ * Units of one batch interleave inside one transaction: each sees the others' uncommitted writes,
+ * and since they all commit or none does, that is as if they had run one after another in some
+ * order. A unit that fails is rolled back alone and rejects alone: the batch is retried one unit
+ * after another, each in a savepoint (as GroupCommitWriter does on SQLite). No unit's promise
+ * settles before the COMMIT that holds it returned, so no response is sent for a write that
+ * could still be lost. Units must only touch the database and may run twice.
  */
 export class PostgresGroupCommitWriter {
   readonly #pool: pg.Pool;
@@ -110,65 +110,74 @@ export class PostgresGroupCommitWriter {
   }
 
   /**
-   * Optimistically without savepoints (each costs a round trip): if a unit fails, the whole
-   * transaction is rolled back and the batch runs again with a savepoint around each unit. A
-   * batch of one needs no savepoint: its transaction is its own.
+   * First optimistically: every unit at once, so their statements are pipelined on the client
+   * (one round trip carries the batch's first statements, the next its second ones, …) in one
+   * transaction without savepoints. If a unit failed, that transaction is rolled back and the
+   * batch runs again one unit after another, each inside a savepoint, so the failing one is
+   * undone alone. A batch of one needs no second run: its transaction is its own.
    */
   async #commit(client: pg.PoolClient, batch: PendingWrite[]): Promise<Outcome[]> {
     const db = unitViewOf(client);
-    if (batch.length === 1) {
-      try {
-        return [{ ok: true, value: await transaction(client, () => batch[0]!.work(db)) }];
-      } catch (error) {
-        if (error instanceof UnitFailed) return [{ ok: false, value: error.cause }];
-        throw error;
-      }
-    }
+    const optimistic = await allAtOnce(client, batch.map((pending) => () => pending.work(db)));
+    if (optimistic.every((outcome) => outcome.ok) || batch.length === 1) return optimistic;
+    await client.query('begin');
+    const outcomes: Outcome[] = [];
     try {
-      return await transaction(client, async () => {
-        const outcomes: Outcome[] = [];
-        for (const pending of batch) outcomes.push({ ok: true, value: await pending.work(db) });
-        return outcomes;
-      });
-    } catch (error) {
-      if (!(error instanceof UnitFailed)) throw error;
-    }
-    return transaction(client, async () => {
-      const outcomes: Outcome[] = [];
       for (const pending of batch) outcomes.push(await inSavepoint(client, () => pending.work(db)));
-      return outcomes;
-    });
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    }
+    await commit(client);
+    return outcomes;
   }
 }
 
 /**
- * BEGIN, the work, COMMIT. A failing work is rolled back and rethrown as UnitFailed (its error
- * as the cause); a failing BEGIN, ROLLBACK or COMMIT is thrown as it is (the batch fails).
+ * BEGIN, every unit concurrently, COMMIT — or ROLLBACK when a unit failed; the outcomes say which.
+ * A failing BEGIN, ROLLBACK or COMMIT is thrown (the batch fails).
  */
-async function transaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
-  await client.query('begin');
-  let result: T;
-  try {
-    result = await work();
-  } catch (error) {
+async function allAtOnce(client: pg.PoolClient, works: (() => Promise<unknown>)[]): Promise<Outcome[]> {
+  // Not awaited before the units start: their statements queue up behind it on the wire.
+  const begun = client.query('begin').then(
+    () => null,
+    (error: unknown) => error,
+  );
+  const settled = await Promise.allSettled(works.map((work) => work()));
+  const beginError = await begun;
+  if (beginError !== null) throw beginError;
+  const outcomes: Outcome[] = settled.map((result) =>
+    result.status === 'fulfilled' ? { ok: true, value: result.value } : { ok: false, value: result.reason },
+  );
+  if (outcomes.some((outcome) => !outcome.ok)) {
     await client.query('rollback');
-    throw new UnitFailed('a unit of the batch failed', { cause: error });
+    return outcomes;
   }
-  const commit = await client.query('commit');
-  // PostgreSQL answers COMMIT with ROLLBACK when a statement error left the transaction aborted
-  // (a unit caught it and went on): nothing was written, and a unit is to blame.
-  if (commit.command === 'ROLLBACK') throw new UnitFailed('aborted', { cause: new TransactionAbortedError() });
-  return result;
+  try {
+    await commit(client);
+  } catch (error) {
+    if (!(error instanceof TransactionAbortedError)) throw error;
+    return outcomes.map(() => ({ ok: false, value: error }));
+  }
+  return outcomes;
+}
+
+/**
+ * PostgreSQL answers COMMIT with ROLLBACK when a statement error left the transaction aborted (a
+ * unit caught the error and went on): nothing was written.
+ */
+async function commit(client: pg.PoolClient): Promise<void> {
+  const result = await client.query('commit');
+  if (result.command === 'ROLLBACK') throw new TransactionAbortedError();
 }
 
 async function inSavepoint(client: pg.PoolClient, work: () => Promise<unknown>): Promise<Outcome> {
   await client.query('savepoint parley_unit');
-  let outcome: Outcome;
   try {
-    outcome = { ok: true, value: await work() };
+    const value = await work();
     // Fails when the unit swallowed a statement error (the transaction is aborted): undo it.
     await client.query('release savepoint parley_unit');
-    return outcome;
+    return { ok: true, value };
   } catch (error) {
     await client.query('rollback to savepoint parley_unit');
     await client.query('release savepoint parley_unit');
