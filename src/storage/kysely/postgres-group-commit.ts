@@ -88,6 +88,9 @@ export class PostgresGroupCommitWriter {
     let broken: Error | undefined;
     try {
       client = await this.#pool.connect();
+      // A connection lost mid-batch fails the batch's queries; unheard, the client's 'error'
+      // event would also crash the process (pg-pool listens only while a client is idle).
+      client.on('error', noteLost);
       const outcomes = await this.#commit(client, batch);
       this.#batchSizes.batches += 1;
       this.#batchSizes.units += batch.length;
@@ -102,6 +105,7 @@ export class PostgresGroupCommitWriter {
       broken = error instanceof Error ? error : new Error(String(error));
       for (const pending of batch) pending.reject(error);
     } finally {
+      client?.off('error', noteLost);
       client?.release(broken);
       this.#inFlight -= 1;
       if (this.#queue.length > 0) this.#schedule();
@@ -118,7 +122,10 @@ export class PostgresGroupCommitWriter {
    */
   async #commit(client: pg.PoolClient, batch: PendingWrite[]): Promise<Outcome[]> {
     const db = unitViewOf(client);
-    const optimistic = await allAtOnce(client, batch.map((pending) => () => pending.work(db)));
+    const optimistic = await allAtOnce(
+      client,
+      batch.map((pending) => () => pending.work(db)),
+    );
     if (optimistic.every((outcome) => outcome.ok) || batch.length === 1) return optimistic;
     await client.query('begin');
     const outcomes: Outcome[] = [];
@@ -132,6 +139,9 @@ export class PostgresGroupCommitWriter {
     return outcomes;
   }
 }
+
+/** The batch's queries already carry the error; the client is discarded on release. */
+function noteLost(): void {}
 
 /**
  * BEGIN, every unit concurrently, COMMIT — or ROLLBACK when a unit failed; the outcomes say which.
