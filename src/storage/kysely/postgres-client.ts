@@ -9,6 +9,7 @@ import {
   type Driver,
   type QueryResult,
 } from 'kysely';
+import type { Socket } from 'node:net';
 import type pg from 'pg';
 import type { Database } from './schema.js';
 import { registerDirectConnection } from './prepared-query.js';
@@ -33,7 +34,7 @@ export class PostgresClientConnection implements DatabaseConnection {
     const config = this.#named
       ? { name: statementName(compiled.sql), text: compiled.sql, values }
       : { text: compiled.sql, values };
-    const result = await this.#client.query(config);
+    const result = await query(this.#client, config);
     const changed = ['INSERT', 'UPDATE', 'DELETE', 'MERGE'].includes(result.command);
     return {
       ...(changed ? { numAffectedRows: BigInt(result.rowCount ?? 0) } : {}),
@@ -45,6 +46,21 @@ export class PostgresClientConnection implements DatabaseConnection {
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming queries are not available inside a write unit');
   }
+}
+
+/**
+ * `client.query`, with the client's socket corked until the end of this tick: pg writes each
+ * protocol message (bind, execute, sync, …) as its own socket write, so without it the
+ * statements a batch's units issue together would cost a system call per message and reach
+ * the server in pieces. One write per tick carries them all.
+ */
+export function query(client: pg.PoolClient, config: string | pg.QueryConfig): Promise<pg.QueryResult> {
+  const stream = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+  if (stream !== undefined && stream.writableCorked === 0) {
+    stream.cork();
+    process.nextTick(() => stream.uncork());
+  }
+  return client.query(config);
 }
 
 /** Statement names by SQL text, shared by every connection (a name always means one text). */

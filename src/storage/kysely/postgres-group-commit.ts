@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Executor } from './executor.js';
-import { unitViewOf } from './postgres-client.js';
+import { query, unitViewOf } from './postgres-client.js';
 
 const DEFAULT_MAX_BATCH_SIZE = 500;
 
@@ -127,12 +127,12 @@ export class PostgresGroupCommitWriter {
       batch.map((pending) => () => pending.work(db)),
     );
     if (optimistic.every((outcome) => outcome.ok) || batch.length === 1) return optimistic;
-    await client.query('begin');
+    await query(client, 'begin');
     const outcomes: Outcome[] = [];
     try {
       for (const pending of batch) outcomes.push(await inSavepoint(client, () => pending.work(db)));
     } catch (error) {
-      await client.query('rollback');
+      await query(client, 'rollback');
       throw error;
     }
     await commit(client);
@@ -149,7 +149,7 @@ function noteLost(): void {}
  */
 async function allAtOnce(client: pg.PoolClient, works: (() => Promise<unknown>)[]): Promise<Outcome[]> {
   // Not awaited before the units start: their statements queue up behind it on the wire.
-  const begun = client.query('begin').then(
+  const begun = query(client, 'begin').then(
     () => null,
     (error: unknown) => error,
   );
@@ -160,7 +160,7 @@ async function allAtOnce(client: pg.PoolClient, works: (() => Promise<unknown>)[
     result.status === 'fulfilled' ? { ok: true, value: result.value } : { ok: false, value: result.reason },
   );
   if (outcomes.some((outcome) => !outcome.ok)) {
-    await client.query('rollback');
+    await query(client, 'rollback');
     return outcomes;
   }
   try {
@@ -177,20 +177,20 @@ async function allAtOnce(client: pg.PoolClient, works: (() => Promise<unknown>)[
  * unit caught the error and went on): nothing was written.
  */
 async function commit(client: pg.PoolClient): Promise<void> {
-  const result = await client.query('commit');
+  const result = await query(client, 'commit');
   if (result.command === 'ROLLBACK') throw new TransactionAbortedError();
 }
 
 async function inSavepoint(client: pg.PoolClient, work: () => Promise<unknown>): Promise<Outcome> {
-  await client.query('savepoint parley_unit');
+  await query(client, 'savepoint parley_unit');
   try {
     const value = await work();
     // Fails when the unit swallowed a statement error (the transaction is aborted): undo it.
-    await client.query('release savepoint parley_unit');
+    await query(client, 'release savepoint parley_unit');
     return { ok: true, value };
   } catch (error) {
-    await client.query('rollback to savepoint parley_unit');
-    await client.query('release savepoint parley_unit');
+    await query(client, 'rollback to savepoint parley_unit');
+    await query(client, 'release savepoint parley_unit');
     return { ok: false, value: error };
   }
 }
