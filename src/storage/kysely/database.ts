@@ -134,9 +134,7 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
   return {
     dialect: 'postgres',
     reader: database,
-    write: process.env.PARLEY_PG_LEGACY
-      ? (work) => database.transaction().execute(work)
-      : (work) => groupCommit.run(work),
+    write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(database),
     ping: async () => {
       await sql`select 1`.execute(database);
@@ -145,7 +143,6 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
       if (closed) return;
       closed = true;
       await groupCommit.drain();
-      if (process.env.PARLEY_DEBUG_GC) process.stderr.write(`GCSTATS ${JSON.stringify(groupCommit.statistics)}\n`);
       await database.destroy();
       await writePool.end();
     },
