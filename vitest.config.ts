@@ -3,14 +3,18 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The PostgreSQL run of the storage contract and the PostgreSQL crash tests need a server,
+    // The PostgreSQL run of the storage contract, its group commit and crash tests need a server,
     // which CI names in PARLEY_TEST_POSTGRES_URL. Without it the files are left out: vitest
     // fails a file that registers no tests, and a skipped suite would only add noise.
     exclude: [
       ...configDefaults.exclude,
       ...(process.env.PARLEY_TEST_POSTGRES_URL
         ? []
-        : ['test/storage/postgres.contract.test.ts', 'test/e2e/crash-recovery-postgres.test.ts']),
+        : [
+            'test/storage/postgres.contract.test.ts',
+            'test/storage/postgres-group-commit.test.ts',
+            'test/e2e/crash-recovery-postgres.test.ts',
+          ]),
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

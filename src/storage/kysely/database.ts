@@ -24,6 +24,7 @@ import * as flows from './migrations/0016-flows.js';
 import * as webhooks from './migrations/0017-webhooks.js';
 import * as webhookDeliveryRetention from './migrations/0022-webhook-delivery-retention.js';
 import { GroupCommitWriter } from './group-commit.js';
+import { PostgresGroupCommitWriter } from './postgres-group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
 
 /**
@@ -32,8 +33,8 @@ import { ParleySqliteDialect } from './sqlite-driver.js';
  *
  * - SQLite: one write connection whose transactions are grouped (see GroupCommitWriter), and a
  *   separate read connection, so readers only ever see committed data (WAL snapshots).
- * - PostgreSQL: one pool; each write unit is its own transaction and PostgreSQL groups the WAL
- *   flushes of concurrent commits itself.
+ * - PostgreSQL: one pool shared by readers and the writer; write units are grouped too, several
+ *   batches at once on their own pooled clients (see PostgresGroupCommitWriter, ADR 0033).
  */
 export interface DatabaseHandle {
   readonly dialect: 'sqlite' | 'postgres';
@@ -123,20 +124,17 @@ function openSqlite(filename: string): DatabaseHandle {
 function openPostgres(connectionString: string, poolSize: number): DatabaseHandle {
   // COUNT(*) and other bigints arrive as strings by default; our counts fit in a double.
   pg.types.setTypeParser(20, (value) => Number(value));
-  const pool = new pg.Pool({ connectionString, max: poolSize });
-  // An idle connection that the server ends (restart, failover, pg_terminate_backend) makes the
-  // pool emit 'error', which crashes the process when nobody listens (pg-pool 3.x). The pool has
-  // already discarded that connection and the next query opens a fresh one; a query in flight
-  // gets its own error. No request is there to report it to, so it goes to the operator's log.
-  pool.on('error', (error) => {
-    process.stderr.write(`parley: an idle PostgreSQL connection was closed by the server: ${error.message}\n`);
-  });
+  const { readers, writers } = splitPool(poolSize);
+  const pool = openPool({ connectionString, max: readers });
+  // The writer's clients pipeline the statements of a batch's concurrent units (ADR 0033).
+  const writePool = openPool({ connectionString, max: writers, pipeline: true });
   const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const groupCommit = new PostgresGroupCommitWriter(writePool, { maxConcurrentBatches: writers });
   let closed = false;
   return {
     dialect: 'postgres',
     reader: database,
-    write: (work) => database.transaction().execute(work),
+    write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(database),
     ping: async () => {
       await sql`select 1`.execute(database);
@@ -144,9 +142,32 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
     close: async () => {
       if (closed) return;
       closed = true;
+      await groupCommit.drain();
       await database.destroy();
+      await writePool.end();
     },
   };
+}
+
+function openPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  // An idle connection that the server ends (restart, failover, pg_terminate_backend) makes the
+  // pool emit 'error', which crashes the process when nobody listens (pg-pool 3.x). The pool has
+  // already discarded that connection and the next query opens a fresh one; a query in flight
+  // gets its own error. No request is there to report it to, so it goes to the operator's log.
+  pool.on('error', (error) => {
+    process.stderr.write(`parley: an idle PostgreSQL connection was closed by the server: ${error.message}\n`);
+  });
+  return pool;
+}
+
+/**
+ * PG_POOL_SIZE connections split between reads and the group-commit writer's batches: half each
+ * (a pipelined batch carries many writes, so a few suffice), at least one of each.
+ */
+function splitPool(poolSize: number): { readers: number; writers: number } {
+  const writers = Math.max(1, Math.ceil(poolSize / 2));
+  return { readers: Math.max(1, poolSize - writers), writers };
 }
 
 async function migrateToLatest(database: Kysely<Database>): Promise<void> {
