@@ -12,6 +12,8 @@ export interface ChatMessage {
 /** A Parley stream event (docs/streaming.md): its JSON `data`, whose `type` names it. */
 export interface StreamEvent {
   type: string;
+  run_id?: string;
+  status?: string;
   delta?: string;
   message?: ChatMessage;
   message_id?: string;
@@ -64,6 +66,11 @@ export class WidgetApi {
       name: user.name,
       email: user.email,
     });
+  }
+
+  /** Stops a running reply of the visitor's thread: its stream then ends with `run-end` (`cancelled`). */
+  cancel(threadId: string, runId: string): Promise<unknown> {
+    return this.#json('POST', (s) => `${chat(s)}/threads/${threadId}/runs/${runId}/cancel`);
   }
 
   /** Posts the visitor's message and yields the events of it and its reply, until the stream ends. */

@@ -14,13 +14,15 @@ class ChatWidget {
   #started: Promise<void> | null = null;
   #threadId: string | null = null;
   #streaming: AbortController | null = null;
+  /** The reply being streamed, once its `run-start` named it: what Stop cancels. */
+  #run: { threadId: string; runId: string } | null = null;
 
   constructor(private readonly options: WidgetOptions) {
     this.#api = new WidgetApi(options.apiBase, new SessionKeeper(options.apiBase, options.widgetKey, storage()));
     this.#view = new WidgetView(options, {
       onOpen: () => void this.#start(),
       onSend: (text) => void this.#send(text),
-      onStop: () => this.#streaming?.abort(),
+      onStop: () => void this.#stop(),
       onFeedback: (messageId, type) => void this.#rate(messageId, type),
     });
     document.body.append(this.#view.host);
@@ -88,14 +90,15 @@ class ChatWidget {
       const threadId = await this.#thread(text);
       let finished = false;
       for await (const event of this.#api.send(threadId, text, controller.signal)) {
+        if (event.type === 'run-start' && event.run_id) this.#run = { threadId, runId: event.run_id };
         if (event.type === 'text-delta' && event.delta) answer.append(event.delta);
         if (event.type === 'run-end' && event.message) {
           answer.finish({ ...event.message, feedback: null });
-          finished = true;
+          if (event.status === 'cancelled') answer.note('Stopped.');
         }
         if (event.type === 'run-error') answer.fail(event.error?.message ?? 'The answer failed.');
         if (event.type === 'stream-error') answer.fail(event.detail ?? 'The stream ended early.');
-        if (event.type === 'run-error' || event.type === 'stream-error') finished = true;
+        finished ||= event.type === 'run-end' || event.type === 'run-error' || event.type === 'stream-error';
       }
       if (!finished) answer.fail('The connection ended before the answer.');
     } catch (error) {
@@ -103,7 +106,24 @@ class ChatWidget {
       else answer.fail(error instanceof Error ? error.message : String(error));
     } finally {
       this.#streaming = null;
+      this.#run = null;
       this.#view.busy(false);
+    }
+  }
+
+  /**
+   * Stop: the server cancels the run, and its stream ends with the reply as far as it got. Before
+   * the run is named, or when the cancel fails, the widget just stops reading (the server finishes it).
+   */
+  async #stop(): Promise<void> {
+    const run = this.#run;
+    const streaming = this.#streaming;
+    if (run === null) return streaming?.abort();
+    try {
+      await this.#api.cancel(run.threadId, run.runId);
+    } catch (error) {
+      // 409 run_not_active: it ended meanwhile, and its run-end is on the way.
+      if (!(error instanceof ApiError && error.code === 'run_not_active')) streaming?.abort();
     }
   }
 

@@ -35,6 +35,7 @@ button:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent);
 .message.assistant .text { background: #fff; border: 1px solid #e5e7eb; border-bottom-left-radius: 4px; }
 .message.greeting .text { color: #4b5563; }
 .message.failed .text { border-color: #fca5a5; color: #7f1d1d; }
+.note { font-size: 12px; color: #6b7280; padding-left: 4px; }
 .feedback { display: flex; gap: 4px; }
 .feedback button { font-size: 14px; width: 30px; height: 26px; border-radius: 6px; border: 1px solid #e5e7eb;
   background: #fff; filter: grayscale(1); opacity: .75; }

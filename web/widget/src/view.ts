@@ -17,6 +17,8 @@ export interface AnswerView {
   append(delta: string): void;
   finish(message: { id: string; content: string; feedback: FeedbackType }): void;
   fail(text: string): void;
+  /** A remark under a finished answer (a stopped reply). */
+  note(text: string): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -132,6 +134,10 @@ export class WidgetView {
         item.dataset.messageId = message.id;
         item.append(this.#feedback(message.id, message.feedback));
         this.#scroll();
+      },
+      note: (remark) => {
+        item.classList.add('stopped');
+        item.insertBefore(el('span', { class: 'note' }, remark), text.nextSibling);
       },
       fail: (reason) => {
         item.removeAttribute('aria-busy');
