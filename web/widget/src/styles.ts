@@ -37,9 +37,12 @@ button:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent);
 .message.failed .text { border-color: #fca5a5; color: #7f1d1d; }
 .note { font-size: 12px; color: #6b7280; padding-left: 4px; }
 .feedback { display: flex; gap: 4px; }
-.feedback button { font-size: 14px; width: 30px; height: 26px; border-radius: 6px; border: 1px solid #e5e7eb;
-  background: #fff; filter: grayscale(1); opacity: .75; }
-.feedback button[aria-pressed="true"] { filter: none; opacity: 1; border-color: var(--accent); }
+.feedback button { width: 30px; height: 26px; border-radius: 6px; border: 1px solid #e5e7eb; background: #fff;
+  display: flex; align-items: center; justify-content: center; }
+.feedback svg { width: 15px; height: 15px; fill: #9ca3af; }
+.feedback .down svg { transform: rotate(180deg); }
+.feedback button[aria-pressed="true"] { border-color: var(--accent); }
+.feedback button[aria-pressed="true"] svg { fill: var(--accent); }
 .composer { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e5e7eb; background: #fff; align-items: flex-end; }
 .composer textarea { flex: 1; resize: none; border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px;
   min-height: 38px; max-height: 120px; background: #fff; display: block; }

@@ -5,6 +5,10 @@ import { stylesheet } from './styles.js';
 const CHAT_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-4 4V5a2 2 0 0 1 2-2z"/></svg>';
 
+/** A thumb (up; the down one is the same turned over): SVG, since a host may have no emoji font. */
+const THUMB_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M1 21h4V9H1v12zm22-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.5-1.1L14.2 1 7.6 7.6C7.2 8 7 8.4 7 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7c.1-.3.2-.5.2-.8v-2z"/></svg>';
+
 export interface ViewHandlers {
   onOpen(): void;
   onSend(text: string): void;
@@ -150,9 +154,10 @@ export class WidgetView {
   #feedback(messageId: string, current: FeedbackType): HTMLElement {
     const group = el('div', { class: 'feedback', role: 'group', 'aria-label': 'Rate this answer' });
     const buttons: [HTMLButtonElement, Exclude<FeedbackType, null>][] = [
-      [el('button', { type: 'button', 'aria-label': 'Helpful answer' }, '👍'), 'positive'],
-      [el('button', { type: 'button', 'aria-label': 'Unhelpful answer' }, '👎'), 'negative'],
+      [el('button', { type: 'button', class: 'up', 'aria-label': 'Helpful answer' }), 'positive'],
+      [el('button', { type: 'button', class: 'down', 'aria-label': 'Unhelpful answer' }), 'negative'],
     ];
+    for (const [button] of buttons) button.innerHTML = THUMB_ICON;
     const show = (type: FeedbackType) => {
       for (const [button, value] of buttons) button.setAttribute('aria-pressed', String(value === type));
     };
