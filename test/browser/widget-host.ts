@@ -1,20 +1,10 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 /**
- * What the widget's browser suite needs besides Chromium: the bundle built (as `npm run build`
- * does) and host sites — pages of other origins that embed `<script src=".../widget.js">`.
+ * Host sites for the widget's browser suite: pages of other origins than the Parley server's
+ * that embed `<script src=".../widget.js">`.
  */
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Runs scripts/build-widget.js, so dist/widget/widget.js is this tree's widget. */
-export async function buildWidgetBundle(): Promise<void> {
-  await promisify(execFile)(process.execPath, ['scripts/build-widget.js'], { cwd: ROOT });
-}
 
 export interface HostSite {
   /** `http://127.0.0.1:<port>`: the Origin its pages send. */

@@ -6,7 +6,8 @@ import { client, createTestContext, type Api, type TestContext } from '../helper
 import { dumpDatabase } from '../helpers/routes.js';
 import { createWidgetKey, type CreatedWidgetKey } from '../helpers/widget.js';
 import { collectPageErrors, launchChromium } from './browser-harness.js';
-import { buildWidgetBundle, hostPage, serveHostSite, type HostSite } from './widget-host.js';
+import { buildWidgetBundle } from '../helpers/widget-bundle.js';
+import { hostPage, serveHostSite, type HostSite } from './widget-host.js';
 
 /**
  * The embeddable widget (web/widget, `GET /widget.js`) in Chromium against a real server on
