@@ -5,6 +5,7 @@ import { registerVisitorRateLimits } from './features/widget/visitor-rate-limits
 import { VisitorTokenAuthenticator } from './features/widget/visitor-token-authenticator.js';
 import { VisitorTokens } from './features/widget/visitor-tokens.js';
 import { WidgetIdentityService } from './features/widget/widget-identity.service.js';
+import { registerWidgetAssetRoutes } from './features/widget/widget-assets.routes.js';
 import { registerWidgetKeyRoutes } from './features/widget/widget-keys.routes.js';
 import { WidgetKeysService } from './features/widget/widget-keys.service.js';
 import { WidgetOrigins } from './features/widget/widget-origins.js';
@@ -26,6 +27,7 @@ export interface Widget {
   widgetKeys: WidgetKeysService;
   /** Anonymous traffic's rate limits; after authentication, since they read the principal. */
   registerRateLimits(app: FastifyInstance): void;
+  /** Its API routes, and its public files (`/widget.js`, `/widget/demo`). */
   registerRoutes(app: FastifyInstance, idempotency: Idempotency): void;
 }
 
@@ -71,6 +73,7 @@ export function createWidget(input: {
       registerWidgetKeyRoutes(app, { widgetKeys, idempotency });
       const sessionLimit = limits.limiter('widget-sessions', settings.sessionsPerMinutePerIp);
       registerWidgetSessionRoutes(app, { sessions, identity, sessionLimit });
+      registerWidgetAssetRoutes(app, { demoKey: settings.demoKey });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { readInteger, type Environment } from './config-values.js';
+import { readInteger, readOptional, type Environment } from './config-values.js';
 
 /** The chat widget's settings (docs/widget.md): visitor tokens and anonymous traffic's rate limits. */
 export interface WidgetConfig {
@@ -15,6 +15,8 @@ export interface WidgetConfig {
   readonly visitorRequestsPerMinute: number;
   /** `WIDGET_VISITOR_REQUESTS_PER_MINUTE_PER_IP`: visitor requests per client address per minute (0: no limit). */
   readonly visitorRequestsPerMinutePerIp: number;
+  /** `WIDGET_DEMO_KEY`: the publishable key `GET /widget/demo` embeds when the URL names none (`?key=`). */
+  readonly demoKey: string | undefined;
 }
 
 export const WIDGET_DEFAULTS = {
@@ -56,5 +58,6 @@ export function readWidgetConfig(environment: Environment): WidgetConfig {
       WIDGET_DEFAULTS.WIDGET_VISITOR_REQUESTS_PER_MINUTE_PER_IP,
       rate,
     ),
+    demoKey: readOptional(environment, 'WIDGET_DEMO_KEY'),
   });
 }

@@ -69,6 +69,7 @@ describe('parley keys create-widget', () => {
     expect(await session.json()).toEqual({
       token: expect.any(String),
       anon_user_id: expect.any(String),
+      agent_id: expect.any(String),
       expires_at: expect.any(String),
     });
     expect((await mint(publishable!, 'https://evil.example')).status).toBe(403);

@@ -29,6 +29,7 @@ export async function createWidgetKey(admin: Api, agentId: string, origins: stri
 export interface Session {
   token: string;
   anon_user_id: string;
+  agent_id: string;
   expires_at: string;
 }
 

@@ -63,6 +63,9 @@ const PUBLIC_ROUTES: Record<string, { url: string; status: number }> = {
   '/api/v1/mcp/oauth/client-metadata.json': { url: '/api/v1/mcp/oauth/client-metadata.json', status: 200 },
   // A widget page mints its session with the publishable key in the body (none here: 422).
   '/api/v1/widget/sessions': { url: '/api/v1/widget/sessions', status: 422 },
+  // The widget's bundle and its demo host page (no key in the URL: a page that says how to set one).
+  '/widget.js': { url: '/widget.js', status: 200 },
+  '/widget/demo': { url: '/widget/demo', status: 200 },
   '/openapi.json': { url: '/openapi.json', status: 200 },
   '/docs': { url: '/docs', status: 200 },
   '/docs/': { url: '/docs/', status: 200 },
@@ -177,6 +180,8 @@ describe('T6: the unauthenticated surface', () => {
         'GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream',
         [{ APIKeyHeader: [] }, { StreamToken: [] }, { VisitorToken: [] }],
       ],
+      // The widget's Stop: a visitor cancels a run of their own thread.
+      ['POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel', visitor],
       ['POST /api/v1/widget/identify', visitor],
       ['POST /api/v1/feedback/chat', visitor],
     ]);

@@ -35,6 +35,7 @@ const VISITOR_OPERATIONS = [
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages',
   'POST /api/v1/chat/{agent_id}/threads/{thread_id}/messages/stream',
   'GET /api/v1/chat/{agent_id}/threads/{thread_id}/stream',
+  'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel',
   'POST /api/v1/feedback/chat',
   'POST /api/v1/widget/identify',
 ];
@@ -206,6 +207,8 @@ describe('the widget isolation matrix', () => {
     const visitorOperations = operations.filter((operation) => isVisitorOperation(operation, spec));
     const owner: Record<string, number> = {
       'POST /api/v1/widget/identify': 403,
+      // The run in the path is another thread's (the staff thread's): unknown in this one.
+      'POST /api/v1/chat/{agent_id}/threads/{thread_id}/runs/{run_id}/cancel': 404,
     };
     const actual: unknown[] = [];
     const expected: unknown[] = [];

@@ -58,6 +58,7 @@ describe('minting a session', () => {
     expect(session).toEqual({
       token: expect.any(String),
       anon_user_id: expect.stringMatching(UUID_PATTERN),
+      agent_id: agentId,
       expires_at: new Date(Math.floor(now / 1000) * 1000 + TTL * 1000).toISOString(),
     });
     expect(decodeProtectedHeader(session.token)).toEqual({ alg: 'HS256', typ: 'JWT' });

@@ -115,7 +115,8 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
   });
 
   app.post('/api/v1/chat/:agent_id/threads/:thread_id/runs/:run_id/cancel', {
-    config: { scope: 'write' },
+    // A widget visitor may stop a reply in their own thread (the widget's Stop button).
+    config: { scope: 'write', anonymous: true },
     schema: {
       tags,
       operationId: 'cancelRun',

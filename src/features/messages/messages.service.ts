@@ -86,6 +86,13 @@ export class MessagesService {
   async cancel(
     input: ThreadScope & { runId: string },
   ): Promise<{ run_id: string; status: string; message_id: string }> {
+    // A visitor (the widget's Stop) cancels runs of their own threads only; any other thread is unknown to them.
+    if (input.visitor) {
+      const { organizationId, agentId, threadId: id, visitor } = input;
+      if (!(await this.dependencies.store.threads.get({ organizationId, agentId, id, visitor }))) {
+        throw new AppError('thread_not_found');
+      }
+    }
     const execution = await this.dependencies.store.runs.get({ organizationId: input.organizationId, id: input.runId });
     const belongs = execution && execution.agent_id === input.agentId && execution.thread_id === input.threadId;
     if (!belongs) throw new AppError('run_not_found');

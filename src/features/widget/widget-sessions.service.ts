@@ -9,6 +9,8 @@ import { parsePublishableKeyId, publishableKeyMatches } from './widget-secrets.j
 export interface WidgetSession {
   token: string;
   anon_user_id: string;
+  /** The key's agent: the `{agent_id}` of the chat routes the visitor calls. */
+  agent_id: string;
   expires_at: string;
 }
 
@@ -109,7 +111,12 @@ export class WidgetSessionsService {
       generation: input.generation,
       origin: input.origin,
     });
-    return { token, anon_user_id: input.anonymousUserId, expires_at: expiresAt.toISOString() };
+    return {
+      token,
+      anon_user_id: input.anonymousUserId,
+      agent_id: input.credential.agent_id,
+      expires_at: expiresAt.toISOString(),
+    };
   }
 
   /** The active key a publishable key names; one 401 for malformed, unknown and revoked keys. */

@@ -73,6 +73,10 @@ export const WidgetSession = Type.Object(
   {
     token: Type.String({ description: 'The visitor token: send it as `Authorization: Bearer <token>`.' }),
     anon_user_id: Uuid,
+    agent_id: Type.String({
+      format: 'uuid',
+      description: 'The agent the widget key is bound to: the `{agent_id}` of the chat routes the visitor calls.',
+    }),
     expires_at: DateTime,
   },
   { $id: 'WidgetSession', additionalProperties: false, description: 'A widget visitor’s session (docs/widget.md).' },
