@@ -1931,6 +1931,11 @@ export interface components {
       token: string;
       /** Format: uuid */
       anon_user_id: string;
+      /**
+       * Format: uuid
+       * @description The agent the widget key is bound to: the `{agent_id}` of the chat routes the visitor calls.
+       */
+      agent_id: string;
       /** Format: date-time */
       expires_at: string;
     };
