@@ -25,8 +25,9 @@ import { SseRegistry } from './http/sse-registry.js';
 import { createPricingTable } from './models/pricing.js';
 import { createModelRegistry, type ModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
-import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
-import { MemoryLiveBus } from './runtime/live-bus.js';
+import type { LiveBus } from './runtime/live-bus.js';
+import { createLiveLayer, type LiveLayer } from './runtime/live-layer.js';
+import type { RemoteCancel } from './runtime/remote-cancel.js';
 import { AgentRuntime } from './runtime/run-agent.js';
 import type { RuntimeDependencies } from './runtime/run-types.js';
 import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
@@ -104,7 +105,8 @@ export interface ParleyApp {
   runtime: AgentRuntime;
   /** This process's heartbeat and its watch over the others; `serve` starts and stops it. */
   liveness: ProcessLiveness;
-  bus: MemoryLiveBus;
+  /** Live events of threads: this process's memory, or Redis with `REDIS_URL` (docs/streaming.md). */
+  bus: LiveBus;
   sse: SseRegistry;
   /** The job queue's worker in this process (`parley worker` runs only this). */
   jobs: Jobs;
@@ -154,8 +156,11 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
   const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks } = createRuntime(runtimeInput);
-  const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
+  const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks, remoteCancel, live } =
+    createRuntime(runtimeInput);
+  // After the runs: their last events go out before the live layer's connections close.
+  app.addHook('onClose', () => live.close());
+  const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId, remoteCancel });
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
   registerErrorHandling(app);
@@ -256,18 +261,21 @@ function createRuntime(input: {
   logger: FastifyBaseLogger;
   tools: ToolResolver;
 }): {
-  bus: MemoryLiveBus;
+  bus: LiveBus;
   eventLog: ThreadEventLog;
   runtime: AgentRuntime;
   runtimeDependencies: RuntimeDependencies;
   liveness: ProcessLiveness;
   jobs: Jobs;
   webhooks: WebhookPublisher;
+  remoteCancel: RemoteCancel | null;
+  live: LiveLayer;
 } {
   const { dependencies, clock, generateId, logger } = input;
   const { config, store } = dependencies;
-  const bus = new MemoryLiveBus();
-  const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
+  const live = createLiveLayer(config.live, logger);
+  const { bus } = live;
+  const eventLog = new ThreadEventLog({ store, bus, deltas: live.deltas, degradedPollMs: config.live.degradedPollMs });
   const identity = new BootId(generateId);
   // The webhook outbox wakes the worker made below, after the runtime that publishes through it.
   const webhooks = createWebhookPublisher({ config, generateId, jobs: () => jobs });
@@ -296,7 +304,8 @@ function createRuntime(input: {
     ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
-  return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks };
+  const remoteCancel = live.remoteCancel((run) => runtime.cancel(run));
+  return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks, remoteCancel, live };
 }
 
 /**
