@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type LiveConfig } from '../../src/config.js';
-import type { ParleyApp } from '../../src/app.js';
 import { BUILTIN_TOOLS } from '../../src/tools/builtin/index.js';
 import type { Tool } from '../../src/tools/tool.js';
 import { gatedModel } from '../fixtures/gated-model.js';
 import { callTools, growingRegistry, say } from '../fixtures/scripted-model.js';
 import { createTestContext, createThreadRef, type TestContext, type TestPeer } from '../helpers/harness.js';
+import { REDIS_URL, WAIT_MS, expectOrderedWithoutGaps, ids, liveConfig, liveOn } from '../helpers/live-redis.js';
 import {
   SseConnection,
   frames,
   httpJson,
-  idParts,
   isDelta,
   pollUntil,
   storedExecution,
@@ -28,33 +26,6 @@ import {
  * (503 `run_unreachable` when no process answers), and an approval decided on B goes on to the
  * end in A's stream.
  */
-
-export const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** How long a connection may take to come up on a loaded machine (what is awaited is an event). */
-export const WAIT_MS = 20_000;
-
-/** The whole live configuration of one app: Redis at `url`, this deployment's `keyPrefix`. */
-export function liveConfig(url: string, keyPrefix: string): LiveConfig {
-  return { ...loadConfig({}).live, redisUrl: url, keyPrefix, timeoutMs: 5000, degradedPollMs: 50, cancelWaitMs: 2000 };
-}
-
-/** Until its subscriber is connected a follower would start degraded: waits for it. */
-export async function liveOn(parley: ParleyApp): Promise<void> {
-  await pollUntil(() => (parley.bus.live ? true : undefined), { timeoutMs: WAIT_MS, what: 'the live layer' });
-}
-
-export const ids = (events: SseEvent[]) => events.map((event) => event.id);
-
-/** Ids increase strictly (no duplicate) and durable sequence numbers have no gap. */
-export function expectOrderedWithoutGaps(events: SseEvent[]): void {
-  const parts = events.map((event) => idParts(event.id));
-  for (let index = 1; index < parts.length; index++) {
-    const [seq, delta] = parts[index]!;
-    const [lastSeq, lastDelta] = parts[index - 1]!;
-    expect(seq > lastSeq || (seq === lastSeq && delta > lastDelta), `${events[index]!.id} after ${events[index - 1]!.id}`).toBe(true);
-    if (delta === 0) expect(seq, `durable ${events[index]!.id} after ${events[index - 1]!.id}`).toBe(lastSeq + 1);
-  }
-}
 
 const transfers: unknown[] = [];
 const wireMoney: Tool = {
@@ -179,16 +150,27 @@ describe('a run on process A', () => {
   });
 
   it('waiting for approval, is approved on B and goes on to the end in A’s stream', async () => {
-    const model = models.script([callTools({ name: 'wire_money', input: { amount: 25 }, id: 'call_wire' }), say('Sent 25.')]);
-    const run = await createThreadRef(context, { base: baseA, configuration: { model: model.id, tools: ['wire_money'] } });
+    const model = models.script([
+      callTools({ name: 'wire_money', input: { amount: 25 }, id: 'call_wire' }),
+      say('Sent 25.'),
+    ]);
+    const run = await createThreadRef(context, {
+      base: baseA,
+      configuration: { model: model.id, tools: ['wire_money'] },
+    });
     const asker = await ask(run, 'Pay 25');
     const head = await asker.readUntil((event) => event.event === 'tool-approval-request');
     const runId = runIdOf(head);
-    await pollUntil(() => (context.parley.runtime.activeRunCount === 0 ? true : undefined), { what: 'the run to wait' });
+    await pollUntil(() => (context.parley.runtime.activeRunCount === 0 ? true : undefined), {
+      what: 'the run to wait',
+    });
 
     const path = `${threadPath(run)}/runs/${runId}/tool-calls/call_wire/approve`;
     const approved = await httpJson(baseB, run.key, 'POST', path, {});
-    expect({ status: approved.status, decision: approved.body.decision }).toEqual({ status: 200, decision: 'approved' });
+    expect({ status: approved.status, decision: approved.body.decision }).toEqual({
+      status: 200,
+      decision: 'approved',
+    });
     const tail = await asker.readUntil(runEnd);
     expect(tail.find((event) => event.event === 'tool-call-end')!.data).toMatchObject({
       tool_call_id: 'call_wire',
