@@ -142,7 +142,9 @@ export async function createTestContext(
   const build = (
     appStore: Store,
     appLogStream: NodeJS.WritableStream,
-    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs' | 'live'>> = {},
+    overrides: Partial<
+      Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs' | 'live'>
+    > = {},
   ) =>
     createApp({
       config: {
