@@ -117,7 +117,11 @@ export class RedisLiveConnections {
       return;
     }
     if (this.#subscriber.status !== 'ready' || this.#closed) return;
-    for (const channel of channels) this.#confirmed.set(channel, Promise.resolve());
+    for (const channel of channels) {
+      // Left meanwhile (while not live, so not unsubscribed then): unsubscribed now.
+      if (this.#handlers.has(channel)) this.#confirmed.set(channel, Promise.resolve());
+      else this.#subscriber.unsubscribe(channel).catch(() => undefined);
+    }
     // Channels listened to meanwhile were not in the list: subscribed now.
     for (const channel of this.#handlers.keys())
       if (!this.#confirmed.has(channel)) this.#confirmed.set(channel, this.#subscribe([channel]));
