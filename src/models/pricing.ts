@@ -21,6 +21,16 @@ const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
   'anthropic:claude-opus-4-1': { input: 15, output: 75 },
 };
 
+/** The exact model ids the price table names (built-in and `MODEL_PRICING`), wildcards left out. */
+export function pricedModelIds(overrides: PricingOverrides = {}): string[] {
+  const ids = new Set(Object.keys(BUILT_IN_PRICES));
+  for (const [modelId, price] of Object.entries(overrides)) {
+    if (price === null) ids.delete(modelId);
+    else ids.add(modelId);
+  }
+  return [...ids].filter((id) => !id.endsWith('*')).sort();
+}
+
 export interface PricingTable {
   /** The model's price, or null when neither the built-in table nor the operator's names it. */
   priceOf(modelId: string): ModelPrice | null;

@@ -131,6 +131,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   'DELETE /api/v1/agents/{agent_id}': { owner: 204, notFound: 'agent_not_found' },
   'GET /api/v1/templates': { owner: 200 },
+  'GET /api/v1/models': { owner: 200 },
   'DELETE /api/v1/chat/clear-all-chats': { owner: 200, notFound: 'agent_not_found' },
   'GET /api/v1/chat/{agent_id}/threads': { owner: 200, notFound: 'agent_not_found' },
   'POST /api/v1/chat/{agent_id}/threads': {

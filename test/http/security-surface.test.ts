@@ -71,6 +71,10 @@ const PUBLIC_ROUTES: Record<string, { url: string; status: number }> = {
   '/docs/static/index.html': { url: '/docs/static/index.html', status: 302 },
   '/docs/static/swagger-initializer.js': { url: '/docs/static/swagger-initializer.js', status: 200 },
   '/docs/*': { url: '/docs/static/swagger-ui.css', status: 200 },
+  // Parley Studio's static files (docs/studio.md): no data, only the page that asks for a key.
+  '/studio': { url: '/studio', status: 302 },
+  '/studio/': { url: '/studio/', status: 200 },
+  '/studio/*': { url: '/studio/agents', status: 200 },
 };
 
 const MANGLED_PATHS = [
