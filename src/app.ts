@@ -3,36 +3,28 @@ import { createTools } from './app-tools.js';
 import { createKnowledge, createKnowledgeBase } from './app-knowledge.js';
 import { registerAccess, registerBrowserCredentialRoutes } from './app-access.js';
 import { registerAgentFamilies } from './app-agents.js';
-import { createJobs, type Jobs } from './app-jobs.js';
+import type { Jobs } from './app-jobs.js';
+import { createRuntime } from './app-runtime.js';
 import { registerFlows } from './app-flows.js';
 import { closeGracefully } from './app-shutdown.js';
-import { createWebhookPublisher, registerWebhooks } from './app-webhooks.js';
+import { registerWebhooks } from './app-webhooks.js';
 import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { registerAgUiRoutes } from './features/ag-ui/ag-ui.routes.js';
 import { AgUiService } from './features/ag-ui/ag-ui.service.js';
 import { registerMessageRoutes } from './features/messages/messages.routes.js';
-import { MessagesService } from './features/messages/messages.service.js';
 import { SseRegistry } from './http/sse-registry.js';
-import { createPricingTable } from './models/pricing.js';
-import { createModelRegistry, type ModelRegistry } from './models/registry.js';
-import { ThreadEventLog } from './runtime/event-log.js';
-import { MemoryDeltaBuffer } from './runtime/delta-buffer.js';
-import { MemoryLiveBus } from './runtime/live-bus.js';
-import { AgentRuntime } from './runtime/run-agent.js';
+import type { ModelRegistry } from './models/registry.js';
+import type { ThreadEventLog } from './runtime/event-log.js';
+import type { LiveBus } from './runtime/live-bus.js';
+import type { AgentRuntime } from './runtime/run-agent.js';
 import type { RuntimeDependencies } from './runtime/run-types.js';
-import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
+import type { ProcessLiveness } from './runtime/process-liveness.js';
 import type { Tool } from './tools/tool.js';
-import type { ToolResolver } from './tools/tool-resolver.js';
 import { AppError } from './errors.js';
 import { AgentsService } from './features/agents/agents.service.js';
 import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
@@ -104,7 +96,8 @@ export interface ParleyApp {
   runtime: AgentRuntime;
   /** This process's heartbeat and its watch over the others; `serve` starts and stops it. */
   liveness: ProcessLiveness;
-  bus: MemoryLiveBus;
+  /** Live events of threads: this process's memory, or Redis with `REDIS_URL` (docs/streaming.md). */
+  bus: LiveBus;
   sse: SseRegistry;
   /** The job queue's worker in this process (`parley worker` runs only this). */
   jobs: Jobs;
@@ -153,9 +146,9 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
-  const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
-  const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks } = createRuntime(runtimeInput);
-  const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
+  const runtimeInput = { app, dependencies, clock, generateId, logger: app.log, tools: resolver };
+  const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks, messages } =
+    createRuntime(runtimeInput);
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
   registerErrorHandling(app);
@@ -246,57 +239,6 @@ function registerToolFamilies(
   registerToolRoutes(app, { tools: input.tools, imports: input.imports, idempotency: input.idempotency });
   registerMcpRoutes(app, { mcp: input.mcp, idempotency: input.idempotency });
   registerMcpOAuthRoutes(app, { oauth: input.mcpOAuth });
-}
-
-/** The agent runtime with its event log and bus, the process's heartbeat watch over it, and the job worker. */
-function createRuntime(input: {
-  dependencies: AppDependencies;
-  clock: Clock;
-  generateId: IdGenerator;
-  logger: FastifyBaseLogger;
-  tools: ToolResolver;
-}): {
-  bus: MemoryLiveBus;
-  eventLog: ThreadEventLog;
-  runtime: AgentRuntime;
-  runtimeDependencies: RuntimeDependencies;
-  liveness: ProcessLiveness;
-  jobs: Jobs;
-  webhooks: WebhookPublisher;
-} {
-  const { dependencies, clock, generateId, logger } = input;
-  const { config, store } = dependencies;
-  const bus = new MemoryLiveBus();
-  const eventLog = new ThreadEventLog({ store, bus, deltas: new MemoryDeltaBuffer() });
-  const identity = new BootId(generateId);
-  // The webhook outbox wakes the worker made below, after the runtime that publishes through it.
-  const webhooks = createWebhookPublisher({ config, generateId, jobs: () => jobs });
-  const runtimeDependencies: RuntimeDependencies = {
-    store,
-    process: identity,
-    eventLog,
-    models: dependencies.models ?? createModelRegistry(config.models),
-    pricing: createPricingTable(config.pricing),
-    tools: input.tools,
-    clock,
-    newId: generateId,
-    config: config.runtime,
-    logger,
-    webhooks,
-  };
-  const runtime = new AgentRuntime(runtimeDependencies);
-  const heartbeatMs = config.runtime.processHeartbeatMs;
-  const liveness = new ProcessLiveness({
-    store,
-    identity,
-    recovery: runtime,
-    clock,
-    heartbeatMs,
-    logger,
-    ...(dependencies.elapsedMs ? { elapsedMs: dependencies.elapsedMs } : {}),
-  });
-  const jobs = createJobs({ config, store, clock, generateId, log: logger });
-  return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks };
 }
 
 /**

@@ -54,7 +54,7 @@ export function readRateLimitsConfig(environment: Environment): RateLimitsConfig
 }
 
 /** `redis://` or `rediss://` (TLS); the value is never repeated in an error: it may hold a password. */
-function readRedisUrl(environment: Environment): string | undefined {
+export function readRedisUrl(environment: Environment): string | undefined {
   const url = readOptional(environment, 'REDIS_URL');
   if (url === undefined) return undefined;
   if (!/^rediss?:\/\/[^/]/.test(url)) throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');

@@ -9,6 +9,7 @@ import { readWebhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { readRateLimitsConfig, type RateLimitsConfig } from './config-rate-limits.js';
+import { readLiveConfig, type LiveConfig } from './config-live.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -109,11 +110,14 @@ export interface Config {
   readonly rateLimits: RateLimitsConfig;
   /** Signed webhooks: retries, timeouts, secret rotation overlap (config-webhooks.ts, docs/webhooks.md). */
   readonly webhooks: WebhooksConfig;
+  /** The live layer: in memory, or shared by every process through Redis (config-live.ts). */
+  readonly live: LiveConfig;
 }
 
 export { ConfigError } from './config-values.js';
 export type { McpConfig } from './config-mcp.js';
 export type { RateLimitsConfig } from './config-rate-limits.js';
+export type { LiveConfig } from './config-live.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -192,6 +196,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     pricing: readPricingOverrides(environment),
     rateLimits: readRateLimitsConfig(environment),
     webhooks: readWebhooksConfig(environment),
+    live: readLiveConfig(environment),
   });
 }
 

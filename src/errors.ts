@@ -62,6 +62,10 @@ export const ERROR_CODES = {
   model_not_configured: { status: 400, message: 'The agent’s model is not configured on this server.' },
   thread_busy: { status: 409, message: 'A reply is already being generated in this thread.' },
   run_not_active: { status: 409, message: 'The run has already ended.' },
+  run_unreachable: {
+    status: 503,
+    message: 'The run is still running on a server process that cannot be reached; try again shortly.',
+  },
   tool_call_not_found: { status: 404, message: 'Tool call not found.' },
   tool_call_already_decided: { status: 409, message: 'This tool call was already approved or rejected.' },
   tool_approval_expired: {

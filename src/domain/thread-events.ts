@@ -34,6 +34,11 @@ export interface ThreadEventData {
    * (docs/feedback.md).
    */
   'feedback-created': { message_id: string; revoked: boolean; feedback: MessageFeedbackSimple };
+  /**
+   * Not in the log: a stream's own notice that live events stopped coming (`degraded`: Redis is
+   * unreachable, stored events come every so often) or come again (`live`). docs/streaming.md.
+   */
+  'live-status': { state: 'live' | 'degraded' };
 }
 
 export interface ToolCallEventKey {
@@ -58,7 +63,7 @@ export interface RunError {
 }
 
 export type ThreadEventType = keyof ThreadEventData;
-export type DurableEventType = Exclude<ThreadEventType, 'text-delta'>;
+export type DurableEventType = Exclude<ThreadEventType, 'text-delta' | 'live-status'>;
 
 /** One event of the given types, before it has a place in the log. */
 export type ThreadEventOf<K extends ThreadEventType> = { [T in K]: { type: T; data: ThreadEventData[T] } }[K];

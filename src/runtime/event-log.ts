@@ -3,15 +3,12 @@ import type { NewThreadEvent, RunEndEvent, TextDelta, ThreadEvent } from '../dom
 import type { Store, StoreWriters, WriteOptions } from '../storage/store.js';
 import type { DeltaBuffer } from './delta-buffer.js';
 import { compareEventIds, type EventId } from './event-id.js';
+import { FollowerQueue } from './follower-queue.js';
 import type { LiveBus, LiveEvent } from './live-bus.js';
 
 const REPLAY_PAGE = 500;
-/**
- * Live events one follower may have waiting while its replay is held back by its client. Events
- * are shared by every follower of a thread: a queued one costs a reference (8 bytes) and keeps it
- * alive. 10,000 is a long reply's worth of deltas.
- */
-const MAX_QUEUED_EVENTS = 10_000;
+/** While the bus is not live (Redis unreachable), followers read the store this often by default. */
+const DEGRADED_POLL_MS = 1000;
 
 export interface FollowInput {
   organizationId: string;
@@ -25,39 +22,6 @@ export interface FollowInput {
 /** Who reads the events: null while it takes more, else a promise that settles when it does. */
 export interface FollowConsumer {
   whenWritable(): Promise<void> | null;
-}
-
-/** The live events a follower has been handed by the bus and not yet taken, bounded. */
-class FollowerQueue {
-  readonly #events: LiveEvent[] = [];
-  #wake: (() => void) | null = null;
-  /** Past `MAX_QUEUED_EVENTS`: the queue is emptied and takes nothing more. */
-  overflowed = false;
-
-  push(event: LiveEvent): void {
-    if (this.overflowed) return;
-    this.#events.push(event);
-    if (this.#events.length > MAX_QUEUED_EVENTS) {
-      this.overflowed = true;
-      this.#events.length = 0;
-    }
-    this.wake();
-  }
-
-  shift(): LiveEvent | undefined {
-    return this.#events.shift();
-  }
-
-  /** Settles at the next push or `wake`. */
-  next(): Promise<void> {
-    return new Promise<void>((resolve) => (this.#wake = resolve));
-  }
-
-  wake(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
 }
 
 /** A write unit that may append to thread logs: what `ThreadEventLog.write` hands its unit. */
@@ -84,7 +48,15 @@ export interface EventUnit {
  * `message-end` event.
  */
 export class ThreadEventLog {
-  constructor(private readonly dependencies: { store: Store; bus: LiveBus; deltas: DeltaBuffer }) {}
+  constructor(
+    private readonly dependencies: {
+      store: Store;
+      bus: LiveBus;
+      deltas: DeltaBuffer;
+      /** While the bus is not live, how often followers read the store; DEGRADED_POLL_MS when absent. */
+      degradedPollMs?: number;
+    },
+  ) {}
 
   /** Runs `unit` in one transaction (see `Store.write`), then publishes what it appended. */
   async write<T>(unit: (unit: EventUnit) => Promise<T>, options?: WriteOptions<T>): Promise<T> {
@@ -126,35 +98,81 @@ export class ThreadEventLog {
    * live ones as they come, each exactly once and in order, until `signal` aborts. `consumer`
    * paces the replay of stored events: its `whenWritable` returns null while it takes more, or a
    * promise that settles when it does. Live events wait in a queue meanwhile; a consumer held back
-   * so long that more than `MAX_QUEUED_EVENTS` pile up there ends with `slow_consumer` (it can
+   * so long that more than `MAX_QUEUED_EVENTS` (follower-queue.ts) pile up there ends with `slow_consumer` (it can
    * resume).
    */
   async *follow(input: FollowInput): AsyncGenerator<LiveEvent> {
+    const { bus } = this.dependencies;
     const queue = new FollowerQueue();
     // Subscribe first, then read the store: an event is then either stored, queued, or both.
-    const unsubscribe = this.dependencies.bus.subscribe(input.threadId, (event) => queue.push(event));
+    const unsubscribe = bus.subscribe(input.threadId, (event) => queue.push(event));
+    // Each change of the bus's state (Redis lost or back) counts, however quickly it flips back.
+    let changes = 0;
+    const unwatch = bus.watch(() => {
+      changes += 1;
+      queue.wake();
+    });
     const onAbort = () => queue.wake();
     input.signal.addEventListener('abort', onAbort);
     try {
+      let seen = changes;
+      let live = await this.#subscribed(input.threadId);
       let last = input.after;
-      for await (const event of this.#replay(input, queue)) {
-        yield event;
-        last = event.id;
-      }
+      if (!live) yield liveStatus('degraded', last);
       while (!input.signal.aborted) {
-        if (queue.overflowed) throw new AppError('slow_consumer');
-        const event = queue.shift();
-        if (event === undefined) {
-          await queue.next();
-        } else if (compareEventIds(event.id, last) > 0) {
+        for await (const event of this.#replay({ ...input, after: last }, queue)) {
           yield event;
           last = event.id;
         }
+        if (live) {
+          for await (const event of this.#drain(input, queue, last, () => changes !== seen)) {
+            yield event;
+            last = event.id;
+          }
+        } else await this.#poll(queue);
+        if (changes === seen || input.signal.aborted) continue;
+        // The bus went away or came back: from here the replay reads what the live path missed.
+        seen = changes;
+        const now = await this.#subscribed(input.threadId);
+        if (now !== live) yield liveStatus(now ? 'live' : 'degraded', last);
+        live = now;
       }
     } finally {
       input.signal.removeEventListener('abort', onAbort);
+      unwatch();
       unsubscribe();
     }
+  }
+
+  /** The queued live events after `last`, as they come, until `changed` or the follower leaves. */
+  async *#drain(input: FollowInput, queue: FollowerQueue, after: EventId, changed: () => boolean) {
+    let last = after;
+    while (!input.signal.aborted && !changed()) {
+      if (queue.overflowed) throw new AppError('slow_consumer');
+      const event = queue.shift();
+      if (event === undefined) {
+        await queue.next();
+      } else if (compareEventIds(event.id, last) > 0) {
+        yield event;
+        last = event.id;
+      }
+    }
+  }
+
+  /** Waits for the thread's subscription to carry events; whether the bus is live. */
+  async #subscribed(threadId: string): Promise<boolean> {
+    const { bus } = this.dependencies;
+    const ready = bus.subscribed(threadId);
+    if (ready !== null) await ready;
+    return bus.live;
+  }
+
+  /** While the bus is not live: the next read of the store is after this wait (or a change). */
+  async #poll(queue: FollowerQueue): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const pollMs = this.dependencies.degradedPollMs ?? DEGRADED_POLL_MS;
+    await Promise.race([queue.next(), new Promise((resolve) => (timer = setTimeout(resolve, pollMs)))]);
+    clearTimeout(timer);
   }
 
   /**
@@ -209,4 +227,9 @@ export class ThreadEventLog {
       this.dependencies.bus.publish(threadId, { ...event, id: { seq, delta: 0 } });
     }
   }
+}
+
+/** A stream's notice that live events stopped or came back; at the position it was sent (not stored). */
+function liveStatus(state: 'live' | 'degraded', at: EventId): LiveEvent {
+  return { id: at, type: 'live-status', data: { state } };
 }

@@ -11,10 +11,33 @@ export type LiveEvent = ThreadEventOf<ThreadEventType> & { id: EventId };
 export interface LiveBus {
   publish(threadId: string, event: LiveEvent): void;
   subscribe(threadId: string, listener: (event: LiveEvent) => void): () => void;
+  /**
+   * Settles once events published from now on reach the thread's subscribers — null when they
+   * already do (memory), or cannot (not `live`). A follower awaits it before reading the store.
+   */
+  subscribed(threadId: string): Promise<void> | null;
+  /**
+   * False while the bus cannot carry events (Redis unreachable): followers then read the stored
+   * log every so often. Memory is always live.
+   */
+  readonly live: boolean;
+  /** Calls `watcher` at each change of `live`; returns the way to stop. */
+  watch(watcher: () => void): () => void;
+  /** Open subscriptions, for diagnostics and tests. */
+  readonly subscriberCount: number;
 }
 
 export class MemoryLiveBus implements LiveBus {
   readonly #listeners = new Map<string, Set<(event: LiveEvent) => void>>();
+  readonly live = true;
+
+  subscribed(): null {
+    return null;
+  }
+
+  watch(): () => void {
+    return () => undefined;
+  }
 
   publish(threadId: string, event: LiveEvent): void {
     const listeners = this.#listeners.get(threadId);

@@ -16,6 +16,7 @@ import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { WidgetConfig } from '../../src/config-widget.js';
 import type { PricingOverrides } from '../../src/config-pricing.js';
 import type { JobsConfig } from '../../src/config-jobs.js';
+import type { LiveConfig } from '../../src/config-live.js';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -50,7 +51,7 @@ export interface TestContext {
    * database — but for the fields of `overrides` (e.g. another `secretKey`).
    */
   peer(
-    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs'>>,
+    overrides?: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs' | 'live'>>,
   ): Promise<TestPeer>;
   close(): Promise<void>;
 }
@@ -125,6 +126,8 @@ export async function createTestContext(
     webhooks?: Partial<WebhooksConfig>;
     /** The job queue's settings over the defaults (e.g. a short `pollMs`, `workerConcurrency: 1`). */
     jobs?: Partial<JobsConfig>;
+    /** The live layer's settings over the defaults (e.g. `redisUrl` and a fresh `keyPrefix`). */
+    live?: Partial<LiveConfig>;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -139,7 +142,9 @@ export async function createTestContext(
   const build = (
     appStore: Store,
     appLogStream: NodeJS.WritableStream,
-    overrides: Partial<Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs'>> = {},
+    overrides: Partial<
+      Pick<Config, 'secretKey' | 'retiredSecretKeys' | 'secretKeyFile' | 'mcp' | 'jobs' | 'live'>
+    > = {},
   ) =>
     createApp({
       config: {
@@ -164,6 +169,7 @@ export async function createTestContext(
         rateLimits: { ...defaults.rateLimits, perKeyPerMinute: 0, perOrganizationPerMinute: 0, ...options.rateLimits },
         webhooks: { ...defaults.webhooks, ...options.webhooks },
         jobs: { ...defaults.jobs, ...options.jobs },
+        live: { ...defaults.live, ...options.live },
         ...overrides,
       },
       store: appStore,

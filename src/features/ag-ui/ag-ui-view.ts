@@ -27,7 +27,8 @@ export type AgUiEvent =
       usage: AgUiTokenUsage[];
     }
   | { type: 'RUN_ERROR'; message: string; code: string; metadata?: { parley: ThreadEventData['run-error'] } }
-  | { type: 'CUSTOM'; name: 'parley.tool-approval-request'; value: ThreadEventData['tool-approval-request'] };
+  | { type: 'CUSTOM'; name: 'parley.tool-approval-request'; value: ThreadEventData['tool-approval-request'] }
+  | { type: 'CUSTOM'; name: 'parley.live-status'; value: ThreadEventData['live-status'] };
 
 export interface AgUiTokenUsage {
   model?: string;
@@ -95,6 +96,9 @@ export function createAgUiView(scope: AgUiRunScope): AgUiView {
       // Not part of a run's conversation in AG-UI.
       case 'feedback-created':
         return [];
+      // The stream's own notice (Redis away or back: docs/streaming.md), as a CUSTOM event.
+      case 'live-status':
+        return [{ type: 'CUSTOM', name: 'parley.live-status', value: event.data }];
       case 'run-end':
         return [...closeOpenMessage(), runFinished(scope, event.data)];
       case 'run-error':

@@ -123,7 +123,7 @@ function registerRunRoutes(app: TypedApp, dependencies: MessageRoutesDependencie
       summary: 'Cancel a running reply, or one waiting for tool approvals',
       'x-parley-extension': true,
       params: RunParams,
-      response: { 200: Type.Ref(RunCancelled), ...errorResponses(404, 409) },
+      response: { 200: Type.Ref(RunCancelled), ...errorResponses(404, 409, 503) },
     },
     handler: (request) => messages.cancel({ ...scopeOf(request), runId: request.params.run_id }),
   });

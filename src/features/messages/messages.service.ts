@@ -4,6 +4,7 @@ import type { ChatMessage, JsonObject } from '../../domain/models.js';
 import { formatEventId, type EventId } from '../../runtime/event-id.js';
 import type { FollowConsumer, ThreadEventLog } from '../../runtime/event-log.js';
 import type { LiveEvent } from '../../runtime/live-bus.js';
+import type { RemoteCancel } from '../../runtime/remote-cancel.js';
 import { newMessageOf } from '../../domain/runs.js';
 import type { AgentRuntime, StartedRun } from '../../runtime/run-agent.js';
 import type { ToolCallDecision } from '../../runtime/approval-decisions.js';
@@ -43,6 +44,8 @@ export class MessagesService {
       eventLog: ThreadEventLog;
       clock: Clock;
       newId: IdGenerator;
+      /** Reaches a run another process owns (with `REDIS_URL`); null: a run is here or nowhere. */
+      remoteCancel?: RemoteCancel | null;
     },
   ) {}
 
@@ -102,9 +105,23 @@ export class MessagesService {
     const cancelled =
       execution.status === 'pending'
         ? await runtime.cancelWaiting(input)
-        : execution.status === 'running' && runtime.cancel(input);
+        : execution.status === 'running' && (runtime.cancel(input) || (await this.#cancelElsewhere(input)));
     if (!cancelled) throw new AppError('run_not_active');
     return { run_id: input.runId, status: 'cancelling', message_id: execution.message_id };
+  }
+
+  /**
+   * A running run that is not on this process: asks the process that owns it (over Redis). No
+   * answer while the run is still stored as running is a 503 `run_unreachable`: its process is
+   * gone (its runs are failed once its heartbeat is missed) or Redis cannot be reached.
+   */
+  async #cancelElsewhere(input: ThreadScope & { runId: string }): Promise<boolean> {
+    const { remoteCancel, store } = this.dependencies;
+    if (!remoteCancel) return false;
+    if ((await remoteCancel.cancel(input)) === 'cancelled') return true;
+    const now = await store.runs.get({ organizationId: input.organizationId, id: input.runId });
+    if (now?.status === 'running') throw new AppError('run_unreachable');
+    return false;
   }
 
   /** Approves or rejects a call a run of this thread waits on (see AgentRuntime.decideToolCall). */

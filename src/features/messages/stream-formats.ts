@@ -44,7 +44,10 @@ export const STREAM_VIEWS: Readonly<Record<StreamFormat, StreamView>> = {
  * listens to `onmessage` (or one that ignores event names) still tells events apart.
  */
 export function toParleyMessage(event: LiveEvent): SseMessage {
-  return { id: formatEventId(event.id), event: event.type, data: typedJson(event.type, event.data) };
+  const data = typedJson(event.type, event.data);
+  // A stream's own notice is no place in the log: without an id, a client's Last-Event-ID stays.
+  if (event.type === 'live-status') return { event: event.type, data };
+  return { id: formatEventId(event.id), event: event.type, data };
 }
 
 /** `{"type":<type>, …data}` without copying `data`: its JSON text with the type spliced in. */

@@ -98,6 +98,9 @@ export class UiMessageStreamTranslator {
         ];
       case 'message-end':
         return event.data.message.role === 'assistant' ? this.#closeText() : [];
+      // The stream's own notice (docs/streaming.md): a transient data part, kept in no message.
+      case 'live-status':
+        return [{ type: 'data-parley-live-status', data: event.data, transient: true }];
       case 'run-end':
         return [...this.#closeStep(), { type: 'finish', ...finishOf(event.data) }];
       case 'run-error':
