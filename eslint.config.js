@@ -131,6 +131,7 @@ export default tseslint.config(
         fetch: 'readonly',
         TextDecoder: 'readonly',
         AbortController: 'readonly',
+        AbortSignal: 'readonly',
       },
     },
   },

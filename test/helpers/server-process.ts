@@ -43,9 +43,12 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `parley serve` and resolves once it answers /healthz. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+/** Starts `parley serve` (on `options.port`, else a free port) and resolves once it answers /healthz. */
+export async function startServer(
+  env: Record<string, string>,
+  options: { port?: number } = {},
+): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [CLI, 'serve'], {
     // Per-key and per-organisation limits off unless the test sets them (as in the harness).
     env: {
@@ -64,7 +67,8 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // Generous: a loaded CI machine starting several servers at once can take many seconds.
+  const deadline = Date.now() + 45_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
     try {
