@@ -9,6 +9,7 @@ import { readWebhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-models.js';
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { readRateLimitsConfig, type RateLimitsConfig } from './config-rate-limits.js';
+import { readObservabilityConfig, type ObservabilityConfig } from './config-observability.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -109,11 +110,14 @@ export interface Config {
   readonly rateLimits: RateLimitsConfig;
   /** Signed webhooks: retries, timeouts, secret rotation overlap (config-webhooks.ts, docs/webhooks.md). */
   readonly webhooks: WebhooksConfig;
+  /** Metrics and traces: METRICS_TOKEN, OTEL_EXPORTER_OTLP_ENDPOINT (config-observability.ts). */
+  readonly observability: ObservabilityConfig;
 }
 
 export { ConfigError } from './config-values.js';
 export type { McpConfig } from './config-mcp.js';
 export type { RateLimitsConfig } from './config-rate-limits.js';
+export type { ObservabilityConfig } from './config-observability.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -192,6 +196,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     pricing: readPricingOverrides(environment),
     rateLimits: readRateLimitsConfig(environment),
     webhooks: readWebhooksConfig(environment),
+    observability: readObservabilityConfig(environment),
   });
 }
 
