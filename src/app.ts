@@ -6,6 +6,9 @@ import { createJobs, type Jobs } from './app-jobs.js';
 import { registerFlows } from './app-flows.js';
 import { closeGracefully } from './app-shutdown.js';
 import { createWebhookPublisher, registerWebhooks } from './app-webhooks.js';
+import { createObservability } from './app-observability.js';
+import type { Telemetry } from './observability/run-telemetry.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
@@ -15,7 +18,6 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
-import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { registerAgUiRoutes } from './features/ag-ui/ag-ui.routes.js';
 import { AgUiService } from './features/ag-ui/ag-ui.service.js';
@@ -35,7 +37,6 @@ import type { ToolResolver } from './tools/tool-resolver.js';
 import { AppError } from './errors.js';
 import { registerAgentRoutes } from './features/agents/agents.routes.js';
 import { AgentsService } from './features/agents/agents.service.js';
-import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { KeysService } from './features/keys/keys.service.js';
@@ -96,6 +97,8 @@ export interface AppDependencies {
   mcpAuthorization?: McpAuthorization;
   /** What agents' `knowledge_base_search` searches (tests pass their own port implementation). */
   knowledge?: KnowledgeSearch;
+  /** Where spans go (tests pass the SDK's InMemorySpanExporter); OTLP when configured, else none. */
+  spanExporter?: SpanExporter;
 }
 
 export interface ParleyApp {
@@ -140,6 +143,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerJsonBodyParser(app);
 
   const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
+  const { spanExporter } = dependencies;
+  const { metrics, telemetry } = createObservability({ app, config, store, clock, sse, spanExporter });
   const keys = new KeysService({
     store,
     clock,
@@ -153,15 +158,17 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const idempotency = new Idempotency({ store, clock });
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
-  const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver };
+  const runtimeInput = { dependencies, clock, generateId, logger: app.log, tools: resolver, telemetry };
   const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks } = createRuntime(runtimeInput);
   const messages = new MessagesService({ store, runtime, eventLog, clock, newId: generateId });
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
   registerErrorHandling(app);
-  const widget = registerAccess(app, { config, clock, keys, tokens, widget: { store, newId: generateId, secret } });
+  const widgetParts = { store, newId: generateId, secret };
+  const widget = registerAccess(app, { config, clock, keys, tokens, widget: widgetParts, metrics });
   await registerOpenApi(app, PARLEY_VERSION);
-  registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
+  const metricsToken = config.observability.metricsToken;
+  registerHealthRoutes(app, { store, metrics: metrics.registry, metricsToken, isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
@@ -255,6 +262,7 @@ function createRuntime(input: {
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
+  telemetry: Telemetry;
 }): {
   bus: MemoryLiveBus;
   eventLog: ThreadEventLog;
@@ -282,6 +290,7 @@ function createRuntime(input: {
     newId: generateId,
     config: config.runtime,
     logger,
+    telemetry: input.telemetry,
     webhooks,
   };
   const runtime = new AgentRuntime(runtimeDependencies);
@@ -297,22 +306,6 @@ function createRuntime(input: {
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
   return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks };
-}
-
-/**
- * The app's own metrics registry, fed by the event-loop monitor, which stops when the app closes.
- * Never prom-client's global registry: tests build many apps in one process, and two registrations
- * of one name in a registry throw. No `collectDefaultMetrics`: its event-loop lag resets per scrape
- * (see EventLoopMonitor) and its loop monitor and GC observer cannot be stopped with the app.
- */
-function createMetrics(app: FastifyInstance): Registry {
-  const registry = new Registry();
-  const eventLoop = new EventLoopMonitor(registry);
-  app.addHook('onClose', (_instance, done) => {
-    eventLoop.stop();
-    done();
-  });
-  return registry;
 }
 
 const credentialCheck = (config: Config) => ({ intervalMs: credentialCheckIntervalMs(config.authCacheTtlMs) });

@@ -29,12 +29,11 @@ export interface PoolFigures {
 
 /** Where the figures read on scrape come from; each is left out when absent. */
 export interface ScrapeSources {
-  queues?: () => Promise<QueueFigures[]>;
+  queues?: { read: () => Promise<QueueFigures[]>; now: () => Date };
   sseConnections?: () => number;
   pool?: () => PoolFigures | null;
   /** 1 when the Redis client is ready, 0 otherwise; absent when the process has no Redis client. */
   redisUp?: () => boolean;
-  now: () => Date;
 }
 
 /** HTTP latencies: from 1 ms to 10 s (a stream's whole life is not a latency and is not recorded). */
@@ -117,7 +116,7 @@ export class AppMetrics implements RuntimeMetrics {
   /** Registers the gauges read at each scrape. */
   readOnScrape(sources: ScrapeSources): void {
     const registers = [this.registry];
-    if (sources.queues) registerQueueGauges(registers, sources.queues, sources.now);
+    if (sources.queues) registerQueueGauges(registers, sources.queues.read, sources.queues.now);
     const { sseConnections, pool, redisUp } = sources;
     if (sseConnections) {
       const gauge: Gauge = new Gauge({
