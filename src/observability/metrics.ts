@@ -150,33 +150,40 @@ export class AppMetrics implements RuntimeMetrics {
 }
 
 /**
- * Depth and oldest due age per queue (job kind), from one grouped read at each scrape. A queue
- * with no queued job is not listed (its series goes stale, as Prometheus expects of a label set
- * that is gone); a queue whose jobs all wait for later has age 0.
+ * Depth and oldest due age per queue (job kind), from one grouped read at each scrape: the
+ * registry collects its metrics concurrently, so both gauges await the same read. A queue with no
+ * queued job is not listed (its series goes stale, as Prometheus expects of a label set that is
+ * gone); a queue whose jobs all wait for later has age 0.
  */
 function registerQueueGauges(registers: Registry[], queues: () => Promise<QueueFigures[]>, now: () => Date): void {
+  let reading: Promise<void> | null = null;
+  const read = () => {
+    reading ??= queues()
+      .then((figures) => {
+        depth.reset();
+        age.reset();
+        const at = now().getTime();
+        for (const figure of figures) {
+          depth.set({ queue: figure.queue }, figure.depth);
+          const waited = figure.oldestDueAt === null ? 0 : (at - Date.parse(figure.oldestDueAt)) / 1000;
+          age.set({ queue: figure.queue }, Math.max(0, waited));
+        }
+      })
+      .finally(() => (reading = null));
+    return reading;
+  };
   const depth: Gauge<'queue'> = new Gauge({
     name: 'parley_job_queue_depth',
     help: 'Queued jobs of each queue (job kind), due or not.',
     labelNames: ['queue'],
     registers,
-    collect: async () => {
-      const figures = await queues();
-      depth.reset();
-      age.reset();
-      const at = now().getTime();
-      for (const figure of figures) {
-        depth.set({ queue: figure.queue }, figure.depth);
-        const waited = figure.oldestDueAt === null ? 0 : (at - Date.parse(figure.oldestDueAt)) / 1000;
-        age.set({ queue: figure.queue }, Math.max(0, waited));
-      }
-    },
+    collect: read,
   });
-  // After the depth, whose collect sets both: a scrape reads the figures of its own query.
   const age: Gauge<'queue'> = new Gauge({
     name: 'parley_job_queue_oldest_due_age_seconds',
     help: 'How long the oldest due job of each queue has waited to be claimed.',
     labelNames: ['queue'],
     registers,
+    collect: read,
   });
 }

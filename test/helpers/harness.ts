@@ -16,6 +16,8 @@ import type { KnowledgeConfig } from '../../src/config-knowledge.js';
 import type { WidgetConfig } from '../../src/config-widget.js';
 import type { PricingOverrides } from '../../src/config-pricing.js';
 import type { JobsConfig } from '../../src/config-jobs.js';
+import type { ObservabilityConfig } from '../../src/config-observability.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -125,6 +127,10 @@ export async function createTestContext(
     webhooks?: Partial<WebhooksConfig>;
     /** The job queue's settings over the defaults (e.g. a short `pollMs`, `workerConcurrency: 1`). */
     jobs?: Partial<JobsConfig>;
+    /** METRICS_ENABLED, METRICS_TOKEN, the OTLP endpoint over the defaults (none of them set). */
+    observability?: Partial<ObservabilityConfig>;
+    /** Where the app's spans go (the SDK's InMemorySpanExporter); none when absent. */
+    spanExporter?: SpanExporter;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -164,6 +170,7 @@ export async function createTestContext(
         rateLimits: { ...defaults.rateLimits, perKeyPerMinute: 0, perOrganizationPerMinute: 0, ...options.rateLimits },
         webhooks: { ...defaults.webhooks, ...options.webhooks },
         jobs: { ...defaults.jobs, ...options.jobs },
+        observability: { ...defaults.observability, ...options.observability },
         ...overrides,
       },
       store: appStore,
@@ -173,6 +180,7 @@ export async function createTestContext(
       ...(options.tools ? { tools: options.tools } : {}),
       ...(options.knowledge ? { knowledge: options.knowledge } : {}),
       ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
+      ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
     });
   const parley = await build(store, logStream);
   const peers: TestPeer[] = [];

@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors.js';
+import { ErrorResponse } from '../../http/schemas.js';
 import type { Store } from '../../storage/store.js';
 
 /**
@@ -49,6 +50,7 @@ export function registerHealthRoutes(
       summary: 'Metrics (Prometheus text format)',
       response: {
         200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } },
+        401: Type.Ref(ErrorResponse),
       },
     },
     handler: async (request, reply) => {
