@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
 import type { SseRegistry } from './http/sse-registry.js';
@@ -19,16 +20,19 @@ import { PARLEY_VERSION } from './version.js';
  */
 export function createObservability(input: {
   app: FastifyInstance;
-  config: Config;
-  store: Store;
+  dependencies: { config: Config; store: Store; spanExporter?: SpanExporter | undefined };
   clock: Clock;
   sse: SseRegistry;
-  spanExporter?: SpanExporter | undefined;
-}): { metrics: AppMetrics; telemetry: Telemetry } {
-  const { app, config, store, clock } = input;
+}): { metrics: AppMetrics; telemetry: Telemetry; scrape: { metrics: Registry; metricsToken: string | undefined } } {
+  const { app, clock } = input;
+  const { config, store, spanExporter } = input.dependencies;
   const metrics = new AppMetrics();
   const eventLoop = new EventLoopMonitor(metrics.registry);
-  const tracing = createTracing({ config: config.observability, version: PARLEY_VERSION, exporter: input.spanExporter });
+  const tracing = createTracing({
+    config: config.observability,
+    version: PARLEY_VERSION,
+    exporter: spanExporter,
+  });
   const enabled = config.observability.metricsEnabled;
   const stopBatches = enabled ? store.diagnostics.onBatch((size) => metrics.groupCommitBatch(size)) : () => {};
   if (enabled) {
@@ -45,7 +49,8 @@ export function createObservability(input: {
     await tracing.shutdown();
   });
   const telemetry = { metrics: enabled ? metrics : NO_RUNTIME_METRICS, tracer: tracing.tracer, parent: ROOT_CONTEXT };
-  return { metrics, telemetry };
+  const scrape = { metrics: metrics.registry, metricsToken: config.observability.metricsToken };
+  return { metrics, telemetry, scrape };
 }
 
 /**

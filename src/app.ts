@@ -7,7 +7,6 @@ import { registerFlows } from './app-flows.js';
 import { closeGracefully } from './app-shutdown.js';
 import { createWebhookPublisher, registerWebhooks } from './app-webhooks.js';
 import { createObservability } from './app-observability.js';
-import type { Telemetry } from './observability/run-telemetry.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
@@ -143,15 +142,8 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerJsonBodyParser(app);
 
   const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
-  const { spanExporter } = dependencies;
-  const { metrics, telemetry } = createObservability({ app, config, store, clock, sse, spanExporter });
-  const keys = new KeysService({
-    store,
-    clock,
-    newId: generateId,
-    cacheTtlMs: config.authCacheTtlMs,
-    onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
-  });
+  const { metrics, telemetry, scrape } = createObservability({ app, dependencies, clock, sse });
+  const keys = createKeys({ config, store, clock, generateId, sse });
   const credentialWatch = new StreamCredentialWatch({ keys, sse, log: app.log, ...credentialCheck(config) });
   const base = createKnowledgeBase({ app, dependencies });
   const agents = new AgentsService({ store, clock, newId: generateId, files: base.storage });
@@ -165,10 +157,9 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
 
   registerErrorHandling(app);
   const widgetParts = { store, newId: generateId, secret };
-  const widget = registerAccess(app, { config, clock, keys, tokens, widget: widgetParts, metrics });
+  const widget = registerAccess(app, { config, clock, keys, tokens, metrics, widget: widgetParts });
   await registerOpenApi(app, PARLEY_VERSION);
-  const metricsToken = config.observability.metricsToken;
-  registerHealthRoutes(app, { store, metrics: metrics.registry, metricsToken, isShuttingDown: () => shuttingDown });
+  registerHealthRoutes(app, { store, ...scrape, isShuttingDown: () => shuttingDown });
   registerAgentRoutes(app, { agents, idempotency });
   registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
@@ -262,7 +253,7 @@ function createRuntime(input: {
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
-  telemetry: Telemetry;
+  telemetry: RuntimeDependencies['telemetry'];
 }): {
   bus: MemoryLiveBus;
   eventLog: ThreadEventLog;
@@ -306,6 +297,18 @@ function createRuntime(input: {
   });
   const jobs = createJobs({ config, store, clock, generateId, log: logger });
   return { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks };
+}
+
+/** The API keys; a revoked key's streams end at once (on this process). */
+function createKeys(input: { config: Config; store: Store; clock: Clock; generateId: IdGenerator; sse: SseRegistry }) {
+  const { config, store, clock, generateId, sse } = input;
+  return new KeysService({
+    store,
+    clock,
+    newId: generateId,
+    cacheTtlMs: config.authCacheTtlMs,
+    onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
+  });
 }
 
 const credentialCheck = (config: Config) => ({ intervalMs: credentialCheckIntervalMs(config.authCacheTtlMs) });

@@ -43,7 +43,7 @@ function readTracesUrl(environment: Environment): string | undefined {
     signal !== undefined
       ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', signal]
       : base !== undefined
-        ? ['OTEL_EXPORTER_OTLP_ENDPOINT', `${base.replace(/\/+$/, '')}/v1/traces`]
+        ? ['OTEL_EXPORTER_OTLP_ENDPOINT', `${base.endsWith('/') ? base.slice(0, -1) : base}/v1/traces`]
         : [undefined, undefined];
   if (name === undefined || url === undefined) return undefined;
   let parsed: URL;

@@ -70,7 +70,9 @@ describe('GET /metrics', () => {
     const values = await scrape();
     const route = '/api/v1/agents/:agent_id';
     const count = (method: string, path: string, statusClass: string) =>
-      values.get(`parley_http_request_duration_seconds_count{method="${method}",route="${path}",status_class="${statusClass}"}`);
+      values.get(
+        `parley_http_request_duration_seconds_count{method="${method}",route="${path}",status_class="${statusClass}"}`,
+      );
     expect(count('POST', '/api/v1/agents', '2xx')).toBeGreaterThanOrEqual(1);
     expect(count('GET', route, '2xx')).toBe(1);
     expect(count('GET', route, '4xx')).toBe(1);

@@ -23,7 +23,10 @@ afterAll(async () => {
 async function askCalculator(target: TestContext) {
   const organization = await target.newOrganization();
   const api = client(target, organization.key);
-  const agent = await api.createAgent({ name: 'Maths helper', configuration: { model: 'demo', tools: ['calculator'] } });
+  const agent = await api.createAgent({
+    name: 'Maths helper',
+    configuration: { model: 'demo', tools: ['calculator'] },
+  });
   const thread = await api.createThread(agent.id);
   const reply = await api.post(`/api/v1/chat/${agent.id}/threads/${thread.id}/messages`, {
     role: 'user',
@@ -188,8 +191,14 @@ describe('METRICS_TOKEN', () => {
   });
 
   it('answers 401 invalid_metrics_token without the bearer token, and the metrics with it', async () => {
-    const scrape = (headers: Record<string, string>) => injectRequest(guarded, { method: 'GET', url: '/metrics', headers });
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: `Basic ${token}` }]) {
+    const scrape = (headers: Record<string, string>) =>
+      injectRequest(guarded, { method: 'GET', url: '/metrics', headers });
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-token-0123456789' },
+      { authorization: `Basic ${token}` },
+    ];
+    for (const headers of attempts) {
       const refused = await scrape(headers);
       expect(refused.status).toBe(401);
       expect(refused.body.code).toBe('invalid_metrics_token');
