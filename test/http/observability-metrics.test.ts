@@ -153,3 +153,22 @@ describe('GET /metrics', () => {
     expect(streamRoute).toEqual([]);
   });
 });
+
+describe('GET /metrics with REDIS_URL', () => {
+  it('reports the rate limiter’s Redis client as up', async () => {
+    const redisUrl = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const withRedis = await createTestContext({ rateLimits: { redisUrl, redisKeyPrefix: `metrics-${randomUUID()}` } });
+    try {
+      const read = async () => {
+        const response = await injectRequest(withRedis, { method: 'GET', url: '/metrics' });
+        return samples(response.raw).get('parley_redis_up') === 1 ? response.raw : undefined;
+      };
+      const text = await pollUntil(read);
+      expect(text).toContain('# TYPE parley_redis_up gauge');
+    } finally {
+      await withRedis.close();
+    }
+    // Without REDIS_URL there is no Redis client, and no gauge.
+    expect((await scrape()).has('parley_redis_up')).toBe(false);
+  });
+});
