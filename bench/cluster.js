@@ -93,7 +93,7 @@ async function newThread(cluster) {
     headers: { 'x-api-key': cluster.apiKey },
     body: { title: 'bench' },
   });
-  if (thread.status !== 201) throw new Error(`thread: ${thread.status} ${thread.text}`);
+  if (thread.status !== 200) throw new Error(`thread: ${thread.status} ${thread.text}`);
   return `/api/v1/chat/${cluster.agentId}/threads/${thread.json.id}`;
 }
 

@@ -12,6 +12,7 @@ import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
 import { registerCors } from './http/cors.js';
 import type { Idempotency } from './http/idempotency.js';
 import { createRateLimiterStore } from './http/rate-limiter-store.js';
+import type { AppMetrics } from './observability/metrics.js';
 import type { Clock, IdGenerator } from './ids.js';
 import type { ServerSecret } from './security/server-secret.js';
 import type { Store } from './storage/store.js';
@@ -30,6 +31,8 @@ export function registerAccess(
     keys: KeysService;
     tokens: StreamTokensService;
     widget: { store: Store; newId: IdGenerator; secret: ServerSecret };
+    /** Where `parley_redis_up` is reported when the limits count in Redis. */
+    metrics?: AppMetrics | undefined;
   },
 ): Widget {
   const { config, clock, keys, tokens } = input;
@@ -40,6 +43,7 @@ export function registerAccess(
       : { url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix, timeoutMs: settings.redisTimeoutMs };
   const limits = createRateLimiterStore({ redis, log: app.log });
   app.addHook('onClose', () => limits.close());
+  if (limits.redisReady) input.metrics?.readOnScrape({ redisUp: limits.redisReady });
   const widget = createWidget({ config, clock, limits, ...input.widget });
   const failures =
     config.authFailureLimitPerMinute > 0

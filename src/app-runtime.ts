@@ -23,6 +23,7 @@ export function createRuntime(input: {
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
   tools: ToolResolver;
+  telemetry: RuntimeDependencies['telemetry'];
 }): {
   bus: LiveBus;
   eventLog: ThreadEventLog;
@@ -55,6 +56,7 @@ export function createRuntime(input: {
     newId: generateId,
     config: config.runtime,
     logger,
+    telemetry: input.telemetry,
     webhooks,
   };
   const runtime = new AgentRuntime(runtimeDependencies);

@@ -8,11 +8,12 @@ import { createRuntime } from './app-runtime.js';
 import { registerFlows } from './app-flows.js';
 import { closeGracefully } from './app-shutdown.js';
 import { registerWebhooks } from './app-webhooks.js';
+import { createObservability } from './app-observability.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
 import type { KnowledgeSearch } from './knowledge/knowledge-search.js';
 import type { LookupFunction } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { registerAgUiRoutes } from './features/ag-ui/ag-ui.routes.js';
 import { AgUiService } from './features/ag-ui/ag-ui.service.js';
@@ -27,7 +28,6 @@ import type { ProcessLiveness } from './runtime/process-liveness.js';
 import type { Tool } from './tools/tool.js';
 import { AppError } from './errors.js';
 import { AgentsService } from './features/agents/agents.service.js';
-import { EventLoopMonitor } from './features/health/event-loop-monitor.js';
 import { registerHealthRoutes } from './features/health/health.routes.js';
 import { registerKeyRoutes } from './features/keys/keys.routes.js';
 import { KeysService } from './features/keys/keys.service.js';
@@ -88,6 +88,8 @@ export interface AppDependencies {
   mcpAuthorization?: McpAuthorization;
   /** What agents' `knowledge_base_search` searches (tests pass their own port implementation). */
   knowledge?: KnowledgeSearch;
+  /** Where spans go (tests pass the SDK's InMemorySpanExporter); OTLP when configured, else none. */
+  spanExporter?: SpanExporter;
 }
 
 export interface ParleyApp {
@@ -133,28 +135,24 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   registerJsonBodyParser(app);
 
   const sse = new SseRegistry({ keepAliveMs: config.runtime.sseKeepAliveMs, ...config.streams });
-  const keys = new KeysService({
-    store,
-    clock,
-    newId: generateId,
-    cacheTtlMs: config.authCacheTtlMs,
-    onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
-  });
+  const { metrics, telemetry, scrape } = createObservability({ app, dependencies, clock, sse });
+  const keys = createKeys({ config, store, clock, generateId, sse });
   const credentialWatch = new StreamCredentialWatch({ keys, sse, log: app.log, ...credentialCheck(config) });
   const base = createKnowledgeBase({ app, dependencies });
   const agents = new AgentsService({ store, clock, newId: generateId, files: base.storage });
   const idempotency = new Idempotency({ store, clock });
   const toolParts = createTools({ app, dependencies, clock, generateId, knowledge: base.search });
   const { tools, imports, resolver, outbound, secret, mcp, mcpOAuth } = toolParts;
-  const runtimeInput = { app, dependencies, clock, generateId, logger: app.log, tools: resolver };
+  const runtimeInput = { app, dependencies, clock, generateId, logger: app.log, tools: resolver, telemetry };
   const { bus, eventLog, runtime, runtimeDependencies, liveness, jobs, webhooks, messages } =
     createRuntime(runtimeInput);
   const tokens = new StreamTokensService({ store, clock, newId: generateId, secret, ...tokenLifetime(config) });
 
   registerErrorHandling(app);
-  const widget = registerAccess(app, { config, clock, keys, tokens, widget: { store, newId: generateId, secret } });
+  const widgetParts = { store, newId: generateId, secret };
+  const widget = registerAccess(app, { config, clock, keys, tokens, metrics, widget: widgetParts });
   await registerOpenApi(app, PARLEY_VERSION);
-  registerHealthRoutes(app, { store, metrics: createMetrics(app), isShuttingDown: () => shuttingDown });
+  registerHealthRoutes(app, { store, ...scrape, isShuttingDown: () => shuttingDown });
   registerAgentFamilies(app, { config, agents, idempotency });
   registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });
@@ -241,20 +239,16 @@ function registerToolFamilies(
   registerMcpOAuthRoutes(app, { oauth: input.mcpOAuth });
 }
 
-/**
- * The app's own metrics registry, fed by the event-loop monitor, which stops when the app closes.
- * Never prom-client's global registry: tests build many apps in one process, and two registrations
- * of one name in a registry throw. No `collectDefaultMetrics`: its event-loop lag resets per scrape
- * (see EventLoopMonitor) and its loop monitor and GC observer cannot be stopped with the app.
- */
-function createMetrics(app: FastifyInstance): Registry {
-  const registry = new Registry();
-  const eventLoop = new EventLoopMonitor(registry);
-  app.addHook('onClose', (_instance, done) => {
-    eventLoop.stop();
-    done();
+/** The API keys; a revoked key's streams end at once (on this process). */
+function createKeys(input: { config: Config; store: Store; clock: Clock; generateId: IdGenerator; sse: SseRegistry }) {
+  const { config, store, clock, generateId, sse } = input;
+  return new KeysService({
+    store,
+    clock,
+    newId: generateId,
+    cacheTtlMs: config.authCacheTtlMs,
+    onRevoked: (keyId) => sse.endKey(keyId, new AppError('key_revoked')),
   });
-  return registry;
 }
 
 const credentialCheck = (config: Config) => ({ intervalMs: credentialCheckIntervalMs(config.authCacheTtlMs) });

@@ -10,6 +10,7 @@ import { MODEL_DEFAULTS, readModels, type ModelProvidersConfig } from './config-
 import { readPricingOverrides, type PricingOverrides } from './config-pricing.js';
 import { readRateLimitsConfig, type RateLimitsConfig } from './config-rate-limits.js';
 import { readLiveConfig, type LiveConfig } from './config-live.js';
+import { readObservabilityConfig, type ObservabilityConfig } from './config-observability.js';
 import { OutboundAllowListError, parseOutboundAllow, type OutboundAllowList } from './outbound/allow-list.js';
 
 /**
@@ -112,12 +113,15 @@ export interface Config {
   readonly webhooks: WebhooksConfig;
   /** The live layer: in memory, or shared by every process through Redis (config-live.ts). */
   readonly live: LiveConfig;
+  /** Metrics and traces: METRICS_TOKEN, OTEL_EXPORTER_OTLP_ENDPOINT (config-observability.ts). */
+  readonly observability: ObservabilityConfig;
 }
 
 export { ConfigError } from './config-values.js';
 export type { McpConfig } from './config-mcp.js';
 export type { RateLimitsConfig } from './config-rate-limits.js';
 export type { LiveConfig } from './config-live.js';
+export type { ObservabilityConfig } from './config-observability.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -197,6 +201,7 @@ export function loadConfig(environment: Environment = process.env, cwd = process
     rateLimits: readRateLimitsConfig(environment),
     webhooks: readWebhooksConfig(environment),
     live: readLiveConfig(environment),
+    observability: readObservabilityConfig(environment),
   });
 }
 

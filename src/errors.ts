@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   key_revoked: { status: 401, message: 'The API key of this stream was revoked or has expired.' },
   invalid_stream_token: { status: 401, message: 'The stream token is not valid for this thread.' },
   invalid_widget_key: { status: 401, message: 'A valid publishable widget key is required.' },
+  invalid_metrics_token: { status: 401, message: 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.' },
   invalid_widget_token: {
     status: 401,
     message: 'The visitor token is not valid: start a new widget session (POST /api/v1/widget/sessions).',

@@ -19,6 +19,8 @@ export interface RateLimiterStore {
   limiter(name: string, perMinute: number): RateLimiter;
   /** Closes the Redis connection, if any. */
   close(): Promise<void>;
+  /** Whether the Redis client is connected and ready; undefined when the limits count in memory. */
+  readonly redisReady: (() => boolean) | undefined;
 }
 
 export interface RedisSettings {
@@ -43,6 +45,7 @@ export function createRateLimiterStore(input: {
     return {
       limiter: (name, perMinute) => (perMinute > 0 ? new MemoryRateLimiter(name, perMinute) : UNLIMITED),
       close: () => Promise.resolve(),
+      redisReady: undefined,
     };
   }
   const redis = connect(settings, input.log);
@@ -64,6 +67,7 @@ export function createRateLimiterStore(input: {
       redis.disconnect();
       return Promise.resolve();
     },
+    redisReady: () => redis.status === 'ready',
   };
 }
 

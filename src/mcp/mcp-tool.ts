@@ -29,6 +29,7 @@ export function mcpTool(input: {
   const schema = configuration.input_schema;
   return {
     name: input.name,
+    kind: 'mcp_server',
     description: typeof configuration.description === 'string' ? configuration.description : mcpName,
     inputSchema: typeof schema === 'object' && schema !== null ? (schema as JsonObject) : { type: 'object' },
     serverValidatesInput: true,

@@ -7,6 +7,7 @@ import { callTool } from './tool-calls.js';
 import { needsApproval, requestApprovals, runAwaitedCalls } from './approval-requests.js';
 import { StorableTextStream, storableJson, storableText } from '../domain/storable-text.js';
 import type { TranscriptEntry, TranscriptToolCall } from '../domain/runs.js';
+import { NO_TELEMETRY, traceModelCall } from '../observability/run-telemetry.js';
 
 const HISTORY_LIMIT = 100;
 
@@ -172,19 +173,25 @@ async function callModel(input: {
     progress.text += delta;
     input.delta(delta, progress.nextStep);
   };
-  for await (const part of run.model.stream({ ...input.request, signal })) {
-    if (part.type === 'text-delta') {
-      emit(repaired.push(part.text));
-    } else if (part.type === 'tool-call') {
-      calls.push({ ...part, toolName: storableText(part.toolName), input: storableJson(part.input) });
-    } else {
-      usage.inputTokens += part.usage.inputTokens;
-      usage.outputTokens += part.usage.outputTokens;
-      progress.finishReason = part.finishReason;
+  const telemetry = dependencies.telemetry ?? NO_TELEMETRY;
+  const traced = { modelId: run.model.id, temperature: input.request.temperature };
+  await traceModelCall(telemetry, traced, async () => {
+    let finishReason = 'other';
+    for await (const part of run.model.stream({ ...input.request, signal })) {
+      if (part.type === 'text-delta') {
+        emit(repaired.push(part.text));
+      } else if (part.type === 'tool-call') {
+        calls.push({ ...part, toolName: storableText(part.toolName), input: storableJson(part.input) });
+      } else {
+        usage.inputTokens += part.usage.inputTokens;
+        usage.outputTokens += part.usage.outputTokens;
+        progress.finishReason = finishReason = part.finishReason;
+      }
     }
-  }
-  emit(repaired.end());
-  signal.throwIfAborted();
+    emit(repaired.end());
+    signal.throwIfAborted();
+    return { usage, finishReason };
+  });
   progress.usage.inputTokens += usage.inputTokens;
   progress.usage.outputTokens += usage.outputTokens;
   const ended = dependencies.clock.now();

@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import type { RunRecovery } from './process-liveness.js';
 import type { DeadProcess } from '../domain/processes.js';
 import { freshProgress, type RunProgress } from './run-progress.js';
+import { openRunScope } from './run-scope.js';
 import {
   RUN_LEASE_MS,
   RunStop,
@@ -200,7 +201,8 @@ export class AgentRuntime implements RunRecovery {
   /** Runs the loop in the background under this process's watch: deadline, lease, cancel. */
   #launch(plan: RunPlan, progress: RunProgress): Promise<RunResult> {
     const control: RunControl = { controller: new AbortController(), pauseRequested: false };
-    const completion = this.#drive(plan, progress, control);
+    const scope = openRunScope(this.dependencies, plan);
+    const completion = this.#drive(scope.dependencies, plan, progress, control);
     this.#active.set(plan.runId, {
       organizationId: plan.organizationId,
       threadId: plan.threadId,
@@ -212,6 +214,10 @@ export class AgentRuntime implements RunRecovery {
       () => control.controller.abort(new RunStop('timeout')),
       this.dependencies.config.runTimeoutMs,
     );
+    completion.then(
+      (result) => scope.end(result, progress),
+      () => scope.end(null, progress),
+    );
     void completion
       .finally(() => {
         clearTimeout(timeout);
@@ -220,9 +226,7 @@ export class AgentRuntime implements RunRecovery {
       })
       // A run that cannot be stored at its end (its agent was deleted meanwhile) must not take the
       // process down with an unhandled rejection.
-      .catch((error: unknown) =>
-        this.dependencies.logger.error({ err: error, runId: plan.runId }, 'run could not be finished'),
-      );
+      .catch((error: unknown) => scope.dependencies.logger.error({ err: error }, 'run could not be finished'));
     return completion;
   }
 
@@ -230,10 +234,14 @@ export class AgentRuntime implements RunRecovery {
    * The loop, then the end of the run (or its pause). Never rejects for a model or tool failure:
    * those end the run with a status.
    */
-  async #drive(plan: RunPlan, progress: RunProgress, control: RunControl): Promise<RunResult> {
-    const { dependencies } = this;
+  async #drive(
+    dependencies: RuntimeDependencies,
+    plan: RunPlan,
+    progress: RunProgress,
+    control: RunControl,
+  ): Promise<RunResult> {
     const signal = control.controller.signal;
-    const lease = setInterval(() => void this.#renewLease(plan), RUN_LEASE_MS / 3);
+    const lease = setInterval(() => void this.#renewLease(dependencies, plan), RUN_LEASE_MS / 3);
     try {
       const pauseRequested = () => control.pauseRequested;
       const end = await runSteps({ dependencies, run: plan, progress, signal, pauseRequested });
@@ -246,14 +254,14 @@ export class AgentRuntime implements RunRecovery {
     } catch (caught) {
       const { status, error } = classify(caught, signal);
       if (error?.code === 'internal_error') {
-        dependencies.logger.error({ err: caught, runId: plan.runId }, 'run failed');
+        dependencies.logger.error({ err: caught }, 'run failed');
       } else if (caught instanceof ModelError) {
-        const details = { err: caught.cause ?? caught, runId: plan.runId, model: plan.model.id };
+        const details = { err: caught.cause ?? caught, model: plan.model.id };
         dependencies.logger.warn(details, 'model call failed');
       }
       return await finishRun({ dependencies, run: plan, progress, status, error }).catch((unstorable: unknown) => {
         // The reply itself could not be stored: the run still ends in its log, without it.
-        dependencies.logger.error({ err: unstorable, runId: plan.runId }, 'run could not be stored; ending it empty');
+        dependencies.logger.error({ err: unstorable }, 'run could not be stored; ending it empty');
         const internal = { code: 'internal_error', message: 'The run failed unexpectedly' } as const;
         return finishRun({ dependencies, run: plan, progress: freshProgress(), status: 'failed', error: internal });
       });
@@ -287,8 +295,8 @@ export class AgentRuntime implements RunRecovery {
     return { status: execution.status, message, execution, error: null };
   }
 
-  async #renewLease(plan: RunPlan): Promise<void> {
-    const { store, clock, logger } = this.dependencies;
+  async #renewLease(dependencies: RuntimeDependencies, plan: RunPlan): Promise<void> {
+    const { store, clock, logger } = dependencies;
     try {
       await store.write((writers) =>
         writers.threadRuns.renew({
@@ -299,7 +307,7 @@ export class AgentRuntime implements RunRecovery {
         }),
       );
     } catch (error) {
-      logger.warn({ err: error, runId: plan.runId }, 'could not renew the run lease');
+      logger.warn({ err: error }, 'could not renew the run lease');
     }
   }
 }

@@ -11,6 +11,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { IdempotencyClaim, Store } from '../storage/store.js';
 import type { Tool } from '../tools/tool.js';
 import type { ToolResolver } from '../tools/tool-resolver.js';
+import type { Telemetry } from '../observability/run-telemetry.js';
 import type { EventId } from './event-id.js';
 import type { ThreadEventLog } from './event-log.js';
 
@@ -33,7 +34,13 @@ export interface RuntimeDependencies {
   clock: Clock;
   newId: IdGenerator;
   config: RuntimeConfig;
+  /** In a run's dependencies, the app's logger bound to the run (`runId`, `threadId`, `agentId`). */
   logger: FastifyBaseLogger;
+  /**
+   * Metrics and spans (docs/observability.md); NO_TELEMETRY when absent. In a run's
+   * dependencies, bound to its `invoke_agent` span, under which its model and tool spans go.
+   */
+  telemetry?: Telemetry | undefined;
   /** The webhook outbox: a run's end publishes `run.*` and `execution.*` in its transaction (docs/webhooks.md). */
   webhooks?: WebhookPublisher | undefined;
 }

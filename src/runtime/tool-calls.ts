@@ -10,6 +10,7 @@ import type { RunPlan, RuntimeDependencies } from './run-types.js';
 import { boundedError, modelResult, storedResult } from './tool-results.js';
 import { runTool } from './tool-runner.js';
 import type { Tool } from '../tools/tool.js';
+import { NO_TELEMETRY, traceToolCall } from '../observability/run-telemetry.js';
 
 /**
  * One tool call of a run, persisted as it happens: the record and `tool-call-start` before the
@@ -37,7 +38,13 @@ export async function callTool(input: {
   await recordStart(dependencies, run, stored, key);
 
   const tool = run.tools.find((candidate) => candidate.name === call.toolName);
-  const { ok, forModel } = await runRecordedCall({ dependencies, tool, record, signal: input.signal });
+  const { ok, forModel } = await runRecordedCall({
+    dependencies,
+    tool,
+    record,
+    toolCallId: call.toolCallId,
+    signal: input.signal,
+  });
   const outcome = { ok };
   const step = toolStep(record, call.toolCallId);
   if (approved) step.metadata = { approval: 'approved' };
@@ -56,31 +63,43 @@ export async function callTool(input: {
 /**
  * Runs the call `record` describes and writes its end, result or error into it, bounded as the
  * store keeps it; `forModel` is what the model gets back (bounded too). Shared by chat runs and
- * flows' executions, which keep their records apart.
+ * flows' executions, which keep their records apart. Traced as `execute_tool <name>` and
+ * counted by kind and outcome (docs/observability.md).
  */
 export async function runRecordedCall(input: {
-  dependencies: Pick<RuntimeDependencies, 'clock' | 'config'>;
+  dependencies: Pick<RuntimeDependencies, 'clock' | 'config' | 'telemetry' | 'logger'>;
   tool: Tool | undefined;
   record: ToolCall;
+  toolCallId?: string | undefined;
   signal: AbortSignal;
 }): Promise<{ ok: boolean; forModel: unknown }> {
-  const { clock, config } = input.dependencies;
+  const { clock, config, logger } = input.dependencies;
   const { record } = input;
-  const outcome = await runTool({
-    tool: input.tool,
-    toolName: record.tool_name,
-    arguments: record.arguments,
-    timeoutMs: config.toolTimeoutMs,
-    signal: input.signal,
-    now: () => clock.now(),
+  const ended: { ok: boolean; forModel: unknown } = { ok: false, forModel: null };
+  const kind = input.tool?.kind ?? 'built_in';
+  const traced = { toolName: record.tool_name, toolCallId: input.toolCallId, kind };
+  await traceToolCall(input.dependencies.telemetry ?? NO_TELEMETRY, traced, async () => {
+    const outcome = await runTool({
+      tool: input.tool,
+      toolName: record.tool_name,
+      arguments: record.arguments,
+      timeoutMs: config.toolTimeoutMs,
+      signal: input.signal,
+      now: () => clock.now(),
+    });
+    record.end_time = clock.now().toISOString();
+    if (outcome.ok) {
+      record.result = storableJson(storedResult(outcome.result, outcome.json, config.toolResultMaxBytes));
+      ended.ok = true;
+      ended.forModel = storableJson(modelResult(outcome.result, outcome.json, config.toolResultModelBytes));
+    } else {
+      record.error = storableText(boundedError(outcome.error, config.toolResultModelBytes));
+      ended.forModel = record.error;
+    }
+    return { ok: ended.ok, error: record.error };
   });
-  record.end_time = clock.now().toISOString();
-  if (outcome.ok) {
-    record.result = storableJson(storedResult(outcome.result, outcome.json, config.toolResultMaxBytes));
-    return { ok: true, forModel: storableJson(modelResult(outcome.result, outcome.json, config.toolResultModelBytes)) };
-  }
-  record.error = storableText(boundedError(outcome.error, config.toolResultModelBytes));
-  return { ok: false, forModel: record.error };
+  logger.debug({ tool: record.tool_name, kind, ok: ended.ok }, 'tool call ended');
+  return ended;
 }
 
 /** The key every event of one call carries. */

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { AgentReader } from './kysely/agents-store.js';
 import { AgentToolReader } from './kysely/agent-tools-store.js';
 import { ApiKeyReader } from './kysely/api-keys-store.js';
-import { openDatabase, type DatabaseHandle } from './kysely/database.js';
+import { openDatabase, type DatabaseDiagnostics, type DatabaseHandle } from './kysely/database.js';
 import { IdempotencyReader } from './kysely/idempotency-store.js';
 import { McpServerReader } from './kysely/mcp-servers-store.js';
 import { McpOAuthReader } from './kysely/mcp-oauth-store.js';
@@ -168,6 +168,11 @@ export class Store {
 
   ping(): Promise<void> {
     return this.#database.ping();
+  }
+
+  /** The pool's connections and the group commit's batch sizes, for metrics. */
+  get diagnostics(): DatabaseDiagnostics {
+    return this.#database.diagnostics;
   }
 
   close(): Promise<void> {

@@ -28,6 +28,7 @@ export function externalTool(input: {
   const { configuration } = input;
   return {
     name: input.name,
+    kind: 'external_tool',
     description: String(configuration.description),
     inputSchema: input.inputSchema,
     ...(typeof configuration.timeout_ms === 'number' ? { timeoutMs: configuration.timeout_ms } : {}),

@@ -11,8 +11,13 @@ export interface ToolContext {
   now(): Date;
 }
 
+/** Where a tool comes from, as `agent-tools` types them; metrics and traces label calls with it. */
+export type ToolKind = 'built_in' | 'external_tool' | 'mcp_server';
+
 export interface Tool {
   readonly name: string;
+  /** `built_in` when absent (the built-ins and tests' tools set none). */
+  readonly kind?: ToolKind;
   readonly description: string;
   readonly inputSchema: JsonObject;
   /** Per-call deadline; the runner's default applies when absent. */

@@ -92,6 +92,6 @@ export async function newThread(base: string, key: string): Promise<ThreadRef> {
   });
   if (agent.status !== 200) throw new Error(`create agent: ${agent.status} ${JSON.stringify(agent.body)}`);
   const thread = await httpJson(base, key, 'POST', `/api/v1/chat/${agent.body.id}/threads`, { title: 'cluster' });
-  if (thread.status !== 201) throw new Error(`create thread: ${thread.status} ${JSON.stringify(thread.body)}`);
+  if (thread.status !== 200) throw new Error(`create thread: ${thread.status} ${JSON.stringify(thread.body)}`);
   return { base, key, agentId: agent.body.id, threadId: thread.body.id };
 }

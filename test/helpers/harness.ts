@@ -17,6 +17,8 @@ import type { WidgetConfig } from '../../src/config-widget.js';
 import type { PricingOverrides } from '../../src/config-pricing.js';
 import type { JobsConfig } from '../../src/config-jobs.js';
 import type { LiveConfig } from '../../src/config-live.js';
+import type { ObservabilityConfig } from '../../src/config-observability.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from '../../src/ids.js';
 import type { KnowledgeSearch } from '../../src/knowledge/knowledge-search.js';
 import type { ModelRegistry } from '../../src/models/registry.js';
@@ -128,6 +130,10 @@ export async function createTestContext(
     jobs?: Partial<JobsConfig>;
     /** The live layer's settings over the defaults (e.g. `redisUrl` and a fresh `keyPrefix`). */
     live?: Partial<LiveConfig>;
+    /** METRICS_ENABLED, METRICS_TOKEN, the OTLP endpoint over the defaults (none of them set). */
+    observability?: Partial<ObservabilityConfig>;
+    /** Where the app's spans go (the SDK's InMemorySpanExporter); none when absent. */
+    spanExporter?: SpanExporter;
   } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase(options.dialect);
@@ -170,6 +176,7 @@ export async function createTestContext(
         webhooks: { ...defaults.webhooks, ...options.webhooks },
         jobs: { ...defaults.jobs, ...options.jobs },
         live: { ...defaults.live, ...options.live },
+        observability: { ...defaults.observability, ...options.observability },
         ...overrides,
       },
       store: appStore,
@@ -179,6 +186,7 @@ export async function createTestContext(
       ...(options.tools ? { tools: options.tools } : {}),
       ...(options.knowledge ? { knowledge: options.knowledge } : {}),
       ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
+      ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
     });
   const parley = await build(store, logStream);
   const peers: TestPeer[] = [];

@@ -135,6 +135,7 @@ async function callFlowTool(input: {
     dependencies: input.dependencies,
     tool,
     record,
+    toolCallId: call.toolCallId,
     signal: input.signal,
   });
   progress.steps.push(toolStep(record, call.toolCallId));

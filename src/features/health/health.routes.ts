@@ -1,19 +1,21 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors.js';
+import { ErrorResponse } from '../../http/schemas.js';
 import type { Store } from '../../storage/store.js';
 
 /**
  * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers and
  * the server is not shutting down (a load balancer should stop sending requests on 503).
- * `/metrics`: the app's metrics registry (the event-loop delay and utilization, EventLoopMonitor)
- * for Prometheus. All three are public, for probes and scrapers, and tell nothing about any
- * organisation.
+ * `/metrics`: the app's metrics registry (docs/observability.md) for Prometheus. All three are
+ * public, for probes and scrapers, and tell nothing about any organisation — but for `/metrics`
+ * when `METRICS_TOKEN` is set: it then needs `Authorization: Bearer <token>`.
  */
 export function registerHealthRoutes(
   parent: FastifyInstance,
-  dependencies: { store: Store; metrics: Registry; isShuttingDown: () => boolean },
+  dependencies: { store: Store; metrics: Registry; metricsToken?: string | undefined; isShuttingDown: () => boolean },
 ): void {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const Status = Type.Object({ status: Type.String() });
@@ -45,14 +47,28 @@ export function registerHealthRoutes(
     schema: {
       ...common,
       operationId: 'getMetrics',
-      summary: 'Event-loop metrics (Prometheus text format)',
+      summary: 'Metrics (Prometheus text format)',
       response: {
         200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: Type.String() } } },
+        401: Type.Ref(ErrorResponse),
       },
     },
-    handler: async (_request, reply) => {
-      const { metrics } = dependencies;
+    handler: async (request, reply) => {
+      const { metrics, metricsToken } = dependencies;
+      if (metricsToken !== undefined && !bearerMatches(request, metricsToken)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"');
+        throw new AppError('invalid_metrics_token');
+      }
       return reply.type(metrics.contentType).send(await metrics.metrics());
     },
   });
+}
+
+/** Whether the request's `Authorization: Bearer` token is `token`, compared in constant time (as digests). */
+function bearerMatches(request: FastifyRequest, token: string): boolean {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
+  if (!match?.[1]) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
 }

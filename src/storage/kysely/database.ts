@@ -45,6 +45,15 @@ export interface DatabaseHandle {
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  readonly diagnostics: DatabaseDiagnostics;
+}
+
+/** What metrics read of the database layer (docs/observability.md). */
+export interface DatabaseDiagnostics {
+  /** PostgreSQL: the pool's connections now; null for SQLite (no pool). */
+  pool(): { total: number; idle: number; waiting: number } | null;
+  /** Calls `listener` with the number of write units of each group commit (SQLite's writer) until the returned stop. */
+  onBatch(listener: (size: number) => void): () => void;
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -97,6 +106,7 @@ function openSqlite(filename: string): DatabaseHandle {
 
   return {
     dialect: 'sqlite',
+    diagnostics: { pool: () => null, onBatch: (listener) => groupCommit.onBatch(listener) },
     reader,
     write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(writer),
@@ -133,6 +143,11 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
   let closed = false;
   return {
     dialect: 'postgres',
+    diagnostics: {
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      // Each write unit is its own transaction: there are no batches to report.
+      onBatch: () => () => {},
+    },
     reader: database,
     write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(database),

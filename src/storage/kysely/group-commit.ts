@@ -47,6 +47,7 @@ export class GroupCommitWriter {
   #scheduled = false;
   #idle: Promise<void> = Promise.resolve();
   #batchSizes = { batches: 0, units: 0 };
+  readonly #batchListeners = new Set<(size: number) => void>();
 
   /**
    * `maxBatchSize` bounds one transaction: a batch this large is committed at once instead of at
@@ -84,6 +85,12 @@ export class GroupCommitWriter {
     }
   }
 
+  /** `listener` is called with the size of every batch committed from now on (metrics), until the returned stop. */
+  onBatch(listener: (size: number) => void): () => void {
+    this.#batchListeners.add(listener);
+    return () => void this.#batchListeners.delete(listener);
+  }
+
   /** Counters for benchmarks and diagnostics: how many units each commit carried on average. */
   get statistics(): { batches: number; units: number } {
     return { ...this.#batchSizes };
@@ -108,6 +115,7 @@ export class GroupCommitWriter {
       const outcomes = await this.#commit(batch);
       this.#batchSizes.batches += 1;
       this.#batchSizes.units += batch.length;
+      for (const listener of this.#batchListeners) listener(batch.length);
       batch.forEach((pending, index) => {
         const outcome = outcomes[index]!;
         if (outcome.ok) pending.resolve(outcome.value);

@@ -10,6 +10,7 @@ import {
 import type { Database } from './schema.js';
 import type { Executor } from './executor.js';
 import { ENQUEUE_ROWS_PER_STATEMENT, newJobRow, rowToJob } from './job-rows.js';
+import { readJobQueueFigures, type JobQueueFigures } from './job-queue-figures.js';
 
 type JobsExpression = ExpressionBuilder<Database, 'jobs'>;
 
@@ -48,6 +49,11 @@ export interface AttemptEnd extends Attempt {
 
 export class JobReader {
   constructor(private readonly db: Executor) {}
+
+  /** Each queue's depth and oldest due job (metrics). */
+  queueFigures(input: { now: string }): Promise<JobQueueFigures[]> {
+    return readJobQueueFigures(this.db, input.now);
+  }
 
   async get(input: { organizationId: string; id: string }): Promise<Job | null> {
     const row = await this.db
