@@ -41,15 +41,15 @@ describe(`search quality on the committed corpus (${TEST_DIALECT}, full text)`, 
     for (const query of [...CORPUS_QUERIES, ...HELD_OUT_QUERIES]) expect(corpusFiles()).toContain(query.file);
   });
 
-  // The aim was 90 % first; full text measures 85.7 % on SQLite (48 of 56) and 83.9 % on
-  // PostgreSQL (47 of 56). The misses are
-  // questions worded apart from their answer ("permissions" for "scopes", "disagrees with a bill"
+  // The aim was 90 % first; full text with query synonyms measures 89.3 % on SQLite (50 of 56)
+  // and 87.5 % on PostgreSQL (49 of 56), 85.7 % / 83.9 % without them. The misses are
+  // questions worded apart from their answer ("permissions" for "scopes", "a phishing link, who do I tell"
   // for "disputes an invoice"): see docs/knowledge-search.md, "Quality". This guards the figure.
-  it('ranks the expected chunk first for at least 83 % of the queries and in the top 5 for all', async () => {
+  it('ranks the expected chunk first for at least 87 % of the queries and in the top 5 for all', async () => {
     const search = new StoredKnowledgeSearch({ store: fixture.store, embeddings: null });
     const figures = await measureQuality({ search, ...agent });
     console.log(describeFigures(`full text, ${TEST_DIALECT}`, figures));
-    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0.83);
+    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0.87);
     expect(figures.inTopFive).toBe(figures.queries);
   });
 
@@ -57,7 +57,8 @@ describe(`search quality on the committed corpus (${TEST_DIALECT}, full text)`, 
     const search = new StoredKnowledgeSearch({ store: fixture.store, embeddings: null });
     const figures = await measureQuality({ search, ...agent, queries: HELD_OUT_QUERIES });
     console.log(describeFigures(`held out, full text, ${TEST_DIALECT}`, figures));
-    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0);
+    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0.9);
+    expect(figures.inTopFive).toBe(figures.queries);
   });
 });
 
