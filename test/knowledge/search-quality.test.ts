@@ -43,8 +43,8 @@ describe(`search quality on the committed corpus (${TEST_DIALECT}, full text)`, 
 
   // The aim was 90 % first; full text with query synonyms measures 89.3 % on SQLite (50 of 56)
   // and 87.5 % on PostgreSQL (49 of 56), 85.7 % / 83.9 % without them. The misses are
-  // questions worded apart from their answer ("permissions" for "scopes", "a phishing link, who do I tell"
-  // for "disputes an invoice"): see docs/knowledge-search.md, "Quality". This guards the figure.
+  // questions worded apart from their answer ("permissions" for "scopes", "who do I tell" for
+  // "report it"): see docs/knowledge-search.md, "Quality". This guards the figure.
   it('ranks the expected chunk first for at least 87 % of the queries and in the top 5 for all', async () => {
     const search = new StoredKnowledgeSearch({ store: fixture.store, embeddings: null });
     const figures = await measureQuality({ search, ...agent });
