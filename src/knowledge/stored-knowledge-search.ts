@@ -4,6 +4,7 @@ import type { Store } from '../storage/store.js';
 import { EmbeddingIndex } from './embedding-index.js';
 import type { EmbeddingModel } from './embeddings.js';
 import type { KnowledgeHit, KnowledgeSearch } from './knowledge-search.js';
+import { expandQueryTerms } from './query-synonyms.js';
 import { queryTerms } from './query-terms.js';
 import { fuseRanks } from './rank-fusion.js';
 
@@ -44,9 +45,10 @@ export class StoredKnowledgeSearch implements KnowledgeSearch {
     query: string;
     limit: number;
   }): Promise<KnowledgeHit[]> {
-    const terms = queryTerms(input.query);
+    const asked = queryTerms(input.query);
     // A query of stop words and punctuation only asks nothing, with or without embeddings.
-    if (terms.length === 0) return [];
+    if (asked.length === 0) return [];
+    const terms = expandQueryTerms(asked);
     const scope = { organizationId: input.organizationId, agentId: input.agentId };
     if (this.#embeddings === null) {
       const matches = await this.#store.fileChunks.fullText({ ...scope, terms, limit: input.limit });

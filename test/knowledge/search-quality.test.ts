@@ -12,7 +12,14 @@ import {
   type FakeEmbeddingsServer,
 } from '../fixtures/fake-embeddings-server.js';
 import { openChunkIndexFixture, sectionsDocument, type ChunkIndexFixture } from '../storage/file-chunks-fixture.js';
-import { corpusFiles, CORPUS_QUERIES, describeFigures, indexCorpus, measureQuality } from './search-corpus.js';
+import {
+  corpusFiles,
+  CORPUS_QUERIES,
+  describeFigures,
+  HELD_OUT_QUERIES,
+  indexCorpus,
+  measureQuality,
+} from './search-corpus.js';
 
 let fixture: ChunkIndexFixture;
 let agent: { organizationId: string; agentId: string };
@@ -31,18 +38,26 @@ describe(`search quality on the committed corpus (${TEST_DIALECT}, full text)`, 
   it('has at least 30 documents and 40 queries, each naming a document of the corpus', () => {
     expect(corpusFiles().length).toBeGreaterThanOrEqual(30);
     expect(CORPUS_QUERIES.length).toBeGreaterThanOrEqual(40);
-    for (const query of CORPUS_QUERIES) expect(corpusFiles()).toContain(query.file);
+    for (const query of [...CORPUS_QUERIES, ...HELD_OUT_QUERIES]) expect(corpusFiles()).toContain(query.file);
   });
 
-  // The aim was 90 % first; full text measures 85.7 % on SQLite (48 of 56) and 83.9 % on
-  // PostgreSQL (47 of 56). The misses are
-  // questions worded apart from their answer ("permissions" for "scopes", "disagrees with a bill"
-  // for "disputes an invoice"): see docs/knowledge-search.md, "Quality". This guards the figure.
-  it('ranks the expected chunk first for at least 83 % of the queries and in the top 5 for all', async () => {
+  // The aim was 90 % first; full text with query synonyms measures 89.3 % on SQLite (50 of 56)
+  // and 87.5 % on PostgreSQL (49 of 56), 85.7 % / 83.9 % without them. The misses are
+  // questions worded apart from their answer ("permissions" for "scopes", "who do I tell" for
+  // "report it"): see docs/knowledge-search.md, "Quality". This guards the figure.
+  it('ranks the expected chunk first for at least 87 % of the queries and in the top 5 for all', async () => {
     const search = new StoredKnowledgeSearch({ store: fixture.store, embeddings: null });
     const figures = await measureQuality({ search, ...agent });
     console.log(describeFigures(`full text, ${TEST_DIALECT}`, figures));
-    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0.83);
+    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0.87);
+    expect(figures.inTopFive).toBe(figures.queries);
+  });
+
+  it('ranks the held-out questions (never tuned on) as well', async () => {
+    const search = new StoredKnowledgeSearch({ store: fixture.store, embeddings: null });
+    const figures = await measureQuality({ search, ...agent, queries: HELD_OUT_QUERIES });
+    console.log(describeFigures(`held out, full text, ${TEST_DIALECT}`, figures));
+    expect(figures.first / figures.queries).toBeGreaterThanOrEqual(0.9);
     expect(figures.inTopFive).toBe(figures.queries);
   });
 });
@@ -121,6 +136,8 @@ describe(`search quality with embeddings fused (${TEST_DIALECT}, fake OpenAI-com
       ...fused,
     });
     console.log(describeFigures(`fused, ${TEST_DIALECT}`, fusedFigures));
+    const heldOut = await measureQuality({ search, ...fused, queries: HELD_OUT_QUERIES });
+    console.log(describeFigures(`held out, fused, ${TEST_DIALECT}`, heldOut));
     expect(fusedFigures.first).toBeGreaterThanOrEqual(fullText.first);
     expect(fusedFigures.first / fusedFigures.queries).toBeGreaterThanOrEqual(0.87);
     expect(fusedFigures.inTopFive).toBe(fusedFigures.queries);
