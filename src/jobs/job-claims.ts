@@ -4,12 +4,17 @@ import type { Lease } from '../storage/kysely/jobs-store.js';
 import type { Store, StoreWriters } from '../storage/store.js';
 import type { JobHandler } from './job-handler.js';
 
+/** How often a busy worker's claims look for jobs whose lease lapsed, at most. */
+const LAPSED_SCAN_MS = 1000;
+
 /**
  * A worker's side of the queue's rows: claiming due jobs under its lease, giving up on a job for
  * good (the dead letter), and giving claimed jobs back unstarted. The JobWorker decides when;
  * this writes, always naming each attempt's fencing token.
  */
 export class JobClaims {
+  #lapsedSeenAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly options: {
       store: Store;
@@ -35,15 +40,25 @@ export class JobClaims {
     const kinds = [...this.options.handlers.keys()];
     if (!(await this.options.store.jobs.anyDue({ kinds, now: this.lease().now }))) return null;
     return this.options.store.write(async (writers) => {
-      const jobs = await this.claimWith(writers, limit);
+      const jobs = await this.claimWith(writers, limit, { lapsed: true });
       return jobs.length === 0 ? null : jobs;
     });
   }
 
-  /** Claims up to `limit` due jobs in the caller's transaction: the runnable ones; those past their attempts are given up. */
-  async claimWith(writers: StoreWriters, limit: number): Promise<Job[]> {
+  /**
+   * Claims up to `limit` due jobs in the caller's transaction: the runnable ones; those past
+   * their attempts are given up. Jobs whose lease lapsed are looked for when `lapsed` says so,
+   * else at most every LAPSED_SCAN_MS (a busy worker's claims skip that scan: a lapsed lease is
+   * already `leaseMs` late, and a poll always looks).
+   */
+  async claimWith(writers: StoreWriters, limit: number, options: { lapsed?: boolean } = {}): Promise<Job[]> {
     const lease = this.lease();
-    const jobs = await writers.jobs.claim({ kinds: [...this.options.handlers.keys()], lease, limit });
+    const at = Date.parse(lease.now);
+    const lapsed =
+      options.lapsed === true || at - this.#lapsedSeenAt >= Math.min(LAPSED_SCAN_MS, this.options.leaseMs / 4);
+    if (lapsed) this.#lapsedSeenAt = at;
+    const kinds = [...this.options.handlers.keys()];
+    const jobs = await writers.jobs.claim({ kinds, lease, limit, lapsed });
     const runnable: Job[] = [];
     for (const job of jobs) {
       if (job.attempts <= job.max_attempts) runnable.push(job);
