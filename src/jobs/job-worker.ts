@@ -85,6 +85,8 @@ export class JobWorker {
   #timer: NodeJS.Timeout | undefined;
   #filling: Promise<void> | null = null;
   #again = false;
+  /** `wake()` was called since the last claim began: a job was enqueued, claim without probing first. */
+  #woken = false;
   #stopped = true;
   readonly #claims: JobClaims;
   readonly #ends: JobEnds;
@@ -122,11 +124,13 @@ export class JobWorker {
   start(): void {
     if (!this.#stopped || this.#options.concurrency < 1) return;
     this.#stopped = false;
-    this.wake();
+    // A poll, not a wake: the first claim also looks for jobs whose lease lapsed (a crash before).
+    this.#poll();
   }
 
   /** Claims due jobs now, up to the free slots (coalesces calls made while a claim runs). */
   wake(): void {
+    this.#woken = true;
     this.#pollDelayMs = this.#minPollMs;
     this.#poll();
   }
@@ -203,7 +207,9 @@ export class JobWorker {
       const limit = this.#reserve();
       let claimed: Job[] | null = null;
       try {
-        claimed = await this.#claims.claim(limit);
+        const known = this.#woken;
+        this.#woken = false;
+        claimed = await this.#claims.claim(limit, known);
       } finally {
         this.#reserved -= limit;
       }
@@ -271,7 +277,10 @@ export class JobWorker {
         this.#running.delete(job.id);
         this.#freeSlot(running);
         // While batches of ends are written, their transactions claim; else a free slot polls.
-        if (this.#ends.idle && this.#busy + this.#ready.size < this.#options.concurrency) this.wake();
+        if (this.#ends.idle && this.#busy + this.#ready.size < this.#options.concurrency) {
+          this.#pollDelayMs = this.#minPollMs;
+          this.#poll();
+        }
       });
   }
 
