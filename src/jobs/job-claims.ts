@@ -62,7 +62,8 @@ export class JobClaims {
       options.lapsed === true || at - this.#lapsedSeenAt >= Math.min(LAPSED_SCAN_MS, this.options.leaseMs / 4);
     if (lapsed) this.#lapsedSeenAt = at;
     const kinds = [...this.options.handlers.keys()];
-    const jobs = await writers.jobs.claim({ kinds, lease, limit, lapsed });
+    // Every caller claims last in its transaction (then only gives up jobs past their attempts).
+    const jobs = await writers.jobs.claim({ kinds, lease, limit, lapsed, last: true });
     const runnable: Job[] = [];
     for (const job of jobs) {
       if (job.attempts <= job.max_attempts) runnable.push(job);

@@ -1,5 +1,5 @@
 import type { Job } from '../domain/jobs.js';
-import { claimOrder } from '../storage/kysely/jobs-store.js';
+import { claimOrder } from '../storage/kysely/job-rows.js';
 
 interface ReadyJob {
   job: Job;
