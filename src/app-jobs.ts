@@ -58,6 +58,7 @@ export function createJobs(input: {
         newId: generateId,
         handlers,
         concurrency: settings.workerConcurrency,
+        prefetch: settings.workerPrefetch,
         leaseMs: settings.leaseMs,
         timeoutMs: settings.timeoutMs,
         backoff: settings.backoff,

@@ -15,6 +15,12 @@ export interface JobsConfig {
    * runs at once; 0: this process only enqueues (an API-only `serve`).
    */
   readonly workerConcurrency: number;
+  /**
+   * `WORKER_PREFETCH`: jobs a worker claims ahead of its free slots, so a freed slot starts the
+   * next one without waiting for a claim; unset: 4 × `WORKER_CONCURRENCY`; 0: strict priority
+   * (an urgent job enqueued later never waits behind claimed ones). ADR 0038.
+   */
+  readonly workerPrefetch: number | undefined;
   /** `JOB_LEASE_MS`: how long a claim lasts without renewal (renewed every third of it). */
   readonly leaseMs: number;
   /** `JOB_MAX_ATTEMPTS`: attempts of a job enqueued without its own. */
@@ -40,6 +46,10 @@ export function readJobsConfig(environment: Environment): JobsConfig {
   const legacy = readInteger(environment, 'INGESTION_CONCURRENCY', 4, { min: 0, max: 256 });
   return Object.freeze({
     workerConcurrency: readInteger(environment, 'WORKER_CONCURRENCY', legacy, { min: 0, max: 256 }),
+    workerPrefetch:
+      readOptional(environment, 'WORKER_PREFETCH') === undefined
+        ? undefined
+        : readInteger(environment, 'WORKER_PREFETCH', 0, { min: 0, max: 4096 }),
     leaseMs: readInteger(environment, 'JOB_LEASE_MS', 30_000, { min: 1000, max: 3_600_000 }),
     maxAttempts: readInteger(environment, 'JOB_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     timeoutMs: readInteger(environment, 'JOB_TIMEOUT_MS', 3_600_000, { min: 100, max: 86_400_000 }),

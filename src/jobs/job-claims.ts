@@ -4,12 +4,17 @@ import type { Lease } from '../storage/kysely/jobs-store.js';
 import type { Store, StoreWriters } from '../storage/store.js';
 import type { JobHandler } from './job-handler.js';
 
+/** How often a busy worker's claims look for jobs whose lease lapsed, at most. */
+const LAPSED_SCAN_MS = 1000;
+
 /**
  * A worker's side of the queue's rows: claiming due jobs under its lease, giving up on a job for
  * good (the dead letter), and giving claimed jobs back unstarted. The JobWorker decides when;
  * this writes, always naming each attempt's fencing token.
  */
 export class JobClaims {
+  #lapsedSeenAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly options: {
       store: Store;
@@ -30,20 +35,35 @@ export class JobClaims {
     };
   }
 
-  /** Up to `limit` due jobs claimed in a transaction of their own; null: none was due (one read, no write). */
-  async claim(limit: number): Promise<Job[] | null> {
+  /**
+   * Up to `limit` due jobs claimed in a transaction of their own; null: none was claimed. A poll
+   * (`known` false) reads first whether any is due (nothing due: one read, no write) and looks
+   * for lapsed leases; a wake after an enqueue (`known`) claims at once, sparing a pickup the read.
+   */
+  async claim(limit: number, known = false): Promise<Job[] | null> {
     const kinds = [...this.options.handlers.keys()];
-    if (!(await this.options.store.jobs.anyDue({ kinds, now: this.lease().now }))) return null;
+    if (!known && !(await this.options.store.jobs.anyDue({ kinds, now: this.lease().now }))) return null;
     return this.options.store.write(async (writers) => {
-      const jobs = await this.claimWith(writers, limit);
+      const jobs = await this.claimWith(writers, limit, { lapsed: !known });
       return jobs.length === 0 ? null : jobs;
     });
   }
 
-  /** Claims up to `limit` due jobs in the caller's transaction: the runnable ones; those past their attempts are given up. */
-  async claimWith(writers: StoreWriters, limit: number): Promise<Job[]> {
+  /**
+   * Claims up to `limit` due jobs in the caller's transaction: the runnable ones; those past
+   * their attempts are given up. Jobs whose lease lapsed are looked for when `lapsed` says so,
+   * else at most every LAPSED_SCAN_MS (a busy worker's claims skip that scan: a lapsed lease is
+   * already `leaseMs` late, and a poll always looks).
+   */
+  async claimWith(writers: StoreWriters, limit: number, options: { lapsed?: boolean } = {}): Promise<Job[]> {
     const lease = this.lease();
-    const jobs = await writers.jobs.claim({ kinds: [...this.options.handlers.keys()], lease, limit });
+    const at = Date.parse(lease.now);
+    const lapsed =
+      options.lapsed === true || at - this.#lapsedSeenAt >= Math.min(LAPSED_SCAN_MS, this.options.leaseMs / 4);
+    if (lapsed) this.#lapsedSeenAt = at;
+    const kinds = [...this.options.handlers.keys()];
+    // Every caller claims last in its transaction (then only gives up jobs past their attempts).
+    const jobs = await writers.jobs.claim({ kinds, lease, limit, lapsed, last: true });
     const runnable: Job[] = [];
     for (const job of jobs) {
       if (job.attempts <= job.max_attempts) runnable.push(job);

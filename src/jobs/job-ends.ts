@@ -10,14 +10,26 @@ interface PendingEnd {
 }
 
 /** At most this many ends share one transaction. */
-const MAX_ENDS_PER_TRANSACTION = 64;
+const MAX_ENDS_PER_TRANSACTION = 256;
+
+/**
+ * Claims made in the batches' transactions. `reserve` says how many the next batch may claim
+ * (the count stays reserved until `settle`, so no other claim of the worker takes those places
+ * meanwhile); `claim` runs in the transaction (again if it is retried); `settle` gets the jobs
+ * once the transaction committed — none if it failed.
+ */
+export interface EndsRefill {
+  reserve(): number;
+  claim(writers: StoreWriters, count: number): Promise<Job[]>;
+  settle(reserved: number, claimed: Job[]): void;
+}
 
 /**
  * The ends of a worker's attempts, written in batches: while one batch's transaction commits,
  * the ends that arrive wait and then share the next one — group commit, as ADR 0001 does for
  * SQLite; on PostgreSQL it is what saves a transaction (and its WAL flush) per job. With
- * `refill`, the same transaction claims a successor for each slot the batch frees, so a busy
- * worker spends one commit per batch instead of one to end and another to claim.
+ * `refill`, the same transaction claims successors (as many as the worker has room for), so a
+ * busy worker spends one commit per batch instead of one to end and another to claim.
  *
  * Invariants: an end is acknowledged (its promise resolves) only after its transaction committed;
  * an end names its attempt's fencing token, so a batch ends only the jobs whose attempts still
@@ -33,12 +45,15 @@ export class JobEnds {
     private readonly options: {
       store: Store;
       now: () => string;
-      /** Claims up to `freed` jobs in the batch's transaction, for the slots its ends free. */
-      refill?: (writers: StoreWriters, freed: number) => Promise<Job[]>;
-      /** The jobs `refill` claimed, once their claim committed and before any end of the batch settles. */
-      refilled?: (jobs: Job[]) => void;
+      /** Claims in each batch's transaction; settled before any end of the batch. */
+      refill?: EndsRefill;
     },
   ) {}
+
+  /** No end is waiting or being written. */
+  get idle(): boolean {
+    return !this.#flushing && this.#pending.length === 0;
+  }
 
   /** Ends the attempt (and runs `commit` in the same transaction if it did); settles once committed. */
   end(end: AttemptEnd, commit: JobOutcome['commit']): Promise<void> {
@@ -58,6 +73,8 @@ export class JobEnds {
   }
 
   async #write(batch: readonly PendingEnd[]): Promise<void> {
+    const refill = this.options.refill;
+    const reserved = refill?.reserve() ?? 0;
     let claimed: Job[];
     try {
       claimed = await this.options.store.write(async (writers) => {
@@ -66,14 +83,15 @@ export class JobEnds {
           now: this.options.now(),
         });
         for (const pending of batch) if (ended.has(pending.end.id)) await pending.commit?.(writers);
-        return (await this.options.refill?.(writers, batch.length)) ?? [];
+        return reserved > 0 ? refill!.claim(writers, reserved) : [];
       });
     } catch (error) {
+      refill?.settle(reserved, []);
       if (batch.length === 1) return batch[0]!.settle(error);
       for (const pending of batch) await this.#write([pending]);
       return;
     }
-    if (claimed.length > 0) this.options.refilled?.(claimed);
+    refill?.settle(reserved, claimed);
     for (const pending of batch) pending.settle();
   }
 }

@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackoffPolicy } from '../config-jobs.js';
 import type { Clock, IdGenerator } from '../ids.js';
-import type { Store, StoreWriters } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
 import type { Job, JobErrorReason } from '../domain/jobs.js';
 import type { JobHandler, JobOutcome } from './job-handler.js';
 import { JobClaims } from './job-claims.js';
 import { JobEnds } from './job-ends.js';
+import { ReadyJobs } from './job-ready.js';
 import { retryDelayMs } from './retry-delay.js';
 
 /** Why a running job's signal was aborted: each leaves the job in another state. */
@@ -15,6 +16,8 @@ interface RunningJob {
   job: Job;
   controller: AbortController;
   stopReason: StopReason | null;
+  /** The handler returned or threw: the job no longer takes a slot (its end may still be committing). */
+  slotFreed: boolean;
   done: Promise<void>;
 }
 
@@ -23,8 +26,13 @@ export interface JobWorkerOptions {
   clock: Clock;
   newId: IdGenerator;
   handlers: readonly JobHandler[];
-  /** Jobs this process runs at once; 0: it runs none (`start` does nothing). */
+  /** Jobs this process runs at once (handlers running); 0: it runs none (`start` does nothing). */
   concurrency: number;
+  /**
+   * Jobs claimed ahead of a free slot, started as slots free without waiting for a claim
+   * (default: PREFETCH_PER_SLOT × concurrency; 0: claims only for free slots).
+   */
+  prefetch?: number | undefined;
   /** How long a claim lasts without renewal; renewed every third of it while the job runs. */
   leaseMs: number;
   /** An attempt's time limit for jobs enqueued without their own `timeout_ms`. */
@@ -35,6 +43,9 @@ export interface JobWorkerOptions {
   pollMs: number;
   log: FastifyBaseLogger;
 }
+
+/** The default prefetch, per slot of concurrency. */
+export const PREFETCH_PER_SLOT = 4;
 
 /** A job's `error_message` after an attempt failed unexpectedly (details are in the server log only). */
 export const UNEXPECTED_ERROR = 'an internal error stopped the attempt';
@@ -50,19 +61,32 @@ export const UNEXPECTED_ERROR = 'an internal error stopped the attempt';
  * as `timeout`; errors and timeouts are retried after a back-off until the attempts are spent,
  * then the job fails (the dead letter). `stop(graceMs)` drains: no more claims, running jobs get
  * `graceMs` to finish, the rest are aborted and their leases released (not counted as attempts).
- * Ends are written in batches, and each batch's transaction claims successors for the slots it
- * frees (src/jobs/job-ends.ts): a busy worker spends one commit per batch, not two per job.
+ * A slot frees when the handler returns; its end is written in a batch with others', and each
+ * batch's transaction claims successors (src/jobs/job-ends.ts) into a buffer of ready jobs
+ * (src/jobs/job-ready.ts, up to `prefetch` beyond the slots), from which freed slots start the
+ * next job at once: a busy worker spends one commit per batch, not two per job (ADR 0038).
+ * Invariants: at most `concurrency` handlers run at once; claimed jobs not yet ended (ready,
+ * running or claims in flight) stay within `concurrency + prefetch`.
  */
 export class JobWorker {
   readonly #options: JobWorkerOptions;
   readonly #handlers: Map<string, JobHandler>;
+  /** From the start of each job until its end is committed. */
   readonly #running = new Map<string, RunningJob>();
+  /** Handlers running: the slots taken. */
+  #busy = 0;
+  readonly #ready: ReadyJobs;
+  /** Places taken by claims in flight (their jobs are not in `#ready` yet). */
+  #reserved = 0;
+  readonly #capacity: number;
   readonly #owner: string;
   readonly #minPollMs: number;
   #pollDelayMs: number;
   #timer: NodeJS.Timeout | undefined;
   #filling: Promise<void> | null = null;
   #again = false;
+  /** `wake()` was called since the last claim began: a job was enqueued, claim without probing first. */
+  #woken = false;
   #stopped = true;
   readonly #claims: JobClaims;
   readonly #ends: JobEnds;
@@ -75,13 +99,21 @@ export class JobWorker {
     this.#minPollMs = Math.max(10, Math.floor(options.pollMs / 20));
     this.#pollDelayMs = this.#minPollMs;
     const { store, clock, leaseMs } = options;
+    this.#capacity = options.concurrency + (options.prefetch ?? PREFETCH_PER_SLOT * options.concurrency);
+    this.#ready = new ReadyJobs({ maxWaitMs: leaseMs / 3, now: () => clock.now().getTime() });
     this.#claims = new JobClaims({ store, clock, owner: this.#owner, leaseMs, handlers: this.#handlers });
     this.#ends = new JobEnds({
       store: options.store,
       now: () => this.#now(),
-      refill: (writers, freed) => this.#refill(writers, freed),
-      // Started before the ended jobs leave `#running`, so `#fill` never counts their slots free twice.
-      refilled: (jobs) => (this.#stopped ? this.#giveBack(jobs) : jobs.forEach((job) => this.#execute(job))),
+      // Nothing is claimed once stopping; what a batch claimed as the stop began is given back.
+      refill: {
+        reserve: () => this.#reserve(),
+        claim: (writers, count) => this.#claims.claimWith(writers, count),
+        settle: (reserved, claimed) => {
+          this.#reserved -= reserved;
+          this.#admit(claimed);
+        },
+      },
     });
   }
 
@@ -92,11 +124,13 @@ export class JobWorker {
   start(): void {
     if (!this.#stopped || this.#options.concurrency < 1) return;
     this.#stopped = false;
-    this.wake();
+    // A poll, not a wake: the first claim also looks for jobs whose lease lapsed (a crash before).
+    this.#poll();
   }
 
   /** Claims due jobs now, up to the free slots (coalesces calls made while a claim runs). */
   wake(): void {
+    this.#woken = true;
     this.#pollDelayMs = this.#minPollMs;
     this.#poll();
   }
@@ -128,6 +162,7 @@ export class JobWorker {
 
   /** Stops a job of this process at once (its subject was deleted; its row is gone already). */
   cancel(jobId: string): void {
+    if (this.#ready.remove(jobId)) return;
     const running = this.#running.get(jobId);
     if (running) this.#abort(running, 'cancelled');
   }
@@ -141,6 +176,7 @@ export class JobWorker {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#filling;
+    this.#giveBack(this.#ready.drain());
     const running = [...this.#running.values()];
     if (graceMs > 0 && running.length > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -161,28 +197,66 @@ export class JobWorker {
     this.#timer.unref();
   }
 
-  /** Claims until the slots are full or nothing is due; returns how many jobs it claimed. */
+  /**
+   * Claims while a slot is free with no job ready and something is due, as many as there is room
+   * for (the slots and the prefetch); returns how many jobs it claimed.
+   */
   async #fill(): Promise<number> {
     let count = 0;
-    while (!this.#stopped && this.#running.size < this.#options.concurrency) {
-      const claimed = await this.#claims.claim(this.#options.concurrency - this.#running.size);
+    while (!this.#stopped && this.#busy + this.#ready.size < this.#options.concurrency) {
+      const limit = this.#reserve();
+      let claimed: Job[] | null = null;
+      try {
+        const known = this.#woken;
+        this.#woken = false;
+        claimed = await this.#claims.claim(limit, known);
+      } finally {
+        this.#reserved -= limit;
+      }
       if (claimed === null) return count;
       count += claimed.length;
-      for (const job of claimed) this.#execute(job);
+      this.#admit(claimed);
     }
     return count;
   }
 
-  /**
-   * The slots of the jobs a batch of ends frees, taken again in that batch's transaction: one
-   * commit ends some jobs and claims their successors (ADR 0026). Nothing is claimed once stopping.
-   */
-  async #refill(writers: StoreWriters, freed: number): Promise<Job[]> {
-    return this.#stopped ? [] : this.#claims.claimWith(writers, freed);
+  /** Reserves the room a claim may fill now: `concurrency + prefetch` less the claimed jobs not yet ended. */
+  #reserve(): number {
+    if (this.#stopped) return 0;
+    const room = Math.max(0, this.#capacity - this.#busy - this.#ready.size - this.#reserved);
+    this.#reserved += room;
+    return room;
   }
 
-  /** Jobs a batch of ends claimed after the stop began: back to the queue, for another worker. */
+  /** Claimed jobs, committed: ready to start (given back when the worker is stopping). */
+  #admit(jobs: readonly Job[]): void {
+    if (jobs.length === 0) return;
+    if (this.#stopped) return this.#giveBack(jobs);
+    this.#ready.add(jobs);
+    this.#pump();
+  }
+
+  /** Starts ready jobs while slots are free; those that waited too long for one go back to the queue. */
+  #pump(): void {
+    while (!this.#stopped && this.#busy < this.#options.concurrency) {
+      const { job, stale } = this.#ready.take();
+      if (stale.length > 0) this.#giveBack(stale);
+      if (job === null) return;
+      this.#execute(job);
+    }
+  }
+
+  /** The handler is over: its slot takes the next ready job (the end may still be committing). */
+  #freeSlot(running: RunningJob): void {
+    if (running.slotFreed) return;
+    running.slotFreed = true;
+    this.#busy -= 1;
+    this.#pump();
+  }
+
+  /** Claimed jobs that will not start here (stopping, or stale): back to the queue, for another worker. */
   #giveBack(jobs: readonly Job[]): void {
+    if (jobs.length === 0) return;
     this.#givingBack = this.#givingBack
       .then(() => this.#claims.giveBack(jobs))
       .catch((error: unknown) => this.#options.log.error({ err: error }, 'job queue: giving claimed jobs back failed'));
@@ -190,8 +264,9 @@ export class JobWorker {
 
   #execute(job: Job): void {
     const controller = new AbortController();
-    const running: RunningJob = { job, controller, stopReason: null, done: Promise.resolve() };
+    const running: RunningJob = { job, controller, stopReason: null, slotFreed: false, done: Promise.resolve() };
     this.#running.set(job.id, running);
+    this.#busy += 1;
     const renewal = setInterval(() => void this.#renew(running), Math.max(100, Math.floor(this.#options.leaseMs / 3)));
     const timeout = setTimeout(() => this.#abort(running, 'timeout'), job.timeout_ms ?? this.#options.timeoutMs);
     running.done = this.#runToEnd(running)
@@ -200,7 +275,12 @@ export class JobWorker {
         clearInterval(renewal);
         clearTimeout(timeout);
         this.#running.delete(job.id);
-        this.wake();
+        this.#freeSlot(running);
+        // While batches of ends are written, their transactions claim; else a free slot polls.
+        if (this.#ends.idle && this.#busy + this.#ready.size < this.#options.concurrency) {
+          this.#pollDelayMs = this.#minPollMs;
+          this.#poll();
+        }
       });
   }
 
@@ -217,10 +297,12 @@ export class JobWorker {
           this.#options.store.write((writers) => writers.jobs.progress({ ...attempt, progress, now: this.#now() })),
       });
     } catch (error) {
+      this.#freeSlot(running);
       if (running.stopReason !== null) return this.#afterStop(running);
       this.#options.log.error({ err: error, job: job.id, kind: job.kind }, 'job failed unexpectedly');
       return this.#afterFailure(running, { message: UNEXPECTED_ERROR, reason: 'error' });
     }
+    this.#freeSlot(running);
     if (running.stopReason !== null) return this.#afterStop(running);
     const { status, errorMessage, progress } = outcome;
     // Ends are batched (src/jobs/job-ends.ts): a job's end shares the next commit with others'.

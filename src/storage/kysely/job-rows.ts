@@ -29,6 +29,16 @@ export function rowToJob(row: JobRow): Job {
   };
 }
 
+/** Claim order: priority (higher first), schedule, enqueue order (ids are UUID v7). */
+export function claimOrder(left: Job, right: Job): number {
+  return (
+    right.priority - left.priority || left.run_after.localeCompare(right.run_after) || left.id.localeCompare(right.id)
+  );
+}
+
+/** A claimed job past its attempts: the caller gives it up, with more writes in the transaction. */
+export const pastAttempts = (job: Job) => job.attempts > job.max_attempts;
+
 /** SQLite allows 32,766 bound values; a job row binds 24. */
 export const ENQUEUE_ROWS_PER_STATEMENT = 500;
 

@@ -7,9 +7,9 @@ import {
   type JobErrorReason,
   type NewJob,
 } from '../../domain/jobs.js';
-import type { Database } from './schema.js';
+import type { Database, JobRow } from './schema.js';
 import type { Executor } from './executor.js';
-import { ENQUEUE_ROWS_PER_STATEMENT, newJobRow, rowToJob } from './job-rows.js';
+import { claimOrder, ENQUEUE_ROWS_PER_STATEMENT, newJobRow, pastAttempts, rowToJob } from './job-rows.js';
 import { readJobQueueFigures, type JobQueueFigures } from './job-queue-figures.js';
 
 type JobsExpression = ExpressionBuilder<Database, 'jobs'>;
@@ -18,34 +18,10 @@ const queuedAndDue = (eb: JobsExpression, now: string) =>
   eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', now)]);
 const leaseLapsed = (eb: JobsExpression, now: string) =>
   eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]);
+type Due = typeof queuedAndDue;
 
-/** Claim order: priority (higher first), schedule, enqueue order (ids are UUID v7). */
-function claimOrder(left: Job, right: Job): number {
-  return (
-    right.priority - left.priority || left.run_after.localeCompare(right.run_after) || left.id.localeCompare(right.id)
-  );
-}
-
-/** The lease a claim writes: who holds the jobs and until when. */
-export interface Lease {
-  owner: string;
-  /** ISO time the lease lapses at. */
-  until: string;
-  now: string;
-}
-
-/** One attempt of a running job, as its later writes name it: the id and the claim's fencing token. */
-export interface Attempt {
-  id: string;
-  token: number;
-}
-
-/** How an attempt ended, for `finishMany`. */
-export interface AttemptEnd extends Attempt {
-  status: 'succeeded' | 'failed';
-  errorMessage: string | null;
-  progress?: JsonObject | undefined;
-}
+export type { Attempt, AttemptEnd, Lease } from './job-attempts.js';
+import type { Attempt, AttemptEnd, Lease } from './job-attempts.js';
 
 export class JobReader {
   constructor(private readonly db: Executor) {}
@@ -137,63 +113,120 @@ export class JobWriter {
 
   /**
    * Claims up to `limit` due jobs for `lease.owner`, counting the attempt and raising each one's
-   * fencing token: first running jobs whose lease lapsed (their worker died), then queued jobs
-   * with `run_after` passed, in claim order. PostgreSQL: the candidates are locked with `FOR
-   * UPDATE SKIP LOCKED`, so concurrent claimers pass over each other's rows. SQLite has one
-   * writer at a time, so the selects and the update after them cannot interleave with another
+   * fencing token: first running jobs whose lease lapsed (their worker died) unless `lapsed` is
+   * false, then queued jobs with `run_after` passed, in claim order (the order of the result).
+   * PostgreSQL: the candidates are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+   * pass over each other's rows, and are chosen and updated in one statement. SQLite has one
+   * writer at a time, so the select and the update after it cannot interleave with another
    * claim. The update tests the due condition again either way.
    */
-  async claim(input: { kinds: readonly string[]; lease: Lease; limit: number }): Promise<Job[]> {
-    const { lease } = input;
+  async claim(input: {
+    kinds: readonly string[];
+    lease: Lease;
+    limit: number;
+    lapsed?: boolean;
+    /**
+     * The claim is its transaction's last statement, but for giving up claimed jobs past their
+     * attempts: PostgreSQL's sort guard is then reset only when such a job was claimed (one round trip less).
+     */
+    last?: boolean;
+  }): Promise<Job[]> {
     if (input.kinds.length === 0 || input.limit < 1) return [];
-    const ids = await this.#candidates(input.kinds, lease.now, input.limit, leaseLapsed);
-    if (ids.length < input.limit) {
-      ids.push(...(await this.#candidates(input.kinds, lease.now, input.limit - ids.length, queuedAndDue)));
+    const claimed: Job[] = [];
+    const dues = input.lapsed === false ? [queuedAndDue] : [leaseLapsed, queuedAndDue];
+    for (const due of dues) {
+      const limit = input.limit - claimed.length;
+      if (limit < 1) break;
+      const rows = this.#sqlite()
+        ? await this.#claimSqlite(input.kinds, input.lease, limit, due)
+        : await this.#claimPostgres(
+            input.kinds,
+            input.lease,
+            limit,
+            due,
+            input.last === true && !claimed.some(pastAttempts),
+          );
+      claimed.push(...rows.map(rowToJob));
     }
-    if (ids.length === 0) return [];
-    const rows = await this.db
-      .updateTable('jobs')
-      .set((eb) => ({
-        status: 'running',
-        attempts: eb('attempts', '+', 1),
-        lease_token: eb('lease_token', '+', 1),
-        lease_owner: lease.owner,
-        lease_until: lease.until,
-        started_at: eb.fn.coalesce('started_at', eb.val(lease.now)),
-        updated_at: lease.now,
-      }))
-      .where('id', 'in', ids)
-      .where((eb) => eb.or([queuedAndDue(eb, lease.now), leaseLapsed(eb, lease.now)]))
-      .returningAll()
-      .execute();
-    return rows.map(rowToJob).sort(claimOrder);
+    return claimed.sort(claimOrder);
   }
 
-  async #candidates(
+  #sqlite(): boolean {
+    return this.db.getExecutor().adapter instanceof SqliteAdapter;
+  }
+
+  /** What a claim writes: the attempt counted, the fencing token raised, the lease taken. */
+  #claimed(eb: JobsExpression, lease: Lease) {
+    return {
+      status: 'running',
+      attempts: eb('attempts', '+', 1),
+      lease_token: eb('lease_token', '+', 1),
+      lease_owner: lease.owner,
+      lease_until: lease.until,
+      started_at: eb.fn.coalesce('started_at', eb.val(lease.now)),
+      updated_at: lease.now,
+    } as const;
+  }
+
+  async #claimSqlite(kinds: readonly string[], lease: Lease, limit: number, due: Due): Promise<JobRow[]> {
+    const candidates = await this.#candidates(kinds, lease.now, due).limit(limit).execute();
+    if (candidates.length === 0) return [];
+    return this.db
+      .updateTable('jobs')
+      .set((eb) => this.#claimed(eb, lease))
+      .where(
+        'id',
+        'in',
+        candidates.map((row) => row.id),
+      )
+      .where((eb) => due(eb, lease.now))
+      .returningAll()
+      .execute();
+  }
+
+  /**
+   * One statement: the candidates, locked (a MATERIALIZED CTE runs once, so the LIMIT holds),
+   * then updated. PostgreSQL, with statistics taken while the table was small (a burst of
+   * enqueues outruns autovacuum's ANALYZE), planned the candidates as a bitmap scan of every
+   * queued job and a sort: 35 ms a claim with 29,000 queued, and bench:queue fell from 3,090 to
+   * 905 jobs/s between 2,000 and 30,000 jobs. With sorting off for this one statement it walks
+   * jobs_claim in order and stops at `limit`.
+   */
+  async #claimPostgres(
     kinds: readonly string[],
-    now: string,
+    lease: Lease,
     limit: number,
-    due: (eb: JobsExpression, now: string) => ReturnType<typeof queuedAndDue>,
-  ): Promise<string[]> {
-    const sqlite = this.db.getExecutor().adapter instanceof SqliteAdapter;
+    due: Due,
+    last: boolean,
+  ): Promise<JobRow[]> {
     const ordered = due === queuedAndDue;
-    // PostgreSQL, with statistics taken while the table was small (a burst of enqueues outruns
-    // autovacuum's ANALYZE), planned this as a bitmap scan of every queued job and a sort:
-    // 35 ms a claim with 29,000 queued, and bench:queue fell from 3,090 to 905 jobs/s between
-    // 2,000 and 30,000 jobs. With sorting off for this one statement it walks jobs_claim in
-    // order and stops at `limit`.
-    if (ordered && !sqlite) await sql`set local enable_sort = off`.execute(this.db);
+    if (ordered) await sql`set local enable_sort = off`.execute(this.db);
     const rows = await this.db
+      .with(
+        (cte) => cte('candidates').materialized(),
+        () => this.#candidates(kinds, lease.now, due).limit(limit).forUpdate().skipLocked(),
+      )
+      .updateTable('jobs')
+      .set((eb) => this.#claimed(eb, lease))
+      .where('id', 'in', (eb) => eb.selectFrom('candidates').select('candidates.id'))
+      .where((eb) => due(eb, lease.now))
+      .returningAll()
+      .execute();
+    const givingUp = rows.map(rowToJob).some(pastAttempts);
+    if (ordered && (!last || givingUp)) await sql`set local enable_sort to default`.execute(this.db);
+    return rows;
+  }
+
+  /** The due jobs of these kinds, queued ones in claim order (jobs_claim's order). */
+  #candidates(kinds: readonly string[], now: string, due: Due) {
+    return this.db
       .selectFrom('jobs')
       .select('id')
       .where((eb) => due(eb, now))
       .where('kind', 'in', [...kinds])
-      .$if(ordered, (query) => query.orderBy('status').orderBy('priority', 'desc').orderBy('run_after').orderBy('id'))
-      .limit(limit)
-      .$if(!sqlite, (query) => query.forUpdate().skipLocked())
-      .execute();
-    if (ordered && !sqlite) await sql`set local enable_sort to default`.execute(this.db);
-    return rows.map((row) => row.id);
+      .$if(due === queuedAndDue, (query) =>
+        query.orderBy('status').orderBy('priority', 'desc').orderBy('run_after').orderBy('id'),
+      );
   }
 
   /** Extends the lease; false when the attempt no longer holds it (lost, cancelled or finished). */
