@@ -7,13 +7,25 @@ import { createPricingTable } from './models/pricing.js';
 import { createModelRegistry } from './models/registry.js';
 import { ThreadEventLog } from './runtime/event-log.js';
 import type { LiveBus } from './runtime/live-bus.js';
-import { createLiveLayer } from './runtime/live-layer.js';
+import { createLiveLayer, type LiveLayer } from './runtime/live-layer.js';
 import { MessagesService } from './features/messages/messages.service.js';
 import { AgentRuntime } from './runtime/run-agent.js';
 import type { RuntimeDependencies } from './runtime/run-types.js';
 import { BootId, ProcessLiveness } from './runtime/process-liveness.js';
 import type { ToolResolver } from './tools/tool-resolver.js';
 import type { Clock, IdGenerator } from './ids.js';
+
+/** How long app start waits for the live layer's first connection (docs/streaming.md). */
+const LIVE_CONNECT_WAIT_MS = 5000;
+
+/**
+ * A process starts serving with its live layer connected, so its first streams are not degraded
+ * for want of a connection still being opened; past the wait it starts degraded, and says so.
+ */
+async function awaitLiveLayer(live: LiveLayer, logger: FastifyBaseLogger): Promise<void> {
+  if (await live.connected(LIVE_CONNECT_WAIT_MS)) return;
+  logger.warn('Redis live layer unreachable at start: streams start degraded (stored events) until it is');
+}
 
 /** The agent runtime with its event log and live layer (memory or Redis), the process's heartbeat watch over it, and the job worker. */
 export function createRuntime(input: {
@@ -40,6 +52,7 @@ export function createRuntime(input: {
   const live = createLiveLayer(config.live, logger);
   // After the runs (the app closes last): their last events go out before the connections close.
   input.app.addHook('onClose', () => live.close());
+  input.app.addHook('onReady', () => awaitLiveLayer(live, logger));
   const { bus } = live;
   const eventLog = new ThreadEventLog({ store, bus, deltas: live.deltas, degradedPollMs: config.live.degradedPollMs });
   const identity = new BootId(generateId);

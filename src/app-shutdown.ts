@@ -17,7 +17,8 @@ export async function closeGracefully(input: {
 }): Promise<void> {
   const { app } = input;
   const drainUntil = Date.now() + input.runDeadlineMs;
-  input.sse.closeAll();
+  // Streams whose request was past the 503 check already get the notice when they open.
+  input.sse.shutdown();
   // Keep-alive connections with no request in flight are closed as soon as they are idle; those
   // that finish their request later (replies that waited for a run, ended streams) follow.
   const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);

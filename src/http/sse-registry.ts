@@ -46,6 +46,8 @@ export class StreamSlot implements SseStreamHost {
     // The client left while the request was being prepared: the stream is over before it began.
     if (this.#connectionClosed) stream.connectionClosed();
     else if (this.#ending) stream.fail(this.#ending);
+    // Opened after shutdown began (its request was past the 503 check by then): told at once.
+    else if (this.registry.closing) stream.shutdown();
     return stream;
   }
 
@@ -91,6 +93,7 @@ export class SseRegistry {
   readonly #holding = new Set<SseStream>();
   #bufferedBytes = 0;
   #shedding = false;
+  #closing = false;
   readonly streamOptions: SseStreamOptions;
 
   constructor(private readonly options: SseRegistryOptions) {
@@ -142,6 +145,17 @@ export class SseRegistry {
   /** Sends every stream its shutdown notice (a reconnect hint) and ends it. */
   closeAll(): void {
     for (const stream of [...this.#open]) stream.shutdown();
+  }
+
+  /** The process is stopping: `closeAll`, and every stream opened from now on gets the notice as it opens. */
+  shutdown(): void {
+    this.#closing = true;
+    this.closeAll();
+  }
+
+  /** True once `shutdown` ran. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   // Called by the slots and their streams.

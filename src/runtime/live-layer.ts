@@ -16,6 +16,11 @@ export interface LiveLayer {
   deltas: DeltaBuffer;
   /** Reaches the process that owns a run; null in memory (a run is then on this process or none). */
   remoteCancel(cancelHere: (run: RunRef) => boolean): RemoteCancel | null;
+  /**
+   * Resolves once followers can be served live (at once in memory; with Redis, once connected and
+   * subscribed), or false after `timeoutMs`: then streams start degraded and turn live later.
+   */
+  connected(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -25,6 +30,7 @@ export function createLiveLayer(config: LiveConfig, log: FastifyBaseLogger): Liv
       bus: new MemoryLiveBus(),
       deltas: new MemoryDeltaBuffer(),
       remoteCancel: () => null,
+      connected: () => Promise.resolve(true),
       close: () => Promise.resolve(),
     };
   }
@@ -44,6 +50,7 @@ export function createLiveLayer(config: LiveConfig, log: FastifyBaseLogger): Liv
       cancels.push(cancel);
       return cancel;
     },
+    connected: (timeoutMs) => redis.whenLive(timeoutMs),
     close: async () => {
       for (const cancel of cancels) cancel.close();
       await redis.close();

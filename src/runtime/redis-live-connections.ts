@@ -34,11 +34,13 @@ export class RedisLiveConnections {
   readonly #confirmed = new Map<string, Promise<void>>();
   readonly #watchers = new Set<() => void>();
   readonly #log: FastifyBaseLogger;
+  readonly #timeoutMs: number;
   #live = false;
   #closed = false;
 
   constructor(settings: RedisLiveSettings, log: FastifyBaseLogger) {
     this.#log = log;
+    this.#timeoutMs = settings.timeoutMs;
     const options = {
       enableOfflineQueue: false,
       commandTimeout: settings.timeoutMs,
@@ -59,6 +61,23 @@ export class RedisLiveConnections {
   /** True while the subscriber is connected with every channel subscribed. */
   get live(): boolean {
     return this.#live;
+  }
+
+  /** Resolves true once `live` (at once if it is), false if `timeoutMs` passes first. */
+  whenLive(timeoutMs: number): Promise<boolean> {
+    if (this.#live) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        stop();
+        resolve(false);
+      }, timeoutMs);
+      const stop = this.watch(() => {
+        if (!this.#live) return;
+        clearTimeout(timer);
+        stop();
+        resolve(true);
+      });
+    });
   }
 
   /** Calls `watcher` at each change of `live`; returns the way to stop. */
@@ -93,11 +112,24 @@ export class RedisLiveConnections {
     return this.#live ? (this.#confirmed.get(channel) ?? null) : null;
   }
 
+  /**
+   * Closes both connections. The command connection QUITs, so what was published last (a stopping
+   * run's final events, written just before the app closes) is sent before it closes — a
+   * `disconnect` would drop commands still in the pipeline, and followers elsewhere would wait for
+   * events that never come. Bounded: past the command timeout it disconnects.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#setLive(false);
-    this.commands.disconnect();
     this.#subscriber.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    const quit = this.commands.quit().then(
+      () => undefined,
+      () => undefined,
+    );
+    await Promise.race([quit, new Promise((resolve) => (timer = setTimeout(resolve, this.#timeoutMs)))]);
+    clearTimeout(timer);
+    this.commands.disconnect();
   }
 
   #subscribe(channels: string[]): Promise<void> {

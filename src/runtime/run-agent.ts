@@ -47,6 +47,8 @@ const LOST_DECISIONS: readonly string[] = ['tool_call_already_decided', 'tool_ap
 
 export class AgentRuntime implements RunRecovery {
   readonly #active = new Map<string, ActiveRun>();
+  /** Set at the end of `shutdown`: a run launched from then on is stopped at once. */
+  #stopped = false;
 
   constructor(private readonly dependencies: RuntimeDependencies) {}
 
@@ -185,22 +187,28 @@ export class AgentRuntime implements RunRecovery {
   }
 
   /**
-   * For graceful shutdown: lets active runs finish until the deadline, then stops the rest (they
-   * are stored as cancelled) and waits for them to be persisted.
+   * For graceful shutdown: lets active runs finish until the deadline — runs launched meanwhile
+   * too (their request was past the 503 check when shutdown began) — then stops the rest (they
+   * are stored as cancelled) and waits for them to be persisted. A run launched after that is
+   * stopped as it starts, so none is left running when the process exits.
    */
   async shutdown(deadlineMs: number): Promise<void> {
-    const pending = [...this.#active.values()].map((run) => run.completion.catch(() => undefined));
-    if (pending.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
-    clearTimeout(timer);
+    const deadline = Date.now() + deadlineMs;
+    const settled = () => Promise.all([...this.#active.values()].map((run) => run.completion.catch(() => undefined)));
+    while (this.#active.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled(), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
+      clearTimeout(timer);
+    }
+    this.#stopped = true;
     for (const run of this.#active.values()) run.control.controller.abort(new RunStop('shutdown'));
-    await Promise.all(pending);
+    await settled();
   }
 
   /** Runs the loop in the background under this process's watch: deadline, lease, cancel. */
   #launch(plan: RunPlan, progress: RunProgress): Promise<RunResult> {
     const control: RunControl = { controller: new AbortController(), pauseRequested: false };
+    if (this.#stopped) control.controller.abort(new RunStop('shutdown'));
     const scope = openRunScope(this.dependencies, plan);
     const completion = this.#drive(scope.dependencies, plan, progress, control);
     this.#active.set(plan.runId, {
