@@ -9,6 +9,12 @@ import type { LiveBus, LiveEvent } from './live-bus.js';
 const REPLAY_PAGE = 500;
 /** While the bus is not live (Redis unreachable), followers read the store this often by default. */
 const DEGRADED_POLL_MS = 1000;
+/**
+ * While a run is open on a live follower and no event came for this long, the store is read once
+ * more: a publish lost between processes (a command that timed out under load) would otherwise
+ * leave the follower waiting for an end that is already stored. Idle threads are not polled.
+ */
+const OPEN_RUN_CHECK_MS = 2000;
 
 export interface FollowInput {
   organizationId: string;
@@ -118,16 +124,19 @@ export class ThreadEventLog {
       let seen = changes;
       let live = await this.#subscribed(input.threadId);
       let last = input.after;
+      const run = { open: false };
       if (!live) yield liveStatus('degraded', last);
       while (!input.signal.aborted) {
         for await (const event of this.#replay({ ...input, after: last }, queue)) {
           yield event;
           last = event.id;
+          run.open = opensRun(event, run.open);
         }
         if (live) {
-          for await (const event of this.#drain(input, queue, last, () => changes !== seen)) {
+          for await (const event of this.#drain(input, queue, last, () => changes !== seen, run)) {
             yield event;
             last = event.id;
+            run.open = opensRun(event, run.open);
           }
         } else await this.#poll(queue);
         if (changes === seen || input.signal.aborted) continue;
@@ -144,14 +153,24 @@ export class ThreadEventLog {
     }
   }
 
-  /** The queued live events after `last`, as they come, until `changed` or the follower leaves. */
-  async *#drain(input: FollowInput, queue: FollowerQueue, after: EventId, changed: () => boolean) {
+  /**
+   * The queued live events after `last`, as they come, until `changed` or the follower leaves —
+   * or, while a run is open, until none came for `OPEN_RUN_CHECK_MS` (the caller reads the store).
+   */
+  async *#drain(
+    input: FollowInput,
+    queue: FollowerQueue,
+    after: EventId,
+    changed: () => boolean,
+    run: { open: boolean },
+  ) {
     let last = after;
     while (!input.signal.aborted && !changed()) {
       if (queue.overflowed) throw new AppError('slow_consumer');
       const event = queue.shift();
       if (event === undefined) {
-        await queue.next();
+        if (!run.open) await queue.next();
+        else if (!(await arrivesWithin(queue, OPEN_RUN_CHECK_MS))) return;
       } else if (compareEventIds(event.id, last) > 0) {
         yield event;
         last = event.id;
@@ -230,6 +249,24 @@ export class ThreadEventLog {
 }
 
 /** A stream's notice that live events stopped or came back; at the position it was sent (not stored). */
+/** Whether a run is open after `event` (a run's start or text opens it, its end closes it). */
+function opensRun(event: LiveEvent, open: boolean): boolean {
+  if (event.type === 'run-start' || event.type === 'text-delta') return true;
+  if (event.type === 'run-end' || event.type === 'run-error') return false;
+  return open;
+}
+
+/** True when the queue is woken within `ms`. */
+async function arrivesWithin(queue: FollowerQueue, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const woken = await Promise.race([
+    queue.next().then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return woken;
+}
+
 function liveStatus(state: 'live' | 'degraded', at: EventId): LiveEvent {
   return { id: at, type: 'live-status', data: { state } };
 }

@@ -309,7 +309,11 @@ export async function replayLog(thread: ThreadRef, untilSeq: number, query = '')
   if (connection.status !== 200) throw new Error(`replay: ${connection.status} ${JSON.stringify(connection.body)}`);
   try {
     if (untilSeq === 0) return [];
-    return await connection.readUntil((event) => !isDelta(event) && idParts(event.id)[0] >= untilSeq);
+    // An event without an id (`live-status`, a notice about the stream) is not a place in the log.
+    const events = await connection.readUntil(
+      (event) => event.id !== undefined && !isDelta(event) && idParts(event.id)[0] >= untilSeq,
+    );
+    return events.filter((event) => event.id !== undefined);
   } finally {
     connection.abort();
   }
