@@ -60,7 +60,7 @@ if (POSTGRES_CONFIGURED && TEST_DIALECT !== 'postgres' && NGINX_BINARY !== undef
     afterAll(async () => {
       await cluster?.destroy();
       await redis?.stop();
-    }, 30_000);
+    }, 90_000);
 
     it('a thread created on one process, a message posted on another, followed on the third and through nginx: the same events', async () => {
       const thread = await newThread(at(0), cluster.key);
