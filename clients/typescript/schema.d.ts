@@ -45,7 +45,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Event-loop metrics (Prometheus text format) */
+    /** Metrics (Prometheus text format) */
     get: operations['getMetrics'];
     put?: never;
     post?: never;
@@ -2734,6 +2734,15 @@ export interface operations {
         };
         content: {
           'text/plain': string;
+        };
+      };
+      /** @description No valid API key (`invalid_api_key`, `key_revoked`), or on `GET …/stream` no valid stream token (`invalid_stream_token`), or on a visitor route no valid visitor token (`invalid_widget_token`, `widget_token_expired`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** @description Unexpected server error (`internal_error`); the message is never forwarded. */
