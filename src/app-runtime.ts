@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { AppDependencies } from './app.js';
+import type { Config } from './config.js';
+import type { ModelRegistry } from './models/registry.js';
+import type { Store } from './storage/store.js';
 import { createJobs, type Jobs } from './app-jobs.js';
 import { createWebhookPublisher } from './app-webhooks.js';
 import type { WebhookPublisher } from './webhooks/webhook-publisher.js';
@@ -27,10 +29,18 @@ async function awaitLiveLayer(live: LiveLayer, logger: FastifyBaseLogger): Promi
   logger.warn('Redis live layer unreachable at start: streams start degraded (stored events) until it is');
 }
 
+/** The parts of the app's dependencies the runtime needs (app.ts's AppDependencies fits). */
+type RuntimeAppDependencies = {
+  config: Config;
+  store: Store;
+  models?: ModelRegistry | undefined;
+  elapsedMs?: (() => number) | undefined;
+};
+
 /** The agent runtime with its event log and live layer (memory or Redis), the process's heartbeat watch over it, and the job worker. */
 export function createRuntime(input: {
   app: FastifyInstance;
-  dependencies: AppDependencies;
+  dependencies: RuntimeAppDependencies;
   clock: Clock;
   generateId: IdGenerator;
   logger: FastifyBaseLogger;
