@@ -6,6 +6,8 @@ export default defineConfig({
     // The PostgreSQL run of the storage contract, its group commit and crash tests need a server,
     // which CI names in PARLEY_TEST_POSTGRES_URL. Without it the files are left out: vitest
     // fails a file that registers no tests, and a skipped suite would only add noise.
+    // The cluster suite (three processes, PostgreSQL, Redis, nginx) always uses PostgreSQL, so it
+    // runs once, in the default pass, and is left out of the PostgreSQL pass.
     exclude: [
       ...configDefaults.exclude,
       ...(process.env.PARLEY_TEST_POSTGRES_URL
@@ -14,7 +16,9 @@ export default defineConfig({
             'test/storage/postgres.contract.test.ts',
             'test/storage/postgres-group-commit.test.ts',
             'test/e2e/crash-recovery-postgres.test.ts',
+            'test/cluster/**',
           ]),
+      ...(process.env.PARLEY_TEST_DATABASE === 'postgres' ? ['test/cluster/**'] : []),
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

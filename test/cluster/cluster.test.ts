@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newThread, startCluster, type Cluster } from '../helpers/cluster.js';
 import { expectInterrupted } from '../helpers/interrupted-runs.js';
-import { NGINX_BINARY } from '../helpers/nginx.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import {
   expectStoredMatchesStream,
@@ -12,13 +11,13 @@ import {
   type SseEvent,
   type ThreadRef,
 } from '../helpers/sse-client.js';
-import { POSTGRES_CONFIGURED, TEST_DIALECT } from '../helpers/test-database.js';
 
 /**
  * Issue 14: three `parley serve` processes on one PostgreSQL database and one Redis (a private
  * redis-server, so restarting it touches nothing else), behind Debian's nginx running the shipped
  * server block. The suite always uses PostgreSQL, so it runs in the default pass and not again
- * in the PostgreSQL pass.
+ * in the PostgreSQL pass: vitest.config.ts decides where it runs (a file that registers no test
+ * fails).
  */
 const REPLY_TIMEOUT_MS = 30_000;
 const ended = (event: SseEvent) => event.event === 'run-end' || event.event === 'run-error';
@@ -43,126 +42,124 @@ async function firstDeltas(connection: SseConnection, count: number): Promise<Ss
   return connection.readUntil((event) => isDelta(event) && ++seen >= count, REPLY_TIMEOUT_MS);
 }
 
-if (POSTGRES_CONFIGURED && TEST_DIALECT !== 'postgres' && NGINX_BINARY !== undefined) {
-  describe('three processes on one PostgreSQL and one Redis behind nginx', () => {
-    let redis: RedisServer;
-    let cluster: Cluster;
-    const at = (index: number) => cluster.processes[index]!.baseUrl;
+describe('three processes on one PostgreSQL and one Redis behind nginx', () => {
+  let redis: RedisServer;
+  let cluster: Cluster;
+  const at = (index: number) => cluster.processes[index]!.baseUrl;
 
-    beforeAll(async () => {
-      redis = await startRedis();
-      cluster = await startCluster({
-        size: 3,
-        env: { REDIS_URL: redis.url, DEMO_MODEL_WORDS_PER_SECOND: '15' },
-      });
-    }, 60_000);
-
-    afterAll(async () => {
-      await cluster?.destroy();
-      await redis?.stop();
-    }, 90_000);
-
-    it('a thread created on one process, a message posted on another, followed on the third and through nginx: the same events', async () => {
-      const thread = await newThread(at(0), cluster.key);
-      const onThird = await follow(at(2), thread);
-      const throughProxy = await follow(cluster.baseUrl, thread);
-      expect([onThird.status, throughProxy.status]).toEqual([200, 200]);
-      const poster = await postStream(at(1), thread);
-      const posted = await poster.readUntil(ended, REPLY_TIMEOUT_MS);
-      expect(posted.at(-1)!.event).toBe('run-end');
-      const followed = await onThird.readUntil(ended, REPLY_TIMEOUT_MS);
-      const proxied = await throughProxy.readUntil(ended, REPLY_TIMEOUT_MS);
-      onThird.abort();
-      throughProxy.abort();
-      expect(durableIds(followed)).toEqual(durableIds(posted));
-      expect(durableIds(proxied)).toEqual(durableIds(posted));
-      await expectStoredMatchesStream({ ...thread, base: at(2) }, followed);
+  beforeAll(async () => {
+    redis = await startRedis();
+    cluster = await startCluster({
+      size: 3,
+      env: { REDIS_URL: redis.url, DEMO_MODEL_WORDS_PER_SECOND: '15' },
     });
+  }, 60_000);
 
-    it('a stream dropped on one process resumes from Last-Event-ID on another: every event once, in order', async () => {
-      const thread = await newThread(cluster.baseUrl, cluster.key);
-      const poster = await postStream(at(0), thread);
-      const before = await firstDeltas(poster, 3);
-      poster.abort();
-      const resumed = await follow(at(1), thread, before.at(-1)!.id);
-      expect(resumed.status).toBe(200);
-      const after = await resumed.readUntil(ended, REPLY_TIMEOUT_MS);
-      resumed.abort();
-      const all = [...before, ...after];
-      expect(new Set(durableIds(all)).size).toBe(durableIds(all).length);
-      await expectStoredMatchesStream({ ...thread, base: at(1) }, all);
-    });
+  afterAll(async () => {
+    await cluster?.destroy();
+    await redis?.stop();
+  }, 90_000);
 
-    it('a cancel sent to a process that does not own the run stops it', async () => {
-      const thread = await newThread(cluster.baseUrl, cluster.key);
-      const poster = await postStream(at(0), thread);
-      const start = await poster.readUntil((event) => event.event === 'run-start', REPLY_TIMEOUT_MS);
-      const runId = start.at(-1)!.data.run_id as string;
-      await firstDeltas(poster, 1);
-      const cancel = await httpJson(at(2), cluster.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`);
-      expect(cancel.status).toBe(200);
-      const rest = await poster.readUntil(ended, REPLY_TIMEOUT_MS);
-      expect(rest.at(-1)).toMatchObject({ event: 'run-end', data: { run_id: runId, status: 'cancelled' } });
-      const execution = await httpJson(at(1), cluster.key, 'GET', `/api/v1/flows/executions/${runId}`);
-      expect(execution.body.status).toBe('cancelled');
-    });
-
-    it('kill -9 of the process that owns a run mid-reply: a follower on another process sees it end as interrupted', async () => {
-      const thread = await newThread(cluster.baseUrl, cluster.key);
-      const follower = await follow(at(1), thread);
-      const poster = await postStream(at(0), thread);
-      const start = await poster.readUntil((event) => event.event === 'run-start', REPLY_TIMEOUT_MS);
-      const runId = start.at(-1)!.data.run_id as string;
-      await firstDeltas(poster, 2);
-      await cluster.kill(0);
-      const seen = await follower.readUntil(ended, REPLY_TIMEOUT_MS);
-      follower.abort();
-      expect(seen.at(-1)).toMatchObject({
-        event: 'run-error',
-        data: { run_id: runId, error: { code: 'interrupted' } },
-      });
-      await expectInterrupted({ ...thread, base: at(1) }, runId);
-      await cluster.restart(0);
-    }, 60_000);
-
-    it('a rolling restart (SIGTERM, one process at a time) under creates and streams: no failed request, no stream cut without a shutdown notice, every stream finished', async () => {
-      const load = startLoad(cluster);
-      for (let index = 0; index < 3; index++) {
-        await new Promise((resolve) => setTimeout(resolve, 700));
-        expect(await cluster.stop(index)).toBe(0);
-        await cluster.restart(index);
-      }
-      const result = await load.stop();
-      expect(result.failures).toEqual([]);
-      expect(result.creates).toBeGreaterThan(20);
-      expect(result.streams).toBeGreaterThan(3);
-      expect(result.resumed).toBeGreaterThan(0);
-    }, 120_000);
-
-    it('Redis restarted mid-stream: the follower is told the stream degraded and recovered, the reply completes, and nothing hangs', async () => {
-      const thread = await newThread(cluster.baseUrl, cluster.key);
-      const follower = await follow(at(2), thread);
-      const poster = await postStream(at(1), thread);
-      await firstDeltas(poster, 2);
-      await redis.stop();
-      const during = await httpJson(cluster.baseUrl, cluster.key, 'POST', `/api/v1/chat/${thread.agentId}/threads`, {
-        title: 'while Redis is down',
-      });
-      expect(during.status).toBe(200);
-      await redis.start();
-      const posted = await poster.readUntil(ended, REPLY_TIMEOUT_MS);
-      const followed = await follower.readUntil(
-        (event) => event.event === 'live-status' && event.data.state === 'live',
-        REPLY_TIMEOUT_MS,
-      );
-      follower.abort();
-      expect(posted.at(-1)!.event).toBe('run-end');
-      const states = followed.filter((event) => event.event === 'live-status').map((event) => event.data.state);
-      expect(states).toEqual(['degraded', 'live']);
-      await expectStoredMatchesStream({ ...thread, base: at(0) }, posted);
-    }, 60_000);
+  it('a thread created on one process, a message posted on another, followed on the third and through nginx: the same events', async () => {
+    const thread = await newThread(at(0), cluster.key);
+    const onThird = await follow(at(2), thread);
+    const throughProxy = await follow(cluster.baseUrl, thread);
+    expect([onThird.status, throughProxy.status]).toEqual([200, 200]);
+    const poster = await postStream(at(1), thread);
+    const posted = await poster.readUntil(ended, REPLY_TIMEOUT_MS);
+    expect(posted.at(-1)!.event).toBe('run-end');
+    const followed = await onThird.readUntil(ended, REPLY_TIMEOUT_MS);
+    const proxied = await throughProxy.readUntil(ended, REPLY_TIMEOUT_MS);
+    onThird.abort();
+    throughProxy.abort();
+    expect(durableIds(followed)).toEqual(durableIds(posted));
+    expect(durableIds(proxied)).toEqual(durableIds(posted));
+    await expectStoredMatchesStream({ ...thread, base: at(2) }, followed);
   });
-}
+
+  it('a stream dropped on one process resumes from Last-Event-ID on another: every event once, in order', async () => {
+    const thread = await newThread(cluster.baseUrl, cluster.key);
+    const poster = await postStream(at(0), thread);
+    const before = await firstDeltas(poster, 3);
+    poster.abort();
+    const resumed = await follow(at(1), thread, before.at(-1)!.id);
+    expect(resumed.status).toBe(200);
+    const after = await resumed.readUntil(ended, REPLY_TIMEOUT_MS);
+    resumed.abort();
+    const all = [...before, ...after];
+    expect(new Set(durableIds(all)).size).toBe(durableIds(all).length);
+    await expectStoredMatchesStream({ ...thread, base: at(1) }, all);
+  });
+
+  it('a cancel sent to a process that does not own the run stops it', async () => {
+    const thread = await newThread(cluster.baseUrl, cluster.key);
+    const poster = await postStream(at(0), thread);
+    const start = await poster.readUntil((event) => event.event === 'run-start', REPLY_TIMEOUT_MS);
+    const runId = start.at(-1)!.data.run_id as string;
+    await firstDeltas(poster, 1);
+    const cancel = await httpJson(at(2), cluster.key, 'POST', `${threadPath(thread)}/runs/${runId}/cancel`);
+    expect(cancel.status).toBe(200);
+    const rest = await poster.readUntil(ended, REPLY_TIMEOUT_MS);
+    expect(rest.at(-1)).toMatchObject({ event: 'run-end', data: { run_id: runId, status: 'cancelled' } });
+    const execution = await httpJson(at(1), cluster.key, 'GET', `/api/v1/flows/executions/${runId}`);
+    expect(execution.body.status).toBe('cancelled');
+  });
+
+  it('kill -9 of the process that owns a run mid-reply: a follower on another process sees it end as interrupted', async () => {
+    const thread = await newThread(cluster.baseUrl, cluster.key);
+    const follower = await follow(at(1), thread);
+    const poster = await postStream(at(0), thread);
+    const start = await poster.readUntil((event) => event.event === 'run-start', REPLY_TIMEOUT_MS);
+    const runId = start.at(-1)!.data.run_id as string;
+    await firstDeltas(poster, 2);
+    await cluster.kill(0);
+    const seen = await follower.readUntil(ended, REPLY_TIMEOUT_MS);
+    follower.abort();
+    expect(seen.at(-1)).toMatchObject({
+      event: 'run-error',
+      data: { run_id: runId, error: { code: 'interrupted' } },
+    });
+    await expectInterrupted({ ...thread, base: at(1) }, runId);
+    await cluster.restart(0);
+  }, 60_000);
+
+  it('a rolling restart (SIGTERM, one process at a time) under creates and streams: no failed request, no stream cut without a shutdown notice, every stream finished', async () => {
+    const load = startLoad(cluster);
+    for (let index = 0; index < 3; index++) {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await cluster.stop(index)).toBe(0);
+      await cluster.restart(index);
+    }
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(result.creates).toBeGreaterThan(20);
+    expect(result.streams).toBeGreaterThan(3);
+    expect(result.resumed).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('Redis restarted mid-stream: the follower is told the stream degraded and recovered, the reply completes, and nothing hangs', async () => {
+    const thread = await newThread(cluster.baseUrl, cluster.key);
+    const follower = await follow(at(2), thread);
+    const poster = await postStream(at(1), thread);
+    await firstDeltas(poster, 2);
+    await redis.stop();
+    const during = await httpJson(cluster.baseUrl, cluster.key, 'POST', `/api/v1/chat/${thread.agentId}/threads`, {
+      title: 'while Redis is down',
+    });
+    expect(during.status).toBe(200);
+    await redis.start();
+    const posted = await poster.readUntil(ended, REPLY_TIMEOUT_MS);
+    const followed = await follower.readUntil(
+      (event) => event.event === 'live-status' && event.data.state === 'live',
+      REPLY_TIMEOUT_MS,
+    );
+    follower.abort();
+    expect(posted.at(-1)!.event).toBe('run-end');
+    const states = followed.filter((event) => event.event === 'live-status').map((event) => event.data.state);
+    expect(states).toEqual(['degraded', 'live']);
+    await expectStoredMatchesStream({ ...thread, base: at(0) }, posted);
+  }, 60_000);
+});
 
 interface LoadResult {
   creates: number;
