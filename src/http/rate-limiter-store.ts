@@ -1,17 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import { UNLIMITED, type RateLimitDecision, type RateLimiter, type RateLimitState } from './rate-limiter.js';
 
 /**
- * Where every rate limit counts (docs/adr/0031-rate-limits.md): rate-limiter-flexible's
- * fixed windows, in this process's memory or — with `REDIS_URL` — in Redis, where an atomic
- * increment per request makes N processes share one budget. The only module that imports the
- * library or opens a Redis connection for limits.
+ * Where every rate limit counts (docs/adr/0031-rate-limits.md): fixed windows, in this
+ * process's memory (memory-rate-limiter.ts, bounded) or — with `REDIS_URL` — in Redis through
+ * rate-limiter-flexible, where an atomic increment per request makes N processes share one
+ * budget. The only module that imports the library or opens a Redis connection for limits.
  *
  * When Redis cannot be reached the limits fail open to memory: each process goes on counting in
- * its own memory (the library's insurance limiter), so a client gets at most N times its budget
- * behind N processes until Redis is back — never unlimited, and never an error for the caller.
+ * its own bounded memory, so a client gets at most N times its budget behind N processes until
+ * Redis is back — never unlimited, never unbounded memory, and never an error for the caller.
  * The change is logged once each way.
  */
 export interface RateLimiterStore {
@@ -32,8 +33,7 @@ export interface RedisSettings {
 }
 
 export const WINDOW_SECONDS = 60;
-/** Keys one in-memory limiter tracks per window (see MemoryRateLimiter). */
-export const MAX_TRACKED_KEYS = 100_000;
+export { MAX_TRACKED_KEYS } from './memory-rate-limiter.js';
 
 export function createRateLimiterStore(input: {
   /** Where the counters are shared; in memory when absent. */
@@ -43,7 +43,7 @@ export function createRateLimiterStore(input: {
   const settings = input.redis;
   if (settings === undefined) {
     return {
-      limiter: (name, perMinute) => (perMinute > 0 ? new MemoryRateLimiter(name, perMinute) : UNLIMITED),
+      limiter: (_name, perMinute) => (perMinute > 0 ? new MemoryRateLimiter(perMinute, WINDOW_SECONDS) : UNLIMITED),
       close: () => Promise.resolve(),
       redisReady: undefined,
     };
@@ -57,11 +57,10 @@ export function createRateLimiterStore(input: {
         keyPrefix: `${settings.keyPrefix}:${name}`,
         points: perMinute,
         duration: WINDOW_SECONDS,
-        // Not connected: straight to the insurance rather than waiting for a reconnection.
+        // Not connected: straight to memory rather than waiting for a reconnection.
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points: perMinute, duration: WINDOW_SECONDS }),
       });
-      return new FlexibleRateLimiter(limiter, perMinute);
+      return new RedisRateLimiter(limiter, new MemoryRateLimiter(perMinute, WINDOW_SECONDS));
     },
     close: () => {
       redis.disconnect();
@@ -103,30 +102,45 @@ function connect(settings: RedisSettings, log: FastifyBaseLogger): Redis {
   return redis;
 }
 
-/** The port over one of the library's limiters. */
-class FlexibleRateLimiter implements RateLimiter {
+/**
+ * The port over the library's Redis limiter, with this process's memory as the fallback for
+ * any call Redis does not answer (not connected, timed out, an error): the library rejects with
+ * its result when the budget is spent, and with an Error otherwise.
+ */
+class RedisRateLimiter implements RateLimiter {
+  readonly limit: number;
+
   constructor(
-    protected readonly limiter: RateLimiterAbstract,
-    readonly limit: number,
-  ) {}
+    private readonly redis: RateLimiterRedis,
+    private readonly memory: MemoryRateLimiter,
+  ) {
+    this.limit = memory.limit;
+  }
 
   async consume(key: string): Promise<RateLimitDecision> {
     try {
-      return this.#decision(await this.limiter.consume(key), true);
+      return this.#decision(await this.redis.consume(key), true);
     } catch (rejection) {
-      // The library rejects with its result when the budget is spent, and with an Error otherwise.
       if (rejection instanceof RateLimiterRes) return this.#decision(rejection, false);
-      throw rejection;
+      return this.memory.consume(key);
     }
   }
 
   async refund(key: string): Promise<void> {
-    await this.limiter.reward(key);
+    try {
+      await this.redis.reward(key);
+    } catch {
+      await this.memory.refund(key);
+    }
   }
 
   async peek(key: string): Promise<RateLimitState | null> {
-    const result = await this.limiter.get(key);
-    // Memory keeps an ended window until its timer removes it: ended is the same as none.
+    let result: RateLimiterRes | null;
+    try {
+      result = await this.redis.get(key);
+    } catch {
+      return this.memory.peek(key);
+    }
     if (result === null || result.msBeforeNext <= 0) return null;
     const { admitted: _, ...state } = this.#decision(result, true);
     return state;
@@ -139,32 +153,5 @@ class FlexibleRateLimiter implements RateLimiter {
       remaining: Math.max(0, this.limit - result.consumedPoints),
       resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
     };
-  }
-}
-
-/**
- * In memory, with a bound: at most MAX_TRACKED_KEYS keys per limiter, each dropped by its own
- * timer when its window ends. When full, a new key is admitted without being counted for the
- * rest of that window rather than resetting another key's count (which would free a limited
- * client). The count is read from the library's storage map — a private field of
- * rate-limiter-flexible 11.4.0 (pinned); the constructor throws if a new version moves it, so an
- * upgrade cannot silently drop the bound.
- */
-class MemoryRateLimiter extends FlexibleRateLimiter {
-  readonly #keys: Map<string, unknown>;
-
-  constructor(name: string, perMinute: number) {
-    super(new RateLimiterMemory({ keyPrefix: name, points: perMinute, duration: WINDOW_SECONDS }), perMinute);
-    const storage = (this.limiter as unknown as { _memoryStorage?: { _storage?: unknown } })._memoryStorage?._storage;
-    if (!(storage instanceof Map))
-      throw new Error('rate-limiter-flexible no longer keeps its memory counters in a Map');
-    this.#keys = storage as Map<string, unknown>;
-  }
-
-  override async consume(key: string): Promise<RateLimitDecision> {
-    if (this.#keys.size >= MAX_TRACKED_KEYS && !this.#keys.has(this.limiter.getKey(key))) {
-      return { admitted: true, limit: this.limit, remaining: this.limit - 1, resetSeconds: WINDOW_SECONDS };
-    }
-    return super.consume(key);
   }
 }

@@ -1,11 +1,12 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRateLimiterStore, MAX_TRACKED_KEYS } from '../../src/http/rate-limiter-store.js';
+import { MemoryRateLimiter } from '../../src/http/memory-rate-limiter.js';
 import { rateLimitHeaders, spend, UNLIMITED } from '../../src/http/rate-limiter.js';
 
 /**
- * The rate-limit port over rate-limiter-flexible in memory: fixed windows of one minute per key.
- * The library reads `Date.now()` (it takes no clock), so time is moved by faking Date only.
+ * The rate-limit port in memory: fixed windows of one minute per key. The limiter reads
+ * `Date.now()` (it takes no clock), so time is moved by faking Date only.
  */
 
 const store = createRateLimiterStore({ log: pino({ level: 'silent' }) });
@@ -56,6 +57,30 @@ describe('a limiter in memory', () => {
     expect((await limiter.consume('key-0')).admitted).toBe(false);
     expect(await consumeTimes(limiter, 'new', 3)).toEqual([true, true, true]);
     expect(await limiter.peek('new')).toBeNull();
+  });
+
+  it('drops ended windows as requests come, so a full limiter takes new keys again once windows end', async () => {
+    const limiter = new MemoryRateLimiter(1, 60, 3);
+    for (const key of ['a', 'b', 'c']) await limiter.consume(key);
+    expect(await limiter.consume('d')).toEqual({ admitted: true, limit: 1, remaining: 0, resetSeconds: 60 });
+    expect(await limiter.peek('d')).toBeNull();
+    expect(limiter.trackedKeys).toBe(3);
+    vi.setSystemTime(START + 30_000);
+    expect((await limiter.consume('a')).admitted).toBe(false);
+    vi.setSystemTime(START + 60_000);
+    // a, b and c ended together: the next request drops all three and counts d.
+    expect(await limiter.consume('d')).toEqual({ admitted: true, limit: 1, remaining: 0, resetSeconds: 60 });
+    expect(limiter.trackedKeys).toBe(1);
+    expect((await limiter.consume('d')).admitted).toBe(false);
+  });
+
+  it('gives back a refunded request within the window only', async () => {
+    const limiter = new MemoryRateLimiter(2, 60);
+    await consumeTimes(limiter, 'a', 2);
+    await limiter.refund('a');
+    expect(await limiter.peek('a')).toEqual({ limit: 2, remaining: 1, resetSeconds: 60 });
+    await limiter.refund('never-seen');
+    expect(await limiter.peek('never-seen')).toBeNull();
   });
 
   it('is no limit at 0', () => {
