@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compareModes, loadBuild } from './lib/cpu-per-request.js';
 
 /**
  * `npm run build && node bench/rate-limit-cost.js`: what the per-key and per-organisation rate
@@ -12,93 +11,17 @@ import { fileURLToPath } from 'node:url';
  * commit before), with its own defaults. Prints every run and the medians; docs/performance.md,
  * "Rate limits", records a run. AB_COUNT sets the requests per run (20,000).
  */
-const OWN_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-const COUNT = Number(process.env.AB_COUNT ?? 20000);
-const CONCURRENCY = 50;
-const BLANK_TEMPLATE_ID = '0b6a3c1e-5f1d-4a7e-9c2b-000000000001';
-const ON = { perKeyPerMinute: 100_000_000, perOrganizationPerMinute: 100_000_000 };
-const OFF = { perKeyPerMinute: 0, perOrganizationPerMinute: 0 };
-
-async function load(root) {
-  return {
-    createApp: (await import(path.join(root, 'app.js'))).createApp,
-    loadConfig: (await import(path.join(root, 'config.js'))).loadConfig,
-    openStore: (await import(path.join(root, 'storage', 'store.js'))).openStore,
-  };
-}
-
-const own = await load(OWN_DIST);
-const modes = {
-  ...(process.env.AB_BASE_DIST
-    ? { base: { build: await load(path.resolve(process.env.AB_BASE_DIST)), limits: {} } }
-    : {}),
-  off: { build: own, limits: OFF },
-  on: { build: own, limits: ON },
-};
-
-async function measure(mode, kind) {
-  const { build, limits } = modes[mode];
-  const defaults = build.loadConfig({});
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-rate-limit-cost-'));
-  const database = { kind: 'sqlite', filename: path.join(directory, 'parley.db') };
-  const store = await build.openStore(database);
-  const parley = await build.createApp({
-    config: {
-      ...defaults,
-      database,
-      logLevel: 'warn',
-      secretKey: Buffer.alloc(32, 7),
-      secretKeyFile: undefined,
-      rateLimits: { ...defaults.rateLimits, ...limits },
-    },
-    store,
-  });
-  try {
-    const send = await requests(parley, kind);
-    await run(send, 2000);
-    const before = process.cpuUsage();
-    await run(send, COUNT);
-    const used = process.cpuUsage(before);
-    return (used.user + used.system) / COUNT;
-  } finally {
-    await parley.shutdown(0);
-    await store.close();
-    fs.rmSync(directory, { recursive: true, force: true });
-  }
-}
-
-async function requests(parley, kind) {
-  const created = await parley.keys.create({ organization: { name: 'bench' }, userName: 'bench', scopes: ['admin'] });
-  const headers = { 'x-api-key': created.key, 'content-type': 'application/json' };
-  const payload = JSON.stringify({ name: 'bench', configuration: {}, template_id: BLANK_TEMPLATE_ID });
-  const agent = JSON.parse((await parley.app.inject({ method: 'POST', url: '/api/v1/agents', headers, payload })).body);
-  if (kind === 'read') {
-    return () => parley.app.inject({ method: 'GET', url: `/api/v1/agents/${agent.id}`, headers });
-  }
-  const thread = JSON.stringify({ agent_id: agent.id, title: 'bench', metadata: { source: 'bench' } });
-  return () => parley.app.inject({ method: 'POST', url: `/api/v1/chat/${agent.id}/threads`, headers, payload: thread });
-}
-
-async function run(send, count) {
-  let started = 0;
-  const worker = async () => {
-    while (started++ < count) {
-      const response = await send();
-      if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}: ${response.body}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
-
-const median = (values) => [...values].sort((left, right) => left - right)[Math.floor(values.length / 2)];
-for (const kind of ['create', 'read']) {
-  const figures = Object.fromEntries(Object.keys(modes).map((mode) => [mode, []]));
-  for (let round = 0; round < 3; round++) {
-    const order = round % 2 === 0 ? Object.keys(modes) : Object.keys(modes).reverse();
-    for (const mode of order) figures[mode].push(await measure(mode, kind));
-  }
-  const line = Object.entries(figures).map(
-    ([mode, values]) => `${mode} ${median(values).toFixed(1)} (${values.map((value) => value.toFixed(1)).join(', ')})`,
-  );
-  console.log(`${kind}: CPU µs per request, median (runs): ${line.join('; ')}`);
-}
+const own = await loadBuild(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist'));
+const limits = (perMinute) => (defaults) => ({
+  rateLimits: { ...defaults.rateLimits, perKeyPerMinute: perMinute, perOrganizationPerMinute: perMinute },
+});
+await compareModes(
+  {
+    ...(process.env.AB_BASE_DIST
+      ? { base: { build: await loadBuild(path.resolve(process.env.AB_BASE_DIST)), configure: () => ({}) } }
+      : {}),
+    off: { build: own, configure: limits(0) },
+    on: { build: own, configure: limits(100_000_000) },
+  },
+  { count: Number(process.env.AB_COUNT ?? 20000) },
+);

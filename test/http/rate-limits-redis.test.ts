@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import pino from 'pino';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { createRateLimiterStore } from '../../src/http/rate-limiter-store.js';
 import { spend } from '../../src/http/rate-limiter.js';
 import { client, createTestContext, type Api, type TestContext, type TestPeer } from '../helpers/harness.js';
 import { freePort } from '../helpers/server-process.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
 
 /**
  * Rate limits shared through Redis (reliability.md T15): two app instances with one REDIS_URL
@@ -117,37 +117,6 @@ describe('the port over Redis', () => {
   });
 });
 
-/**
- * A TCP relay in front of Redis that the test can cut and restore: "Redis down" without
- * touching the server other tests share.
- */
-async function startRelay(port: number) {
-  const target = new URL(REDIS_URL);
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = net.createServer((socket) => {
-        const upstream = net.connect(Number(target.port || 6379), target.hostname);
-        sockets.add(socket).add(upstream);
-        for (const side of [socket, upstream]) {
-          side.on('error', () => side.destroy());
-          side.on('close', () => sockets.delete(side));
-        }
-        socket.pipe(upstream).pipe(socket);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  const cut = () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server?.close(() => resolve());
-    });
-  await listen();
-  return { url: `redis://127.0.0.1:${port}`, cut, restore: listen };
-}
-
 describe('Redis unreachable', () => {
   it('at start: each process limits in its own memory, and says so once', { timeout: 2 * WAIT_MS }, async () => {
     const closedPort = await freePort();
@@ -171,7 +140,8 @@ describe('Redis unreachable', () => {
     'mid-way: counting moves to memory, then back to the shared count when Redis returns',
     { timeout: 4 * WAIT_MS },
     async () => {
-      const relay = await startRelay(await freePort());
+      const target = new URL(REDIS_URL);
+      const relay = await startTcpRelay({ hostname: target.hostname, port: Number(target.port || 6379) });
       const context = await createTestContext({
         rateLimits: { perKeyPerMinute: 3, redisUrl: relay.url, ...onLoadedMachine() },
       });
