@@ -219,6 +219,9 @@ describe('Parley Studio: web threads and flows, in Chromium', () => {
       error_message: null,
       final_output: { text: expect.any(String) },
     });
+    // The demo model repeats its task: the instructions with the variable filled in.
+    expect(execution.final_output.text).toContain('You said: "Write a weather report for Lyon."');
+    await expect.poll(() => run.getByRole('button', { name: 'Run now' }).isEnabled()).toBe(true);
     expect(JSON.parse((await run.locator('.json').first().textContent())!)).toEqual(execution.final_output);
     const stepTypes = await run
       .getByRole('region', { name: 'Timeline' })

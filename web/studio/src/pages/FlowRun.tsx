@@ -16,6 +16,7 @@ export function FlowRun({ flow }: { flow: Flow }) {
     Object.fromEntries(flow.variables.map((variable) => [variable.name, asText(variable.default)])),
   );
   const [execution, setExecution] = useState<Execution | null>(null);
+  const pollError = useFollow(execution, setExecution);
   const action = useAction();
   const run = async (event: FormEvent) => {
     event.preventDefault();
@@ -53,28 +54,40 @@ export function FlowRun({ flow }: { flow: Flow }) {
         </button>
       </form>
       <ErrorNote error={action.error} />
-      {execution && <LiveExecution key={execution.id} first={execution} />}
+      {execution && <ExecutionState execution={execution} error={pollError} />}
     </section>
   );
 }
 
-/** An execution read again every POLL_MS until its status is final, then its timeline and output. */
-function LiveExecution({ first }: { first: Execution }) {
+/** Reads the execution again every POLL_MS until its status is final; answers the last read's error. */
+function useFollow(execution: Execution | null, onRead: (execution: Execution) => void): string | null {
   const client = useClient();
-  const [execution, setExecution] = useState(first);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    if (isFinal(execution.status)) return;
+    if (!execution || isFinal(execution.status)) return;
+    // A read answered after the execution shown has changed (a new run) is dropped.
+    let live = true;
     const timer = window.setTimeout(async () => {
       try {
         const params = { path: { execution_id: execution.id } };
-        setExecution(must(await client.GET('/api/v1/flows/executions/{execution_id}', { params })));
+        const read = must(await client.GET('/api/v1/flows/executions/{execution_id}', { params }));
+        if (!live) return;
+        onRead(read);
+        setError(null);
       } catch (caught) {
-        setError(errorDetail(caught));
+        if (live) setError(errorDetail(caught));
       }
     }, POLL_MS);
-    return () => window.clearTimeout(timer);
-  }, [client, execution]);
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, [client, execution, onRead]);
+  return error;
+}
+
+/** The execution's status as it changes; once final, its output and timeline. */
+function ExecutionState({ execution, error }: { execution: Execution; error: string | null }) {
   return (
     <div className="editor" data-execution-id={execution.id}>
       <p role="status" aria-live="polite">
