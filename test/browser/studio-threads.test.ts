@@ -56,7 +56,7 @@ beforeAll(async () => {
   api = client(context, key);
   agentId = (await api.createAgent({ name: 'Shop assistant', configuration: { model: 'demo', tools: [] } })).id;
   webThread = await visitorAsks('Where is my parcel? It is late.');
-  // An API user's thread of the same agent: listed among the API threads, never the web ones.
+  // An API user's thread of the same agent: listed among all threads, never among the web ones.
   const own = await api.post(`/api/v1/chat/${agentId}/threads`, { title: 'Invoice question' });
   expect(own.status, own.raw).toBe(200);
   browserContext = await (await browserLaunch).newContext({ viewport: { width: 1280, height: 860 } });
@@ -84,7 +84,9 @@ describe('Parley Studio: web threads and flows, in Chromium', () => {
     await page.getByLabel('API key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Threads' }).waitFor();
-    await expect.poll(() => page.getByRole('list', { name: 'Threads' }).textContent()).toContain('Invoice question');
+    // All threads: the API user's and the visitor's alike, newest first.
+    const all = page.getByRole('list', { name: 'Threads' }).getByRole('button');
+    await expect.poll(() => all.locator('strong').allTextContents()).toEqual(['Invoice question', 'Late parcel']);
     await page.getByRole('button', { name: 'Web threads' }).click();
     await expect.poll(listedIds).toEqual([webThread.id]);
     const item = webList().locator(`[data-thread-id="${webThread.id}"]`);

@@ -6,14 +6,17 @@ import { Pager, ThreadView } from './ThreadView.tsx';
 import { WebThreads } from './WebThreads.tsx';
 
 const PAGE_SIZE = 20;
-type Kind = 'api' | 'web';
+type Kind = 'all' | 'web';
 
-/** An agent's threads: those API users started, or (the switch) those its widget's visitors started. */
+/**
+ * An agent's threads: all of them (`GET …/threads`: API users' and widget visitors'), or, through
+ * the switch, only its widget visitors' (`GET …/web-threads/search`, with the visitor shown).
+ */
 export function ThreadsPage() {
   const [agentId, setAgentId] = useState(selection.agentId());
-  const [kind, setKind] = useState<Kind>('api');
+  const [kind, setKind] = useState<Kind>('all');
   const kinds: [Kind, string][] = [
-    ['api', 'API threads'],
+    ['all', 'All threads'],
     ['web', 'Web threads'],
   ];
   return (
@@ -32,8 +35,8 @@ export function ThreadsPage() {
         ))}
       </div>
       {agentId &&
-        (kind === 'api' ? (
-          <ApiThreads key={agentId} agentId={agentId} />
+        (kind === 'all' ? (
+          <AllThreads key={agentId} agentId={agentId} />
         ) : (
           <WebThreads key={agentId} agentId={agentId} />
         ))}
@@ -41,8 +44,8 @@ export function ThreadsPage() {
   );
 }
 
-/** The agent's threads, newest first, with full-text search (ranked, highlighted snippets). */
-function ApiThreads({ agentId }: { agentId: string }) {
+/** Every thread of the agent, newest first, with full-text search (ranked, highlighted snippets). */
+function AllThreads({ agentId }: { agentId: string }) {
   const client = useClient();
   const [query, setQuery] = useState('');
   const [searched, setSearched] = useState('');
