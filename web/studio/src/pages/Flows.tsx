@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { must } from '../api.ts';
 import { selection, type PageProps } from '../paths.ts';
 import { AgentSelect, ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
@@ -16,6 +16,12 @@ export function FlowsPage({ navigate }: PageProps) {
   const [agentId, setAgentId] = useState(selection.agentId());
   const [offset, setOffset] = useState(0);
   const [open, setOpen] = useState<Open>(null);
+  // The editor or run panel opens under the list: brought into view (on a phone it is off screen).
+  const panel = useRef<HTMLDivElement>(null);
+  // A block body: the effect must return nothing (newer Chromium's scrollIntoView answers a promise).
+  useEffect(() => {
+    if (open) panel.current?.scrollIntoView({ block: 'start' });
+  }, [open]);
   const flows = useLoad(async () => {
     if (!agentId) return [];
     const params = { path: { agent_id: agentId }, query: { limit: PAGE_SIZE, offset } };
@@ -100,16 +106,18 @@ export function FlowsPage({ navigate }: PageProps) {
         </table>
       </div>
       <Pager offset={offset} size={PAGE_SIZE} count={flows.data?.length ?? 0} onChange={setOffset} />
-      {open?.mode === 'run' && <FlowRun key={open.flow.id} flow={open.flow} />}
-      {(open?.mode === 'new' || open?.mode === 'edit') && (
-        <FlowEditor
-          key={open.mode === 'edit' ? open.flow.id : 'new'}
-          agentId={agentId}
-          flow={open.mode === 'edit' ? open.flow : null}
-          onSaved={flows.reload}
-          onClose={() => setOpen(null)}
-        />
-      )}
+      <div ref={panel}>
+        {open?.mode === 'run' && <FlowRun key={open.flow.id} flow={open.flow} />}
+        {(open?.mode === 'new' || open?.mode === 'edit') && (
+          <FlowEditor
+            key={open.mode === 'edit' ? open.flow.id : 'new'}
+            agentId={agentId}
+            flow={open.mode === 'edit' ? open.flow : null}
+            onSaved={flows.reload}
+            onClose={() => setOpen(null)}
+          />
+        )}
+      </div>
     </Page>
   );
 }
