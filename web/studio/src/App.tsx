@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { clientFor, session } from './api.ts';
 import { ClientContext } from './ui.tsx';
-import { ROUTES, routeOf, type RouteName } from './routes.tsx';
+import { PAGES, ROUTE_NAMES, routeOf, type RouteName } from './paths.ts';
+import { ROUTES } from './routes.tsx';
 
 /** The studio's shell: the sign-in form until a key is saved, then the navigation and one page. */
 export function App() {
@@ -22,7 +23,7 @@ export function App() {
     setRoute(name);
     setMenuOpen(false);
   };
-  const Current = ROUTES[route].page;
+  const Current = ROUTES[route];
   return (
     <ClientContext.Provider value={client}>
       <div className="shell">
@@ -39,7 +40,7 @@ export function App() {
             </button>
           </div>
           <ul>
-            {(Object.keys(ROUTES) as RouteName[]).map((name) => (
+            {ROUTE_NAMES.map((name) => (
               <li key={name}>
                 <a
                   href={`/studio/${name}`}
@@ -49,7 +50,7 @@ export function App() {
                     navigate(name);
                   }}
                 >
-                  {ROUTES[name].label}
+                  {PAGES[name]}
                 </a>
               </li>
             ))}

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
-import { selection, type PageProps } from '../routes.tsx';
+import { selection, type PageProps } from '../paths.ts';
 import { ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
 import { AgentEditor } from './AgentEditor.tsx';
 import { AgentTools } from './AgentTools.tsx';

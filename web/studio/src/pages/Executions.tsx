@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { must, type Schemas } from '../api.ts';
-import { ErrorNote, Json, Loading, Page, useClient, useLoad, when } from '../ui.tsx';
+import { Loading, Page, useClient, useLoad, when } from '../ui.tsx';
+import { Timeline } from './ExecutionTimeline.tsx';
 
 type Execution = Schemas['FlowExecution'];
 const STATUSES = ['', 'pending', 'queued', 'running', 'completed', 'failed', 'cancelled', 'timeout', 'retrying'];
@@ -95,42 +96,5 @@ export function ExecutionsPage() {
       </nav>
       {open && <Timeline execution={open} />}
     </Page>
-  );
-}
-
-function Timeline({ execution }: { execution: Execution }) {
-  const start = Date.parse(execution.started_at);
-  const total = Math.max(1, execution.duration_ms ?? 1);
-  return (
-    <section className="card" aria-label="Timeline">
-      <h2>Execution {execution.execution_number}</h2>
-      <ErrorNote error={execution.error_message} />
-      <ol className="timeline">
-        {execution.steps.map((step) => {
-          const offset = Math.max(0, Date.parse(step.started_at) - start);
-          const width = Math.max(1, ((step.duration_ms ?? 0) / total) * 100);
-          return (
-            <li key={step.step_id} className="step" data-step-type={step.step_type}>
-              <div className="step-head">
-                <strong>{step.step_name}</strong>
-                <span className="muted">{step.step_type}</span>
-                <span className={`badge ${step.status}`}>{step.status}</span>
-                <span className="muted">{step.duration_ms === null ? '' : `${step.duration_ms} ms`}</span>
-              </div>
-              <div className="bar-track" aria-hidden="true">
-                <div
-                  className="bar"
-                  style={{ marginLeft: `${Math.min(99, (offset / total) * 100)}%`, width: `${Math.min(100, width)}%` }}
-                />
-              </div>
-              <details>
-                <summary>Input and output</summary>
-                <Json value={{ input: step.input_data, output: step.output_data, metadata: step.metadata }} />
-              </details>
-            </li>
-          );
-        })}
-      </ol>
-    </section>
   );
 }

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { must } from '../api.ts';
-import { selection } from '../routes.tsx';
+import { selection } from '../paths.ts';
 import { AgentSelect, ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
 
 /** API keys (admin) and the chat widget's publishable keys. A new secret is shown once. */

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { errorDetail, must, type Schemas } from '../api.ts';
-import { selection } from '../routes.tsx';
+import { selection } from '../paths.ts';
 import { AgentSelect, ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
 import { KnowledgeSearch } from './KnowledgeSearch.tsx';
 

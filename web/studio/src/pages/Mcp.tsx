@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
-import { selection } from '../routes.tsx';
+import { selection } from '../paths.ts';
 import { AgentSelect, ErrorNote, Json, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
 
 /** An agent's MCP servers: add, connect (OAuth opens the server's page), health check, tools. */

@@ -2,7 +2,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { errorDetail, must } from '../api.ts';
 import { applyEvent, type MessageView, type ToolView } from '../conversation.ts';
 import { MessageList } from '../MessageList.tsx';
-import { selection } from '../routes.tsx';
+import { selection } from '../paths.ts';
 import { sseEvents } from '../sse.ts';
 import { AgentSelect, ErrorNote, Page, useClient } from '../ui.tsx';
 

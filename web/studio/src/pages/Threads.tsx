@@ -1,22 +1,57 @@
 import { useState, type FormEvent } from 'react';
 import { must } from '../api.ts';
-import { fromStored } from '../conversation.ts';
-import { MessageList } from '../MessageList.tsx';
-import { selection } from '../routes.tsx';
-import { AgentSelect, ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
+import { selection } from '../paths.ts';
+import { AgentSelect, Loading, Page, useClient, useLoad, when } from '../ui.tsx';
+import { Pager, ThreadView } from './ThreadView.tsx';
+import { WebThreads } from './WebThreads.tsx';
 
 const PAGE_SIZE = 20;
+type Kind = 'all' | 'web';
 
-/** An agent's threads, newest first, with full-text search, one thread's messages, and delete. */
+/**
+ * An agent's threads: all of them (`GET …/threads`: API users' and widget visitors'), or, through
+ * the switch, only its widget visitors' (`GET …/web-threads/search`, with the visitor shown).
+ */
 export function ThreadsPage() {
-  const client = useClient();
   const [agentId, setAgentId] = useState(selection.agentId());
+  const [kind, setKind] = useState<Kind>('all');
+  const kinds: [Kind, string][] = [
+    ['all', 'All threads'],
+    ['web', 'Web threads'],
+  ];
+  return (
+    <Page title="Threads" actions={<AgentSelect value={agentId} onChange={setAgentId} />}>
+      <div className="actions" role="group" aria-label="Which threads">
+        {kinds.map(([value, label]) => (
+          <button
+            key={value}
+            type="button"
+            className="icon"
+            aria-pressed={kind === value}
+            onClick={() => setKind(value)}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      {agentId &&
+        (kind === 'all' ? (
+          <AllThreads key={agentId} agentId={agentId} />
+        ) : (
+          <WebThreads key={agentId} agentId={agentId} />
+        ))}
+    </Page>
+  );
+}
+
+/** Every thread of the agent, newest first, with full-text search (ranked, highlighted snippets). */
+function AllThreads({ agentId }: { agentId: string }) {
+  const client = useClient();
   const [query, setQuery] = useState('');
   const [searched, setSearched] = useState('');
   const [offset, setOffset] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const threads = useLoad(async () => {
-    if (!agentId) return [];
     const path = { agent_id: agentId };
     if (searched) {
       const query = { q: searched, limit: PAGE_SIZE, offset };
@@ -33,7 +68,7 @@ export function ThreadsPage() {
     setSearched(query.trim());
   };
   return (
-    <Page title="Threads" actions={<AgentSelect value={agentId} onChange={(id) => (setAgentId(id), setOpen(null))} />}>
+    <>
       <form className="row-form" role="search" onSubmit={search}>
         <label className="grow">
           Search messages
@@ -70,63 +105,6 @@ export function ThreadsPage() {
         )}
       </div>
       <Pager offset={offset} size={PAGE_SIZE} count={threads.data?.length ?? 0} onChange={setOffset} />
-    </Page>
-  );
-}
-
-export function Pager(props: { offset: number; size: number; count: number; onChange: (offset: number) => void }) {
-  return (
-    <nav className="pager" aria-label="Pages">
-      <button
-        type="button"
-        className="secondary"
-        disabled={props.offset === 0}
-        onClick={() => props.onChange(Math.max(0, props.offset - props.size))}
-      >
-        Previous
-      </button>
-      <button
-        type="button"
-        className="secondary"
-        disabled={props.count < props.size}
-        onClick={() => props.onChange(props.offset + props.size)}
-      >
-        Next
-      </button>
-    </nav>
-  );
-}
-
-function ThreadView(props: { agentId: string; threadId: string; onDeleted: () => void }) {
-  const client = useClient();
-  const path = { agent_id: props.agentId, thread_id: props.threadId };
-  const messages = useLoad(async () => {
-    const stored = must(
-      await client.GET('/api/v1/chat/{agent_id}/threads/{thread_id}/messages', {
-        params: { path, query: { limit: 100 } },
-      }),
-    );
-    return stored.map(fromStored);
-  }, [props.threadId]);
-  const action = useAction();
-  const remove = async () => {
-    if (!window.confirm('Delete this thread and its messages?')) return;
-    const ok = await action.run(async () =>
-      must(await client.DELETE('/api/v1/chat/{agent_id}/threads/{thread_id}', { params: { path } })),
-    );
-    if (ok) props.onDeleted();
-  };
-  return (
-    <article className="card thread" aria-label="Thread">
-      <header className="page-header">
-        <h2>Thread</h2>
-        <button type="button" className="danger" onClick={remove} disabled={action.busy}>
-          Delete thread
-        </button>
-      </header>
-      <ErrorNote error={action.error} />
-      <Loading loaded={messages} />
-      <MessageList messages={messages.data ?? []} />
-    </article>
+    </>
   );
 }
