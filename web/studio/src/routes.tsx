@@ -7,6 +7,7 @@ import { KnowledgePage } from './pages/Knowledge.tsx';
 import { McpPage } from './pages/Mcp.tsx';
 import { PlaygroundPage } from './pages/Playground.tsx';
 import { ThreadsPage } from './pages/Threads.tsx';
+import { ToolsPage } from './pages/Tools.tsx';
 import { UsagePage } from './pages/Usage.tsx';
 import { WebhooksPage } from './pages/Webhooks.tsx';
 
@@ -21,6 +22,7 @@ export const ROUTES = {
   threads: { label: 'Threads', page: ThreadsPage },
   executions: { label: 'Executions', page: ExecutionsPage },
   feedback: { label: 'Feedback', page: FeedbackPage },
+  tools: { label: 'Tools', page: ToolsPage },
   knowledge: { label: 'Knowledge', page: KnowledgePage },
   usage: { label: 'Usage', page: UsagePage },
   keys: { label: 'Keys', page: KeysPage },
