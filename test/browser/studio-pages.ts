@@ -60,3 +60,16 @@ export async function expectFitsPhone(page: Page, label: string): Promise<void> 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}studio-${name}.png`, fullPage: true });
 }
+
+/** The checks every studio test ends a page with: axe-core, 390 px, a screenshot, no console error. */
+export async function checkStudioPage(input: {
+  page: Page;
+  pageErrors: string[];
+  label: string;
+  name: string;
+}): Promise<void> {
+  await expectAccessible(input.page);
+  await expectFitsPhone(input.page, input.label);
+  await screenshot(input.page, input.name);
+  expect(input.pageErrors).toEqual([]);
+}

@@ -5,7 +5,7 @@ import { htmlPage, startSiteServer, type SiteServer } from '../fixtures/site-ser
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import { pollUntil } from '../helpers/sse-client.js';
 import { collectPageErrors, launchChromium } from './browser-harness.js';
-import { ensureStudioBuilt, expectAccessible, expectFitsPhone, openPage, screenshot } from './studio-pages.js';
+import { checkStudioPage, ensureStudioBuilt, openPage } from './studio-pages.js';
 
 /**
  * The studio's action pages in Chromium (issue 15): tools (an external HTTP tool, an OpenAPI
@@ -81,13 +81,7 @@ afterAll(async () => {
   await context?.close();
 });
 
-/** The page's checks that every test ends with: axe-core, 390 px, no console error. */
-async function checkPage(label: string, name: string): Promise<void> {
-  await expectAccessible(page);
-  await expectFitsPhone(page, label);
-  await screenshot(page, name);
-  expect(pageErrors).toEqual([]);
-}
+const checkPage = (label: string, name: string) => checkStudioPage({ page, pageErrors, label, name });
 
 describe('Parley Studio actions, in Chromium', () => {
   it('creates an external HTTP tool from the form, its header kept secret', async () => {
@@ -180,5 +174,124 @@ describe('Parley Studio actions, in Chromium', () => {
     expect((await api.get(`/api/v1/agent-files/${agentId}/jobs/${again.job_id}`)).body.status).toBe('succeeded');
     expect(site.requested.filter((path) => path === '/docs/guide').length).toBe(guideFetches + 1);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('Parley Studio keys, webhooks, MCP servers and usage, in Chromium', () => {
+  const secretShown = () => page.getByRole('status').locator('code').first().textContent();
+
+  it('creates an API key (its secret shown once, and working), revokes it, and a widget key with origins', async () => {
+    await openPage(page, 'Keys');
+    await page.getByLabel('Key name', { exact: true }).fill('ci key');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const secret = (await secretShown())!;
+    const stored = ((await api.get('/api/v1/api-keys')).body as any[]).find((key) => key.name === 'ci key');
+    expect(stored).toMatchObject({ scopes: ['read', 'write'], revoked_at: null });
+    expect(secret.startsWith(stored.prefix)).toBe(true);
+    expect((await client(context, secret).get('/api/v1/agents')).status).toBe(200);
+
+    await page.getByLabel('Widget key name').fill('shop widget');
+    await page.getByLabel('Allowed origins').fill('https://shop.example https://www.shop.example');
+    await page.getByRole('button', { name: 'Create widget key' }).click();
+    await page.getByRole('status').filter({ hasText: 'pwk_' }).waitFor();
+    const widget = ((await api.get('/api/v1/widget-keys')).body as any[]).find((key) => key.name === 'shop widget');
+    expect(widget).toMatchObject({
+      agent_id: agentId,
+      allowed_origins: ['https://shop.example', 'https://www.shop.example'],
+    });
+    expect(await secretShown()).toContain(widget.prefix);
+    await checkPage('Keys', 'keys');
+
+    // Shown once: another visit to the page has no secret on it.
+    await openPage(page, 'Usage');
+    await openPage(page, 'Keys');
+    expect(await page.getByText(secret).count()).toBe(0);
+    await page.getByRole('button', { name: 'Revoke ci key' }).click();
+    await page.getByText(/revoked/).waitFor();
+    expect((await api.get(`/api/v1/api-keys/${stored.id}`)).body.revoked_at).not.toBeNull();
+    expect((await client(context, secret).get('/api/v1/agents')).status).toBe(401);
+    await page.getByRole('button', { name: 'Revoke shop widget' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Revoke shop widget' }).count()).toBe(0);
+    expect((await api.get(`/api/v1/widget-keys/${widget.id}`)).body.revoked_at).not.toBeNull();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('creates a webhook (secret shown once), sends a test to a loopback receiver, and rotates the secret', async () => {
+    await openPage(page, 'Webhooks');
+    await page.getByLabel('Endpoint URL').fill(`${site.origin}/hooks`);
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    await page.getByText(`${site.origin}/hooks`).waitFor();
+    const first = (await secretShown())!;
+    const [hook] = (await api.get('/api/v1/webhooks')).body as any[];
+    expect(hook).toMatchObject({ url: `${site.origin}/hooks`, events: ['run.completed'] });
+    expect(JSON.stringify(hook)).not.toContain(first);
+
+    await page.getByRole('button', { name: 'Send test' }).click();
+    const row = page.locator('[data-delivery-status="delivered"]');
+    await row.waitFor();
+    const [delivery] = (await api.get(`/api/v1/webhooks/${hook.id}/deliveries`)).body.deliveries as any[];
+    expect(delivery).toMatchObject({ event_type: 'webhook.test', status: 'delivered', last_status_code: 200 });
+    expect(await row.locator('td').allTextContents()).toEqual([
+      'webhook.test',
+      'delivered',
+      String(delivery.attempts),
+      '200',
+      expect.any(String),
+    ]);
+    expect(site.requested.filter((path) => path === '/hooks')).toHaveLength(delivery.attempts);
+    await checkPage('Webhooks', 'webhooks');
+
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect.poll(secretShown).not.toBe(first);
+    expect(await secretShown()).toMatch(/^whsec_/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('adds a loopback MCP server, connects it, checks its health and lists its tools', async () => {
+    await openPage(page, 'MCP servers');
+    await page.getByLabel('Server name').fill('everything');
+    await page.getByLabel('Server URL').fill(mcp.url);
+    await page.getByRole('button', { name: 'Add server' }).click();
+    await page.getByRole('button', { name: 'Connect everything' }).click();
+    await page.getByRole('status').filter({ hasText: 'Connect: success' }).waitFor();
+    await page.getByRole('button', { name: 'Health check everything' }).click();
+    await page.locator('[data-health="healthy"]').waitFor();
+    const [server] = (await api.get(`/api/v1/mcp/agents/${agentId}/servers`)).body as any[];
+    expect(server).toMatchObject({ name: 'everything', url: mcp.url, status: 'connected' });
+    await page.locator('.badge.connected').waitFor();
+    await page.getByRole('button', { name: 'Tools everything' }).click();
+    const tools = (await api.get(`/api/v1/mcp/agents/${agentId}/servers/${server.id}/tools`)).body as any[];
+    const shown = page.getByRole('region', { name: 'MCP tools' }).locator('[data-tool-name]');
+    await expect.poll(() => shown.count()).toBe(tools.length);
+    expect(await shown.evaluateAll((items) => items.map((item) => item.getAttribute('data-tool-name')))).toEqual(
+      tools.map((tool) => tool.tool_name),
+    );
+    expect(tools.length).toBeGreaterThan(3);
+    await checkPage('MCP servers', 'mcp');
+  });
+
+  it('shows the usage of a chat by day, agent and model as GET /api/v1/usage counts it', async () => {
+    const thread = await api.createThread(agentId);
+    const reply = await api.post(`/api/v1/chat/${agentId}/threads/${thread.id}/messages`, {
+      role: 'user',
+      content: 'Hello there',
+    });
+    expect(reply.status).toBe(200);
+    await openPage(page, 'Usage');
+    for (const groupBy of ['day', 'agent', 'model']) {
+      await page.getByRole('radio', { name: groupBy }).check();
+      const report = (await api.get(`/api/v1/usage?group_by=${groupBy}`)).body;
+      expect(report.rows.length).toBeGreaterThan(0);
+      const expected = report.rows.map((row: any) => [row.key, String(row.runs), String(row.total_tokens)]);
+      const rows = page.locator('tbody tr');
+      await expect
+        .poll(async () =>
+          (
+            await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+          ).map((cells) => [cells[0], cells[1], cells[4]]),
+        )
+        .toEqual(expected);
+    }
+    await checkPage('Usage', 'usage-by-model');
   });
 });
