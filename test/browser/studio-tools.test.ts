@@ -268,6 +268,9 @@ describe('Parley Studio keys, webhooks, MCP servers and usage, in Chromium', () 
     );
     expect(tools.length).toBeGreaterThan(3);
     await checkPage('MCP servers', 'mcp');
+    // Where the OAuth callback sends a browser that signed in (test/mcp/oauth-flow.test.ts).
+    await page.goto(`${base}/studio/mcp?mcp_oauth=authorized&mcp_server_id=${server.id}`);
+    await page.getByRole('status').filter({ hasText: 'Signed in: the MCP server is connected.' }).waitFor();
   });
 
   it('shows the usage of a chat by day, agent and model as GET /api/v1/usage counts it', async () => {
