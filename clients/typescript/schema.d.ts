@@ -6161,15 +6161,21 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Signed in: a page for browsers, JSON for API clients */
+      /** @description Signed in (API clients; a browser is sent to the studio with a 303) */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'text/html': string;
           'application/json': components['schemas']['McpOAuthCallbackResult'];
         };
+      };
+      /** @description Signed in: back to the studio’s MCP page (browsers) */
+      303: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description The request cannot be served as sent (`bad_request`: e.g. the body is not valid JSON). */
       400: {

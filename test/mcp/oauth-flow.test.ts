@@ -137,6 +137,18 @@ describe('MCP OAuth: sign-in through the callback', () => {
     expect(await listToolNames(oauth, ref)).toEqual(['admin_echo', 'echo']);
   });
 
+  it('sends a browser that signed in back to the studio’s MCP page, with no code or state in the link', async () => {
+    const ref = await newServer();
+    const { authorizationUrl } = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
+    const page = await callback(await followToCallback(authorizationUrl, REDIRECT_URI), 'text/html');
+    expect(page.status).toBe(303);
+    expect(page.headers['location']).toBe(
+      `http://127.0.0.1:8080/studio/mcp?mcp_oauth=authorized&mcp_server_id=${ref.serverId}`,
+    );
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(await listToolNames(oauth, ref)).toEqual(['admin_echo', 'echo']);
+  });
+
   it('refuses a replayed, unknown, missing or foreign state with 400 mcp_oauth_state_invalid', async () => {
     const ref = await newServer();
     const { authorizationUrl } = await oauth.begin(ref, { wwwAuthenticate: await challenge() });
@@ -245,6 +257,9 @@ describe('MCP OAuth: sign-in through the callback', () => {
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.body).toContain('access_denied: The user said &lt;no&gt;');
     expect(page.body).not.toContain('<no>');
+    expect(page.body).toContain(
+      '<a href="http://127.0.0.1:8080/studio/mcp?mcp_oauth=failed">Back to Parley Studio</a>',
+    );
     const [row] = await runSql(
       context.database.target,
       'select discovery from mcp_oauth_credentials where mcp_server_id = ?',

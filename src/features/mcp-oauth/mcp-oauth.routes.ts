@@ -6,7 +6,7 @@ import { typedApp } from '../../http/typed-app.js';
 import { clientMetadataDocument } from '../../mcp/oauth/client-registration.js';
 import type { OAuthAuthorization } from '../../mcp/oauth/oauth-authorization.js';
 import { CALLBACK_PATH, CLIENT_METADATA_PATH } from '../../mcp/oauth/oauth-urls.js';
-import { callbackPage, wantsPage } from './callback-page.js';
+import { callbackPage, studioReturnUrl, wantsPage } from './callback-page.js';
 import { OAuthCallbackQuery, OAuthCallbackResult, OAuthClientMetadataDocument } from './mcp-oauth.schemas.js';
 
 const common = { tags: ['mcp-servers'], 'x-parley-extension': true, security: [] };
@@ -14,8 +14,9 @@ const common = { tags: ['mcp-servers'], 'x-parley-extension': true, security: []
 /**
  * The two public routes of MCP servers' OAuth (docs/mcp-oauth.md): the callback the
  * authorization server sends the browser back to — authorised by its single-use `state`, not by
- * a key — and Parley's client metadata document. Browsers (Accept: text/html) get a small escaped
- * page, every other client the usual JSON and error envelope; both `no-store`.
+ * a key — and Parley's client metadata document. A browser (Accept: text/html) that signed in is
+ * sent back to the studio's MCP page (303); one that failed gets a small escaped page with a link
+ * there; every other client the usual JSON and error envelope; all `no-store`.
  */
 export function registerMcpOAuthRoutes(parent: FastifyInstance, dependencies: { oauth: OAuthAuthorization }): void {
   const app = typedApp(parent);
@@ -32,12 +33,10 @@ export function registerMcpOAuthRoutes(parent: FastifyInstance, dependencies: { 
       querystring: OAuthCallbackQuery,
       response: {
         200: {
-          description: 'Signed in: a page for browsers, JSON for API clients',
-          content: {
-            'text/html': { schema: Type.String() },
-            'application/json': { schema: Type.Ref(OAuthCallbackResult) },
-          },
+          description: 'Signed in (API clients; a browser is sent to the studio with a 303)',
+          content: { 'application/json': { schema: Type.Ref(OAuthCallbackResult) } },
         },
+        303: Type.Null({ description: 'Signed in: back to the studio’s MCP page (browsers)' }),
         400: Type.Ref(ErrorResponse),
         422: Type.Ref(ValidationErrorResponse),
         502: Type.Ref(ErrorResponse),
@@ -48,10 +47,15 @@ export function registerMcpOAuthRoutes(parent: FastifyInstance, dependencies: { 
       try {
         const server = await oauth.complete(request.query);
         if (!page) return { status: 'authorized' as const, mcp_server_id: server.serverId };
-        return sendPage(reply, 200, 'Signed in', 'The MCP server is connected. You can close this page.');
+        const back = studioReturnUrl(oauth.urls.redirectUri, {
+          mcp_oauth: 'authorized',
+          mcp_server_id: server.serverId,
+        });
+        return reply.code(303).header('location', back).header('referrer-policy', 'no-referrer').send(null);
       } catch (error) {
         if (!page || !(error instanceof AppError)) throw error;
-        return sendPage(reply, error.status, 'Sign-in failed', error.message);
+        const back = studioReturnUrl(oauth.urls.redirectUri, { mcp_oauth: 'failed' });
+        return sendPage(reply, error.status, { title: 'Sign-in failed', message: error.message, back });
       }
     },
   });
@@ -68,11 +72,15 @@ export function registerMcpOAuthRoutes(parent: FastifyInstance, dependencies: { 
   });
 }
 
-function sendPage(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
+function sendPage(
+  reply: FastifyReply,
+  status: number,
+  content: { title: string; message: string; back: string },
+): FastifyReply {
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
     .header('content-security-policy', "default-src 'none'")
     .header('referrer-policy', 'no-referrer')
-    .send(callbackPage({ title, message }));
+    .send(callbackPage(content));
 }

@@ -9,6 +9,7 @@ export const PAGES = {
   executions: 'Executions',
   flows: 'Flows',
   feedback: 'Feedback',
+  tools: 'Tools',
   knowledge: 'Knowledge',
   usage: 'Usage',
   keys: 'Keys',

@@ -8,6 +8,7 @@ import { KnowledgePage } from './pages/Knowledge.tsx';
 import { McpPage } from './pages/Mcp.tsx';
 import { PlaygroundPage } from './pages/Playground.tsx';
 import { ThreadsPage } from './pages/Threads.tsx';
+import { ToolsPage } from './pages/Tools.tsx';
 import { UsagePage } from './pages/Usage.tsx';
 import { WebhooksPage } from './pages/Webhooks.tsx';
 import type { PageProps, RouteName } from './paths.ts';
@@ -20,6 +21,7 @@ export const ROUTES: Record<RouteName, ComponentType<PageProps>> = {
   executions: ExecutionsPage,
   flows: FlowsPage,
   feedback: FeedbackPage,
+  tools: ToolsPage,
   knowledge: KnowledgePage,
   usage: UsagePage,
   keys: KeysPage,

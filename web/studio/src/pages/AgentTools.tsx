@@ -6,8 +6,7 @@ const BUILT_INS = ['current_time', 'calculator', 'http_request', 'knowledge_base
 
 /**
  * An agent's tools (the agent-tools API): attach a built-in, turn a tool on or off, remove it.
- * External tools and OpenAPI imports are listed here too; they are created through the API
- * (docs/tools.md), whose configuration is too rich for a form.
+ * External tools and OpenAPI imports are listed here too; the Tools page creates them.
  */
 export function AgentTools({ agentId }: { agentId: string }) {
   const client = useClient();

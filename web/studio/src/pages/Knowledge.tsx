@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { errorDetail, must, type Schemas } from '../api.ts';
 import { selection } from '../paths.ts';
 import { AgentSelect, ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
+import { IngestionJob } from './IngestionJob.tsx';
 import { KnowledgeSearch } from './KnowledgeSearch.tsx';
 
 type AgentFile = Schemas['AgentFile'];
@@ -16,6 +17,8 @@ export function KnowledgePage() {
   const client = useClient();
   const [agentId, setAgentId] = useState(selection.agentId());
   const [uploads, setUploads] = useState<Upload[]>([]);
+  const [followed, setFollowed] = useState<string | null>(null);
+  const recrawl = useAction();
   const files = useLoad(async () => {
     if (!agentId) return null;
     const query = { page: 1, page_size: 50 };
@@ -78,7 +81,9 @@ export function KnowledgePage() {
             </li>
           ))}
         </ul>
-        <AddUrl agentId={agentId} onAdded={files.reload} />
+        <AddUrl agentId={agentId} onAdded={(jobId) => (setFollowed(jobId), files.reload())} />
+        {followed && <IngestionJob key={followed} agentId={agentId} jobId={followed} onEnded={files.reload} />}
+        <ErrorNote error={recrawl.error} />
       </div>
       <Loading loaded={files} />
       <div className="table-wrap">
@@ -90,6 +95,7 @@ export function KnowledgePage() {
               <th scope="col">Kind</th>
               <th scope="col">Chunks</th>
               <th scope="col">Added</th>
+              <th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
@@ -103,6 +109,28 @@ export function KnowledgePage() {
                 <td>{file.kind ?? file.mime_type}</td>
                 <td>{file.chunk_count}</td>
                 <td>{when(file.created_at)}</td>
+                <td>
+                  {file.source === 'url' && (
+                    <button
+                      type="button"
+                      className="secondary"
+                      disabled={recrawl.busy || file.status === 'processing'}
+                      onClick={() =>
+                        void recrawl.run(async () => {
+                          const path = { agent_id: agentId, file_id: file.id };
+                          const params = { params: { path } };
+                          setFollowed(
+                            must(await client.POST('/api/v1/agent-files/{agent_id}/files/{file_id}/reindex', params))
+                              .job_id,
+                          );
+                          files.reload();
+                        })
+                      }
+                    >
+                      Re-crawl <span className="visually-hidden">{file.source_url}</span>
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -113,7 +141,8 @@ export function KnowledgePage() {
   );
 }
 
-function AddUrl({ agentId, onAdded }: { agentId: string; onAdded: () => void }) {
+/** Queues a URL's crawl; the page then follows its job (`onAdded` gets the job's id). */
+function AddUrl({ agentId, onAdded }: { agentId: string; onAdded: (jobId: string) => void }) {
   const client = useClient();
   const [url, setUrl] = useState('');
   const [added, setAdded] = useState<string | null>(null);
@@ -129,7 +158,7 @@ function AddUrl({ agentId, onAdded }: { agentId: string; onAdded: () => void }) 
       );
       setAdded(`Queued: job ${answer.job_id}`);
       setUrl('');
-      onAdded();
+      onAdded(answer.job_id);
     });
   };
   return (

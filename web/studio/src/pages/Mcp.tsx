@@ -1,10 +1,19 @@
 import { useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
 import { selection } from '../paths.ts';
-import { AgentSelect, ErrorNote, Json, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
+import { AgentSelect, ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
+import { McpOutcomeView, type McpOutcome } from './McpOutcome.tsx';
+
+/** What the OAuth callback said when it sent the browser back here (`?mcp_oauth=…`). */
+function oauthReturn(): string | null {
+  const outcome = new URLSearchParams(window.location.search).get('mcp_oauth');
+  if (outcome === 'authorized') return 'Signed in: the MCP server is connected.';
+  return outcome === 'failed' ? 'The MCP server’s sign-in failed; connect again.' : null;
+}
 
 /** An agent's MCP servers: add, connect (OAuth opens the server's page), health check, tools. */
 export function McpPage() {
+  const [returned] = useState(oauthReturn);
   const client = useClient();
   const [agentId, setAgentId] = useState(selection.agentId());
   const servers = useLoad(async () => {
@@ -13,7 +22,7 @@ export function McpPage() {
   }, [agentId]);
   const [name, setName] = useState('');
   const [url, setUrl] = useState('');
-  const [shown, setShown] = useState<unknown>(null);
+  const [shown, setShown] = useState<McpOutcome | null>(null);
   const action = useAction();
   const add = async (event: FormEvent) => {
     event.preventDefault();
@@ -38,32 +47,33 @@ export function McpPage() {
         }),
       );
       if (answer.authorization_url) window.location.assign(answer.authorization_url);
-      setShown(answer);
+      setShown({ kind: 'connect', answer });
       servers.reload();
     });
   const health = (server: Schemas['MCPServer']) =>
     action.run(async () => {
-      setShown(
-        must(
-          await client.POST('/api/v1/mcp/agents/{agent_id}/servers/{server_id}/health-check', {
-            params: { path: path(server) },
-          }),
-        ),
+      const answer = must(
+        await client.POST('/api/v1/mcp/agents/{agent_id}/servers/{server_id}/health-check', {
+          params: { path: path(server) },
+        }),
       );
+      setShown({ kind: 'health', answer });
       servers.reload();
     });
   const tools = (server: Schemas['MCPServer']) =>
-    action.run(async () =>
-      setShown(
-        must(
-          await client.GET('/api/v1/mcp/agents/{agent_id}/servers/{server_id}/tools', {
-            params: { path: path(server) },
-          }),
-        ),
-      ),
-    );
+    action.run(async () => {
+      const list = must(
+        await client.GET('/api/v1/mcp/agents/{agent_id}/servers/{server_id}/tools', { params: { path: path(server) } }),
+      );
+      setShown({ kind: 'tools', tools: list });
+    });
   return (
     <Page title="MCP servers" actions={<AgentSelect value={agentId} onChange={setAgentId} />}>
+      {returned && (
+        <p className="card notice" role="status">
+          {returned}
+        </p>
+      )}
       <form className="card row-form" onSubmit={add} aria-label="Add an MCP server">
         <label>
           Server name
@@ -89,19 +99,19 @@ export function McpPage() {
             </span>
             <span className="actions">
               <button type="button" className="secondary" onClick={() => connect(server)}>
-                Connect
+                Connect <span className="visually-hidden">{server.name}</span>
               </button>
               <button type="button" className="secondary" onClick={() => health(server)}>
-                Health check
+                Health check <span className="visually-hidden">{server.name}</span>
               </button>
               <button type="button" className="secondary" onClick={() => tools(server)}>
-                Tools
+                Tools <span className="visually-hidden">{server.name}</span>
               </button>
             </span>
           </li>
         ))}
       </ul>
-      {shown !== null && <Json value={shown} />}
+      {shown !== null && <McpOutcomeView outcome={shown} />}
     </Page>
   );
 }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
 import { ErrorNote, Loading, Page, useAction, useClient, useLoad, when } from '../ui.tsx';
 
@@ -35,11 +35,18 @@ export function WebhooksPage() {
       must(await client.POST('/api/v1/webhooks/{webhook_id}/test', { params: { path: { webhook_id: id } } }));
       setOpen(id);
     });
+  const rotate = (id: string) =>
+    action.run(async () => {
+      const answer = must(
+        await client.POST('/api/v1/webhooks/{webhook_id}/rotate-secret', { params: { path: { webhook_id: id } } }),
+      );
+      setSecret(answer.secret);
+    });
   return (
     <Page title="Webhooks">
       {secret && (
         <p className="card notice" role="status">
-          Signing secret, shown once: <code>{secret}</code>
+          Signing secret, shown once: <code className="secret">{secret}</code>
         </p>
       )}
       <form className="card" onSubmit={create} aria-label="New webhook">
@@ -81,6 +88,9 @@ export function WebhooksPage() {
               <button type="button" className="secondary" onClick={() => setOpen(hook.id)}>
                 Deliveries
               </button>
+              <button type="button" className="secondary" onClick={() => rotate(hook.id)}>
+                Rotate secret
+              </button>
             </span>
           </li>
         ))}
@@ -90,12 +100,22 @@ export function WebhooksPage() {
   );
 }
 
+/** Between two reads of a log with a pending delivery (the queue sends within about a second). */
+const PENDING_POLL_MS = 1000;
+
+/** The delivery log, read again while a delivery is pending, so a test shows its answer by itself. */
 function Deliveries({ webhookId }: { webhookId: string }) {
   const client = useClient();
   const list = useLoad(async () => {
     const params = { path: { webhook_id: webhookId }, query: { limit: 50 } };
     return must(await client.GET('/api/v1/webhooks/{webhook_id}/deliveries', { params }));
   }, [webhookId]);
+  const pending = (list.data?.deliveries ?? []).some((delivery) => delivery.status === 'pending');
+  useEffect(() => {
+    if (!pending || list.loading) return;
+    const timer = setTimeout(list.reload, PENDING_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [pending, list.loading, list.reload]);
   return (
     <section className="card" aria-label="Deliveries">
       <header className="page-header">
@@ -118,7 +138,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
           </thead>
           <tbody>
             {(list.data?.deliveries ?? []).map((delivery) => (
-              <tr key={delivery.id}>
+              <tr key={delivery.id} data-delivery-status={delivery.status}>
                 <td>{delivery.event_type}</td>
                 <td>
                   <span className={`badge ${delivery.status}`}>{delivery.status}</span>
@@ -131,7 +151,6 @@ function Deliveries({ webhookId }: { webhookId: string }) {
           </tbody>
         </table>
       </div>
-      <ErrorNote error={null} />
     </section>
   );
 }

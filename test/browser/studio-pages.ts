@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { build } from 'vite';
+import { expect } from 'vitest';
+import { STUDIO_DIR } from '../../src/features/studio/studio.routes.js';
+
+/**
+ * What a studio suite does to a page besides clicking: open it from the menu, check it with
+ * axe-core, check that nothing passes the right edge at 390 px, and take its screenshot.
+ */
+
+const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** `npm test` builds the studio first (pretest); a direct vitest run builds it here. */
+export async function ensureStudioBuilt(): Promise<void> {
+  if (fs.existsSync(`${STUDIO_DIR}/index.html`)) return;
+  await build({
+    configFile: fileURLToPath(new URL('../../web/studio/vite.config.ts', import.meta.url)),
+    logLevel: 'error',
+  });
+}
+
+export async function openPage(page: Page, label: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name: label }).click();
+  await page.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+/** axe-core on the page as shown: no serious or critical violation. */
+export async function expectAccessible(page: Page): Promise<void> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE_SOURCE);
+  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((results) =>
+    results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      nodes: violation.nodes.map((node) => node.target.join(' ')),
+    })))`)) as { id: string; impact: string; nodes: string[] }[];
+  expect(violations.filter((violation) => ['serious', 'critical'].includes(violation.impact))).toEqual([]);
+}
+
+/** At 390 px nothing passes the right edge (but what a table frame scrolls); back to 1280 after. */
+export async function expectFitsPhone(page: Page, label: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const wider = await page.evaluate(`[...document.querySelectorAll('body *')]
+      .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .filter((element) => !element.parentElement?.closest('.table-wrap') && !element.closest('.visually-hidden'))
+      .map((element) => element.tagName.toLowerCase() + '.' + element.className)`);
+    expect(wider, `${label}: what passes the right edge`).toEqual([]);
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow, `${label} scrolls sideways`).toBeLessThanOrEqual(0);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 860 });
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${SCREENSHOTS}studio-${name}.png`, fullPage: true });
+}
+
+/** The checks every studio test ends a page with: axe-core, 390 px, a screenshot, no console error. */
+export async function checkStudioPage(input: {
+  page: Page;
+  pageErrors: string[];
+  label: string;
+  name: string;
+}): Promise<void> {
+  await expectAccessible(input.page);
+  await expectFitsPhone(input.page, input.label);
+  await screenshot(input.page, input.name);
+  expect(input.pageErrors).toEqual([]);
+}
