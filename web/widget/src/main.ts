@@ -1,8 +1,9 @@
-import { WidgetApi, type ChatMessage, type FeedbackType } from './api.js';
+import { WidgetApi, type ChatMessage, type FeedbackType, type StreamEvent } from './api.js';
 import { ApiError } from './errors.js';
 import { readOptions, type WidgetOptions } from './options.js';
+import { ConnectionLost, resumableRun, type StreamFrame } from './resume.js';
 import { SessionKeeper } from './session.js';
-import { WidgetView } from './view.js';
+import { WidgetView, type AnswerView } from './view.js';
 
 /**
  * The embeddable chat widget (docs/widget.md): `<script src="…/widget.js" data-widget-key="pwk_…">`.
@@ -57,6 +58,10 @@ class ChatWidget {
     sessions.update({ thread_id: threadId });
     this.#view.showHistory(history.map((message) => ({ ...message, feedback: feedbackOf(message) })));
     this.#view.status(null);
+    // Reloaded while a reply was streaming: its message is the last one stored, its reply not yet.
+    const from = sessions.read()?.resume_after ?? null;
+    if (from !== null && history.at(-1)?.role === 'user') void this.#reply(this.#view.startAnswer(), { from });
+    else if (from !== null) sessions.update({ resume_after: null });
   }
 
   /** The host user, proven by `user_hash`; a session of another user (or of none) is replaced. */
@@ -82,33 +87,70 @@ class ChatWidget {
     await this.#start();
     if (this.#view.host.dataset.state === 'refused') return;
     this.#view.addUser(text);
-    const answer = this.#view.startAnswer();
+    await this.#reply(this.#view.startAnswer(), { text });
+  }
+
+  /**
+   * Streams a reply into `answer`: the reply to `text`, posted now, or (after a reload) the reply
+   * running in the thread, followed `from` the stored resume point. A dropped stream is resumed
+   * (resume.ts); while it is, the status line says so.
+   */
+  async #reply(answer: AnswerView, start: { text: string } | { from: string }): Promise<void> {
     const controller = new AbortController();
     this.#streaming = controller;
     this.#view.busy(true);
+    let ended = false;
     try {
-      const threadId = await this.#thread(text);
-      let finished = false;
-      for await (const event of this.#api.send(threadId, text, controller.signal)) {
-        if (event.type === 'run-start' && event.run_id) this.#run = { threadId, runId: event.run_id };
-        if (event.type === 'text-delta' && event.delta) answer.append(event.delta);
-        if (event.type === 'run-end' && event.message) {
-          answer.finish({ ...event.message, feedback: null });
-          if (event.status === 'cancelled') answer.note('Stopped.');
-        }
-        if (event.type === 'run-error') answer.fail(event.error?.message ?? 'The answer failed.');
-        if (event.type === 'stream-error') answer.fail(event.detail ?? 'The stream ended early.');
-        finished ||= event.type === 'run-end' || event.type === 'run-error' || event.type === 'stream-error';
-      }
-      if (!finished) answer.fail('The connection ended before the answer.');
+      const threadId = 'text' in start ? await this.#thread(start.text) : this.#threadId!;
+      const events = resumableRun<StreamEvent>({
+        open: (lastId, signal) =>
+          lastId !== null
+            ? this.#api.follow(threadId, lastId, signal)
+            : this.#remembering(this.#api.send(threadId, (start as { text: string }).text, signal)),
+        from: 'from' in start ? start.from : null,
+        signal: controller.signal,
+        onReconnecting: () => this.#view.status('Reconnecting…', 'reconnecting'),
+        onResumed: () => this.#view.status(null),
+      });
+      for await (const event of events) this.#show(answer, threadId, event);
+      ended = true;
     } catch (error) {
+      ended = controller.signal.aborted || !(error instanceof ConnectionLost);
       if (controller.signal.aborted) answer.fail('Stopped.');
-      else answer.fail(error instanceof Error ? error.message : String(error));
+      else if (error instanceof ConnectionLost) {
+        answer.fail('Connection lost.');
+        this.#view.status(error.message, 'error');
+      } else answer.fail(error instanceof Error ? error.message : String(error));
     } finally {
+      // A lost reply keeps its resume point: a reload follows it from there.
+      if (ended) this.#api.sessions.update({ resume_after: null });
+      if (this.#view.host.dataset.state === 'reconnecting') this.#view.status(null);
       this.#streaming = null;
       this.#run = null;
       this.#view.busy(false);
     }
+  }
+
+  /** The POST's stream, its first event id kept as the reply's resume point. */
+  async *#remembering(frames: AsyncIterable<StreamFrame<StreamEvent>>): AsyncGenerator<StreamFrame<StreamEvent>> {
+    let remembered = false;
+    for await (const frame of frames) {
+      if (!remembered && frame.id !== '') {
+        this.#api.sessions.update({ resume_after: frame.id });
+        remembered = true;
+      }
+      yield frame;
+    }
+  }
+
+  #show(answer: AnswerView, threadId: string, event: StreamEvent): void {
+    if (event.type === 'run-start' && event.run_id) this.#run = { threadId, runId: event.run_id };
+    if (event.type === 'text-delta' && event.delta) answer.append(event.delta);
+    if (event.type === 'run-end' && event.message) {
+      answer.finish({ ...event.message, feedback: null });
+      if (event.status === 'cancelled') answer.note('Stopped.');
+    }
+    if (event.type === 'run-error') answer.fail(event.error?.message ?? 'The answer failed.');
   }
 
   /**

@@ -89,8 +89,11 @@ export class WidgetView {
     this.#launcher.focus();
   }
 
-  /** A line above the conversation; `kind` 'refused' also disables the composer for good. */
-  status(text: string | null, kind: 'info' | 'error' | 'refused' = 'info'): void {
+  /**
+   * A line above the conversation (a `status` live region), also the host's `data-state`;
+   * `kind` 'refused' disables the composer for good.
+   */
+  status(text: string | null, kind: 'info' | 'reconnecting' | 'error' | 'refused' = 'info'): void {
     this.#status.hidden = text === null;
     this.#status.textContent = text ?? '';
     this.#status.className = `status ${kind}`;
