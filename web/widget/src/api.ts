@@ -8,6 +8,8 @@ export interface ChatMessage {
   role: string;
   content: string;
   feedback: { feedback_type: string | null } | null;
+  /** A reply being written is stored at once, empty: `{run_id, status: 'in_progress'}`. */
+  metadata?: { run_id?: unknown; status?: unknown } | null;
 }
 
 /** A Parley stream event (docs/streaming.md): its JSON `data`, whose `type` names it. */

@@ -56,12 +56,15 @@ class ChatWidget {
     }
     this.#threadId = threadId;
     sessions.update({ thread_id: threadId });
+    const running = runningReply(history.at(-1));
+    if (running !== null) history.pop(); // stored empty until it ends: it is followed instead
     this.#view.showHistory(history.map((message) => ({ ...message, feedback: feedbackOf(message) })));
     this.#view.status(null);
-    // Reloaded while a reply was streaming: its message is the last one stored, its reply not yet.
-    const from = sessions.read()?.resume_after ?? null;
-    if (from !== null && history.at(-1)?.role === 'user') void this.#reply(this.#view.startAnswer(), { from });
-    else if (from !== null) sessions.update({ resume_after: null });
+    // A reply still being written (a reload mid-reply, another tab or device): follow it, from the
+    // resume point this page kept, else from the start of the thread's log, which replays it whole.
+    const from = sessions.read()?.resume_after ?? '0';
+    if (running !== null) void this.#reply(this.#view.startAnswer(), { from, runId: running });
+    else sessions.update({ resume_after: null });
   }
 
   /** The host user, proven by `user_hash`; a session of another user (or of none) is replaced. */
@@ -95,7 +98,7 @@ class ChatWidget {
    * running in the thread, followed `from` the stored resume point. A dropped stream is resumed
    * (resume.ts); while it is, the status line says so.
    */
-  async #reply(answer: AnswerView, start: { text: string } | { from: string }): Promise<void> {
+  async #reply(answer: AnswerView, start: { text: string } | { from: string; runId: string }): Promise<void> {
     const controller = new AbortController();
     this.#streaming = controller;
     this.#view.busy(true);
@@ -108,6 +111,7 @@ class ChatWidget {
             ? this.#api.follow(threadId, lastId, signal)
             : this.#remembering(this.#api.send(threadId, (start as { text: string }).text, signal)),
         from: 'from' in start ? start.from : null,
+        runId: 'runId' in start ? start.runId : null,
         signal: controller.signal,
         onReconnecting: () => this.#view.status('Reconnecting…', 'reconnecting'),
         onResumed: () => this.#view.status(null),
@@ -197,6 +201,12 @@ class ChatWidget {
       this.#view.status(error instanceof Error ? error.message : String(error), 'error');
     }
   }
+}
+
+/** The run of a reply still being written (stored empty with `status: 'in_progress'`), or null. */
+function runningReply(message: ChatMessage | undefined): string | null {
+  const metadata = message?.role === 'assistant' ? message.metadata : null;
+  return metadata?.status === 'in_progress' && typeof metadata.run_id === 'string' ? metadata.run_id : null;
 }
 
 function feedbackOf(message: ChatMessage): FeedbackType {

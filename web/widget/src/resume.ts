@@ -64,6 +64,8 @@ export interface ResumeInput<T extends RunEvent> {
   open(lastEventId: string | null, signal: AbortSignal): AsyncIterable<StreamFrame<T>>;
   /** Where to start: null to `open(null)` first, or the id to follow from (a reload mid-reply). */
   from: string | null;
+  /** The run, when known before its `run-start` arrives (a reload: its reply's `metadata.run_id`). */
+  runId?: string | null;
   signal: AbortSignal;
   /** Before each wait: reconnection `attempt` will be tried after `delayMs`. */
   onReconnecting(attempt: number, delayMs: number): void;
@@ -87,7 +89,7 @@ export async function* resumableRun<T extends RunEvent>(input: ResumeInput<T>): 
   const random = input.random ?? Math.random;
   const sleep = input.sleep ?? abortableSleep;
   let lastId = input.from;
-  let runId: string | null = null;
+  let runId = input.runId ?? null;
   let failures = 0;
   let ended = 'The connection ended before the answer.';
   for (;;) {
