@@ -1,5 +1,8 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
 
 /**
  * Host sites for the widget's browser suite: pages of other origins than the Parley server's
@@ -42,4 +45,35 @@ export function hostPage(base: string, attributes: Record<string, string>, head 
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">${head}</head>
 <body><main><h1>A shop</h1><p>Some page of the host site.</p></main>
 <script src="${base}/widget.js" ${data} async></script></body></html>`;
+}
+
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeFinding {
+  id: string;
+  impact: string | null;
+  /** Each node's selector path; a node in a shadow root is a list: host first, then inside. */
+  nodes: unknown[];
+}
+
+/**
+ * axe-core on the page as shown (open shadow roots included: axe walks them), evaluated through
+ * the DevTools protocol, which the page's CSP does not govern. The violations, and the nodes of
+ * each rule that passed.
+ */
+export async function runAxe(page: Page): Promise<{ violations: AxeFinding[]; passes: AxeFinding[] }> {
+  await page.evaluate(AXE_SOURCE);
+  return (await page.evaluate(`axe.run(document).then((results) => {
+    const brief = (found) => found.map((rule) => ({ id: rule.id, impact: rule.impact, nodes: rule.nodes.map((node) => node.target) }));
+    return { violations: brief(results.violations), passes: brief(results.passes) };
+  })`)) as { violations: AxeFinding[]; passes: AxeFinding[] };
+}
+
+/** The accessible name of what has the keyboard focus inside the widget's shadow root (null: nothing there). */
+export function focusedInWidget(page: Page): Promise<string | null> {
+  return page.evaluate(() => {
+    const active = (globalThis as any).document.querySelector('[data-parley-widget]')?.shadowRoot?.activeElement;
+    if (!active) return null;
+    return active.getAttribute('aria-label') ?? active.labels?.[0]?.textContent ?? active.tagName;
+  });
 }
