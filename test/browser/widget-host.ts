@@ -77,3 +77,39 @@ export function focusedInWidget(page: Page): Promise<string | null> {
     return active.getAttribute('aria-label') ?? active.labels?.[0]?.textContent ?? active.tagName;
   });
 }
+
+/** Opens the panel and waits until the conversation is loaded. */
+export async function openWidget(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Open chat' }).click();
+  await page.waitForFunction(
+    () => (globalThis as any).document.querySelector('[data-parley-widget]')?.getAttribute('data-state') === 'ready',
+  );
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+}
+
+/** Waits until the reply being streamed shows some text. */
+export async function replyStarted(page: Page): Promise<void> {
+  await page.locator('li.message.assistant[aria-busy] .text').filter({ hasText: /\S/ }).waitFor();
+}
+
+/**
+ * Records, in order, every text the assistant bubbles show: the widget sets `textContent`, so
+ * each change adds a new text node, whose text never changes afterwards.
+ */
+export async function recordAnswerTexts(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const root = (globalThis as any).document.querySelector('[data-parley-widget]').shadowRoot;
+    const texts: string[] = [];
+    (globalThis as any).answerTexts = texts;
+    new (globalThis as any).MutationObserver((records: any[]) => {
+      for (const record of records)
+        for (const node of record.addedNodes)
+          if (node.nodeType === 3 && node.parentElement?.closest('li.message.assistant:not(.greeting)'))
+            texts.push(node.data);
+    }).observe(root, { childList: true, subtree: true });
+  });
+}

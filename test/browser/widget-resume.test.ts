@@ -5,7 +5,15 @@ import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 import { createWidgetKey, type CreatedWidgetKey } from '../helpers/widget.js';
 import { buildWidgetBundle } from '../helpers/widget-bundle.js';
 import { collectPageErrors, launchChromium } from './browser-harness.js';
-import { hostPage, serveHostSite, type HostSite } from './widget-host.js';
+import {
+  hostPage,
+  openWidget,
+  recordAnswerTexts,
+  replyStarted,
+  send,
+  serveHostSite,
+  type HostSite,
+} from './widget-host.js';
 
 /**
  * The widget's reply survives the connection (web/widget/src/resume.ts), in Chromium against a
@@ -56,41 +64,6 @@ async function newPage(): Promise<{ page: Page; errors: string[]; visitor: Brows
   const page = await visitor.newPage();
   page.setDefaultTimeout(20_000);
   return { page, errors: collectPageErrors(page), visitor };
-}
-
-async function openWidget(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Open chat' }).click();
-  await page.waitForFunction(
-    () => (globalThis as any).document.querySelector('[data-parley-widget]')?.getAttribute('data-state') === 'ready',
-  );
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await page.getByRole('textbox', { name: 'Message' }).fill(text);
-  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
-}
-
-/** Waits until the reply being streamed shows some text. */
-async function replyStarted(page: Page): Promise<void> {
-  await page.locator('li.message.assistant[aria-busy] .text').filter({ hasText: /\S/ }).waitFor();
-}
-
-/**
- * Records, in order, every text the assistant bubbles show: the widget sets `textContent`, so
- * each change adds a new text node, whose text never changes afterwards.
- */
-async function recordAnswerTexts(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const root = (globalThis as any).document.querySelector('[data-parley-widget]').shadowRoot;
-    const texts: string[] = [];
-    (globalThis as any).answerTexts = texts;
-    new (globalThis as any).MutationObserver((records: any[]) => {
-      for (const record of records)
-        for (const node of record.addedNodes)
-          if (node.nodeType === 3 && node.parentElement?.closest('li.message.assistant:not(.greeting)'))
-            texts.push(node.data);
-    }).observe(root, { childList: true, subtree: true });
-  });
 }
 
 /** The thread's stored messages once its reply has ended (the visitor's thread, read with the API key). */

@@ -27,11 +27,12 @@ export interface RetryPolicy {
 }
 
 /**
- * 6 tries: between about 12 s and 24 s of waiting in all, which covers a rolling restart of
- * one instance (the server's own `retry:` hint is 1 s) without leaving a visitor staring at a
- * spinner for minutes.
+ * 8 tries: between about 20 s and 40 s of waiting in all. A rolling restart needs one try (the
+ * server's own `retry:` hint is 1 s); a single instance restarting took 24 s here (7.6 s to drain
+ * a reply and exit, 16 s to start, on the shared 2-core test machine), which 8 tries usually
+ * cover, without leaving a visitor staring at a spinner for minutes.
  */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 8_000 };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 500, maxDelayMs: 8_000 };
 
 /**
  * The wait before reconnection `attempt` (1-based): half of the exponential step is fixed, the
