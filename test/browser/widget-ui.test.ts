@@ -7,7 +7,7 @@ import { dumpDatabase } from '../helpers/routes.js';
 import { createWidgetKey, type CreatedWidgetKey } from '../helpers/widget.js';
 import { collectPageErrors, launchChromium } from './browser-harness.js';
 import { buildWidgetBundle } from '../helpers/widget-bundle.js';
-import { hostPage, serveHostSite, type HostSite } from './widget-host.js';
+import { focusedInWidget, hostPage, runAxe, serveHostSite, type HostSite } from './widget-host.js';
 
 /**
  * The embeddable widget (web/widget, `GET /widget.js`) in Chromium against a real server on
@@ -126,6 +126,34 @@ describe('the widget on the demo host page', () => {
     expect((await storedSession(page)).anon_user_id).toBe(session.anon_user_id);
     await page.screenshot({ path: `${SCREENSHOTS}widget-history.png` });
     expect(errors).toEqual([]);
+    await visitor.close();
+  });
+
+  it('works from the keyboard, and axe-core finds no serious violation with the panel open', async () => {
+    const { page, visitor } = await newPage();
+    await page.goto(demoUrl());
+    await page.getByRole('button', { name: 'Open chat' }).waitFor(); // the script is `async`
+    // Tab reaches the launcher: after what the page itself has that takes focus (its code sample).
+    const path: string[] = [];
+    while (path.length < 5 && (await focusedInWidget(page)) === null) {
+      await page.keyboard.press('Tab');
+      path.push(await page.evaluate(() => (globalThis as any).document.activeElement?.tagName ?? ''));
+    }
+    expect(path).toEqual(['PRE', 'DIV']);
+    expect(await focusedInWidget(page)).toBe('Open chat');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Chat with us' }).waitFor();
+    expect(await focusedInWidget(page)).toBe('Message'); // the input, by its label
+    await ask(page, 'Hello');
+    const { violations, passes } = await runAxe(page);
+    expect(violations.filter((found) => found.impact === 'serious' || found.impact === 'critical')).toEqual([]);
+    // axe looked inside the shadow root: the input's label rule passed on the textarea in it.
+    const label = passes.find((found) => found.id === 'label');
+    expect(label?.nodes).toContainEqual([['div[data-parley-widget=""]', '#parley-input']]);
+    await page.keyboard.press('Escape');
+    expect(await page.getByRole('dialog', { name: 'Chat with us' }).isHidden()).toBe(true);
+    expect(await focusedInWidget(page)).toBe('Open chat');
+    expect(await page.getByRole('button', { name: 'Open chat' }).getAttribute('aria-expanded')).toBe('false');
     await visitor.close();
   });
 

@@ -1,5 +1,6 @@
 import { ApiError, apiError } from './errors.js';
 import type { SavedSession, SessionKeeper } from './session.js';
+import type { StreamFrame } from './resume.js';
 import { SseParser } from './sse-parser.js';
 
 export interface ChatMessage {
@@ -7,6 +8,8 @@ export interface ChatMessage {
   role: string;
   content: string;
   feedback: { feedback_type: string | null } | null;
+  /** A reply being written is stored at once, empty: `{run_id, status: 'in_progress'}`. */
+  metadata?: { run_id?: unknown; status?: unknown } | null;
 }
 
 /** A Parley stream event (docs/streaming.md): its JSON `data`, whose `type` names it. */
@@ -74,13 +77,22 @@ export class WidgetApi {
   }
 
   /** Posts the visitor's message and yields the events of it and its reply, until the stream ends. */
-  async *send(threadId: string, content: string, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  async *send(threadId: string, content: string, signal: AbortSignal): AsyncGenerator<StreamFrame<StreamEvent>> {
     const response = await this.#request(
       'POST',
       (s) => `${chat(s)}/threads/${threadId}/messages/stream`,
       { role: 'user', content },
       signal,
     );
+    if (!response.ok) throw await apiError(response);
+    yield* readEvents(response);
+  }
+
+  /** Follows the thread's stream from the event after `lastEventId`, until the caller stops reading. */
+  async *follow(threadId: string, lastEventId: string, signal: AbortSignal): AsyncGenerator<StreamFrame<StreamEvent>> {
+    const response = await this.#request('GET', (s) => `${chat(s)}/threads/${threadId}/stream`, undefined, signal, {
+      'last-event-id': lastEventId,
+    });
     if (!response.ok) throw await apiError(response);
     yield* readEvents(response);
   }
@@ -96,6 +108,7 @@ export class WidgetApi {
     path: (session: SavedSession) => string,
     body?: unknown,
     signal?: AbortSignal,
+    headers: Record<string, string> = {},
   ): Promise<Response> {
     const attempt = (session: SavedSession) =>
       fetch(`${this.apiBase}${path(session)}`, {
@@ -103,6 +116,7 @@ export class WidgetApi {
         headers: {
           authorization: `Bearer ${session.token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
@@ -120,8 +134,11 @@ function chat(session: SavedSession): string {
   return `/api/v1/chat/${session.agent_id}`;
 }
 
-/** The JSON events of an SSE response body, read as it arrives. */
-export async function* readEvents(response: Response): AsyncGenerator<StreamEvent> {
+/**
+ * The JSON events of an SSE response body with their ids, read as it arrives. A reader that stops
+ * early cancels the body: a thread stream never ends by itself.
+ */
+export async function* readEvents(response: Response): AsyncGenerator<StreamFrame<StreamEvent>> {
   if (!response.body) throw new ApiError(response.status, 'no_stream', 'The reply has no stream.');
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   const parser = new SseParser();
@@ -129,9 +146,9 @@ export async function* readEvents(response: Response): AsyncGenerator<StreamEven
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
-      for (const event of parser.feed(value)) yield JSON.parse(event.data) as StreamEvent;
+      for (const event of parser.feed(value)) yield { id: event.id, data: JSON.parse(event.data) as StreamEvent };
     }
   } finally {
-    reader.releaseLock();
+    reader.cancel().catch(() => undefined);
   }
 }

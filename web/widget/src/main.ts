@@ -1,8 +1,9 @@
-import { WidgetApi, type ChatMessage, type FeedbackType } from './api.js';
+import { WidgetApi, type ChatMessage, type FeedbackType, type StreamEvent } from './api.js';
 import { ApiError } from './errors.js';
 import { readOptions, type WidgetOptions } from './options.js';
+import { ConnectionLost, resumableRun, type StreamFrame } from './resume.js';
 import { SessionKeeper } from './session.js';
-import { WidgetView } from './view.js';
+import { WidgetView, type AnswerView } from './view.js';
 
 /**
  * The embeddable chat widget (docs/widget.md): `<script src="…/widget.js" data-widget-key="pwk_…">`.
@@ -55,8 +56,15 @@ class ChatWidget {
     }
     this.#threadId = threadId;
     sessions.update({ thread_id: threadId });
+    const running = runningReply(history.at(-1));
+    if (running !== null) history.pop(); // stored empty until it ends: it is followed instead
     this.#view.showHistory(history.map((message) => ({ ...message, feedback: feedbackOf(message) })));
     this.#view.status(null);
+    // A reply still being written (a reload mid-reply, another tab or device): follow it, from the
+    // resume point this page kept, else from the start of the thread's log, which replays it whole.
+    const from = sessions.read()?.resume_after ?? '0';
+    if (running !== null) void this.#reply(this.#view.startAnswer(), { from, runId: running });
+    else sessions.update({ resume_after: null });
   }
 
   /** The host user, proven by `user_hash`; a session of another user (or of none) is replaced. */
@@ -82,33 +90,71 @@ class ChatWidget {
     await this.#start();
     if (this.#view.host.dataset.state === 'refused') return;
     this.#view.addUser(text);
-    const answer = this.#view.startAnswer();
+    await this.#reply(this.#view.startAnswer(), { text });
+  }
+
+  /**
+   * Streams a reply into `answer`: the reply to `text`, posted now, or (after a reload) the reply
+   * running in the thread, followed `from` the stored resume point. A dropped stream is resumed
+   * (resume.ts); while it is, the status line says so.
+   */
+  async #reply(answer: AnswerView, start: { text: string } | { from: string; runId: string }): Promise<void> {
     const controller = new AbortController();
     this.#streaming = controller;
     this.#view.busy(true);
+    let ended = false;
     try {
-      const threadId = await this.#thread(text);
-      let finished = false;
-      for await (const event of this.#api.send(threadId, text, controller.signal)) {
-        if (event.type === 'run-start' && event.run_id) this.#run = { threadId, runId: event.run_id };
-        if (event.type === 'text-delta' && event.delta) answer.append(event.delta);
-        if (event.type === 'run-end' && event.message) {
-          answer.finish({ ...event.message, feedback: null });
-          if (event.status === 'cancelled') answer.note('Stopped.');
-        }
-        if (event.type === 'run-error') answer.fail(event.error?.message ?? 'The answer failed.');
-        if (event.type === 'stream-error') answer.fail(event.detail ?? 'The stream ended early.');
-        finished ||= event.type === 'run-end' || event.type === 'run-error' || event.type === 'stream-error';
-      }
-      if (!finished) answer.fail('The connection ended before the answer.');
+      const threadId = 'text' in start ? await this.#thread(start.text) : this.#threadId!;
+      const events = resumableRun<StreamEvent>({
+        open: (lastId, signal) =>
+          lastId !== null
+            ? this.#api.follow(threadId, lastId, signal)
+            : this.#remembering(this.#api.send(threadId, (start as { text: string }).text, signal)),
+        from: 'from' in start ? start.from : null,
+        runId: 'runId' in start ? start.runId : null,
+        signal: controller.signal,
+        onReconnecting: () => this.#view.status('Reconnecting…', 'reconnecting'),
+        onResumed: () => this.#view.status(null),
+      });
+      for await (const event of events) this.#show(answer, threadId, event);
+      ended = true;
     } catch (error) {
+      ended = controller.signal.aborted || !(error instanceof ConnectionLost);
       if (controller.signal.aborted) answer.fail('Stopped.');
-      else answer.fail(error instanceof Error ? error.message : String(error));
+      else if (error instanceof ConnectionLost) {
+        answer.fail('Connection lost.');
+        this.#view.status(error.message, 'error');
+      } else answer.fail(error instanceof Error ? error.message : String(error));
     } finally {
+      // A lost reply keeps its resume point: a reload follows it from there.
+      if (ended) this.#api.sessions.update({ resume_after: null });
+      if (this.#view.host.dataset.state === 'reconnecting') this.#view.status(null);
       this.#streaming = null;
       this.#run = null;
       this.#view.busy(false);
     }
+  }
+
+  /** The POST's stream, its first event id kept as the reply's resume point. */
+  async *#remembering(frames: AsyncIterable<StreamFrame<StreamEvent>>): AsyncGenerator<StreamFrame<StreamEvent>> {
+    let remembered = false;
+    for await (const frame of frames) {
+      if (!remembered && frame.id !== '') {
+        this.#api.sessions.update({ resume_after: frame.id });
+        remembered = true;
+      }
+      yield frame;
+    }
+  }
+
+  #show(answer: AnswerView, threadId: string, event: StreamEvent): void {
+    if (event.type === 'run-start' && event.run_id) this.#run = { threadId, runId: event.run_id };
+    if (event.type === 'text-delta' && event.delta) answer.append(event.delta);
+    if (event.type === 'run-end' && event.message) {
+      answer.finish({ ...event.message, feedback: null });
+      if (event.status === 'cancelled') answer.note('Stopped.');
+    }
+    if (event.type === 'run-error') answer.fail(event.error?.message ?? 'The answer failed.');
   }
 
   /**
@@ -155,6 +201,12 @@ class ChatWidget {
       this.#view.status(error instanceof Error ? error.message : String(error), 'error');
     }
   }
+}
+
+/** The run of a reply still being written (stored empty with `status: 'in_progress'`), or null. */
+function runningReply(message: ChatMessage | undefined): string | null {
+  const metadata = message?.role === 'assistant' ? message.metadata : null;
+  return metadata?.status === 'in_progress' && typeof metadata.run_id === 'string' ? metadata.run_id : null;
 }
 
 function feedbackOf(message: ChatMessage): FeedbackType {

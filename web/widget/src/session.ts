@@ -10,6 +10,11 @@ export interface SavedSession {
   thread_id: string | null;
   /** The host user this session was identified as; another user needs another session. */
   user_id: string | null;
+  /**
+   * While a reply streams: the id of the first event of its stream (the visitor's message), so a
+   * reload follows the reply from its start (`Last-Event-ID`). Null once the reply has ended.
+   */
+  resume_after?: string | null;
 }
 
 /** Renew this long before the token's expiry, so a request does not meet an expired token. */
@@ -53,7 +58,7 @@ export class SessionKeeper {
     return this.#once(() => this.#mint(null));
   }
 
-  update(changes: Partial<Pick<SavedSession, 'thread_id' | 'user_id'>>): void {
+  update(changes: Partial<Pick<SavedSession, 'thread_id' | 'user_id' | 'resume_after'>>): void {
     const saved = this.read();
     if (saved) this.#write({ ...saved, ...changes });
   }
@@ -91,11 +96,12 @@ export class SessionKeeper {
       body: JSON.stringify(body),
     });
     if (!response.ok) throw await apiError(response);
-    const minted = (await response.json()) as Omit<SavedSession, 'thread_id' | 'user_id'>;
+    const minted = (await response.json()) as Omit<SavedSession, 'thread_id' | 'user_id' | 'resume_after'>;
     const session: SavedSession = {
       ...minted,
       thread_id: previous?.thread_id ?? null,
       user_id: previous?.user_id ?? null,
+      resume_after: previous?.resume_after ?? null,
     };
     this.#write(session);
     return session;

@@ -25,8 +25,8 @@ button:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent);
 .close { color: #fff; font-size: 20px; line-height: 1; width: 28px; height: 28px; border-radius: 6px; }
 .status { padding: 8px 14px; background: #fef3c7; color: #78350f; font-size: 13px; }
 .status.refused, .status.error { background: #fee2e2; color: #7f1d1d; }
-.messages { list-style: none; margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex;
-  flex-direction: column; gap: 8px; background: #f8fafc; }
+.log { flex: 1; overflow-y: auto; background: #f8fafc; }
+.messages { list-style: none; margin: 0; padding: 12px; display: flex; flex-direction: column; gap: 8px; }
 .message { max-width: 85%; display: flex; flex-direction: column; gap: 4px; }
 .message .text { padding: 8px 11px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .message.user { align-self: flex-end; }

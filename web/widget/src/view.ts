@@ -45,7 +45,9 @@ export class WidgetView {
   readonly #launcher = el('button', { type: 'button', class: 'launcher', 'aria-label': 'Open chat' });
   readonly #panel = el('section', { class: 'panel', role: 'dialog', 'aria-modal': 'false' });
   readonly #status = el('div', { class: 'status', role: 'status' });
-  readonly #list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  /** The conversation: a list (its items need a list parent) inside the `log` region that scrolls. */
+  readonly #log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  readonly #list = el('ol', { class: 'messages' });
   readonly #input = el('textarea', { id: 'parley-input', rows: '1', placeholder: 'Type a message…' });
   readonly #send = el('button', { type: 'submit', class: 'send' }, 'Send');
   readonly #stop = el('button', { type: 'button', class: 'stop', 'aria-label': 'Stop the reply' }, 'Stop');
@@ -65,7 +67,8 @@ export class WidgetView {
     this.#panel.hidden = true;
     this.#status.hidden = true;
     this.#stop.hidden = true;
-    this.#panel.append(this.#header(), this.#status, this.#list, this.#composer());
+    this.#log.append(this.#list);
+    this.#panel.append(this.#header(), this.#status, this.#log, this.#composer());
     container.append(this.#panel, this.#launcher);
     root.append(container);
     this.#launcher.addEventListener('click', () => (this.#panel.hidden ? this.open() : this.close()));
@@ -89,8 +92,11 @@ export class WidgetView {
     this.#launcher.focus();
   }
 
-  /** A line above the conversation; `kind` 'refused' also disables the composer for good. */
-  status(text: string | null, kind: 'info' | 'error' | 'refused' = 'info'): void {
+  /**
+   * A line above the conversation (a `status` live region), also the host's `data-state`;
+   * `kind` 'refused' disables the composer for good.
+   */
+  status(text: string | null, kind: 'info' | 'reconnecting' | 'error' | 'refused' = 'info'): void {
     this.#status.hidden = text === null;
     this.#status.textContent = text ?? '';
     this.#status.className = `status ${kind}`;
@@ -184,7 +190,7 @@ export class WidgetView {
   }
 
   #scroll(): void {
-    this.#list.scrollTop = this.#list.scrollHeight;
+    this.#log.scrollTop = this.#log.scrollHeight;
   }
 
   #header(): HTMLElement {
