@@ -50,6 +50,29 @@ export async function expectNoSidewaysScroll(page: Page, label: string): Promise
   expect(overflow, `${label} scrolls sideways`).toBeLessThanOrEqual(0);
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${SCREENSHOTS}studio-${name}.png`, fullPage: false });
+/** At 390 px nothing passes the right edge; back to 1280 px after. */
+export async function expectFitsPhone(page: Page, label: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await expectNoSidewaysScroll(page, label);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 860 });
+  }
+}
+
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  await page.screenshot({ path: `${SCREENSHOTS}studio-${name}.png`, fullPage });
+}
+
+/** The checks a studio test ends a page with: axe-core, 390 px, a full-page screenshot, no console error. */
+export async function checkStudioPage(input: {
+  page: Page;
+  pageErrors: string[];
+  label: string;
+  name: string;
+}): Promise<void> {
+  await expectAccessible(input.page);
+  await expectFitsPhone(input.page, input.label);
+  await screenshot(input.page, input.name, true);
+  expect(input.pageErrors).toEqual([]);
 }

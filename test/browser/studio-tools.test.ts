@@ -5,7 +5,7 @@ import { htmlPage, startSiteServer, type SiteServer } from '../fixtures/site-ser
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import { pollUntil } from '../helpers/sse-client.js';
 import { collectPageErrors, launchChromium } from './browser-harness.js';
-import { checkStudioPage, ensureStudioBuilt, openPage } from './studio-pages.js';
+import { checkStudioPage, ensureStudioBuilt, openPage } from './studio-page.js';
 
 /**
  * The studio's action pages in Chromium (issue 15): tools (an external HTTP tool, an OpenAPI
