@@ -1,15 +1,17 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STUDIO_DIR } from '../../src/features/studio/studio.routes.js';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import { pollUntil } from '../helpers/sse-client.js';
 import { collectPageErrors, launchChromium } from './browser-harness.js';
+import {
+  ensureStudioBuilt,
+  expectAccessible as expectPageAccessible,
+  expectNoSidewaysScroll,
+  openPage as openStudioPage,
+  screenshot as pageScreenshot,
+} from './studio-page.js';
 
 /**
  * Parley Studio in Debian's Chromium (issue 15): the production build served by the server at
@@ -17,9 +19,6 @@ import { collectPageErrors, launchChromium } from './browser-harness.js';
  * what the server stored; no page may log an error; axe-core finds no serious or critical
  * violation; the screenshots of docs/screenshots/studio-*.png are taken here.
  */
-
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let context: TestContext;
 let org: TestOrganization;
@@ -49,13 +48,7 @@ async function startFixture(): Promise<number> {
 beforeAll(async () => {
   browserLaunch = launchChromium();
   browserLaunch.catch(() => undefined);
-  // `npm test` builds the studio first (pretest); a direct vitest run builds it here.
-  if (!fs.existsSync(`${STUDIO_DIR}/index.html`)) {
-    await build({
-      configFile: fileURLToPath(new URL('../../web/studio/vite.config.ts', import.meta.url)),
-      logLevel: 'error',
-    });
-  }
+  await ensureStudioBuilt();
   const port = await startFixture();
   context = await createTestContext({
     outboundAllow: `127.0.0.1:${port}`,
@@ -77,29 +70,9 @@ afterAll(async () => {
   await context?.close();
 });
 
-const nav = (label: string) => page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name: label });
-
-async function openPage(label: string): Promise<void> {
-  await nav(label).click();
-  await page.getByRole('heading', { level: 1, name: label }).waitFor();
-}
-
-/** axe-core on the page as shown: no serious or critical violation. */
-async function expectAccessible(): Promise<void> {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((results) =>
-    results.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.map((node) => node.target.join(' ')),
-    })))`)) as { id: string; impact: string; nodes: string[] }[];
-  expect(violations.filter((violation) => ['serious', 'critical'].includes(violation.impact))).toEqual([]);
-}
-
-async function screenshot(name: string): Promise<void> {
-  await page.screenshot({ path: `${SCREENSHOTS}studio-${name}.png`, fullPage: false });
-}
+const openPage = (label: string) => openStudioPage(page, label);
+const expectAccessible = () => expectPageAccessible(page);
+const screenshot = (name: string) => pageScreenshot(page, name);
 
 /** The stored messages of the agent's only thread, once its last run has ended. */
 async function storedReply(agentId: string, threadId: string): Promise<any[]> {
@@ -442,14 +415,7 @@ describe('Parley Studio, in Chromium', () => {
     for (const label of ['Agents', 'Playground', 'Threads', 'Executions', 'Feedback', 'Knowledge']) {
       await page.getByRole('button', { name: 'Menu' }).click();
       await openPage(label);
-      // Everything that passes the right edge, but what a table frame scrolls.
-      const wider = await page.evaluate(`[...document.querySelectorAll('body *')]
-        .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
-        .filter((element) => !element.parentElement?.closest('.table-wrap') && !element.closest('.visually-hidden'))
-        .map((element) => element.tagName.toLowerCase() + '.' + element.className)`);
-      expect(wider, `${label}: what passes the right edge`).toEqual([]);
-      const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
-      expect(overflow, `${label} scrolls sideways`).toBeLessThanOrEqual(0);
+      await expectNoSidewaysScroll(page, label);
     }
     await screenshot('mobile-knowledge');
     await page.setViewportSize({ width: 1280, height: 860 });
