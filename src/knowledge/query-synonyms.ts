@@ -23,6 +23,23 @@ export function expandQueryTerms(terms: readonly string[]): string[] {
   return [...expanded];
 }
 
+/**
+ * The weights of a question's own words and of the synonyms expansion adds to them: a synonym's
+ * part of the relevance is two thirds of a question word's, so a passage with the question's own
+ * word ranks above one with only its synonym, other things equal (query expansion's usual
+ * discount, as RM3 keeps the original query's weight above the expansion's). Whole numbers, as
+ * the full-text index takes them (src/storage/kysely/file-chunks-full-text-index.ts).
+ */
+export const QUESTION_TERM_WEIGHT = 3;
+export const SYNONYM_WEIGHT = 2;
+
+/** The expanded terms of a question's terms, each with its weight (see QUESTION_TERM_WEIGHT). */
+export function weightedQueryTerms(asked: readonly string[]): { terms: string[]; weights: number[] } {
+  const own = new Set(asked);
+  const terms = expandQueryTerms(asked);
+  return { terms, weights: terms.map((term) => (own.has(term) ? QUESTION_TERM_WEIGHT : SYNONYM_WEIGHT)) };
+}
+
 /** The other words of the term's group, found by the term or a regular inflection's base. */
 export function synonymsOf(term: string): string[] {
   for (const base of baseForms(term)) {

@@ -8,8 +8,10 @@
  */
 export function queryTerms(query: string): string[] {
   const terms = new Set<string>();
-  for (const [word] of query.normalize('NFKC').toLowerCase().matchAll(WORD)) {
+  const words = [...query.normalize('NFKC').toLowerCase().matchAll(WORD)].map(([word]) => word);
+  for (const [index, word] of words.entries()) {
     if (STOP_WORDS.has(word) || (word.length === 1 && !SPACELESS_CHARACTER.test(word))) continue;
+    if (REQUEST_VERBS.has(word) && ADDRESSEES.has(words[index + 1] ?? '')) continue;
     terms.add(word);
     if (terms.size === MAX_QUERY_TERMS) break;
   }
@@ -29,6 +31,14 @@ const SPACELESS_CHARACTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakan
  * see", "keeps happening"). Measured on the committed corpus (test/knowledge/search-quality):
  * the SMART words raised full-text first-hit accuracy; see docs/knowledge-search.md.
  */
+/**
+ * "tell me …", "show us …" ask for an answer and say nothing of what it is about, so the verb is
+ * dropped before "me" or "us"; elsewhere it is the question's own verb and kept ("who do I tell"
+ * is about reporting, and brings _inform_, _notify_, _report_ through the synonym list).
+ */
+const REQUEST_VERBS = new Set(['tell', 'show']);
+const ADDRESSEES = new Set(['me', 'us']);
+
 const STOP_WORDS = new Set(
   `a about above after again against all almost already also although always am among an and another
   any anybody anyone anything anyway anywhere are aren around as ask asking at away be became because
@@ -40,7 +50,7 @@ const STOP_WORDS = new Set(
   might more most much must my myself near need needs neither never new next no nobody none nor not
   nothing now of off often on once one only or other others otherwise ought our ours ourselves out over
   own please quite rather really said same say says see seem seems seen several shall she should
-  shouldn since so some somebody someone something sometimes somewhere soon still such sure take tell
+  shouldn since so some somebody someone something sometimes somewhere soon still such sure take
   than thank thanks that the their theirs them themselves then there these they thing things this those
   though through thus to together too toward try trying under until up upon us use used using usually
   very via want wants was wasn way we well were weren what whatever when whenever where whether which

@@ -4,7 +4,7 @@ import type { Store } from '../storage/store.js';
 import { EmbeddingIndex } from './embedding-index.js';
 import type { EmbeddingModel } from './embeddings.js';
 import type { KnowledgeHit, KnowledgeSearch } from './knowledge-search.js';
-import { expandQueryTerms } from './query-synonyms.js';
+import { weightedQueryTerms } from './query-synonyms.js';
 import { queryTerms } from './query-terms.js';
 import { fuseRanks } from './rank-fusion.js';
 
@@ -48,13 +48,13 @@ export class StoredKnowledgeSearch implements KnowledgeSearch {
     const asked = queryTerms(input.query);
     // A query of stop words and punctuation only asks nothing, with or without embeddings.
     if (asked.length === 0) return [];
-    const terms = expandQueryTerms(asked);
+    const weighted = weightedQueryTerms(asked);
     const scope = { organizationId: input.organizationId, agentId: input.agentId };
     if (this.#embeddings === null) {
-      const matches = await this.#store.fileChunks.fullText({ ...scope, terms, limit: input.limit });
+      const matches = await this.#store.fileChunks.fullText({ ...scope, ...weighted, limit: input.limit });
       return matches.map(({ chunk, score }) => ({ ...chunk, similarity: score }));
     }
-    return this.#hybrid({ ...input, terms, embeddings: this.#embeddings });
+    return this.#hybrid({ ...input, ...weighted, embeddings: this.#embeddings });
   }
 
   async #hybrid(input: {
@@ -63,10 +63,12 @@ export class StoredKnowledgeSearch implements KnowledgeSearch {
     query: string;
     limit: number;
     terms: string[];
+    weights: number[];
     embeddings: EmbeddingModel;
   }): Promise<KnowledgeHit[]> {
     const scope = { organizationId: input.organizationId, agentId: input.agentId };
-    const fullText = await this.#store.fileChunks.fullText({ ...scope, terms: input.terms, limit: FUSION_DEPTH });
+    const { terms, weights } = input;
+    const fullText = await this.#store.fileChunks.fullText({ ...scope, terms, weights, limit: FUSION_DEPTH });
     const nearest = await this.#nearest({ ...scope, query: input.query, embeddings: input.embeddings });
     if (nearest === null) {
       return fullText.slice(0, input.limit).map(({ chunk, score }) => ({ ...chunk, similarity: score }));

@@ -1,10 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { expandQueryTerms, synonymsOf } from '../../src/knowledge/query-synonyms.js';
+import {
+  expandQueryTerms,
+  QUESTION_TERM_WEIGHT,
+  SYNONYM_WEIGHT,
+  synonymsOf,
+  weightedQueryTerms,
+} from '../../src/knowledge/query-synonyms.js';
 import { MAX_QUERY_TERMS, queryTerms } from '../../src/knowledge/query-terms.js';
 
 describe('query synonyms', () => {
   it('adds the other words of a term’s group after every term of the question', () => {
     expect(expandQueryTerms(['customer', 'bill'])).toEqual(['customer', 'bill', 'client', 'invoice']);
+  });
+
+  it('weighs the question’s own words 3 and the added synonyms 2', () => {
+    expect(weightedQueryTerms(['unpaid', 'bill'])).toEqual({
+      terms: ['unpaid', 'bill', 'invoice'],
+      weights: [QUESTION_TERM_WEIGHT, QUESTION_TERM_WEIGHT, SYNONYM_WEIGHT],
+    });
+    expect([QUESTION_TERM_WEIGHT, SYNONYM_WEIGHT]).toEqual([3, 2]);
+    // A synonym the question also asks is the question's word.
+    expect(weightedQueryTerms(['bill', 'invoice']).weights).toEqual([3, 3]);
   });
 
   it('finds a group through regular inflections of its words', () => {

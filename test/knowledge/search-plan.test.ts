@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  boundedPlan,
-  postgresFullTextIndex,
-  sqliteFullTextIndex,
-  type FullTextIndex,
-  type FullTextMatch,
-} from '../../src/storage/kysely/file-chunks-full-text.js';
+import { boundedPlan, sqliteFullTextIndex } from '../../src/storage/kysely/file-chunks-full-text.js';
+import type { FullTextIndex, FullTextMatch } from '../../src/storage/kysely/file-chunks-full-text-index.js';
+import { postgresFullTextIndex } from '../../src/storage/kysely/file-chunks-full-text-postgres.js';
 import { createTestDatabase, TEST_DIALECT } from '../helpers/test-database.js';
 import { openChunkIndexFixture, sectionsDocument, type ChunkIndexFixture } from '../storage/file-chunks-fixture.js';
 
@@ -92,17 +88,17 @@ describe('the bounded SQLite query plan', () => {
     const plan = (terms: string[]) => boundedPlan(sqlite.inspector.reader, terms, 3);
     expect(await plan(['crane', 'containers', 'ships'])).toEqual({
       expressions: [
-        '{title body} : ("crane") AND {title body} : ("containers" OR "ships")',
-        '{title body} : ("crane") NOT {title body} : ("containers" OR "ships")',
+        '{title heading body} : ("crane") AND {title heading body} : ("containers" OR "ships")',
+        '{title heading body} : ("crane") NOT {title heading body} : ("containers" OR "ships")',
       ],
       exact: false,
     });
     expect(await plan(['another', 'dock'])).toEqual({
-      expressions: ['{title body} : ("another" OR "dock")'],
+      expressions: ['{title heading body} : ("another" OR "dock")'],
       exact: true,
     });
     expect(await plan(['containers', 'ships'])).toEqual({
-      expressions: ['{title body} : ("containers") AND {title body} : ("ships")'],
+      expressions: ['{title heading body} : ("containers") AND {title heading body} : ("ships")'],
       exact: false,
     });
     expect(await plan(['zeppelin'])).toEqual({ expressions: [], exact: true });

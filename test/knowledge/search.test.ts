@@ -107,8 +107,24 @@ describe('StoredKnowledgeSearch (full text)', () => {
     const terms = queryTerms('"trains" AND (flights OR NOT hotels*) NEAR/3 col:value ^start');
     expect(terms).toEqual(['trains', 'flights', 'hotels', 'col', 'value', 'start']);
     expect(sqliteMatchExpression({ agentId: '0b5e-77', terms: ['trains', 'flights'] })).toBe(
-      'scope : "a0b5e77" AND {title body} : ("trains" OR "flights")',
+      'scope : "a0b5e77" AND {title heading body} : ("trains" OR "flights")',
     );
+    // Weights 3 and 2 are written as 3 and 2 phrases; equal weights as one phrase each.
+    expect(sqliteMatchExpression({ agentId: '0b5e-77', terms: ['trains', 'rail'], weights: [3, 2] })).toBe(
+      'scope : "a0b5e77" AND {title heading body} : ("trains" OR "trains" OR "trains" OR "rail" OR "rail")',
+    );
+    expect(sqliteMatchExpression({ agentId: '0b5e-77', terms: ['trains', 'rail'], weights: [2, 2] })).toBe(
+      'scope : "a0b5e77" AND {title heading body} : ("trains" OR "rail")',
+    );
+    expect(() => sqliteMatchExpression({ agentId: '0b5e-77', terms: ['trains'], weights: [5] })).toThrow(
+      'a term weight is a whole number from 1 to 4',
+    );
+  });
+
+  it('drops "tell" and "show" before "me" or "us", and keeps "tell" as the question\'s verb', () => {
+    expect(queryTerms('what does the Retry-After header tell me')).toEqual(['retry', 'header']);
+    expect(queryTerms('can you show us the parking rules')).toEqual(['parking', 'rules']);
+    expect(queryTerms('I clicked a phishing link, who do I tell')).toEqual(['clicked', 'phishing', 'link', 'tell']);
   });
 
   it('never fails on queries made of either full-text syntax, words and unicode (fuzzed)', async () => {

@@ -1,6 +1,11 @@
 import { sql } from 'kysely';
 import type { Executor } from './executor.js';
-import type { FullTextIndex, FullTextMatch, FullTextQuery } from './file-chunks-full-text.js';
+import {
+  termWeights,
+  type FullTextIndex,
+  type FullTextMatch,
+  type FullTextQuery,
+} from './file-chunks-full-text-index.js';
 
 /**
  * PostgreSQL ranks without corpus statistics (`ts_rank` knows no inverse document frequency), so an
@@ -8,8 +13,9 @@ import type { FullTextIndex, FullTextMatch, FullTextQuery } from './file-chunks-
  * word the question is about, and equal scores abound. This ranks the matches BM25-style instead:
  * Σ over the query's lexemes of idf × tf, with idf = ln(1 + (N − n + 0.5) / (n + 0.5)) over the
  * agent's searchable chunks (N of them: the ready files' `chunk_count`; n containing the lexeme)
- * and tf = `ts_rank` of the chunk for that lexeme alone (title and heading path weighted like the
- * passage; it grows with the occurrences, and normalisation 1 divides it by 1 + log(length), as
+ * and tf = `ts_rank` of the chunk for that lexeme alone (the title and heading path, weight B, the
+ * section heading, weight C — migration 0023 — and the passage, weight A, all count alike, so a
+ * section heading's word counts twice, as on SQLite; it grows with the occurrences, and normalisation 1 divides it by 1 + log(length), as
  * BM25 discounts long chunks). Measured on the committed corpus: plain `ts_rank` or `ts_rank_cd`
  * over the OR query ranked 70–82 % of the questions' chunks first, with many ties; this ranks
  * 83.9 % (FTS5's bm25: 85.7 %).
@@ -18,7 +24,8 @@ import type { FullTextIndex, FullTextMatch, FullTextQuery } from './file-chunks-
  * `english` configuration's stems of the terms) with the agent's document frequency of each,
  * counted no further than the budget; the rarest are essential while their frequencies add up to
  * at most the budget, and only chunks with an essential lexeme (or, with none, with every lexeme)
- * are scored — each with every lexeme's term, so its score is exact. A common lexeme's n is the
+ * are scored — each with every lexeme's term, so its score is exact. A term's weight (the query's
+ * `weights`) multiplies its lexemes' idf. A common lexeme's n is the
  * capped count, which makes its idf the most a lexeme of that frequency could have (an upper
  * bound; it stays below an essential one's). When a bounded plan finds fewer than `limit`
  * chunks, the rarest lexeme's chunks are scored (when every lexeme was common), then all matches
@@ -50,6 +57,7 @@ export const postgresFullText: FullTextIndex = postgresFullTextIndex({ rankedRow
 interface WeightedLexeme {
   lexeme: string;
   frequency: number;
+  /** The lexeme's idf times its term's weight (the largest, when two terms stem alike). */
   idf: number;
 }
 
@@ -96,11 +104,14 @@ function mergeByScore(found: FullTextMatch[], more: FullTextMatch[], limit: numb
 /** The query's lexemes, rarest first, with the agent's capped document frequency and idf of each. */
 async function postgresLexemes(db: Executor, input: FullTextQuery, budget: number): Promise<WeightedLexeme[]> {
   const cap = Number.isFinite(budget) ? budget + 1 : null;
-  const result = await sql<{ lexeme: string; frequency: string; chunks: string }>`
+  const result = await sql<{ lexeme: string; weight: number; frequency: string; chunks: string }>`
     with lexemes as (
-      select distinct lexeme from unnest(tsvector_to_array(to_tsvector('english', ${input.terms.join(' ')}))) as lexeme
+      select lexeme, max(t.weight) as weight
+      from unnest(${[...input.terms]}::text[], ${termWeights(input)}::float8[]) as t(term, weight),
+        unnest(tsvector_to_array(to_tsvector('english', t.term))) as lexeme
+      group by lexeme
     )
-    select l.lexeme,
+    select l.lexeme, l.weight,
       (select count(*) from (
         select 1 from file_chunks c
         where (c.organization_id || '') = ${input.organizationId} and (c.agent_id || '') = ${input.agentId}
@@ -112,10 +123,18 @@ async function postgresLexemes(db: Executor, input: FullTextQuery, budget: numbe
           and f.status = 'ready') as chunks
     from lexemes l
   `.execute(db);
-  const rows = result.rows.map((row) => ({ lexeme: row.lexeme, frequency: Number(row.frequency) }));
+  const rows = result.rows.map((row) => ({
+    lexeme: row.lexeme,
+    weight: Number(row.weight),
+    frequency: Number(row.frequency),
+  }));
   const chunks = Math.max(Number(result.rows[0]?.chunks ?? 0), ...rows.map((row) => row.frequency));
   return rows
-    .map((row) => ({ ...row, idf: Math.log(1 + (chunks - row.frequency + 0.5) / (row.frequency + 0.5)) }))
+    .map(({ lexeme, weight, frequency }) => ({
+      lexeme,
+      frequency,
+      idf: weight * Math.log(1 + (chunks - frequency + 0.5) / (frequency + 0.5)),
+    }))
     .sort((left, right) => left.frequency - right.frequency || (left.lexeme < right.lexeme ? -1 : 1));
 }
 
@@ -146,7 +165,7 @@ async function postgresRank(
     ),
     ranked as (
       select m.id, (
-        select sum(w.idf * ts_rank('{0.1, 0.2, 1.0, 1.0}', m.search_vector, w.query, 1))
+        select sum(w.idf * ts_rank('{0.1, 1.0, 1.0, 1.0}', m.search_vector, w.query, 1))
         from weights w where m.search_vector @@ w.query
       ) as relevance
       from matched m join agent_files f on f.id = m.file_id

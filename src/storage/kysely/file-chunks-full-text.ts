@@ -1,47 +1,22 @@
 import { sql } from 'kysely';
 import type { Executor } from './executor.js';
-
-/**
- * The one dialect difference of the chunk index (migration 0009): SQLite's FTS5 table versus
- * PostgreSQL's `search_vector` column. Each adapter turns sanitised query terms (see
- * src/knowledge/query-terms.ts: letters, digits and marks only) into a ranked list of the
- * agent's searchable chunks, best first, with a score in 0..1 — a monotone map x / (1 + x) of the
- * dialect's relevance x (docs/knowledge-search.md, "Similarity").
- *
- * Both filter in the statement: the organisation, the agent, files with `status = 'ready'` and
- * only their `ready_generation`.
- */
-export interface FullTextIndex {
-  search(db: Executor, input: FullTextQuery): Promise<FullTextMatch[]>;
-}
-
-export interface FullTextQuery {
-  organizationId: string;
-  agentId: string;
-  /** At least one; never FTS syntax. */
-  terms: readonly string[];
-  limit: number;
-}
-
-export interface FullTextMatch {
-  id: string;
-  file_id: string;
-  file_name: string;
-  text: string;
-  heading_path: string;
-  page: number | null;
-  url: string | null;
-  title: string | null;
-  score: number;
-}
+import {
+  termWeights,
+  type FullTextIndex,
+  type FullTextMatch,
+  type FullTextQuery,
+} from './file-chunks-full-text-index.js';
 
 /**
  * Column weights: `scope` (the agent's token) counts nothing; the title column (the page title
- * and the heading path, migration 0009) counts like the passage. Measured on the committed corpus
- * (test/knowledge/search-quality): weighting the title 1.5 to 4 times ranked no better or worse,
- * because a document's outer headings are in every one of its chunks.
+ * and the whole heading path, migration 0009), the section heading (the path's last heading,
+ * migration 0023) and the passage count alike — so a word of the section heading counts twice,
+ * once in each heading column. The outer headings are in every chunk of a document and tell its
+ * sections apart not at all (weighting the title column 1.5 to 4 times ranked no better); the
+ * section heading does. Measured on the committed corpus: docs/knowledge-search.md, "Quality".
  */
 const TITLE_WEIGHT = 1;
+const HEADING_WEIGHT = 1;
 const BODY_WEIGHT = 1;
 
 /** The FTS5 token the index holds for an agent (migration 0009's triggers). */
@@ -54,17 +29,28 @@ function phrase(term: string): string {
   return `"${term.replaceAll('"', '""')}"`;
 }
 
-function anyOf(terms: readonly string[]): string {
-  return `{title body} : (${terms.map(phrase).join(' OR ')})`;
+/** How many times each term's phrase is written in a ranked expression (its weight: see termWeights). */
+export type PhraseRepeats = ReadonlyMap<string, number>;
+
+function anyOf(terms: readonly string[], repeats?: PhraseRepeats): string {
+  const phrases = terms.flatMap((term) => new Array<string>(repeats?.get(term) ?? 1).fill(phrase(term)));
+  return `{title heading body} : (${phrases.join(' OR ')})`;
+}
+
+/** The phrase repeats of a query's weights: bm25() sums over the phrases, so a phrase written twice counts twice. */
+export function phraseRepeats(input: Pick<FullTextQuery, 'terms' | 'weights'>): PhraseRepeats {
+  const weights = termWeights(input);
+  return new Map(input.terms.map((term, index) => [term, weights[index]!]));
 }
 
 /**
  * The agent-scoped expression of the whole query: the scope term narrows the match inside the
- * index to the agent; the terms are each a quoted phrase, OR-ed and restricted to the title and
- * body columns, so a term never matches a scope token. The exact and slowest plan (see below).
+ * index to the agent; the terms are each a quoted phrase (written as many times as its weight),
+ * OR-ed and restricted to the ranked columns, so a term never matches a scope token. The exact
+ * and slowest plan (see below).
  */
-export function sqliteMatchExpression(input: { agentId: string; terms: readonly string[] }): string {
-  return `scope : "${agentScopeToken(input.agentId)}" AND ${anyOf(input.terms)}`;
+export function sqliteMatchExpression(input: Pick<FullTextQuery, 'agentId' | 'terms' | 'weights'>): string {
+  return `scope : "${agentScopeToken(input.agentId)}" AND ${anyOf(input.terms, phraseRepeats(input))}`;
 }
 
 /**
@@ -111,7 +97,7 @@ export function sqliteFullTextIndex(options: { rankedRowsBudget: number }): Full
 export const sqliteFullText: FullTextIndex = sqliteFullTextIndex({ rankedRowsBudget: RANKED_ROWS_BUDGET });
 
 async function sqliteSearch(db: Executor, input: FullTextQuery, budget: number): Promise<FullTextMatch[]> {
-  const plan = await boundedPlan(db, input.terms, budget);
+  const plan = await boundedPlan(db, input.terms, budget, phraseRepeats(input));
   const attempts = plan.exact ? [plan.expressions] : [plan.expressions, [sqliteMatchExpression(input)]];
   let rows: FullTextMatch[] = [];
   if (plan.expressions.length === 0) return rows;
@@ -132,6 +118,7 @@ export async function boundedPlan(
   db: Executor,
   terms: readonly string[],
   budget: number,
+  repeats?: PhraseRepeats,
 ): Promise<{ expressions: string[]; exact: boolean }> {
   const frequencies = await cappedFrequencies(db, terms, budget);
   // A term in no row matches nothing and scores nothing: it is left out, not counted essential.
@@ -148,10 +135,11 @@ export async function boundedPlan(
     ranked += frequency;
   }
   const common = byRarity.slice(essential.length).map(({ term }) => term);
-  if (common.length === 0) return { expressions: [anyOf(essential)], exact: true };
-  if (essential.length === 0) return { expressions: [common.map((term) => anyOf([term])).join(' AND ')], exact: false };
+  const any = (some: readonly string[]) => anyOf(some, repeats);
+  if (common.length === 0) return { expressions: [any(essential)], exact: true };
+  if (essential.length === 0) return { expressions: [common.map((term) => any([term])).join(' AND ')], exact: false };
   return {
-    expressions: [`${anyOf(essential)} AND ${anyOf(common)}`, `${anyOf(essential)} NOT ${anyOf(common)}`],
+    expressions: [`${any(essential)} AND ${any(common)}`, `${any(essential)} NOT ${any(common)}`],
     exact: false,
   };
 }
@@ -184,7 +172,7 @@ async function rankMatches(
   options: { cut: boolean },
 ): Promise<FullTextMatch[]> {
   const candidates = options.cut ? Math.max(input.limit * 4, 64) : -1;
-  const weights = `bm25(0, ${TITLE_WEIGHT}, ${BODY_WEIGHT})`;
+  const weights = `bm25(0, ${TITLE_WEIGHT}, ${HEADING_WEIGHT}, ${BODY_WEIGHT})`;
   const matches = expressions.map(
     (expression) =>
       sql`select rowid, rank from file_chunks_fts where file_chunks_fts match ${expression} and rank match ${weights}`,
@@ -204,9 +192,3 @@ async function rankMatches(
   `.execute(db);
   return result.rows;
 }
-
-export {
-  POSTGRES_RANKED_ROWS_BUDGET,
-  postgresFullText,
-  postgresFullTextIndex,
-} from './file-chunks-full-text-postgres.js';

@@ -1,7 +1,9 @@
 import type { KnowledgeHit } from '../../domain/knowledge-hits.js';
 import type { NewFileChunk } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
-import { postgresFullText, sqliteFullText, type FullTextIndex, type FullTextMatch } from './file-chunks-full-text.js';
+import { sqliteFullText } from './file-chunks-full-text.js';
+import type { FullTextIndex, FullTextMatch, FullTextQuery } from './file-chunks-full-text-index.js';
+import { postgresFullText } from './file-chunks-full-text-postgres.js';
 
 /** A searchable passage as search returns it, before a similarity is given to it. */
 export type KnowledgeChunk = Omit<KnowledgeHit, 'similarity'>;
@@ -48,14 +50,10 @@ export class FileChunkReader {
 
   /**
    * The agent's chunks matching any of `terms` (sanitised: src/knowledge/query-terms.ts), best
-   * first, ties by chunk id; `score` is in 0..1.
+   * first, ties by chunk id; `score` is in 0..1. `weights` (whole numbers, one a term) scale
+   * each term's part of the relevance (file-chunks-full-text-index.ts).
    */
-  async fullText(input: {
-    organizationId: string;
-    agentId: string;
-    terms: readonly string[];
-    limit: number;
-  }): Promise<{ chunk: KnowledgeChunk; score: number }[]> {
+  async fullText(input: FullTextQuery): Promise<{ chunk: KnowledgeChunk; score: number }[]> {
     if (input.terms.length === 0) return [];
     const rows = await this.#fullText.search(this.db, input);
     return rows.map((row) => ({ chunk: rowToChunk(row), score: Number(row.score) }));
