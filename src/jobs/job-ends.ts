@@ -77,7 +77,7 @@ export class JobEnds {
    * for. The store starts a write unit at the end of the event-loop turn (group commit), by
    * which time the handlers that returned in this turn have all queued their ends: taking them
    * then, instead of the one end that started the flush, measured 47 → N ends a batch
-   * (ADR 0039). The batch and its reservation are taken once: a unit may run twice.
+   * (ADR 0040). The batch and its reservation are taken once: a unit may run twice.
    */
   async #write(alone?: PendingEnd): Promise<void> {
     const refill = this.options.refill;

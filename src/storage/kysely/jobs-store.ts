@@ -15,7 +15,7 @@ import { readJobQueueFigures, type JobQueueFigures } from './job-queue-figures.j
 type JobsExpression = ExpressionBuilder<Database, 'jobs'>;
 
 // The statuses are literals, not parameters: only then can the partial indexes jobs_claim and
-// jobs_lease serve these scans (migration 0023).
+// jobs_lease serve these scans (migration 0024).
 const QUEUED = sql.lit('queued');
 const RUNNING = sql.lit('running');
 const queuedAndDue = (eb: JobsExpression, now: string) =>

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * The queue's three scans, each over the only rows it can find (ADR 0039): `jobs_claim` holds
+ * The queue's three scans, each over the only rows it can find (ADR 0040): `jobs_claim` holds
  * queued jobs only, `jobs_lease` running ones (their `lease_until`), `jobs_finished` the ended
  * ones (their `finished_at`, which only an end sets). Before, all three were keyed by `status`
  * and held every job, so each transition (enqueue, claim, end) rewrote an entry in each of them;
