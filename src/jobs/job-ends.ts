@@ -66,32 +66,59 @@ export class JobEnds {
   async #flush(): Promise<void> {
     this.#flushing = true;
     try {
-      while (this.#pending.length > 0) await this.#write(this.#pending.splice(0, MAX_ENDS_PER_TRANSACTION));
+      while (this.#pending.length > 0) await this.#write();
     } finally {
       this.#flushing = false;
     }
   }
 
-  async #write(batch: readonly PendingEnd[]): Promise<void> {
+  /**
+   * Writes the next batch: the ends waiting when its transaction begins, not when it was asked
+   * for. The store starts a write unit at the end of the event-loop turn (group commit), by
+   * which time the handlers that returned in this turn have all queued their ends: taking them
+   * then, instead of the one end that started the flush, measured 47 → N ends a batch
+   * (ADR 0040). The batch and its reservation are taken once: a unit may run twice.
+   */
+  async #write(alone?: PendingEnd): Promise<void> {
     const refill = this.options.refill;
-    const reserved = refill?.reserve() ?? 0;
+    let taken: { batch: PendingEnd[]; reserved: number } | null = null;
+    const take = () =>
+      (taken ??= {
+        batch: alone ? [alone] : this.#pending.splice(0, MAX_ENDS_PER_TRANSACTION),
+        reserved: refill?.reserve() ?? 0,
+      });
     let claimed: Job[];
     try {
-      claimed = await this.options.store.write(async (writers) => {
-        const ended = await writers.jobs.finishMany({
-          ends: batch.map((pending) => pending.end),
-          now: this.options.now(),
-        });
-        for (const pending of batch) if (ended.has(pending.end.id)) await pending.commit?.(writers);
-        return reserved > 0 ? refill!.claim(writers, reserved) : [];
-      });
+      claimed = await this.options.store.write((writers) => this.#endAndClaim(writers, take()));
     } catch (error) {
+      const { batch, reserved } = take();
       refill?.settle(reserved, []);
       if (batch.length === 1) return batch[0]!.settle(error);
-      for (const pending of batch) await this.#write([pending]);
+      for (const pending of batch) await this.#write(pending);
       return;
     }
+    const { batch, reserved } = take();
     refill?.settle(reserved, claimed);
     for (const pending of batch) pending.settle();
+  }
+
+  /**
+   * The batch's ends (each `commit` only if its own end took effect) and the successors' claim,
+   * issued together so that on PostgreSQL they share round trips; both are settled before the
+   * unit returns or throws, so no statement of it outlives its transaction.
+   */
+  async #endAndClaim(writers: StoreWriters, { batch, reserved }: { batch: PendingEnd[]; reserved: number }) {
+    const ending = (async () => {
+      const ended = await writers.jobs.finishMany({
+        ends: batch.map((pending) => pending.end),
+        now: this.options.now(),
+      });
+      for (const pending of batch) if (ended.has(pending.end.id)) await pending.commit?.(writers);
+    })();
+    const claiming = reserved > 0 ? this.options.refill!.claim(writers, reserved) : Promise.resolve([]);
+    const [ends, claims] = await Promise.allSettled([ending, claiming]);
+    if (ends.status === 'rejected') throw ends.reason;
+    if (claims.status === 'rejected') throw claims.reason;
+    return claims.value;
   }
 }

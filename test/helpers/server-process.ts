@@ -77,7 +77,11 @@ export async function startServer(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+    if (Date.now() > deadline) {
+      // Not handed to the caller, so no afterEach would stop it: it would run on, loading the machine.
+      child.kill('SIGKILL');
+      throw new Error(`server did not start:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const key = /(pk_[0-9a-f]{32}_[A-Za-z0-9_-]{43})/.exec(output)?.[1] ?? null;
@@ -97,7 +101,11 @@ export async function startWorker(env: Record<string, string>): Promise<ServerPr
   const deadline = Date.now() + 20_000;
   while (!output.includes('Parley worker running jobs')) {
     if (child.exitCode !== null) throw new Error(`worker exited early:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`worker did not start:\n${output}`);
+    if (Date.now() > deadline) {
+      // Not handed to the caller, so no afterEach would stop it: it would run on, loading the machine.
+      child.kill('SIGKILL');
+      throw new Error(`worker did not start:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, baseUrl: '', key: null, output: () => output, exited };

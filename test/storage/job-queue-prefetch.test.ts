@@ -167,8 +167,9 @@ describe('the job queue: prefetch and batches', () => {
     ]);
     expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await statuses(ended)).toEqual(['succeeded', 'running', 'succeeded']);
-    // The first end alone, claiming one; the next two together, rolled back with their claim; then each alone.
-    expect(delivered.map((jobs) => jobs.length)).toEqual([1, 0, 0, 1]);
+    // The three ends together (a batch takes the ends waiting when its transaction begins),
+    // rolled back with their claim; then each alone, the failing one's claim rolled back with it.
+    expect(delivered.map((jobs) => jobs.length)).toEqual([0, 1, 0, 1]);
     expect(reserved).toBe(0);
     const running = delivered.flat().map((job) => job.id);
     expect(running).toEqual(successors.slice(0, 2));

@@ -24,6 +24,7 @@ import * as flows from './migrations/0016-flows.js';
 import * as webhooks from './migrations/0017-webhooks.js';
 import * as webhookDeliveryRetention from './migrations/0022-webhook-delivery-retention.js';
 import * as chunkSectionHeading from './migrations/0023-chunk-section-heading.js';
+import * as jobQueuePartialIndexes from './migrations/0024-job-queue-partial-indexes.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { PostgresGroupCommitWriter } from './postgres-group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
@@ -76,6 +77,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0017-webhooks': webhooks,
   '0022-webhook-delivery-retention': webhookDeliveryRetention,
   '0023-chunk-section-heading': chunkSectionHeading,
+  '0024-job-queue-partial-indexes': jobQueuePartialIndexes,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {

@@ -22,7 +22,7 @@ export async function readJobQueueFigures(db: Executor, now: string): Promise<Jo
       eb.fn.countAll<number>().as('depth'),
       sql<string | null>`min(case when ${eb.ref('run_after')} <= ${now} then ${eb.ref('run_after')} end)`.as('due'),
     ])
-    .where('status', '=', 'queued')
+    .where('status', '=', sql.lit('queued'))
     .groupBy('kind')
     .orderBy('kind')
     .execute();

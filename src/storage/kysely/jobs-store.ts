@@ -14,10 +14,14 @@ import { readJobQueueFigures, type JobQueueFigures } from './job-queue-figures.j
 
 type JobsExpression = ExpressionBuilder<Database, 'jobs'>;
 
+// The statuses are literals, not parameters: only then can the partial indexes jobs_claim and
+// jobs_lease serve these scans (migration 0024).
+const QUEUED = sql.lit('queued');
+const RUNNING = sql.lit('running');
 const queuedAndDue = (eb: JobsExpression, now: string) =>
-  eb.and([eb('status', '=', 'queued'), eb('run_after', '<=', now)]);
+  eb.and([eb('status', '=', QUEUED), eb('run_after', '<=', now)]);
 const leaseLapsed = (eb: JobsExpression, now: string) =>
-  eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]);
+  eb.and([eb('status', '=', RUNNING), eb('lease_until', '<', now)]);
 type Due = typeof queuedAndDue;
 
 export type { Attempt, AttemptEnd, Lease } from './job-attempts.js';
@@ -200,8 +204,11 @@ export class JobWriter {
     last: boolean,
   ): Promise<JobRow[]> {
     const ordered = due === queuedAndDue;
-    if (ordered) await sql`set local enable_sort = off`.execute(this.db);
-    const rows = await this.db
+    // Not awaited before the claim is sent: both leave in one round trip (the writer's client
+    // pipelines, ADR 0033), and the server runs them in order. Both go through the same
+    // executor path, so the guard's statement is sent first.
+    const guard = ordered ? sql`set local enable_sort = off`.execute(this.db) : null;
+    const claiming = this.db
       .with(
         (cte) => cte('candidates').materialized(),
         () => this.#candidates(kinds, lease.now, due).limit(limit).forUpdate().skipLocked(),
@@ -212,6 +219,7 @@ export class JobWriter {
       .where((eb) => due(eb, lease.now))
       .returningAll()
       .execute();
+    const [rows] = await Promise.all([claiming, guard]);
     const givingUp = rows.map(rowToJob).some(pastAttempts);
     if (ordered && (!last || givingUp)) await sql`set local enable_sort to default`.execute(this.db);
     return rows;
@@ -224,9 +232,7 @@ export class JobWriter {
       .select('id')
       .where((eb) => due(eb, now))
       .where('kind', 'in', [...kinds])
-      .$if(due === queuedAndDue, (query) =>
-        query.orderBy('status').orderBy('priority', 'desc').orderBy('run_after').orderBy('id'),
-      );
+      .$if(due === queuedAndDue, (query) => query.orderBy('priority', 'desc').orderBy('run_after').orderBy('id'));
   }
 
   /** Extends the lease; false when the attempt no longer holds it (lost, cancelled or finished). */
