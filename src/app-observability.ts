@@ -48,7 +48,12 @@ export function createObservability(input: {
     stopBatches();
     await tracing.shutdown();
   });
-  const telemetry = { metrics: enabled ? metrics : NO_RUNTIME_METRICS, tracer: tracing.tracer, parent: ROOT_CONTEXT };
+  const telemetry: Telemetry = {
+    metrics: enabled ? metrics : NO_RUNTIME_METRICS,
+    tracer: tracing.tracer,
+    parent: ROOT_CONTEXT,
+    withIds: tracing.withIds,
+  };
   const scrape = { metrics: metrics.registry, metricsToken: config.observability.metricsToken };
   return { metrics, telemetry, scrape };
 }

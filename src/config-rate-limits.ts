@@ -1,4 +1,5 @@
 import { ConfigError, readInteger, readOptional, readString, type Environment } from './config-values.js';
+import { isClusterUrl, parseClusterUrl } from './redis-client.js';
 
 /**
  * Request rate limits on authenticated API traffic (docs/security.md, "Rate limits";
@@ -53,10 +54,22 @@ export function readRateLimitsConfig(environment: Environment): RateLimitsConfig
   });
 }
 
-/** `redis://` or `rediss://` (TLS); the value is never repeated in an error: it may hold a password. */
+/**
+ * `redis://` or `rediss://` (TLS), or `redis+cluster://` / `rediss+cluster://` with comma-separated
+ * seed nodes (a Redis Cluster, src/redis-client.ts); the value is never repeated in an error: it
+ * may hold a password.
+ */
 export function readRedisUrl(environment: Environment): string | undefined {
   const url = readOptional(environment, 'REDIS_URL');
   if (url === undefined) return undefined;
-  if (!/^rediss?:\/\/[^/]/.test(url)) throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  if (!/^rediss?(?:\+cluster)?:\/\/[^/]/.test(url))
+    throw new ConfigError('REDIS_URL', 'must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL');
+  if (isClusterUrl(url)) {
+    try {
+      parseClusterUrl(url);
+    } catch {
+      throw new ConfigError('REDIS_URL', 'must list its cluster nodes as host:port, comma-separated');
+    }
+  }
   return url;
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from '../redis-client.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import { UNLIMITED, type RateLimitDecision, type RateLimiter, type RateLimitState } from './rate-limiter.js';
@@ -76,13 +76,8 @@ export function createRateLimiterStore(input: {
  * never waits on Redis for longer than that; ioredis reconnects in the background. Auto-pipelining
  * sends the key and organisation increments of one request in one write.
  */
-function connect(settings: RedisSettings, log: FastifyBaseLogger): Redis {
-  const redis = new Redis(settings.url, {
-    enableAutoPipelining: true,
-    enableOfflineQueue: false,
-    commandTimeout: settings.timeoutMs,
-    maxRetriesPerRequest: 0,
-  });
+function connect(settings: RedisSettings, log: FastifyBaseLogger): RedisClient {
+  const redis = createRedisClient(settings.url, { enableAutoPipelining: true, commandTimeout: settings.timeoutMs });
   // Undefined until the first connection: a start with Redis down logs once, as a later loss does.
   let reachable: boolean | undefined;
   redis.on('error', (error: Error) => {

@@ -11,6 +11,7 @@ import {
 import type { ModelUsage } from '../models/model-port.js';
 import type { ToolKind } from '../tools/tool.js';
 import { NO_RUNTIME_METRICS, type RuntimeMetrics } from './metrics.js';
+import { resumedParent, runTraceIds, type TraceIds } from './run-trace.js';
 
 /**
  * What the runtime reports to: the app's metrics and tracer, and the span new spans hang under.
@@ -22,6 +23,8 @@ export interface Telemetry {
   readonly metrics: RuntimeMetrics;
   readonly tracer: Tracer;
   readonly parent: Context;
+  /** Starts the span `start` starts with these ids; absent: ids are random (run-trace.ts). */
+  readonly withIds?: (<T>(ids: TraceIds, start: () => T) => T) | undefined;
 }
 
 export const NO_TELEMETRY: Telemetry = {
@@ -46,30 +49,56 @@ export function modelParts(modelId: string): { provider: string; model: string }
   return { provider: modelId.slice(0, colon), model: modelId.slice(colon + 1) };
 }
 
-/** The `invoke_agent <agent name>` span of one run (or one resumed stretch of it). */
+/**
+ * The `invoke_agent <agent name>` span of one run or flow execution (or one resumed stretch of
+ * it): in the run's own trace (run-trace.ts), the first stretch with the run's ids, a resumed
+ * one as its child.
+ */
 export function startAgentSpan(
   telemetry: Telemetry,
-  run: { agentId: string; agentName: string; runId: string; threadId: string; modelId: string },
+  run: {
+    agentId: string;
+    agentName: string;
+    runId: string;
+    /** Absent for a flow execution, which has no thread. */
+    threadId?: string | undefined;
+    flowId?: string | undefined;
+    modelId: string;
+    resumed: boolean;
+  },
 ): { span: Span; telemetry: Telemetry } {
   const { provider, model } = modelParts(run.modelId);
-  const span = telemetry.tracer.startSpan(
-    `invoke_agent ${run.agentName}`,
-    {
-      kind: SpanKind.INTERNAL,
-      attributes: {
-        [OPERATION]: 'invoke_agent',
-        [PROVIDER]: provider,
-        [SYSTEM]: provider,
-        [REQUEST_MODEL]: model,
-        'gen_ai.agent.id': run.agentId,
-        'gen_ai.agent.name': run.agentName,
-        'gen_ai.conversation.id': run.threadId,
-        'parley.run.id': run.runId,
-      },
-    },
-    telemetry.parent,
-  );
+  const root = trace.getSpanContext(telemetry.parent) === undefined;
+  const start = (parent: Context) =>
+    telemetry.tracer.startSpan(`invoke_agent ${run.agentName}`, agentSpanOptions(run, provider, model), parent);
+  let span: Span;
+  if (!root) span = start(telemetry.parent);
+  else if (run.resumed) span = start(resumedParent(telemetry.parent, run.runId));
+  else if (telemetry.withIds) span = telemetry.withIds(runTraceIds(run.runId), () => start(telemetry.parent));
+  else span = start(telemetry.parent);
   return { span, telemetry: { ...telemetry, parent: trace.setSpan(telemetry.parent, span) } };
+}
+
+function agentSpanOptions(
+  run: Parameters<typeof startAgentSpan>[1],
+  provider: string,
+  model: string,
+): Parameters<Tracer['startSpan']>[1] {
+  return {
+    kind: SpanKind.INTERNAL,
+    attributes: {
+      [OPERATION]: 'invoke_agent',
+      [PROVIDER]: provider,
+      [SYSTEM]: provider,
+      [REQUEST_MODEL]: model,
+      'gen_ai.agent.id': run.agentId,
+      'gen_ai.agent.name': run.agentName,
+      'parley.run.id': run.runId,
+      'parley.run.resumed': run.resumed,
+      ...(run.threadId === undefined ? {} : { 'gen_ai.conversation.id': run.threadId }),
+      ...(run.flowId === undefined ? {} : { 'parley.flow.id': run.flowId }),
+    },
+  };
 }
 
 /** Ends a run's span with its status and usage; a failed or timed-out run is an error. */

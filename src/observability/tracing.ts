@@ -9,11 +9,14 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { ObservabilityConfig } from '../config-observability.js';
+import { PlannedIds, type TraceIds } from './run-trace.js';
 
 export interface Tracing {
   readonly tracer: Tracer;
   /** Whether spans are recorded and exported (an exporter or an OTLP endpoint is configured). */
   readonly enabled: boolean;
+  /** Starts the one span `start` starts with these ids (a run's first span, run-trace.ts). */
+  withIds<T>(ids: TraceIds, start: () => T): T;
   /** Sends the spans still buffered and stops; the app calls it when it closes. */
   shutdown(): Promise<void>;
 }
@@ -37,12 +40,19 @@ export function createTracing(input: {
 }): Tracing {
   const { config, exporter } = input;
   if (!exporter && config.otlpTracesUrl === undefined) {
-    return { tracer: new ProxyTracerProvider().getTracer('parley'), enabled: false, shutdown: () => Promise.resolve() };
+    return {
+      tracer: new ProxyTracerProvider().getTracer('parley'),
+      enabled: false,
+      withIds: (_ids, start) => start(),
+      shutdown: () => Promise.resolve(),
+    };
   }
   const processor = exporter
     ? new SimpleSpanProcessor(exporter)
     : new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl }));
+  const ids = new PlannedIds();
   const provider = new BasicTracerProvider({
+    idGenerator: ids,
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.serviceName,
       [ATTR_SERVICE_VERSION]: input.version,
@@ -52,6 +62,7 @@ export function createTracing(input: {
   return {
     tracer: provider.getTracer('parley', input.version),
     enabled: true,
+    withIds: (planned, start) => ids.withIds(planned, start),
     shutdown: () => provider.shutdown(),
   };
 }

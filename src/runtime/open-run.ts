@@ -51,8 +51,10 @@ export async function openRun(
     storeRunStart({ unit, plan, userMessage, timeoutMs: dependencies.config.runTimeoutMs, webhooks }),
   );
   if (published > 0) webhooks?.wake();
-  if (replacedRunId)
+  if (replacedRunId) {
     dependencies.logger.warn({ runId: replacedRunId }, 'took over a thread whose run had lost its lease');
+    dependencies.telemetry?.metrics.runEnded('failed');
+  }
   return { plan, userMessage, after: { seq: first - 1, delta: 0 } };
 }
 

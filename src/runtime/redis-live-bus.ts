@@ -22,6 +22,11 @@ export class RedisLiveBus implements LiveBus {
     return this.#redis.live;
   }
 
+  /** Whether this process's publishes reach Redis now (its command connection is ready). */
+  get publishing(): boolean {
+    return this.#redis.commands.status === 'ready';
+  }
+
   get subscriberCount(): number {
     return this.#subscribers;
   }

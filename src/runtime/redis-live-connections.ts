@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from '../redis-client.js';
 
 export interface RedisLiveSettings {
+  /** One server (`redis://`) or a Redis Cluster (`redis+cluster://`, src/redis-client.ts). */
   url: string;
   /** Before every key and channel (several deployments can share one Redis). */
   keyPrefix: string;
@@ -27,8 +28,8 @@ const retryDelay = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6),
  * later message.
  */
 export class RedisLiveConnections {
-  readonly commands: Redis;
-  readonly #subscriber: Redis;
+  readonly commands: RedisClient;
+  readonly #subscriber: RedisClient;
   readonly #handlers = new Map<string, Set<(message: string) => void>>();
   /** The SUBSCRIBE of each channel, settled once Redis confirmed it (or it failed). */
   readonly #confirmed = new Map<string, Promise<void>>();
@@ -41,14 +42,9 @@ export class RedisLiveConnections {
   constructor(settings: RedisLiveSettings, log: FastifyBaseLogger) {
     this.#log = log;
     this.#timeoutMs = settings.timeoutMs;
-    const options = {
-      enableOfflineQueue: false,
-      commandTimeout: settings.timeoutMs,
-      maxRetriesPerRequest: 0,
-      retryStrategy: retryDelay,
-    };
-    this.commands = new Redis(settings.url, { ...options, enableAutoPipelining: true });
-    this.#subscriber = new Redis(settings.url, { ...options, autoResubscribe: false });
+    const options = { commandTimeout: settings.timeoutMs, retryStrategy: retryDelay };
+    this.commands = createRedisClient(settings.url, { ...options, enableAutoPipelining: true });
+    this.#subscriber = createRedisClient(settings.url, { ...options, autoResubscribe: false });
     this.commands.on('error', () => undefined);
     this.#subscriber.on('error', (error: Error) => this.#lost(error));
     this.#subscriber.on('close', () => this.#lost(null));

@@ -58,7 +58,7 @@ export class AgentRuntime implements RunRecovery {
    */
   async start(request: RunRequest): Promise<StartedRun> {
     const { plan, userMessage, after } = await openRun(this.dependencies, request);
-    const completion = this.#launch(plan, freshProgress());
+    const completion = this.#launch(plan, freshProgress(), false);
     return { runId: plan.runId, userMessage, assistantMessageId: plan.assistantMessageId, after, completion };
   }
 
@@ -68,7 +68,7 @@ export class AgentRuntime implements RunRecovery {
    */
   async resume(input: { organizationId: string; runId: string }): Promise<{ completion: Promise<RunResult> }> {
     const { plan, progress } = await takeBackPausedRun(this.dependencies, input);
-    return { completion: this.#launch(plan, progress) };
+    return { completion: this.#launch(plan, progress, true) };
   }
 
   /**
@@ -78,7 +78,7 @@ export class AgentRuntime implements RunRecovery {
    */
   async decideToolCall(input: DecisionInput): Promise<Omit<DecisionOutcome, 'resumed' | 'late'>> {
     const { resumed, late, ...outcome } = await decideToolCall(this.dependencies, input);
-    if (resumed) this.#launch(resumed.plan, resumed.progress);
+    if (resumed) this.#launch(resumed.plan, resumed.progress, true);
     if (late) throw new AppError('tool_approval_expired');
     return outcome;
   }
@@ -159,6 +159,8 @@ export class AgentRuntime implements RunRecovery {
       const published = await endInterruptedRuns({ unit, runs: interrupted, now, webhooks });
       return { runs: interrupted.length, processes, published };
     });
+    // Runs recovery failed end as `failed` in the run outcome metric, as any failed run does.
+    for (let index = 0; index < recovered.runs; index++) this.dependencies.telemetry?.metrics.runEnded('failed');
     if (recovered.published > 0) webhooks?.wake();
     return { runs: recovered.runs, processes: recovered.processes };
   }
@@ -206,10 +208,10 @@ export class AgentRuntime implements RunRecovery {
   }
 
   /** Runs the loop in the background under this process's watch: deadline, lease, cancel. */
-  #launch(plan: RunPlan, progress: RunProgress): Promise<RunResult> {
+  #launch(plan: RunPlan, progress: RunProgress, resumed: boolean): Promise<RunResult> {
     const control: RunControl = { controller: new AbortController(), pauseRequested: false };
     if (this.#stopped) control.controller.abort(new RunStop('shutdown'));
-    const scope = openRunScope(this.dependencies, plan);
+    const scope = openRunScope(this.dependencies, plan, resumed);
     const completion = this.#drive(scope.dependencies, plan, progress, control);
     this.#active.set(plan.runId, {
       organizationId: plan.organizationId,

@@ -14,6 +14,8 @@ const ENDED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 export function openRunScope(
   dependencies: RuntimeDependencies,
   plan: RunPlan,
+  /** A stretch after the first (approvals, a pause): a child of the run's first span, same trace. */
+  resumed: boolean,
 ): { dependencies: RuntimeDependencies; end(result: RunResult | null, progress: RunProgress): void } {
   const logger = dependencies.logger.child({ runId: plan.runId, threadId: plan.threadId, agentId: plan.agent.id });
   const { span, telemetry } = startAgentSpan(dependencies.telemetry ?? NO_TELEMETRY, {
@@ -22,6 +24,7 @@ export function openRunScope(
     runId: plan.runId,
     threadId: plan.threadId,
     modelId: plan.model.id,
+    resumed,
   });
   logger.debug({ model: plan.model.id }, 'run started');
   return {

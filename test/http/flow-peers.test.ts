@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { growingRegistry, say } from '../fixtures/scripted-model.js';
+import { InMemorySpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { runTraceIds } from '../../src/observability/run-trace.js';
 import { client, createTestContext, type TestContext, type TestPeer } from '../helpers/harness.js';
 import { createFlow, eventually, execute, waitForExecution } from '../helpers/flows.js';
 
@@ -17,8 +19,19 @@ let context: TestContext;
 // At most one peer with a worker at a time, so which process runs a job is known.
 let peer: TestPeer | undefined;
 
+const exporter = new InMemorySpanExporter();
+// Every app (and peer) of the suite exports here; a closing peer shuts its provider down, which
+// must not stop the shared in-memory exporter.
+const sharedExporter: SpanExporter = {
+  export: (spans, done) => exporter.export(spans, done),
+  shutdown: () => Promise.resolve(),
+};
 beforeAll(async () => {
-  context = await createTestContext({ models: models.registry, jobs: { workerConcurrency: 0 } });
+  context = await createTestContext({
+    models: models.registry,
+    jobs: { workerConcurrency: 0 },
+    spanExporter: sharedExporter,
+  });
 });
 afterAll(async () => {
   await peer?.close();
@@ -72,4 +85,15 @@ it('runs again, in another process, an execution whose process shut down mid-run
   const done = await waitForExecution(api, execution.id);
   expect(done).toMatchObject({ status: 'completed', final_output: { text: 'Second time lucky.' }, retry_count: 0 });
   expect(model.requests).toHaveLength(2);
+  // One trace for both attempts: the second process's invoke_agent span is a child of the first's.
+  const ids = runTraceIds(execution.id);
+  const spans = exporter
+    .getFinishedSpans()
+    .filter((span) => span.name.startsWith('invoke_agent') && span.attributes['parley.run.id'] === execution.id);
+  expect(spans.map((span) => span.attributes['parley.run.resumed'])).toEqual([false, true]);
+  const [first, second] = spans;
+  expect(first!.spanContext()).toMatchObject(ids);
+  expect(second!.spanContext().traceId).toBe(ids.traceId);
+  expect(second!.parentSpanContext?.spanId).toBe(ids.spanId);
+  expect(second!.attributes['parley.run.status']).toBe('completed');
 });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTraceIds } from '../../src/observability/run-trace.js';
 import { client, createTestContext, injectRequest, type TestContext } from '../helpers/harness.js';
 import { pollUntil } from '../helpers/sse-client.js';
 
@@ -55,6 +56,8 @@ describe('traces', () => {
     ]);
     const root = spans.find((span) => span.name === 'invoke_agent Maths helper')!;
     expect(parentOf(root)).toBeUndefined();
+    // The run's trace is named by its id: any process resuming it continues this trace.
+    expect(root.spanContext()).toMatchObject(runTraceIds(runId));
     for (const span of spans.filter((candidate) => candidate !== root)) {
       expect(parentOf(span), span.name).toBe(root.spanContext().spanId);
       expect(span.spanContext().traceId).toBe(root.spanContext().traceId);
@@ -69,6 +72,7 @@ describe('traces', () => {
       'gen_ai.agent.name': 'Maths helper',
       'gen_ai.conversation.id': thread.id,
       'parley.run.id': runId,
+      'parley.run.resumed': false,
       'parley.run.status': 'completed',
       'gen_ai.usage.input_tokens': usage.input_tokens,
       'gen_ai.usage.output_tokens': usage.output_tokens,

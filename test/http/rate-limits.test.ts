@@ -178,7 +178,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ RATE_LIMIT_PER_KEY: 'many' })).toThrow('RATE_LIMIT_PER_KEY must be a whole number');
     expect(() => loadConfig({ RATE_LIMIT_PER_ORG: '-1' })).toThrow('RATE_LIMIT_PER_ORG');
     expect(() => loadConfig({ REDIS_URL: 'http://user:secret@cache' })).toThrow(
-      'Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL',
+      'Invalid configuration: REDIS_URL must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL',
     );
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { isClusterUrl, parseClusterUrl } from '../../src/redis-client.js';
 
 describe('the live layer settings', () => {
   it('are in memory by default', () => {
@@ -40,5 +41,31 @@ describe('the live layer settings', () => {
     expect(() => loadConfig({ LIVE_REDIS_TIMEOUT_MS: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ LIVE_REPLAY_MAX_LEN: '10' })).toThrow(/LIVE_REPLAY_MAX_LEN/);
     expect(() => loadConfig({ REDIS_URL: 'http://cache' })).toThrow(/REDIS_URL/);
+  });
+
+  it('name a Redis Cluster by redis+cluster:// with its seed nodes', () => {
+    const url = 'rediss+cluster://app:p%40ss@10.0.0.1:7000,10.0.0.2,[::1]:7002';
+    expect(loadConfig({ REDIS_URL: url }).live.redisUrl).toBe(url);
+    expect(isClusterUrl(url)).toBe(true);
+    expect(isClusterUrl('redis://cache:6379')).toBe(false);
+    expect(parseClusterUrl(url)).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 6379 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'app',
+      password: 'p@ss',
+      tls: true,
+    });
+    expect(parseClusterUrl('redis+cluster://127.0.0.1:7000/')).toEqual({
+      nodes: [{ host: '127.0.0.1', port: 7000 }],
+      username: undefined,
+      password: undefined,
+      tls: false,
+    });
+    expect(() => loadConfig({ REDIS_URL: 'redis+cluster://secret@a:1,,b:2' })).toThrow(
+      'Invalid configuration: REDIS_URL must list its cluster nodes as host:port, comma-separated',
+    );
   });
 });

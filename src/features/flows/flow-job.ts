@@ -3,6 +3,7 @@ import { DEFAULT_RETRY, isFinished, type Flow, type RetryConfig } from '../../do
 import type { ExecutionStatus, FlowExecution, JsonObject } from '../../domain/models.js';
 import { AppError } from '../../errors.js';
 import type { JobContext, JobHandler, JobOutcome } from '../../jobs/job-handler.js';
+import { endAgentSpan, NO_TELEMETRY, startAgentSpan } from '../../observability/run-telemetry.js';
 import { classify } from '../../runtime/finish-run.js';
 import { requireQuotaRoom } from '../../runtime/quota-admission.js';
 import { freshProgress } from '../../runtime/run-progress.js';
@@ -68,7 +69,8 @@ async function runExecutionJob(dependencies: FlowJobDependencies, job: Job, cont
   );
   if (!execution) return DONE;
   const retry = (job.payload.retry_config as unknown as RetryConfig | undefined) ?? DEFAULT_RETRY;
-  const ending = await attempt(dependencies, execution, context);
+  // Taken while `running`: its last process died mid-way, and this attempt resumes its trace.
+  const ending = await attempt(dependencies, { ...execution, resumed: waiting.status === 'running' }, context);
   await endExecution({ dependencies, execution, ending, retry, started });
   return DONE;
 }
@@ -79,7 +81,7 @@ async function runExecutionJob(dependencies: FlowJobDependencies, job: Job, cont
  */
 async function attempt(
   dependencies: FlowJobDependencies,
-  execution: FlowExecution,
+  execution: TakenExecution,
   context: JobContext,
 ): Promise<Ending> {
   const { store } = dependencies.runtime;
@@ -125,10 +127,13 @@ async function attempt(
   }
 }
 
+/** An execution as this attempt took it: `resumed` when another attempt had started it. */
+type TakenExecution = FlowExecution & { resumed: boolean };
+
 /** Loads what the execution needs and runs the model; fills `ending` as it goes. */
 async function runModelPart(
   dependencies: FlowJobDependencies,
-  execution: FlowExecution,
+  execution: TakenExecution,
   ending: Ending,
   signal: AbortSignal,
 ): Promise<void> {
@@ -144,23 +149,44 @@ async function runModelPart(
   const plan = await planFlowRun({ dependencies: runtime, organizationId, agent, flow });
   ending.modelId = plan.run.model.id;
   ending.unavailableTools = plan.unavailableTools;
-  const answer = await runFlow({
-    dependencies: runtime,
-    agent,
-    flow,
-    variables: execution.variables,
-    ...plan,
-    progress: ending.progress,
-    signal,
+  // The execution's `invoke_agent` span, over its model and tool spans, as a chat run's.
+  const { span, telemetry } = startAgentSpan(runtime.telemetry ?? NO_TELEMETRY, {
+    agentId: agent.id,
+    agentName: agent.name,
+    runId: execution.id,
+    flowId: flow.id,
+    modelId: plan.run.model.id,
+    resumed: execution.resumed,
   });
-  if (answer.kind === 'answer') {
-    ending.status = 'completed';
-    ending.finalOutput = answer.finalOutput;
-  } else {
-    ending.status = 'failed';
-    ending.error = { message: answer.message, details: answer.details };
+  try {
+    const answer = await runFlow({
+      dependencies: { ...runtime, telemetry },
+      agent,
+      flow,
+      variables: execution.variables,
+      ...plan,
+      progress: ending.progress,
+      signal,
+    });
+    if (answer.kind === 'answer') {
+      ending.status = 'completed';
+      ending.finalOutput = answer.finalOutput;
+    } else {
+      ending.status = 'failed';
+      ending.error = { message: answer.message, details: answer.details };
+    }
+    endAgentSpan(span, { status: ending.status, usage: ending.progress.usage, errorCode: codeOf(ending.error) });
+  } catch (caught) {
+    const ended = endingOf(caught, signal);
+    endAgentSpan(span, { status: ended.status, usage: ending.progress.usage, errorCode: codeOf(ended.error) });
+    throw caught;
   }
 }
+
+const codeOf = (error: Ending['error']) => {
+  const code = error?.details?.code;
+  return typeof code === 'string' ? code : undefined;
+};
 
 /** A failure the runner decides (the flow or agent is gone), recorded with its code. */
 class FlowFailure extends Error {
