@@ -7,15 +7,23 @@ import { ErrorResponse } from '../../http/schemas.js';
 import type { Store } from '../../storage/store.js';
 
 /**
- * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers and
- * the server is not shutting down (a load balancer should stop sending requests on 503).
+ * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers, the
+ * server has finished compiling its route schemas after start and is not shutting down (a load
+ * balancer should stop sending requests on 503).
  * `/metrics`: the app's metrics registry (docs/observability.md) for Prometheus. All three are
  * public, for probes and scrapers, and tell nothing about any organisation — but for `/metrics`
  * when `METRICS_TOKEN` is set: it then needs `Authorization: Bearer <token>`.
  */
 export function registerHealthRoutes(
   parent: FastifyInstance,
-  dependencies: { store: Store; metrics: Registry; metricsToken?: string | undefined; isShuttingDown: () => boolean },
+  dependencies: {
+    store: Store;
+    metrics: Registry;
+    metricsToken?: string | undefined;
+    isShuttingDown: () => boolean;
+    /** While `warmingUp`, the process still compiles route schemas after listen (`parley serve`). */
+    schemas: { readonly warmingUp: boolean };
+  },
 ): void {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const Status = Type.Object({ status: Type.String() });
@@ -32,6 +40,9 @@ export function registerHealthRoutes(
     schema: { ...common, operationId: 'getReadiness', summary: 'Readiness', response: { 200: Status } },
     handler: async () => {
       if (dependencies.isShuttingDown()) throw new AppError('service_unavailable');
+      if (dependencies.schemas.warmingUp) {
+        throw new AppError('service_unavailable', { message: 'The server is still compiling its route schemas.' });
+      }
       try {
         await dependencies.store.ping();
       } catch {
