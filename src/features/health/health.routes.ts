@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors.js';
+import { sendError } from '../../http/error-handler.js';
 import { ErrorResponse } from '../../http/schemas.js';
 import type { Store } from '../../storage/store.js';
 
@@ -38,11 +39,11 @@ export function registerHealthRoutes(
   app.get('/readyz', {
     config: { public: true },
     schema: { ...common, operationId: 'getReadiness', summary: 'Readiness', response: { 200: Status } },
-    handler: async () => {
+    handler: async (request, reply) => {
       if (dependencies.isShuttingDown()) throw new AppError('service_unavailable');
-      if (dependencies.schemas.warmingUp) {
-        throw new AppError('service_unavailable', { message: 'The server is still compiling its route schemas.' });
-      }
+      // Expected at every start, so answered without the error log a thrown 5xx gets.
+      if (dependencies.schemas.warmingUp)
+        return sendError(reply, request, new AppError('service_unavailable', WARMING));
       try {
         await dependencies.store.ping();
       } catch {
@@ -74,6 +75,8 @@ export function registerHealthRoutes(
     },
   });
 }
+
+const WARMING = { message: 'The server is still compiling its route schemas.' };
 
 /** Whether the request's `Authorization: Bearer` token is `token`, compared in constant time (as digests). */
 function bearerMatches(request: FastifyRequest, token: string): boolean {
