@@ -89,7 +89,7 @@ export function isRunning(handle) {
 }
 
 /** Resolves with the first match of `pattern` on the child's stdout; rejects if it exits or times out. */
-export async function waitForOutput(handle, pattern, timeoutMs = 15_000) {
+export async function waitForOutput(handle, pattern, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const match = pattern.exec(handle.stdout);
