@@ -152,7 +152,7 @@ export async function createApp(dependencies: AppDependencies): Promise<ParleyAp
   const widgetParts = { store, newId: generateId, secret };
   const widget = registerAccess(app, { config, clock, keys, tokens, metrics, widget: widgetParts });
   await registerOpenApi(app, PARLEY_VERSION);
-  registerHealthRoutes(app, { store, ...scrape, isShuttingDown: () => shuttingDown });
+  registerHealthRoutes(app, { store, ...scrape, isShuttingDown: () => shuttingDown, schemas });
   registerAgentFamilies(app, { config, agents, idempotency });
   registerChatRoutes(app, { threads: { store, clock, newId: generateId, webhooks }, idempotency });
   registerToolFamilies(app, { tools, imports, mcp, mcpOAuth, idempotency });

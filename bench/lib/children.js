@@ -89,7 +89,7 @@ export function isRunning(handle) {
 }
 
 /** Resolves with the first match of `pattern` on the child's stdout; rejects if it exits or times out. */
-export async function waitForOutput(handle, pattern, timeoutMs = 15_000) {
+export async function waitForOutput(handle, pattern, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const match = pattern.exec(handle.stdout);
@@ -100,8 +100,13 @@ export async function waitForOutput(handle, pattern, timeoutMs = 15_000) {
   }
 }
 
-/** Polls `GET url` until it answers 200 (the server listens and its database answers); rejects if it exits first. */
-export async function waitForHttpOk(handle, url, timeoutMs = 15_000) {
+/**
+ * Polls `GET url` until it answers 200; rejects if the child exits first. On Parley's `/readyz`
+ * that is once the server listens, its database answers and its route schemas are compiled (a
+ * warm-up of 3 s of CPU on an idle machine, 15 s or more of wall time on a loaded one, hence the
+ * generous default): a benchmark that waits on it measures no compilation.
+ */
+export async function waitForHttpOk(handle, url, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const response = await requestJson({ url, timeoutMs: 5_000 }).catch(() => null);

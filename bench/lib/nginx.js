@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
  */
 export const NGINX_BINARY = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => fs.existsSync(candidate));
 const SHIPPED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/nginx/parley.conf');
+const SHIPPED_UPSTREAM = path.join(path.dirname(SHIPPED), 'upstream.conf');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -26,9 +27,17 @@ function freePort() {
   });
 }
 
+/** deploy/nginx/upstream.conf's block with the given loopback ports as its servers (same keepalive settings). */
 function upstreamBlock(ports) {
   const servers = ports.map((port) => `  server 127.0.0.1:${port} max_fails=0;\n`).join('');
-  return `upstream parley {\n${servers}  keepalive 32;\n  keepalive_timeout 60s;\n}\n`;
+  const settings = fs
+    .readFileSync(SHIPPED_UPSTREAM, 'utf8')
+    .split('\n')
+    .filter((line) => /^\s*keepalive(_timeout)?\s/.test(line))
+    .map((line) => `  ${line.trim()}\n`)
+    .join('');
+  if (!settings.includes('keepalive ')) throw new Error(`${SHIPPED_UPSTREAM}: no keepalive setting`);
+  return `upstream parley {\n${servers}${settings}}\n`;
 }
 
 function mainConfig(directory) {

@@ -24,6 +24,16 @@ type SerializerFactory = (
  */
 export class LazySchemas {
   readonly #pending = new Set<() => void>();
+  #warmingUp = false;
+
+  /**
+   * True from the call of `warm()` until every schema is compiled: `/readyz` answers 503 meanwhile,
+   * so a load balancer (or a benchmark) sends traffic only to a process that no longer spends its
+   * event loop compiling. An app that is never warmed (tests, `inject`) is never "warming up".
+   */
+  get warmingUp(): boolean {
+    return this.#warmingUp;
+  }
 
   /** Fastify's `buildValidator`, deferring each compile of `build`'s compiler. */
   validators(
@@ -64,13 +74,18 @@ export class LazySchemas {
    * SIGTERM handled ahead of requests that had already arrived would answer them 503.
    */
   async warm(sliceSize = 1): Promise<void> {
-    while (this.#pending.size > 0) {
-      let done = 0;
-      for (const compile of this.#pending) {
-        compile();
-        if (++done === sliceSize) break;
+    this.#warmingUp = true;
+    try {
+      while (this.#pending.size > 0) {
+        let done = 0;
+        for (const compile of this.#pending) {
+          compile();
+          if (++done === sliceSize) break;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      this.#warmingUp = false;
     }
   }
 

@@ -53,7 +53,7 @@ describe('three processes on one PostgreSQL and one Redis behind nginx', () => {
       size: 3,
       env: { REDIS_URL: redis.url, DEMO_MODEL_WORDS_PER_SECOND: '15' },
     });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await cluster?.destroy();

@@ -79,9 +79,9 @@ describe('GET /metrics', () => {
     expect(count('GET', 'unmatched', '4xx')).toBe(1);
     const bucket = `parley_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="${route}",status_class="2xx"}`;
     expect(values.get(bucket)).toBe(1);
-    // Durable writes went through the group commit (SQLite), each batch observed once.
-    if (dialect === 'sqlite') expect(values.get('parley_db_group_commit_batch_size_count')).toBeGreaterThan(0);
-    else expect(values.get('parley_db_pool_connections{state="total"}')).toBeGreaterThan(0);
+    // Durable writes went through the group commit (SQLite's or PostgreSQL's), each batch observed once.
+    expect(values.get('parley_db_group_commit_batch_size_count')).toBeGreaterThan(0);
+    if (dialect === 'postgres') expect(values.get('parley_db_pool_connections{state="total"}')).toBeGreaterThan(0);
   });
 
   it('counts a run by outcome, its tool calls by kind and outcome, and its tokens by model', async () => {

@@ -3,19 +3,28 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors.js';
+import { sendError } from '../../http/error-handler.js';
 import { ErrorResponse } from '../../http/schemas.js';
 import type { Store } from '../../storage/store.js';
 
 /**
- * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers and
- * the server is not shutting down (a load balancer should stop sending requests on 503).
+ * `/healthz`: the process is alive. `/readyz`: it can serve traffic now — the database answers, the
+ * server has finished compiling its route schemas after start and is not shutting down (a load
+ * balancer should stop sending requests on 503).
  * `/metrics`: the app's metrics registry (docs/observability.md) for Prometheus. All three are
  * public, for probes and scrapers, and tell nothing about any organisation — but for `/metrics`
  * when `METRICS_TOKEN` is set: it then needs `Authorization: Bearer <token>`.
  */
 export function registerHealthRoutes(
   parent: FastifyInstance,
-  dependencies: { store: Store; metrics: Registry; metricsToken?: string | undefined; isShuttingDown: () => boolean },
+  dependencies: {
+    store: Store;
+    metrics: Registry;
+    metricsToken?: string | undefined;
+    isShuttingDown: () => boolean;
+    /** While `warmingUp`, the process still compiles route schemas after listen (`parley serve`). */
+    schemas: { readonly warmingUp: boolean };
+  },
 ): void {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const Status = Type.Object({ status: Type.String() });
@@ -30,8 +39,11 @@ export function registerHealthRoutes(
   app.get('/readyz', {
     config: { public: true },
     schema: { ...common, operationId: 'getReadiness', summary: 'Readiness', response: { 200: Status } },
-    handler: async () => {
+    handler: async (request, reply) => {
       if (dependencies.isShuttingDown()) throw new AppError('service_unavailable');
+      // Expected at every start, so answered without the error log a thrown 5xx gets.
+      if (dependencies.schemas.warmingUp)
+        return sendError(reply, request, new AppError('service_unavailable', WARMING));
       try {
         await dependencies.store.ping();
       } catch {
@@ -63,6 +75,8 @@ export function registerHealthRoutes(
     },
   });
 }
+
+const WARMING = { message: 'The server is still compiling its route schemas.' };
 
 /** Whether the request's `Authorization: Bearer` token is `token`, compared in constant time (as digests). */
 function bearerMatches(request: FastifyRequest, token: string): boolean {

@@ -71,11 +71,19 @@ export class ThreadsService {
     let published = 0;
     const created = await store.write(
       async (writers) => {
-        const inserted = await writers.threads.insert(thread, { widgetUserId: visitor?.widgetUserId ?? null });
+        // The insert and the read of the endpoints are issued together: on PostgreSQL they share a
+        // pipelined round trip (a batch costs BEGIN + these, then COMMIT). Promise.all handles
+        // both rejections; after a failed insert the read fails too (aborted transaction).
+        const [inserted, endpoints] = await Promise.all([
+          writers.threads.insert(thread, { widgetUserId: visitor?.widgetUserId ?? null }),
+          webhooks?.subscriptions(writers, input.organizationId),
+        ]);
         if (!inserted) throw new AppError('agent_not_found');
-        const event = { organizationId: input.organizationId, type: 'thread.created', now };
-        if (webhooks)
-          published = (await webhooks.publish(writers, { ...event, data: threadEventData(inserted) })).length;
+        if (webhooks && endpoints && endpoints.length > 0) {
+          const event = { organizationId: input.organizationId, type: 'thread.created', now };
+          published = (await webhooks.publishTo(writers, endpoints, [{ ...event, data: threadEventData(inserted) }]))
+            .length;
+        }
         return inserted;
       },
       { idempotency: input.idempotency },

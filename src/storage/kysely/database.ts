@@ -149,8 +149,7 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
     dialect: 'postgres',
     diagnostics: {
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-      // Each write unit is its own transaction: there are no batches to report.
-      onBatch: () => () => {},
+      onBatch: (listener) => groupCommit.onBatch(listener),
     },
     reader: database,
     write: (work) => groupCommit.run(work),

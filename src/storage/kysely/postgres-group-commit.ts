@@ -44,6 +44,7 @@ export class PostgresGroupCommitWriter {
   #scheduled = false;
   #idle: (() => void)[] = [];
   #batchSizes = { batches: 0, units: 0 };
+  readonly #batchListeners = new Set<(size: number) => void>();
 
   constructor(pool: pg.Pool, options: { maxBatchSize?: number; maxConcurrentBatches: number }) {
     this.#pool = pool;
@@ -62,6 +63,12 @@ export class PostgresGroupCommitWriter {
   drain(): Promise<void> {
     if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** `listener` is called with the size of every batch committed from now on (metrics), until the returned stop. */
+  onBatch(listener: (size: number) => void): () => void {
+    this.#batchListeners.add(listener);
+    return () => void this.#batchListeners.delete(listener);
   }
 
   /** Counters for benchmarks and diagnostics: how many units each commit carried on average. */
@@ -94,6 +101,7 @@ export class PostgresGroupCommitWriter {
       const outcomes = await this.#commit(client, batch);
       this.#batchSizes.batches += 1;
       this.#batchSizes.units += batch.length;
+      for (const listener of this.#batchListeners) listener(batch.length);
       batch.forEach((pending, index) => {
         const outcome = outcomes[index]!;
         if (outcome.ok) pending.resolve(outcome.value);
