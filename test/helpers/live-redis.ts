@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { ParleyApp } from '../../src/app.js';
 import { loadConfig, type LiveConfig } from '../../src/config.js';
+import { createTestContext, type TestContext, type TestPeer } from './harness.js';
 import { idParts, pollUntil, type SseEvent } from './sse-client.js';
 
 /** The live layer's suites (test/http/live-redis*.test.ts): Redis is the local server unless PARLEY_TEST_REDIS_URL says otherwise. */
@@ -32,4 +33,29 @@ export function expectOrderedWithoutGaps(events: SseEvent[]): void {
     ).toBe(true);
     if (delta === 0) expect(seq, `durable ${events[index]!.id} after ${events[index - 1]!.id}`).toBe(lastSeq + 1);
   }
+}
+
+/** Two apps of one deployment (one database, one Redis at `redisUrl`, one key prefix), both listening with the live layer up. */
+export interface LivePair {
+  context: TestContext;
+  peer: TestPeer;
+  baseA: string;
+  baseB: string;
+}
+
+export async function startLivePair(
+  redisUrl: string,
+  prefix: string,
+  options: Omit<Parameters<typeof createTestContext>[0] & object, 'live'> = {},
+): Promise<LivePair> {
+  const context = await createTestContext({
+    runtime: { sseKeepAliveMs: 200 },
+    ...options,
+    live: liveConfig(redisUrl, prefix),
+  });
+  const peer = await context.peer();
+  const pair = { context, peer, baseA: await context.listen(), baseB: await peer.listen() };
+  await liveOn(context.parley);
+  await liveOn(peer.parley);
+  return pair;
 }

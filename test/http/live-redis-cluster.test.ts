@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadKey } from '../../src/runtime/redis-live-connections.js';
 import { gatedModel, phasedModel, type GatedModel } from '../fixtures/gated-model.js';
 import { growingRegistry } from '../fixtures/scripted-model.js';
-import { createTestContext, createThreadRef, type TestContext, type TestPeer } from '../helpers/harness.js';
-import { WAIT_MS, expectOrderedWithoutGaps, ids, liveConfig, liveOn } from '../helpers/live-redis.js';
+import { createThreadRef, type TestContext } from '../helpers/harness.js';
+import { WAIT_MS, expectOrderedWithoutGaps, ids, startLivePair } from '../helpers/live-redis.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import {
   SseConnection,
@@ -28,22 +28,14 @@ import {
 const models = growingRegistry('live-redis-cluster');
 let cluster: RedisCluster;
 let context: TestContext;
-let peer: TestPeer;
 let baseA: string;
 let baseB: string;
 const prefix = `parley-test:${randomUUID()}`;
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  context = await createTestContext({
+  ({ context, baseA, baseB } = await startLivePair(cluster.url, prefix, {
     models: models.registry,
-    runtime: { sseKeepAliveMs: 200 },
-    live: liveConfig(cluster.url, prefix),
-  });
-  peer = await context.peer();
-  baseA = await context.listen();
-  baseB = await peer.listen();
-  await liveOn(context.parley);
-  await liveOn(peer.parley);
+  }));
 }, 3 * WAIT_MS);
 afterAll(async () => {
   await context?.close();

@@ -4,8 +4,8 @@ import { RedisLiveBus } from '../../src/runtime/redis-live-bus.js';
 import type { ParleyApp } from '../../src/app.js';
 import { phasedModel } from '../fixtures/gated-model.js';
 import { growingRegistry } from '../fixtures/scripted-model.js';
-import { createTestContext, createThreadRef, type TestContext, type TestPeer } from '../helpers/harness.js';
-import { WAIT_MS, expectOrderedWithoutGaps, liveConfig, liveOn } from '../helpers/live-redis.js';
+import { createThreadRef, type TestContext } from '../helpers/harness.js';
+import { WAIT_MS, expectOrderedWithoutGaps, liveOn, startLivePair } from '../helpers/live-redis.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import {
   SseConnection,
@@ -28,22 +28,14 @@ import {
 const models = growingRegistry('live-redis-restart');
 let redis: RedisServer;
 let context: TestContext;
-let peer: TestPeer;
 let baseA: string;
 let baseB: string;
 beforeAll(async () => {
   redis = await startRedis();
   const prefix = `parley-test:${randomUUID()}`;
-  context = await createTestContext({
+  ({ context, baseA, baseB } = await startLivePair(redis.url, prefix, {
     models: models.registry,
-    runtime: { sseKeepAliveMs: 200 },
-    live: liveConfig(redis.url, prefix),
-  });
-  peer = await context.peer();
-  baseA = await context.listen();
-  baseB = await peer.listen();
-  await liveOn(context.parley);
-  await liveOn(peer.parley);
+  }));
 }, 2 * WAIT_MS);
 afterAll(async () => {
   await context?.close();

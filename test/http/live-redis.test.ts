@@ -4,8 +4,16 @@ import { BUILTIN_TOOLS } from '../../src/tools/builtin/index.js';
 import type { Tool } from '../../src/tools/tool.js';
 import { gatedModel } from '../fixtures/gated-model.js';
 import { callTools, growingRegistry, say } from '../fixtures/scripted-model.js';
-import { createTestContext, createThreadRef, type TestContext, type TestPeer } from '../helpers/harness.js';
-import { REDIS_URL, WAIT_MS, expectOrderedWithoutGaps, ids, liveConfig, liveOn } from '../helpers/live-redis.js';
+import { createThreadRef, type TestContext } from '../helpers/harness.js';
+import {
+  REDIS_URL,
+  WAIT_MS,
+  expectOrderedWithoutGaps,
+  ids,
+  liveConfig,
+  liveOn,
+  startLivePair,
+} from '../helpers/live-redis.js';
 import {
   SseConnection,
   frames,
@@ -47,22 +55,14 @@ const gated = (before: string[], after: string[]) => {
 };
 
 let context: TestContext;
-let peer: TestPeer;
 let baseA: string;
 let baseB: string;
 const prefix = `parley-test:${randomUUID()}`;
 beforeAll(async () => {
-  context = await createTestContext({
+  ({ context, baseA, baseB } = await startLivePair(REDIS_URL, prefix, {
     models: models.registry,
     tools: new Map<string, Tool>([...BUILTIN_TOOLS, [wireMoney.name, wireMoney]]),
-    runtime: { sseKeepAliveMs: 200 },
-    live: liveConfig(REDIS_URL, prefix),
-  });
-  peer = await context.peer();
-  baseA = await context.listen();
-  baseB = await peer.listen();
-  await liveOn(context.parley);
-  await liveOn(peer.parley);
+  }));
 }, 2 * WAIT_MS);
 afterAll(async () => {
   await context?.close();
