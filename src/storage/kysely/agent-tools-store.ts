@@ -8,6 +8,7 @@ import {
 import type { JsonObject } from '../../domain/models.js';
 import type { AgentToolRow } from './schema.js';
 import { parseNullableJson, type Executor } from './executor.js';
+import { insertUnderAgent } from './insert-under-agent.js';
 
 function agentToolRowToTool(row: AgentToolRow): StoredAgentTool {
   return {
@@ -142,50 +143,9 @@ export class AgentToolWriter {
    */
   async insert(tool: StoredAgentTool): Promise<InsertToolResult> {
     const row = toolToRow(tool);
-    const result = await this.db
-      .insertInto('agent_tools')
-      .columns([
-        'id',
-        'organization_id',
-        'agent_id',
-        'tool_name',
-        'tool_type',
-        'configuration',
-        'is_enabled',
-        'mcp_server_id',
-        'external_tool_connection_id',
-        'created_at',
-        'updated_at',
-      ])
-      .expression((eb) =>
-        eb
-          .selectFrom('agents')
-          .select([
-            eb.val(row.id).as('id'),
-            'agents.organization_id',
-            'agents.id as agent_id',
-            eb.val(row.tool_name).as('tool_name'),
-            eb.val(row.tool_type).as('tool_type'),
-            eb.val(row.configuration).as('configuration'),
-            // PostgreSQL types a bare parameter in a select list as text; the column is an integer.
-            sql<number>`cast(${row.is_enabled} as integer)`.as('is_enabled'),
-            eb.val(row.mcp_server_id).as('mcp_server_id'),
-            eb.val(row.external_tool_connection_id).as('external_tool_connection_id'),
-            eb.val(row.created_at).as('created_at'),
-            eb.val(row.updated_at).as('updated_at'),
-          ])
-          .where('agents.id', '=', row.agent_id)
-          .where('agents.organization_id', '=', row.organization_id)
-          .where(
-            (inner) =>
-              inner
-                .selectFrom('agent_tools as existing')
-                .select(inner.fn.countAll<number>().as('count'))
-                .where('existing.agent_id', '=', row.agent_id),
-            '<',
-            MAX_TOOLS_PER_AGENT,
-          ),
-      )
+    // PostgreSQL types a bare parameter in a select list as text; the column is an integer.
+    const values = { ...row, is_enabled: sql<number>`cast(${row.is_enabled} as integer)` };
+    const result = await insertUnderAgent(this.db, 'agent_tools', values, MAX_TOOLS_PER_AGENT)
       .onConflict((conflict) => conflict.columns(['agent_id', 'tool_name']).doNothing())
       .executeTakeFirst();
     if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: 'created', tool: agentToolRowToTool(row) };

@@ -9,6 +9,7 @@ import {
 import type { JsonObject } from '../../domain/models.js';
 import type { McpServerRow } from './schema.js';
 import { parseNullableJson, type Executor } from './executor.js';
+import { insertUnderAgent } from './insert-under-agent.js';
 
 function rowToServer(row: McpServerRow): StoredMcpServer {
   return {
@@ -137,53 +138,7 @@ export class McpServerWriter {
 
   async #insert(server: StoredMcpServer, options: { ignoreConflict: boolean }): Promise<InsertMcpServerResult> {
     const row = serverToRow(server);
-    const insert = this.db
-      .insertInto('mcp_servers')
-      .columns([
-        'id',
-        'organization_id',
-        'agent_id',
-        'name',
-        'url',
-        'auth_config',
-        'health_check_url',
-        'tool_discovery_endpoint',
-        'status',
-        'status_reason',
-        'last_health_check',
-        'created_at',
-        'updated_at',
-      ])
-      .expression((eb) =>
-        eb
-          .selectFrom('agents')
-          .select([
-            eb.val(row.id).as('id'),
-            'agents.organization_id',
-            'agents.id as agent_id',
-            eb.val(row.name).as('name'),
-            eb.val(row.url).as('url'),
-            eb.val(row.auth_config).as('auth_config'),
-            eb.val(row.health_check_url).as('health_check_url'),
-            eb.val(row.tool_discovery_endpoint).as('tool_discovery_endpoint'),
-            eb.val(row.status).as('status'),
-            eb.val(row.status_reason).as('status_reason'),
-            eb.val(row.last_health_check).as('last_health_check'),
-            eb.val(row.created_at).as('created_at'),
-            eb.val(row.updated_at).as('updated_at'),
-          ])
-          .where('agents.id', '=', row.agent_id)
-          .where('agents.organization_id', '=', row.organization_id)
-          .where(
-            (inner) =>
-              inner
-                .selectFrom('mcp_servers as existing')
-                .select(inner.fn.countAll<number>().as('count'))
-                .where('existing.agent_id', '=', row.agent_id),
-            '<',
-            MAX_MCP_SERVERS_PER_AGENT,
-          ),
-      );
+    const insert = insertUnderAgent(this.db, 'mcp_servers', row, MAX_MCP_SERVERS_PER_AGENT);
     const result = await (
       options.ignoreConflict ? insert.onConflict((conflict) => conflict.column('id').doNothing()) : insert
     ).executeTakeFirst();

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { NewWidgetKey, WidgetKey, WidgetKeyCredential } from '../../domain/widget.js';
 import type { WidgetKeyRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
+import { insertUnderAgent } from './insert-under-agent.js';
 
 function widgetKeyRowToWidgetKey(row: WidgetKeyRow): WidgetKey {
   return {
@@ -101,43 +102,7 @@ export class WidgetKeyWriter {
       updated_at: key.created_at,
       revoked_at: null,
     };
-    const result = await this.db
-      .insertInto('widget_keys')
-      .columns([
-        'id',
-        'organization_id',
-        'agent_id',
-        'name',
-        'key_id',
-        'key_hash',
-        'identity_secret',
-        'allowed_origins',
-        'created_by_user_id',
-        'created_at',
-        'updated_at',
-        'revoked_at',
-      ])
-      .expression((eb) =>
-        eb
-          .selectFrom('agents')
-          .select([
-            eb.val(row.id).as('id'),
-            'agents.organization_id',
-            'agents.id as agent_id',
-            eb.val(row.name).as('name'),
-            eb.val(row.key_id).as('key_id'),
-            eb.val(row.key_hash).as('key_hash'),
-            eb.val(row.identity_secret).as('identity_secret'),
-            eb.val(row.allowed_origins).as('allowed_origins'),
-            eb.val(row.created_by_user_id).as('created_by_user_id'),
-            eb.val(row.created_at).as('created_at'),
-            eb.val(row.updated_at).as('updated_at'),
-            eb.val(row.revoked_at).as('revoked_at'),
-          ])
-          .where('agents.id', '=', row.agent_id)
-          .where('agents.organization_id', '=', row.organization_id),
-      )
-      .executeTakeFirst();
+    const result = await insertUnderAgent(this.db, 'widget_keys', row).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? widgetKeyRowToWidgetKey(row) : null;
   }
 
