@@ -7,6 +7,7 @@ import {
   expectNoSidewaysScroll,
   launchStudioBrowser,
   openPage,
+  openPageOnPhone,
   screenshot,
   signIn,
 } from './studio-page.js';
@@ -270,9 +271,7 @@ describe('Parley Studio: flows, in Chromium', () => {
   });
 
   it('fits a 390 px wide screen: the flows page and its editor do not scroll sideways', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole('button', { name: 'Menu' }).click();
-    await openPage(page, 'Flows');
+    await openPageOnPhone(page, 'Flows');
     await page.getByRole('button', { name: 'New flow' }).click();
     const editor = page.getByRole('form', { name: 'New flow' });
     await editor.getByRole('button', { name: 'Add variable' }).click();

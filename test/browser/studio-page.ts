@@ -58,6 +58,13 @@ export async function openPage(page: Page, label: string): Promise<void> {
   await page.getByRole('heading', { level: 1, name: label }).waitFor();
 }
 
+/** At 390 px, opens a page through the menu button the narrow layout shows instead of the menu. */
+export async function openPageOnPhone(page: Page, label: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await openPage(page, label);
+}
+
 /** axe-core on the page as shown: no serious or critical violation. */
 export async function expectAccessible(page: Page): Promise<void> {
   // Evaluated through the DevTools protocol, which the page's CSP does not govern.

@@ -6,7 +6,7 @@ import {
   expectAccessible,
   expectNoSidewaysScroll,
   launchStudioBrowser,
-  openPage,
+  openPageOnPhone,
   screenshot,
   signIn,
 } from './studio-page.js';
@@ -139,9 +139,7 @@ describe('Parley Studio: web threads, in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
   it('fits a 390 px wide screen: the web threads page does not scroll sideways', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole('button', { name: 'Menu' }).click();
-    await openPage(page, 'Threads');
+    await openPageOnPhone(page, 'Threads');
     await page.getByRole('button', { name: 'Web threads' }).click();
     await filters().waitFor();
     await expectNoSidewaysScroll(page, 'Web threads');

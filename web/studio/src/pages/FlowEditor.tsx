@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { must } from '../api.ts';
-import { ErrorNote, useAction, useClient } from '../ui.tsx';
+import { EditorEnd, useAction, useClient } from '../ui.tsx';
 import { flowBody, flowDraft, outputSchemaError, type FlowDraft } from './flow-draft.ts';
 import { placeholders, type Flow } from './flow-fields.ts';
 import { ScheduleRows, VariableRows } from './flow-rows.tsx';
@@ -79,16 +79,12 @@ export function FlowEditor(props: { agentId: string; flow: Flow | null; onSaved:
       <OutputSchemaField value={draft.outputSchema} error={schemaError} onChange={change} />
       <FlowDefaults draft={draft} onChange={change} />
       <ScheduleRows rows={draft.schedules} onChange={(schedules) => change({ schedules })} />
-      <ErrorNote error={action.error} />
-      {saved && <p role="status">Saved.</p>}
-      <div className="actions">
-        <button type="submit" disabled={action.busy || schemaError !== null}>
-          Save flow
-        </button>
-        <button type="button" className="secondary" onClick={props.onClose}>
-          Close
-        </button>
-      </div>
+      <EditorEnd
+        error={action.error}
+        saved={saved}
+        submit={{ label: 'Save flow', disabled: action.busy || schemaError !== null }}
+        onClose={props.onClose}
+      />
     </form>
   );
 }

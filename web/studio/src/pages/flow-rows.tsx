@@ -39,26 +39,40 @@ function RowList<T>(props: {
   );
 }
 
+/** A text field of a row, bound to one of its string keys. */
+function RowText<T>(props: {
+  label: string;
+  row: T;
+  field: { [K in keyof T]: T[K] extends string ? K : never }[keyof T];
+  set: (change: Partial<T>) => void;
+  required?: boolean;
+  pattern?: string;
+  placeholder?: string;
+}) {
+  const { row, field, set, label, ...attributes } = props;
+  return (
+    <label className="grow">
+      {label}
+      <input
+        value={row[field] as string}
+        onChange={(event) => set({ [field]: event.target.value } as Partial<T>)}
+        {...attributes}
+      />
+    </label>
+  );
+}
+
 export function VariableRows(props: { rows: VariableDraft[]; onChange: (rows: VariableDraft[]) => void }) {
   return (
     <RowList
       legend="Variables"
       noun="Variable"
-      rows={props.rows}
-      onChange={props.onChange}
+      {...props}
       blank={(): VariableDraft => ({ name: '', type: 'string', required: false, default: '' })}
     >
       {(row, set) => (
         <>
-          <label className="grow">
-            Variable name
-            <input
-              value={row.name}
-              onChange={(event) => set({ name: event.target.value })}
-              required
-              pattern="[A-Za-z_][A-Za-z0-9_]*"
-            />
-          </label>
+          <RowText label="Variable name" row={row} field="name" set={set} required pattern="[A-Za-z_][A-Za-z0-9_]*" />
           <label>
             Type
             <select value={row.type} onChange={(event) => set({ type: event.target.value as VariableType })}>
@@ -75,10 +89,7 @@ export function VariableRows(props: { rows: VariableDraft[]; onChange: (rows: Va
             />
             Required
           </label>
-          <label className="grow">
-            Default
-            <input value={row.default} onChange={(event) => set({ default: event.target.value })} />
-          </label>
+          <RowText label="Default" row={row} field="default" set={set} />
         </>
       )}
     </RowList>
@@ -91,33 +102,14 @@ export function ScheduleRows(props: { rows: ScheduleDraft[]; onChange: (rows: Sc
     <RowList
       legend="Schedules"
       noun="Schedule"
-      rows={props.rows}
-      onChange={props.onChange}
+      {...props}
       blank={() => ({ cron: '', timezone: browserZone, variables: '' })}
     >
       {(row, set) => (
         <>
-          <label className="grow">
-            Cron
-            <input
-              value={row.cron}
-              onChange={(event) => set({ cron: event.target.value })}
-              required
-              placeholder="0 9 * * 1-5"
-            />
-          </label>
-          <label className="grow">
-            Time zone
-            <input value={row.timezone} onChange={(event) => set({ timezone: event.target.value })} placeholder="UTC" />
-          </label>
-          <label className="grow">
-            Schedule variables (JSON)
-            <input
-              value={row.variables}
-              onChange={(event) => set({ variables: event.target.value })}
-              placeholder="{}"
-            />
-          </label>
+          <RowText label="Cron" row={row} field="cron" set={set} required placeholder="0 9 * * 1-5" />
+          <RowText label="Time zone" row={row} field="timezone" set={set} placeholder="UTC" />
+          <RowText label="Schedule variables (JSON)" row={row} field="variables" set={set} placeholder="{}" />
         </>
       )}
     </RowList>
