@@ -13,15 +13,30 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
 
-/** Sends the headers and half the body now; `finish()` sends the rest and resolves with the response. */
+/**
+ * Sends the headers now and half the body once the server has read them; `received` resolves then
+ * (the server's `100 Continue` proves it parsed the headers: the request is in flight before any
+ * SIGTERM, however slowly the machine runs). `finish()` sends the rest and resolves with the response.
+ */
 function startRequest(baseUrl: string, pathname: string, key: string, body: string) {
   const url = new URL(pathname, baseUrl);
   const request = http.request(url, {
     method: 'POST',
-    headers: { 'x-api-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    headers: {
+      'x-api-key': key,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      expect: '100-continue',
+    },
   });
   const half = Math.floor(body.length / 2);
-  request.write(body.slice(0, half));
+  const received = new Promise<void>((resolve) =>
+    request.once('continue', () => {
+      request.write(body.slice(0, half));
+      resolve();
+    }),
+  );
+  request.flushHeaders();
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     request.once('error', reject);
     request.once('response', (incoming) => {
@@ -31,6 +46,7 @@ function startRequest(baseUrl: string, pathname: string, key: string, body: stri
     });
   });
   return {
+    received,
     finish: () => {
       request.end(body.slice(half));
       return response;
@@ -81,7 +97,7 @@ it('on SIGTERM finishes in-flight requests, answers new ones 503 until then, com
   expect(follower.status).toBe(200);
   const followerText = new Response(follower.body).text();
 
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await Promise.all(inFlight.map((request) => request.received));
   server.child.kill('SIGTERM');
   // The follower is told to reconnect, then its stream ends.
   expect(await followerText).toBe(': stream open\n\nevent: shutdown\nretry: 1000\ndata: {"type":"shutdown"}\n\n');
