@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { expect } from 'vitest';
 import { STUDIO_DIR } from '../../src/features/studio/studio.routes.js';
+import { collectPageErrors, launchChromium } from './browser-harness.js';
 
 /** What the studio's browser suites check on a page: its menu, axe-core, the 390 px fit, screenshots. */
 
@@ -20,10 +21,48 @@ export async function ensureStudioBuilt(): Promise<void> {
   });
 }
 
+/**
+ * Chromium, launched at once so it starts while the suite starts its server, and the studio built;
+ * `open()` then gives one 1280 px page (15 s default timeout) and the errors it logs.
+ */
+export function launchStudioBrowser() {
+  const launch = launchChromium();
+  launch.catch(() => undefined);
+  let browserContext: BrowserContext | undefined;
+  return {
+    async open(): Promise<{ page: Page; pageErrors: string[] }> {
+      await ensureStudioBuilt();
+      browserContext = await (await launch).newContext({ viewport: { width: 1280, height: 860 } });
+      const page = await browserContext.newPage();
+      page.setDefaultTimeout(15_000);
+      return { page, pageErrors: collectPageErrors(page) };
+    },
+    async close(): Promise<void> {
+      await browserContext?.close();
+      (await launch.catch(() => null))?.close();
+    },
+  };
+}
+
+/** Signs in at `url` (a studio page) with `key` and waits for the page's heading. */
+export async function signIn(page: Page, input: { url: string; key: string; heading: string }): Promise<void> {
+  await page.goto(input.url);
+  await page.getByLabel('API key').fill(input.key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: input.heading }).waitFor();
+}
+
 /** Opens a page through the studio's menu and waits for its heading. */
 export async function openPage(page: Page, label: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name: label }).click();
   await page.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+/** At 390 px, opens a page through the menu button the narrow layout shows instead of the menu. */
+export async function openPageOnPhone(page: Page, label: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await openPage(page, label);
 }
 
 /** axe-core on the page as shown: no serious or critical violation. */

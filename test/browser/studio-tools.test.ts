@@ -1,11 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingServer } from '../fixtures/mcp-everything.js';
 import { htmlPage, startSiteServer, type SiteServer } from '../fixtures/site-server.js';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import { pollUntil } from '../helpers/sse-client.js';
-import { collectPageErrors, launchChromium } from './browser-harness.js';
-import { checkStudioPage, ensureStudioBuilt, openPage } from './studio-page.js';
+import { checkStudioPage, launchStudioBrowser, openPage, signIn } from './studio-page.js';
 
 /**
  * The studio's action pages in Chromium (issue 15): tools (an external HTTP tool, an OpenAPI
@@ -19,8 +18,7 @@ let api: ReturnType<typeof client>;
 let base: string;
 let site: SiteServer;
 let mcp: Awaited<ReturnType<typeof startEverythingServer>>;
-let browserLaunch: Promise<Browser>;
-let browserContext: BrowserContext;
+let browser: ReturnType<typeof launchStudioBrowser>;
 let page: Page;
 let pageErrors: string[] = [];
 let agentId: string;
@@ -46,9 +44,7 @@ const openApiDocument = (origin: string) => ({
 });
 
 beforeAll(async () => {
-  browserLaunch = launchChromium();
-  browserLaunch.catch(() => undefined);
-  await ensureStudioBuilt();
+  browser = launchStudioBrowser();
   [site, mcp] = await Promise.all([startSiteServer(), startEverythingServer()]);
   site.routes({
     '/openapi.json': { type: 'application/json', body: JSON.stringify(openApiDocument(site.origin)) },
@@ -65,18 +61,11 @@ beforeAll(async () => {
   org = await context.newOrganization();
   api = client(context, org.key);
   agentId = (await api.createAgent({ name: 'Tools agent', configuration: { model: 'demo' } })).id;
-  browserContext = await (await browserLaunch).newContext({ viewport: { width: 1280, height: 860 } });
-  page = await browserContext.newPage();
-  page.setDefaultTimeout(15_000);
-  pageErrors = collectPageErrors(page);
-  await page.goto(`${base}/studio/`);
-  await page.getByLabel('API key').fill(org.key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Agents' }).waitFor();
+  ({ page, pageErrors } = await browser.open());
+  await signIn(page, { url: `${base}/studio/`, key: org.key, heading: 'Agents' });
 }, 120_000);
 afterAll(async () => {
-  await browserContext?.close();
-  (await browserLaunch?.catch(() => null))?.close();
+  await browser?.close();
   await Promise.all([site?.close(), mcp?.close()]);
   await context?.close();
 });

@@ -1,14 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createTestContext, type TestContext, type TestOrganization } from '../helpers/harness.js';
 import { pollUntil } from '../helpers/sse-client.js';
-import { collectPageErrors, launchChromium } from './browser-harness.js';
 import {
-  ensureStudioBuilt,
   expectAccessible as expectPageAccessible,
   expectNoSidewaysScroll,
+  launchStudioBrowser,
   openPage as openStudioPage,
   screenshot as pageScreenshot,
 } from './studio-page.js';
@@ -26,8 +25,7 @@ let api: ReturnType<typeof client>;
 let base: string;
 let fixture: http.Server;
 const fixtureCalls: unknown[] = [];
-let browserLaunch: Promise<Browser>;
-let browserContext: BrowserContext;
+let browser: ReturnType<typeof launchStudioBrowser>;
 let page: Page;
 let pageErrors: string[] = [];
 
@@ -46,9 +44,7 @@ async function startFixture(): Promise<number> {
 }
 
 beforeAll(async () => {
-  browserLaunch = launchChromium();
-  browserLaunch.catch(() => undefined);
-  await ensureStudioBuilt();
+  browser = launchStudioBrowser();
   const port = await startFixture();
   context = await createTestContext({
     outboundAllow: `127.0.0.1:${port}`,
@@ -58,14 +54,10 @@ beforeAll(async () => {
   base = await context.listen();
   org = await context.newOrganization();
   api = client(context, org.key);
-  browserContext = await (await browserLaunch).newContext({ viewport: { width: 1280, height: 860 } });
-  page = await browserContext.newPage();
-  page.setDefaultTimeout(15_000);
-  pageErrors = collectPageErrors(page);
+  ({ page, pageErrors } = await browser.open());
 }, 120_000);
 afterAll(async () => {
-  await browserContext?.close();
-  (await browserLaunch?.catch(() => null))?.close();
+  await browser?.close();
   await new Promise((resolve) => fixture?.close(resolve));
   await context?.close();
 });

@@ -74,6 +74,29 @@ export function ErrorNote({ error }: { error: string | null }) {
   );
 }
 
+/** The end of an editor form: the server's detail, "Saved.", its submit button and Close. */
+export function EditorEnd(props: {
+  error: string | null;
+  saved: boolean;
+  submit: { label: string; disabled: boolean };
+  onClose: () => void;
+}) {
+  return (
+    <>
+      <ErrorNote error={props.error} />
+      {props.saved && <p role="status">Saved.</p>}
+      <div className="actions">
+        <button type="submit" disabled={props.submit.disabled}>
+          {props.submit.label}
+        </button>
+        <button type="button" className="secondary" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+    </>
+  );
+}
+
 export function Page({ title, actions, children }: { title: string; actions?: ReactNode; children: ReactNode }) {
   return (
     <section className="page" aria-labelledby="page-title">

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
-import { ErrorNote, useAction, useClient, useLoad } from '../ui.tsx';
+import { EditorEnd, useAction, useClient, useLoad } from '../ui.tsx';
 
 type Agent = Schemas['Agent'];
 
@@ -105,16 +105,12 @@ export function AgentEditor(props: { agent: Agent; models: string[]; onSaved: ()
         Other configuration keys (JSON)
         <textarea rows={6} className="mono" value={extra} onChange={(event) => setExtra(event.target.value)} />
       </label>
-      <ErrorNote error={action.error} />
-      {saved && <p role="status">Saved.</p>}
-      <div className="actions">
-        <button type="submit" disabled={action.busy}>
-          Save
-        </button>
-        <button type="button" className="secondary" onClick={props.onClose}>
-          Close
-        </button>
-      </div>
+      <EditorEnd
+        error={action.error}
+        saved={saved}
+        submit={{ label: 'Save', disabled: action.busy }}
+        onClose={props.onClose}
+      />
     </form>
   );
 }

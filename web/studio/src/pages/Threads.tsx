@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { must } from '../api.ts';
 import { selection } from '../paths.ts';
-import { AgentSelect, Loading, Page, useClient, useLoad, when } from '../ui.tsx';
-import { Pager, ThreadView } from './ThreadView.tsx';
+import { AgentSelect, Page, useClient, useLoad, when } from '../ui.tsx';
+import { ThreadList, THREAD_PAGE_SIZE as PAGE_SIZE, useThreadPage } from './ThreadList.tsx';
 import { WebThreads } from './WebThreads.tsx';
 
-const PAGE_SIZE = 20;
 type Kind = 'all' | 'web';
 
 /**
@@ -49,8 +48,8 @@ function AllThreads({ agentId }: { agentId: string }) {
   const client = useClient();
   const [query, setQuery] = useState('');
   const [searched, setSearched] = useState('');
-  const [offset, setOffset] = useState(0);
-  const [open, setOpen] = useState<string | null>(null);
+  const page = useThreadPage();
+  const { offset, setOffset } = page;
   const threads = useLoad(async () => {
     const path = { agent_id: agentId };
     if (searched) {
@@ -76,35 +75,20 @@ function AllThreads({ agentId }: { agentId: string }) {
         </label>
         <button type="submit">Search</button>
       </form>
-      <Loading loaded={threads} />
-      <div className="split">
-        <ul className="list" aria-label="Threads">
-          {(threads.data ?? []).map((thread) => (
-            <li key={thread.id}>
-              <button
-                type="button"
-                className={open === thread.id ? 'list-item active' : 'list-item'}
-                onClick={() => setOpen(thread.id)}
-              >
-                <strong>{thread.title ?? 'Untitled'}</strong>
-                <span className="muted">{when(thread.updated_at)}</span>
-                {/* The server escapes every character of the snippet but its <mark> tags. */}
-                {thread.snippet && <span className="snippet" dangerouslySetInnerHTML={{ __html: thread.snippet }} />}
-              </button>
-            </li>
-          ))}
-          {threads.data?.length === 0 && <li className="muted">No threads.</li>}
-        </ul>
-        {open && (
-          <ThreadView
-            key={open}
-            agentId={agentId}
-            threadId={open}
-            onDeleted={() => (setOpen(null), threads.reload())}
-          />
+      <ThreadList
+        label="Threads"
+        empty="No threads."
+        agentId={agentId}
+        threads={threads}
+        page={page}
+        details={(thread) => (
+          <>
+            <span className="muted">{when(thread.updated_at)}</span>
+            {/* The server escapes every character of the snippet but its <mark> tags. */}
+            {thread.snippet && <span className="snippet" dangerouslySetInnerHTML={{ __html: thread.snippet }} />}
+          </>
         )}
-      </div>
-      <Pager offset={offset} size={PAGE_SIZE} count={threads.data?.length ?? 0} onChange={setOffset} />
+      />
     </>
   );
 }

@@ -1,10 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { must, type Schemas } from '../api.ts';
-import { Loading, useClient, useLoad, when } from '../ui.tsx';
-import { Pager, ThreadView } from './ThreadView.tsx';
+import { useClient, useLoad, when } from '../ui.tsx';
+import { ThreadList, THREAD_PAGE_SIZE as PAGE_SIZE, useThreadPage } from './ThreadList.tsx';
 
 type WebThread = Schemas['EnhancedWebThread'];
-const PAGE_SIZE = 20;
 
 interface Filters {
   q: string;
@@ -44,8 +43,8 @@ export function WebThreads({ agentId }: { agentId: string }) {
   const client = useClient();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [offset, setOffset] = useState(0);
-  const [open, setOpen] = useState<string | null>(null);
+  const page = useThreadPage();
+  const { offset, setOffset } = page;
   const threads = useLoad(async () => {
     const params = { path: { agent_id: agentId }, query: searchQuery(filters, offset) };
     return must(await client.GET('/api/v1/chat/{agent_id}/web-threads/search', { params }));
@@ -53,44 +52,28 @@ export function WebThreads({ agentId }: { agentId: string }) {
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setOffset(0);
-    setOpen(null);
+    page.setOpen(null);
     setFilters({ ...draft, q: draft.q.trim() });
   };
   return (
     <>
       <WebThreadFilters draft={draft} onChange={setDraft} onSubmit={apply} />
-      <Loading loaded={threads} />
-      <div className="split">
-        <ul className="list" aria-label="Web threads">
-          {(threads.data ?? []).map((thread) => (
-            <li key={thread.id}>
-              <button
-                type="button"
-                className={open === thread.id ? 'list-item active' : 'list-item'}
-                onClick={() => setOpen(thread.id)}
-                data-thread-id={thread.id}
-              >
-                <strong>{thread.title ?? 'Untitled'}</strong>
-                <span className="visitor">{visitorOf(thread)}</span>
-                <span className="muted">
-                  {when(thread.created_at)} · {thread.message_count} messages
-                  {thread.ticket_id ? ` · ticket ${thread.ticket_id}` : ''}
-                </span>
-              </button>
-            </li>
-          ))}
-          {threads.data?.length === 0 && <li className="muted">No web threads.</li>}
-        </ul>
-        {open && (
-          <ThreadView
-            key={open}
-            agentId={agentId}
-            threadId={open}
-            onDeleted={() => (setOpen(null), threads.reload())}
-          />
+      <ThreadList
+        label="Web threads"
+        empty="No web threads."
+        agentId={agentId}
+        threads={threads}
+        page={page}
+        details={(thread) => (
+          <>
+            <span className="visitor">{visitorOf(thread)}</span>
+            <span className="muted">
+              {when(thread.created_at)} · {thread.message_count} messages
+              {thread.ticket_id ? ` · ticket ${thread.ticket_id}` : ''}
+            </span>
+          </>
         )}
-      </div>
-      <Pager offset={offset} size={PAGE_SIZE} count={threads.data?.length ?? 0} onChange={setOffset} />
+      />
     </>
   );
 }
