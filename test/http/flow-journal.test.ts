@@ -153,3 +153,46 @@ it('writes no journal for an attempt whose fencing token is no longer the job’
   expect(requestsTo(path)).toBe(2);
   expect(model.requests).toHaveLength(2);
 });
+
+it('resumes a step whose calls ran in parallel: only the call that had not ended runs again', async () => {
+  const organization = await context.newOrganization();
+  const api = client(context, organization.key);
+  const [done1, held] = [`/count/x-${organization.keyId}`, `/count/y-${organization.keyId}`];
+  holdFirst.add(held);
+  const model = models.script([
+    callTools(
+      { name: 'count', input: { n: done1.slice(7) }, id: 'call_x' },
+      { name: 'count', input: { n: held.slice(7) }, id: 'call_y' },
+    ),
+    say('Both counted.'),
+  ]);
+  const flow = await countingFlow(api, model.id);
+  await replacePeer();
+  const execution = await execute(api, flow.id);
+  const key = { organizationId: organization.organizationId, id: execution.id };
+  // Call x has ended and is journaled; call y is held by its upstream.
+  await eventually(async () => {
+    const journal = await context.store.flowExecutions.journal(key);
+    return requestsTo(held) === 1 && journal?.tool_calls instanceof Array && journal.tool_calls.length === 1;
+  }, 'call x journaled while call y is in flight');
+  await peer!.close();
+  peer = undefined;
+  await replacePeer();
+  const done = await waitForExecution(api, execution.id);
+  expect(done).toMatchObject({ status: 'completed', final_output: { text: 'Both counted.' }, tool_calls_count: 2 });
+  expect([requestsTo(done1), requestsTo(held)]).toEqual([1, 2]);
+  expect(model.requests).toHaveLength(2);
+  expect(done.steps.map((step: { step_id: string }) => step.step_id)).toEqual([
+    'model-1',
+    'tool-call_x',
+    'resume-1',
+    'tool-call_y',
+    'model-2',
+  ]);
+  const messages = model.requests[1]!.messages;
+  expect(messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'tool']);
+  expect(messages.slice(2).map((message) => (message as { toolCallId: string }).toolCallId)).toEqual([
+    'call_x',
+    'call_y',
+  ]);
+});
