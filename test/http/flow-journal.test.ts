@@ -50,7 +50,7 @@ async function replacePeer(): Promise<TestPeer> {
 }
 
 /** An agent with the counting tool `count` and a flow that may use it, on `model`. */
-async function countingFlow(api: Api, model: string) {
+async function countingFlow(api: Api, model: string, body: Record<string, unknown> = {}) {
   const agent = await api.createAgent({ configuration: { model, max_steps: 5 } });
   const tool = await api.post(`/api/v1/agents/${agent.id}/tools`, {
     tool_name: 'count',
@@ -63,7 +63,7 @@ async function countingFlow(api: Api, model: string) {
     },
   });
   expect(tool.status, tool.raw).toBe(200);
-  return createFlow(api, agent.id, { tools: ['count'] });
+  return createFlow(api, agent.id, { tools: ['count'], ...body });
 }
 
 it('resumes after the last completed tool call: a completed call is not made again', async () => {
@@ -195,4 +195,39 @@ it('resumes a step whose calls ran in parallel: only the call that had not ended
     'call_x',
     'call_y',
   ]);
+});
+
+it('resumes a flow with an output schema in its correction phase, with the correction it was sent', async () => {
+  const organization = await context.newOrganization();
+  const api = client(context, organization.key);
+  const path = `/count/c-${organization.keyId}`;
+  holdFirst.add(path);
+  const model = models.script([
+    say('Not JSON at all.'),
+    callTools({ name: 'count', input: { n: path.slice(7) }, id: 'call_c' }),
+    say('{"count": 1}'),
+  ]);
+  const flow = await countingFlow(api, model.id, {
+    output_schema: { type: 'object', properties: { count: { type: 'integer' } }, required: ['count'] },
+  });
+  await replacePeer();
+  const execution = await execute(api, flow.id);
+  await eventually(() => requestsTo(path) === 1, 'the correction’s tool call in the first peer');
+  await peer!.close();
+  peer = undefined;
+  await replacePeer();
+  const done = await waitForExecution(api, execution.id);
+  expect(done).toMatchObject({ status: 'completed', final_output: { count: 1 }, tool_calls_count: 1 });
+  expect(model.requests).toHaveLength(3);
+  expect(done.steps.map((step: { step_id: string }) => step.step_id)).toEqual([
+    'model-1',
+    'model-2',
+    'resume-1',
+    'tool-call_c',
+    'model-3',
+  ]);
+  // The resumed call went on with the correction's conversation: task, first answer, correction, call, result.
+  const messages = model.requests[2]!.messages;
+  expect(messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'tool']);
+  expect(messages[2]).toMatchObject({ content: expect.stringContaining('does not conform') });
 });
