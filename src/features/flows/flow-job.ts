@@ -19,8 +19,9 @@ import { FlowJournal, journalOf, resumedProgress } from './flow-journal.js';
  * ends it (flow-end.ts). It watches three stops: its own timer (`timeout_seconds` → `timeout`),
  * a cancel (this process: `jobs.cancel` aborts the job's signal; another process: the job row is
  * cancelled, so the lease renewal fails, and the execution's row is read every
- * `CANCEL_CHECK_MS`), and the queue's own stops (shutdown, lease lost), after which the
- * execution is left `running` for the next claim to run again.
+ * `CANCEL_CHECK_MS`), and the queue's own stops (shutdown, lease lost, a journal write refused),
+ * after which the execution is left `running` for the next claim, which resumes it from its
+ * journal (flow-journal.ts): completed tool calls are not run again.
  */
 
 /** How often a running execution reads its row for a cancel made in another process. */

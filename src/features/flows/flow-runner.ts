@@ -17,7 +17,8 @@ import type { FlowJournal, JournalPhase } from './flow-journal.js';
  * The model part of a flow's execution: the agent's model and configuration (system prompt,
  * temperature, step budget), the flow's instructions rendered with the execution's variables as
  * the task, and only the flow's tools — through the same loop as chat runs (model-loop.ts), on
- * a surface without a thread: no history, no deltas, tool calls kept as steps.
+ * a surface without a thread: no history, no deltas, tool calls kept as steps and journaled
+ * (flow-journal.ts) so that a resumed attempt goes on after the last one that ended.
  *
  * With an output schema the last answer must be JSON that conforms; a non-conforming one is sent
  * back once with the problems, and a second failure ends the execution `failed`.
