@@ -58,6 +58,8 @@ export async function endExecution(input: {
       ...(ending.unavailableTools.length > 0 ? { unavailable_tools: ending.unavailableTools } : {}),
     },
     updated_at: ended.toISOString(),
+    // The journal (flow-journal.ts) is done with: the steps keep what it held.
+    checkpoint: null,
   };
   const key = { organizationId: execution.organization_id, id: execution.id };
   const published = await store.write(async (writers) => {

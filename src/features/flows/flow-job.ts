@@ -11,6 +11,7 @@ import { RunStop } from '../../runtime/run-types.js';
 import { FLOW_EXECUTION_JOB } from './flow-enqueue.js';
 import { planFlowRun, runFlow } from './flow-runner.js';
 import { endExecution, type Ending, type FlowJobDependencies } from './flow-end.js';
+import { FlowJournal, journalOf, resumedProgress } from './flow-journal.js';
 
 /**
  * The `flow_execution` job (docs/flows.md): takes the execution (`queued`, `pending` or
@@ -18,8 +19,9 @@ import { endExecution, type Ending, type FlowJobDependencies } from './flow-end.
  * ends it (flow-end.ts). It watches three stops: its own timer (`timeout_seconds` → `timeout`),
  * a cancel (this process: `jobs.cancel` aborts the job's signal; another process: the job row is
  * cancelled, so the lease renewal fails, and the execution's row is read every
- * `CANCEL_CHECK_MS`), and the queue's own stops (shutdown, lease lost), after which the
- * execution is left `running` for the next claim to run again.
+ * `CANCEL_CHECK_MS`), and the queue's own stops (shutdown, lease lost, a journal write refused),
+ * after which the execution is left `running` for the next claim, which resumes it from its
+ * journal (flow-journal.ts): completed tool calls are not run again.
  */
 
 /** How often a running execution reads its row for a cancel made in another process. */
@@ -70,7 +72,8 @@ async function runExecutionJob(dependencies: FlowJobDependencies, job: Job, cont
   if (!execution) return DONE;
   const retry = (job.payload.retry_config as unknown as RetryConfig | undefined) ?? DEFAULT_RETRY;
   // Taken while `running`: its last process died mid-way, and this attempt resumes its trace.
-  const ending = await attempt(dependencies, { ...execution, resumed: waiting.status === 'running' }, context);
+  const taken = { ...execution, resumed: waiting.status === 'running', job: { jobId: job.id, token: job.lease_token } };
+  const ending = await attempt(dependencies, taken, context);
   await endExecution({ dependencies, execution, ending, retry, started });
   return DONE;
 }
@@ -112,7 +115,7 @@ async function attempt(
     unavailableTools: [],
   };
   try {
-    await runModelPart(dependencies, execution, ending, controller.signal);
+    await runModelPart(dependencies, execution, ending, { signal: controller.signal, lost: onJobStop });
     return ending;
   } catch (caught) {
     if (queueStopped && !(await cancelled())) throw caught;
@@ -127,16 +130,20 @@ async function attempt(
   }
 }
 
-/** An execution as this attempt took it: `resumed` when another attempt had started it. */
-type TakenExecution = FlowExecution & { resumed: boolean };
+/**
+ * An execution as this attempt took it: `resumed` when another attempt had started it; `job`
+ * names the attempt (its job and fencing token) for the journal's writes.
+ */
+type TakenExecution = FlowExecution & { resumed: boolean; job: { jobId: string; token: number } };
 
 /** Loads what the execution needs and runs the model; fills `ending` as it goes. */
 async function runModelPart(
   dependencies: FlowJobDependencies,
   execution: TakenExecution,
   ending: Ending,
-  signal: AbortSignal,
+  stops: { signal: AbortSignal; lost: () => void },
 ): Promise<void> {
+  const { signal } = stops;
   const runtime = dependencies.runtime;
   const { store, clock } = runtime;
   const organizationId = execution.organization_id;
@@ -149,6 +156,9 @@ async function runModelPart(
   const plan = await planFlowRun({ dependencies: runtime, organizationId, agent, flow });
   ending.modelId = plan.run.model.id;
   ending.unavailableTools = plan.unavailableTools;
+  const journal = await openJournal(runtime, execution, stops.lost);
+  // Resumed from a journal: its steps, usage and completed tool calls, and where to go on.
+  if (journal.saved) Object.assign(ending.progress, resumedProgress(journal.saved, clock.now().toISOString()));
   // The execution's `invoke_agent` span, over its model and tool spans, as a chat run's.
   const { span, telemetry } = startAgentSpan(runtime.telemetry ?? NO_TELEMETRY, {
     agentId: agent.id,
@@ -167,6 +177,7 @@ async function runModelPart(
       ...plan,
       progress: ending.progress,
       signal,
+      journal,
     });
     if (answer.kind === 'answer') {
       ending.status = 'completed';
@@ -181,6 +192,29 @@ async function runModelPart(
     endAgentSpan(span, { status: ended.status, usage: ending.progress.usage, errorCode: codeOf(ended.error) });
     throw caught;
   }
+}
+
+/** The execution's journal (flow-journal.ts): the saved one when resumed, written under the attempt's token. */
+async function openJournal(
+  runtime: FlowJobDependencies['runtime'],
+  execution: TakenExecution,
+  lost: () => void,
+): Promise<FlowJournal> {
+  const key = { organizationId: execution.organization_id, id: execution.id };
+  const saved = execution.resumed ? journalOf(await runtime.store.flowExecutions.journal(key)) : null;
+  return new FlowJournal({
+    saved,
+    lost,
+    write: (journal) =>
+      runtime.store.write((writers) =>
+        writers.flowExecutions.journal({
+          ...key,
+          attempt: execution.job,
+          journal,
+          now: runtime.clock.now().toISOString(),
+        }),
+      ),
+  });
 }
 
 const codeOf = (error: Ending['error']) => {

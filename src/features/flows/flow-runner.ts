@@ -11,12 +11,14 @@ import { toolStep, type RunProgress } from '../../runtime/run-progress.js';
 import type { RuntimeDependencies } from '../../runtime/run-types.js';
 import { buildSystemPrompt } from '../../runtime/system-prompt.js';
 import { runRecordedCall } from '../../runtime/tool-calls.js';
+import type { FlowJournal, JournalPhase } from './flow-journal.js';
 
 /**
  * The model part of a flow's execution: the agent's model and configuration (system prompt,
  * temperature, step budget), the flow's instructions rendered with the execution's variables as
  * the task, and only the flow's tools — through the same loop as chat runs (model-loop.ts), on
- * a surface without a thread: no history, no deltas, tool calls kept as steps.
+ * a surface without a thread: no history, no deltas, tool calls kept as steps and journaled
+ * (flow-journal.ts) so that a resumed attempt goes on after the last one that ended.
  *
  * With an output schema the last answer must be JSON that conforms; a non-conforming one is sent
  * back once with the problems, and a second failure ends the execution `failed`.
@@ -58,27 +60,36 @@ export async function runFlow(input: {
   tools: Tool[];
   progress: RunProgress;
   signal: AbortSignal;
+  journal: FlowJournal;
 }): Promise<FlowAnswer> {
-  const { flow, progress } = input;
+  const { flow, progress, journal } = input;
   const validate = flow.output_schema ? compileOutputSchema(flow.output_schema, ['output_schema']) : null;
-  const task = taskPrompt(flow, input.variables);
-  const history: ModelMessage[] = [{ role: 'user', content: task }];
-  await loop({ ...input, history });
-  const first = lastAnswer(progress);
-  if (!validate) return { kind: 'answer', finalOutput: { text: first } };
-  const checked = checkAnswer(validate, first);
-  if (checked.ok) return { kind: 'answer', finalOutput: checked.value };
-  // Once more, with the problems fed back, after the first answer (its tool calls are done).
-  progress.transcript = [];
-  progress.nextStep += 1;
-  const retry: ModelMessage[] = [
-    ...history,
-    { role: 'assistant', content: first },
-    { role: 'user', content: correctionPrompt(checked.problems) },
-  ];
-  await loop({ ...input, history: retry, run: { ...input.run, maxSteps: progress.nextStep - 1 + input.run.maxSteps } });
+  const saved = journal.saved;
+  // A resumed attempt goes on in the phase its journal was in, with the conversation it holds.
+  if (!saved || saved.phase === 'task') {
+    const history: ModelMessage[] = saved?.history ?? [{ role: 'user', content: taskPrompt(flow, input.variables) }];
+    await loop({ ...input, at: { phase: 'task', history, maxSteps: input.run.maxSteps } });
+    const first = lastAnswer(progress);
+    if (!validate) return { kind: 'answer', finalOutput: { text: first } };
+    const checked = checkAnswer(validate, first);
+    if (checked.ok) return { kind: 'answer', finalOutput: checked.value };
+    // Once more, with the problems fed back, after the first answer (its tool calls are done).
+    progress.transcript = [];
+    progress.nextStep += 1;
+    const retry: ModelMessage[] = [
+      ...history,
+      { role: 'assistant', content: first },
+      { role: 'user', content: correctionPrompt(checked.problems) },
+    ];
+    await loop({
+      ...input,
+      at: { phase: 'correction', history: retry, maxSteps: progress.nextStep - 1 + input.run.maxSteps },
+    });
+  } else {
+    await loop({ ...input, at: { phase: 'correction', history: saved.history, maxSteps: saved.max_steps } });
+  }
   const second = lastAnswer(progress);
-  const again = checkAnswer(validate, second);
+  const again = validate ? checkAnswer(validate, second) : ({ ok: true, value: { text: second } } as const);
   if (again.ok) return { kind: 'answer', finalOutput: again.value };
   return {
     kind: 'nonconforming',
@@ -92,35 +103,53 @@ async function loop(input: {
   agent: Agent;
   run: LoopRun;
   tools: Tool[];
-  history: ModelMessage[];
+  at: JournalPhase;
   progress: RunProgress;
   signal: AbortSignal;
+  journal: FlowJournal;
 }): Promise<void> {
-  const { dependencies, agent, tools } = input;
+  const { dependencies, agent, tools, at, journal } = input;
   const temperature = agent.configuration.temperature;
+  const call = (toolCall: ModelToolCall, progress: RunProgress, signal: AbortSignal) =>
+    callFlowTool({ dependencies, tools, call: toolCall, progress, signal, journal, at });
   const surface: StepSurface = {
     request: async () => ({
       system: buildSystemPrompt(agent),
-      history: input.history,
+      history: at.history,
       tools: tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema })),
       temperature: typeof temperature === 'number' ? temperature : undefined,
     }),
     delta: () => undefined,
-    callTool: (call, progress, signal) => callFlowTool({ dependencies, tools, call, progress, signal }),
-    approvals: null,
+    callTool: call,
+    // No approvals in a flow: the "awaited" calls are a resumed step's calls that had not ended.
+    approvals: {
+      needed: () => false,
+      request: () => Promise.reject(new Error('a flow does not request approvals')),
+      runAwaited: (calls, progress, signal) => {
+        progress.awaitingCalls = undefined;
+        return Promise.all(calls.map((awaited) => call(awaited, progress, signal)));
+      },
+    },
   };
-  await runStepsOn({ ...input, pauseRequested: () => false, surface });
+  await runStepsOn({ ...input, run: { ...input.run, maxSteps: at.maxSteps }, pauseRequested: () => false, surface });
 }
 
-/** One tool call of a flow: run, bounded, and kept as a step and in the run's count. */
+/**
+ * One tool call of a flow: its step journaled first, then run, bounded, kept as a step and in
+ * the run's count, and journaled before its result goes back to the model.
+ */
 async function callFlowTool(input: {
   dependencies: RuntimeDependencies;
   tools: Tool[];
   call: ModelToolCall;
   progress: RunProgress;
   signal: AbortSignal;
+  journal: FlowJournal;
+  at: JournalPhase;
 }): Promise<TranscriptEntry> {
   const { call, progress } = input;
+  await input.journal.stepStarted(progress, input.at);
+  input.signal.throwIfAborted();
   const record: ToolCall = {
     tool_name: call.toolName,
     arguments: call.input,
@@ -138,8 +167,18 @@ async function callFlowTool(input: {
     toolCallId: call.toolCallId,
     signal: input.signal,
   });
-  progress.steps.push(toolStep(record, call.toolCallId));
-  return { role: 'tool', toolCallId: call.toolCallId, toolName: call.toolName, result: forModel, isError: !ok };
+  const step = toolStep(record, call.toolCallId);
+  progress.steps.push(step);
+  const entry = {
+    role: 'tool' as const,
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    result: forModel,
+    isError: !ok,
+  };
+  // A call cut short by the attempt's stop did not end: it stays awaiting for the next attempt.
+  if (!input.signal.aborted) await input.journal.toolCallEnded({ record, step, entry });
+  return entry;
 }
 
 /** The task as the model gets it: the rendered instructions, and the answer's required form. */

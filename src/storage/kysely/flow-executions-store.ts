@@ -1,5 +1,5 @@
 import type { FlowExecutionChange } from '../../domain/flows.js';
-import type { ExecutionStatus, FlowExecution } from '../../domain/models.js';
+import type { ExecutionStatus, FlowExecution, JsonObject } from '../../domain/models.js';
 import type { NewRun } from '../../domain/runs.js';
 import type { FlowExecutionRow } from './schema.js';
 import { parseNullableJson, type Executor } from './executor.js';
@@ -91,6 +91,20 @@ export class FlowExecutionReader {
     return { executions: page.map(flowExecutionRowToFlowExecution), total: Number(count.count), hasMore };
   }
 
+  /**
+   * The journal of a flow's execution (flow-journal.ts): its model steps and completed tool
+   * calls so far, as the attempt that held its job last wrote them; null when none was written.
+   */
+  async journal(input: { organizationId: string; id: string }): Promise<JsonObject | null> {
+    const row = await this.db
+      .selectFrom('flow_executions')
+      .select('checkpoint')
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    return row ? parseNullableJson<JsonObject>(row.checkpoint) : null;
+  }
+
   /** The audited changes of an execution, oldest first. */
   async changes(input: { organizationId: string; executionId: string }): Promise<FlowExecutionChange[]> {
     const rows = await this.db
@@ -155,6 +169,40 @@ export class FlowExecutionWriter {
       .returningAll()
       .executeTakeFirst();
     return row ? flowExecutionRowToFlowExecution(row) : null;
+  }
+
+  /**
+   * Writes the journal of a running execution (kept in its `checkpoint` column, which only
+   * chat runs used before) if `attempt` still holds the execution's job: the job is `running`
+   * under the attempt's fencing token. False otherwise — the lease lapsed and another claim
+   * raised the token, or the job ended — and nothing is written.
+   */
+  async journal(input: {
+    organizationId: string;
+    id: string;
+    attempt: { jobId: string; token: number };
+    journal: JsonObject;
+    now: string;
+  }): Promise<boolean> {
+    const { attempt } = input;
+    const result = await this.db
+      .updateTable('flow_executions')
+      .set({ checkpoint: JSON.stringify(input.journal), updated_at: input.now })
+      .where('organization_id', '=', input.organizationId)
+      .where('id', '=', input.id)
+      .where('status', '=', 'running')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('jobs')
+            .select('jobs.id')
+            .where('jobs.id', '=', attempt.jobId)
+            .where('jobs.status', '=', 'running')
+            .where('jobs.lease_token', '=', attempt.token),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** The execution, locked for the rest of the transaction on PostgreSQL (SQLite has one writer). */

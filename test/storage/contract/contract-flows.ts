@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Flow } from '../../../src/domain/flows.js';
+import { DEFAULT_RETRY, type Flow } from '../../../src/domain/flows.js';
+import { enqueueFlowExecution } from '../../../src/features/flows/flow-enqueue.js';
 import { at, randomId, type ContractFixture } from './fixtures.js';
 
 /** Flows and their executions' store rules (docs/flows.md, ADR 0029), on every dialect. */
@@ -126,6 +127,74 @@ export function describeFlowCases(fixture: ContractFixture): void {
         .where('schedule_id', '=', scheduleId)
         .execute();
       expect(slots).toEqual([]);
+    });
+    it('writes an execution’s journal only under the fencing token its job holds', async () => {
+      const { organizationId } = await fixture.newOrganization();
+      const agent = await fixture.newAgent(organizationId);
+      const flow = await fixture.store.write((writers) => writers.flows.insert(flowInput(organizationId, agent.id)));
+      const execution = (await fixture.store.write((writers) =>
+        enqueueFlowExecution(writers, {
+          organizationId,
+          flow,
+          triggerType: 'api',
+          triggerData: {},
+          variables: { word: 'x' },
+          priority: 'normal',
+          runAfter: new Date(at(0)),
+          now: new Date(at(0)),
+          timeoutSeconds: 60,
+          retry: DEFAULT_RETRY,
+          metadata: {},
+          maxAttempts: 3,
+          newId: randomId,
+        }),
+      ))!;
+      // A kind of its own, so that this case claims no other case's job.
+      const kind = `journal_${randomId()}`;
+      await fixture.inspector.updateTable('jobs').set({ kind }).where('id', '=', execution.job_id!).execute();
+      const claim = (owner: string, now: number) =>
+        fixture.store.write((writers) =>
+          writers.jobs.claim({ kinds: [kind], lease: { owner, until: at(now + 10), now: at(now) }, limit: 1 }),
+        );
+      const [first] = await claim('worker-a', 1);
+      const key = { organizationId, id: execution.id };
+      await fixture.store.write((writers) =>
+        writers.flowExecutions.move({ ...key, from: ['queued'], changes: { status: 'running' } }),
+      );
+      const write = (token: number, journal: Record<string, unknown>, organization = organizationId) =>
+        fixture.store.write((writers) =>
+          writers.flowExecutions.journal({
+            organizationId: organization,
+            id: execution.id,
+            attempt: { jobId: first!.id, token },
+            journal: journal as never,
+            now: at(2),
+          }),
+        );
+      expect(await fixture.store.flowExecutions.journal(key)).toBeNull();
+      expect(await write(first!.lease_token, { version: 1, by: 'a ✓' })).toBe(true);
+      expect(await fixture.store.flowExecutions.journal(key)).toEqual({ version: 1, by: 'a ✓' });
+      expect(
+        await write(first!.lease_token, { by: 'elsewhere' }, (await fixture.newOrganization()).organizationId),
+      ).toBe(false);
+      // The lease lapsed and worker b claimed the job: a's token no longer writes, b's does.
+      const [second] = await claim('worker-b', 20);
+      expect(second!.lease_token).toBe(first!.lease_token + 1);
+      expect(await write(first!.lease_token, { by: 'a, late' })).toBe(false);
+      expect(await fixture.store.flowExecutions.journal(key)).toEqual({ version: 1, by: 'a ✓' });
+      expect(await write(second!.lease_token, { version: 1, by: 'b' })).toBe(true);
+      // Once the job has ended, no token writes.
+      await fixture.store.write((writers) =>
+        writers.jobs.finish({
+          id: second!.id,
+          token: second!.lease_token,
+          status: 'succeeded',
+          errorMessage: null,
+          now: at(21),
+        }),
+      );
+      expect(await write(second!.lease_token, { by: 'b, after the end' })).toBe(false);
+      expect(await fixture.store.flowExecutions.journal(key)).toEqual({ version: 1, by: 'b' });
     });
   });
 }
