@@ -94,6 +94,8 @@ async function parleyQueue(target) {
   let remote = null;
   if (target.kind === 'postgres') {
     const other = await openStore(target, { postgresPoolSize: 4 });
+    // BENCH_QUEUE_NO_NOTIFY=1: the trigger dropped, the worker finds the jobs by polling (the baseline).
+    if (process.env.BENCH_QUEUE_NO_NOTIFY === '1') await dropNotifyTrigger(target.connectionString);
     remote = await pickupLatencies(enqueuer(other, false), started);
     await other.close();
   }
@@ -101,6 +103,13 @@ async function parleyQueue(target) {
   await store.close();
   const result = { rate: JOBS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   return remote === null ? result : { ...result, remote: { p50: percentile(remote, 50), p99: percentile(remote, 99) } };
+}
+
+async function dropNotifyTrigger(connectionString) {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  await client.query('drop trigger jobs_notify on jobs');
+  await client.end();
 }
 
 /** LATENCY_JOBS jobs enqueued one at a time, 5 ms apart: from each enqueue's commit to its handler's start. */
@@ -239,7 +248,7 @@ try {
     rows.push(line('Parley, PostgreSQL', result));
     const { p50, p99 } = result.remote;
     rows.push(
-      `| Parley, PostgreSQL, pickup of another process's enqueue (NOTIFY) | — | ${p50.toFixed(1)} | ${p99.toFixed(1)} |`,
+      `| Parley, PostgreSQL, pickup of another process's enqueue (${process.env.BENCH_QUEUE_NO_NOTIFY === '1' ? 'polling only' : 'NOTIFY'}) | — | ${p50.toFixed(1)} | ${p99.toFixed(1)} |`,
     );
   }
   if (runs.includes('bullmq')) rows.push(line('BullMQ, Redis (no persistence: the local default)', await bullmq()));
