@@ -16,7 +16,9 @@ export default defineConfig({
         : [
             'test/storage/postgres.contract.test.ts',
             'test/storage/postgres-group-commit.test.ts',
+            'test/storage/job-queue-notify.test.ts',
             'test/e2e/crash-recovery-postgres.test.ts',
+            'test/e2e/job-queue-notify-postgres.test.ts',
             'test/cluster/**',
           ]),
       ...(process.env.PARLEY_TEST_DATABASE === 'postgres' ? ['test/cluster/**'] : []),

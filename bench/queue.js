@@ -17,7 +17,8 @@ import { openDatabase } from '../dist/storage/kysely/database.js';
  *   first enqueue to the last completion (each completion committed: durable). SQLite (a file,
  *   WAL) and PostgreSQL (a fresh database on BENCH_POSTGRES_URL, default the local server).
  * - Pickup latency: 300 jobs enqueued one at a time, 5 ms apart, to an idle worker; from the
- *   enqueue's commit to the handler's start, p50 and p99 (the in-process wake).
+ *   enqueue's commit to the handler's start, p50 and p99 (the in-process wake). On PostgreSQL
+ *   also from another pool without a wake, as another process's enqueue (LISTEN/NOTIFY).
  * - BullMQ on redis://127.0.0.1:6379, the same counts and concurrency (addBulk of 100; the same
  *   latency loop), when the `bullmq` package is installed; otherwise that row says so.
  */
@@ -60,7 +61,7 @@ async function parleyQueue(target) {
     pollMs: 1000,
     log: silent,
   });
-  const enqueue = async (count) => {
+  const enqueuer = (through, wake) => async (count) => {
     const ids = Array.from({ length: count }, () => newId());
     const now = new Date().toISOString();
     // One multi-row INSERT per batch, as BullMQ's addBulk is one round trip.
@@ -73,10 +74,11 @@ async function parleyQueue(target) {
       progress: {},
       now,
     }));
-    await store.write((w) => w.jobs.enqueueMany(jobs));
-    worker.wake();
+    await through.write((w) => w.jobs.enqueueMany(jobs));
+    if (wake) worker.wake();
     return ids;
   };
+  const enqueue = enqueuer(store, true);
   worker.start();
 
   // Throughput.
@@ -86,7 +88,32 @@ async function parleyQueue(target) {
   await waitAllSucceeded(target, all.length);
   const seconds = (performance.now() - t0) / 1000;
 
-  // Pickup latency.
+  const latencies = await pickupLatencies(enqueue, started);
+  // PostgreSQL: enqueued through another pool (another process, to the server), with no wake: the
+  // worker hears of it by LISTEN/NOTIFY (migration 0025), else at its next poll.
+  let remote = null;
+  if (target.kind === 'postgres') {
+    const other = await openStore(target, { postgresPoolSize: 4 });
+    // BENCH_QUEUE_NO_NOTIFY=1: the trigger dropped, the worker finds the jobs by polling (the baseline).
+    if (process.env.BENCH_QUEUE_NO_NOTIFY === '1') await dropNotifyTrigger(target.connectionString);
+    remote = await pickupLatencies(enqueuer(other, false), started);
+    await other.close();
+  }
+  await worker.stop();
+  await store.close();
+  const result = { rate: JOBS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return remote === null ? result : { ...result, remote: { p50: percentile(remote, 50), p99: percentile(remote, 99) } };
+}
+
+async function dropNotifyTrigger(connectionString) {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  await client.query('drop trigger jobs_notify on jobs');
+  await client.end();
+}
+
+/** LATENCY_JOBS jobs enqueued one at a time, 5 ms apart: from each enqueue's commit to its handler's start. */
+async function pickupLatencies(enqueue, started) {
   const latencies = [];
   for (let index = 0; index < LATENCY_JOBS; index += 1) {
     const [id] = await enqueue(1);
@@ -95,9 +122,7 @@ async function parleyQueue(target) {
     latencies.push(started.get(id) - committed);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  await worker.stop();
-  await store.close();
-  return { rate: JOBS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return latencies;
 }
 
 /** Until `count` jobs have succeeded: one count every 20 ms on a connection of its own (completions are commits). */
@@ -218,8 +243,14 @@ try {
     const target = { kind: 'sqlite', filename: path.join(directory, 'q.db') };
     rows.push(line('Parley, SQLite (file, WAL)', await parleyQueue(target)));
   }
-  if (runs.includes('postgres'))
-    rows.push(line('Parley, PostgreSQL', await withPostgres((target) => parleyQueue(target))));
+  if (runs.includes('postgres')) {
+    const result = await withPostgres((target) => parleyQueue(target));
+    rows.push(line('Parley, PostgreSQL', result));
+    const { p50, p99 } = result.remote;
+    rows.push(
+      `| Parley, PostgreSQL, pickup of another process's enqueue (${process.env.BENCH_QUEUE_NO_NOTIFY === '1' ? 'polling only' : 'NOTIFY'}) | — | ${p50.toFixed(1)} | ${p99.toFixed(1)} |`,
+    );
+  }
   if (runs.includes('bullmq')) rows.push(line('BullMQ, Redis (no persistence: the local default)', await bullmq()));
   if (runs.includes('bullmq-durable')) {
     rows.push(line('BullMQ, Redis AOF `appendfsync always` (durable)', await bullmqDurable()));

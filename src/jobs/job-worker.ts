@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { BackoffPolicy } from '../config-jobs.js';
 import type { Clock, IdGenerator } from '../ids.js';
 import type { Store } from '../storage/store.js';
+import type { Listening } from '../storage/kysely/postgres-listener.js';
 import type { Job, JobErrorReason } from '../domain/jobs.js';
 import type { JobHandler, JobOutcome } from './job-handler.js';
 import { JobClaims } from './job-claims.js';
@@ -91,6 +92,8 @@ export class JobWorker {
   readonly #claims: JobClaims;
   readonly #ends: JobEnds;
   #givingBack: Promise<void> = Promise.resolve();
+  /** PostgreSQL: the connection that hears of other processes' enqueues (null on SQLite, or stopped). */
+  #listening: Listening | null = null;
 
   constructor(options: JobWorkerOptions) {
     this.#options = options;
@@ -125,6 +128,18 @@ export class JobWorker {
     if (!this.#stopped || this.#options.concurrency < 1) return;
     this.#stopped = false;
     // A poll, not a wake: the first claim also looks for jobs whose lease lapsed (a crash before).
+    this.#poll();
+    this.#listening = this.#options.store.listenForJobs({
+      onNotification: () => this.wake(),
+      // Jobs enqueued while no connection listened were announced to no one: look now.
+      onListening: () => this.#pollNow(),
+      onError: (error) => this.#options.log.warn({ err: error }, 'job queue: listening for enqueues failed; polling'),
+    });
+  }
+
+  /** Polls at once (not a wake: the claim probes first), the back-off reset. */
+  #pollNow(): void {
+    this.#pollDelayMs = this.#minPollMs;
     this.#poll();
   }
 
@@ -175,7 +190,9 @@ export class JobWorker {
   async stop(graceMs = 0): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#filling;
+    const listening = this.#listening;
+    this.#listening = null;
+    await Promise.all([this.#filling, listening?.stop()]);
     this.#giveBack(this.#ready.drain());
     const running = [...this.#running.values()];
     if (graceMs > 0 && running.length > 0) {
@@ -278,8 +295,7 @@ export class JobWorker {
         this.#freeSlot(running);
         // While batches of ends are written, their transactions claim; else a free slot polls.
         if (this.#ends.idle && this.#busy + this.#ready.size < this.#options.concurrency) {
-          this.#pollDelayMs = this.#minPollMs;
-          this.#poll();
+          this.#pollNow();
         }
       });
   }

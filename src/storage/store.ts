@@ -32,6 +32,7 @@ import { FlowScheduleReader } from './kysely/flow-schedules-store.js';
 import { FlowExecutionReader } from './kysely/flow-executions-store.js';
 import { WebhookReader } from './kysely/webhooks-store.js';
 import { WebhookDeliveryReader } from './kysely/webhook-deliveries-store.js';
+import { JOBS_CHANNEL, type Listening, type NotificationListener } from './kysely/postgres-listener.js';
 
 export type { StoreWriters } from './store-writers.js';
 
@@ -168,6 +169,14 @@ export class Store {
 
   ping(): Promise<void> {
     return this.#database.ping();
+  }
+
+  /**
+   * PostgreSQL: `listener` hears of jobs that other processes enqueued, as their transactions
+   * commit (migration 0025); null on SQLite, where only this process enqueues.
+   */
+  listenForJobs(listener: NotificationListener): Listening | null {
+    return this.#database.listenToOthers(JOBS_CHANNEL, listener);
   }
 
   /** The pool's connections and the group commit's batch sizes, for metrics. */

@@ -28,6 +28,8 @@ import * as jobQueuePartialIndexes from './migrations/0024-job-queue-partial-ind
 import { GroupCommitWriter } from './group-commit.js';
 import { PostgresGroupCommitWriter } from './postgres-group-commit.js';
 import { ParleySqliteDialect } from './sqlite-driver.js';
+import { listen, type Listening, type NotificationListener } from './postgres-listener.js';
+import * as jobQueueNotify from './migrations/0025-job-queue-notify.js';
 
 /**
  * The small adapter that holds every difference between the two dialects. Everything above it
@@ -48,6 +50,12 @@ export interface DatabaseHandle {
   ping(): Promise<void>;
   close(): Promise<void>;
   readonly diagnostics: DatabaseDiagnostics;
+  /**
+   * PostgreSQL: LISTENs on `channel` on a connection of its own, passing on the notifications
+   * that other processes' transactions sent (this process's own writes are left out: it wakes
+   * itself after its commits). SQLite: null — one process writes the file, nothing to listen to.
+   */
+  listenToOthers(channel: string, listener: NotificationListener): Listening | null;
 }
 
 /** What metrics read of the database layer (docs/observability.md). */
@@ -78,6 +86,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0022-webhook-delivery-retention': webhookDeliveryRetention,
   '0023-chunk-section-heading': chunkSectionHeading,
   '0024-job-queue-partial-indexes': jobQueuePartialIndexes,
+  '0025-job-queue-notify': jobQueueNotify,
 };
 
 export function openDatabase(target: DatabaseTarget, options: { postgresPoolSize?: number } = {}): DatabaseHandle {
@@ -111,6 +120,7 @@ function openSqlite(filename: string): DatabaseHandle {
   return {
     dialect: 'sqlite',
     diagnostics: { pool: () => null, onBatch: (listener) => groupCommit.onBatch(listener) },
+    listenToOthers: () => null,
     reader,
     write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(writer),
@@ -144,6 +154,10 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
   const writePool = openPool({ connectionString, max: writers, pipeline: true });
   const database = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const groupCommit = new PostgresGroupCommitWriter(writePool, { maxConcurrentBatches: writers });
+  // The backends of this process's writes: their notifications are this process's own.
+  const writerBackends = new Set<number>();
+  writePool.on('connect', (client) => void writerBackends.add(processIdOf(client)));
+  writePool.on('remove', (client) => void writerBackends.delete(processIdOf(client)));
   let closed = false;
   return {
     dialect: 'postgres',
@@ -151,6 +165,13 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       onBatch: (listener) => groupCommit.onBatch(listener),
     },
+    listenToOthers: (channel, listener) =>
+      listen(connectionString, channel, {
+        ...listener,
+        onNotification: (processId) => {
+          if (!writerBackends.has(processId)) listener.onNotification(processId);
+        },
+      }),
     reader: database,
     write: (work) => groupCommit.run(work),
     migrate: () => migrateToLatest(database),
@@ -165,6 +186,11 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
       await writePool.end();
     },
   };
+}
+
+/** The server process of a pooled client (pg sets `processID` on connect; its types omit it). */
+function processIdOf(client: pg.PoolClient): number {
+  return (client as unknown as { processID: number }).processID;
 }
 
 function openPool(config: pg.PoolConfig): pg.Pool {
