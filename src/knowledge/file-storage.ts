@@ -43,9 +43,13 @@ export class FileStorage {
     await this.init();
     const temporaryPath = path.join(this.#temporary, `${randomUUID()}.part`);
     const meter = new ByteMeter(input.maxBytes, input.tooLarge);
+    // Opened before the pipeline starts: a stream that opens its file itself may still be opening
+    // (and create the file) when an early failure has already run the removal below.
+    const handle = await fsp.open(temporaryPath, 'wx', 0o600);
     try {
-      await pipeline(input.source, meter, fs.createWriteStream(temporaryPath, { flags: 'wx', mode: 0o600 }));
+      await pipeline(input.source, meter, handle.createWriteStream());
     } catch (error) {
+      await handle.close().catch(() => undefined);
       await fsp.rm(temporaryPath, { force: true });
       throw error;
     }
