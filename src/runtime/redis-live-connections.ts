@@ -11,7 +11,7 @@ export interface RedisLiveSettings {
 }
 
 /** A thread's keys and channels share the hash tag `{thread:<id>}`: one Redis Cluster slot. */
-export function threadKey(prefix: string, threadId: string, part: 'live' | 'deltas'): string {
+export function threadKey(prefix: string, threadId: string, part: 'live' | 'deltas' | 'state'): string {
   return `${prefix}:{thread:${threadId}}:${part}`;
 }
 

@@ -50,7 +50,13 @@ const rated = (event: SseEvent) => event.event === 'feedback-created';
 
 describe('a rating stored by B while A streams a reply', () => {
   it('sits between the deltas for every follower, and resumes around it replay exactly the rest', async () => {
-    const phased = phasedModel(models.freshId('phased'), [[['Hello.']], [['One ', 'two '], ['three ', 'four.']]]);
+    const phased = phasedModel(models.freshId('phased'), [
+      [['Hello.']],
+      [
+        ['One ', 'two '],
+        ['three ', 'four.'],
+      ],
+    ]);
     models.add(phased.model);
     const thread = await createThreadRef(context, { base: baseA, configuration: { model: phased.id, tools: [] } });
     const first = await httpJson(baseA, thread.key, 'POST', `${threadPath(thread)}/messages`, {
@@ -86,15 +92,17 @@ describe('a rating stored by B while A streams a reply', () => {
     expect(order).toEqual(['One ', 'two ', 'rating', 'three ', 'four.']);
 
     // The whole log from B, then resumes from just before and just after the rating.
+    const lastId = onB.at(-1)!.id;
+    const theEnd = (event: SseEvent) => event.id === lastId;
     const whole = await open(baseB, thread, '/stream', { lastEventId: '0' });
-    const log = await whole.readUntil(runEnd);
+    const log = await whole.readUntil(theEnd);
     whole.abort();
     expectOrderedWithoutGaps(log);
     const at = log.findIndex(rated);
     expect(frames(log.slice(log.length - onB.length))).toEqual(frames(onB));
     for (const from of [at - 1, at]) {
       const resumed = await open(baseB, thread, '/stream', { lastEventId: log[from]!.id! });
-      const rest = await resumed.readUntil(runEnd);
+      const rest = await resumed.readUntil(theEnd);
       resumed.abort();
       expect(ids(rest)).toEqual(ids(log.slice(from + 1)));
       expect(frames(rest)).toEqual(frames(log.slice(from + 1)));
