@@ -3,13 +3,19 @@ import type { ModelUsage } from '../models/model-port.js';
 
 /** What the agent runtime counts (chat runs and flows' executions alike); NO_RUNTIME_METRICS counts nothing. */
 export interface RuntimeMetrics {
-  /** A run ended (completed, failed, cancelled, timeout): counted once, by this process. */
-  runEnded(outcome: string): void;
+  /**
+   * A run ended (completed, failed, cancelled, timeout): counted once, by this process. `source`
+   * tells a chat run (a thread's reply) from a flow's execution.
+   */
+  runEnded(outcome: string, source: RunSource): void;
   /** A tool call ended; `kind` is the tool's ToolKind, `outcome` `ok` or `error`. */
   toolCall(kind: string, outcome: 'ok' | 'error'): void;
   /** One model call's tokens. */
   modelTokens(model: string, usage: ModelUsage): void;
 }
+
+/** What a run answers: a thread's message (`chat`) or a flow's execution (`flow`). */
+export type RunSource = 'chat' | 'flow';
 
 export const NO_RUNTIME_METRICS: RuntimeMetrics = { runEnded() {}, toolCall() {}, modelTokens() {} };
 
@@ -51,7 +57,7 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
 export class AppMetrics implements RuntimeMetrics {
   readonly registry = new Registry();
   readonly #http: Histogram<'method' | 'route' | 'status_class'>;
-  readonly #runs: Counter<'outcome'>;
+  readonly #runs: Counter<'outcome' | 'source'>;
   readonly #tools: Counter<'kind' | 'outcome'>;
   readonly #tokens: Counter<'model' | 'type'>;
   readonly #batches: Histogram;
@@ -67,8 +73,8 @@ export class AppMetrics implements RuntimeMetrics {
     });
     this.#runs = new Counter({
       name: 'parley_runs_total',
-      help: 'Agent runs this process ended, by outcome (completed, failed, cancelled, timeout).',
-      labelNames: ['outcome'],
+      help: 'Agent runs this process ended, by outcome (completed, failed, cancelled, timeout) and source (chat, flow).',
+      labelNames: ['outcome', 'source'],
       registers,
     });
     this.#tools = new Counter({
@@ -96,8 +102,8 @@ export class AppMetrics implements RuntimeMetrics {
     this.#http.observe({ method: input.method, route: input.route, status_class: statusClass }, input.seconds);
   }
 
-  runEnded(outcome: string): void {
-    this.#runs.inc({ outcome });
+  runEnded(outcome: string, source: RunSource): void {
+    this.#runs.inc({ outcome, source });
   }
 
   toolCall(kind: string, outcome: 'ok' | 'error'): void {

@@ -1,18 +1,21 @@
 import type { ThreadEventOf, ThreadEventType } from '../domain/thread-events.js';
 import type { EventId } from './event-id.js';
-import type { LiveEvent } from './live-bus.js';
+import type { LiveBus, LiveEvent } from './live-bus.js';
 
 /**
  * Where text deltas wait for followers that reconnect. Deltas are never stored: a delta's id is
  * `<seq>.<n>`, the n-th delta after durable event `seq` (event-id.ts). In one process this is
- * memory; scaled out it is a Redis stream per thread. The runtime only calls `record` (once per
- * token, so it must stay cheap and synchronous) and the event log `advance` and `after`.
+ * memory; scaled out it is a Redis stream per thread. The buffer both numbers and publishes, so
+ * the order followers receive events in is the order of their ids, whichever process wrote them
+ * (a durable event committed by another process while this one streams a reply is followed by
+ * this process's next delta). `publishTransient` runs once per token: it must stay cheap and
+ * must not wait.
  */
 export interface DeltaBuffer {
-  /** A durable event of the thread has committed: later deltas follow it. */
-  advance(threadId: string, seq: number): void;
-  /** Gives the delta the next id after the thread's latest durable event and keeps it for replay. */
-  record(threadId: string, event: TransientEvent): LiveEvent;
+  /** A durable event of the thread has committed: publishes it on `bus`; later deltas follow it. */
+  publishDurable(bus: LiveBus, threadId: string, event: LiveEvent): void;
+  /** Publishes `event` on `bus` with the next id after the thread's latest durable event, and keeps it for replay. */
+  publishTransient(bus: LiveBus, threadId: string, event: TransientEvent): void;
   /** The kept deltas with an id after `after`, oldest first. */
   after(threadId: string, after: EventId): Promise<LiveEvent[]>;
 }
@@ -47,6 +50,16 @@ interface ThreadDeltas {
 export class MemoryDeltaBuffer implements DeltaBuffer {
   readonly #threads = new Map<string, ThreadDeltas>();
 
+  publishDurable(bus: LiveBus, threadId: string, event: LiveEvent): void {
+    this.advance(threadId, event.id.seq);
+    bus.publish(threadId, event);
+  }
+
+  publishTransient(bus: LiveBus, threadId: string, event: TransientEvent): void {
+    bus.publish(threadId, this.record(threadId, event));
+  }
+
+  /** A durable event of the thread has committed: later deltas follow it. */
   advance(threadId: string, seq: number): void {
     const state = this.#state(threadId);
     if (seq > state.lastSeq) {
@@ -59,6 +72,7 @@ export class MemoryDeltaBuffer implements DeltaBuffer {
     }
   }
 
+  /** Gives the delta the next id after the thread's latest durable event and keeps it for replay. */
   record(threadId: string, transient: TransientEvent): LiveEvent {
     const state = this.#state(threadId);
     state.deltaCount += 1;

@@ -85,10 +85,7 @@ export class ThreadEventLog {
 
   /** Publishes a text delta; it follows the latest durable event of the thread. */
   delta(threadId: string, delta: TextDelta['data']): void {
-    this.dependencies.bus.publish(
-      threadId,
-      this.dependencies.deltas.record(threadId, { type: 'text-delta', data: delta }),
-    );
+    this.dependencies.deltas.publishTransient(this.dependencies.bus, threadId, { type: 'text-delta', data: delta });
   }
 
   /**
@@ -96,7 +93,7 @@ export class ThreadEventLog {
    * so no stream waits forever.
    */
   announce(threadId: string, event: RunEndEvent): void {
-    this.dependencies.bus.publish(threadId, this.dependencies.deltas.record(threadId, event));
+    this.dependencies.deltas.publishTransient(this.dependencies.bus, threadId, event);
   }
 
   /**
@@ -171,6 +168,10 @@ export class ThreadEventLog {
       if (event === undefined) {
         if (!run.open) await queue.next();
         else if (!(await arrivesWithin(queue, OPEN_RUN_CHECK_MS))) return;
+      } else if (missesDurable(event.id, last)) {
+        // A durable event between the two did not come live (two processes' publishes reached
+        // Redis out of order, or one was lost): the caller reads it, and what follows, from the store.
+        return;
       } else if (compareEventIds(event.id, last) > 0) {
         yield event;
         last = event.id;
@@ -241,10 +242,9 @@ export class ThreadEventLog {
   }
 
   #publish(threadId: string, events: ThreadEvent[]): void {
-    for (const { seq, created_at: _createdAt, ...event } of events) {
-      this.dependencies.deltas.advance(threadId, seq);
-      this.dependencies.bus.publish(threadId, { ...event, id: { seq, delta: 0 } });
-    }
+    const { bus, deltas } = this.dependencies;
+    for (const { seq, created_at: _createdAt, ...event } of events)
+      deltas.publishDurable(bus, threadId, { ...event, id: { seq, delta: 0 } });
   }
 }
 
@@ -254,6 +254,11 @@ function opensRun(event: LiveEvent, open: boolean): boolean {
   if (event.type === 'run-start' || event.type === 'text-delta') return true;
   if (event.type === 'run-end' || event.type === 'run-error') return false;
   return open;
+}
+
+/** Whether a live event with id `next` comes after a durable event the follower has not seen (it is at `last`). */
+function missesDurable(next: EventId, last: EventId): boolean {
+  return next.seq > last.seq && !(next.delta === 0 && next.seq === last.seq + 1);
 }
 
 /** True when the queue is woken within `ms`. */

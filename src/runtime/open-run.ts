@@ -53,7 +53,7 @@ export async function openRun(
   if (published > 0) webhooks?.wake();
   if (replacedRunId) {
     dependencies.logger.warn({ runId: replacedRunId }, 'took over a thread whose run had lost its lease');
-    dependencies.telemetry?.metrics.runEnded('failed');
+    dependencies.telemetry?.metrics.runEnded('failed', 'chat');
   }
   return { plan, userMessage, after: { seq: first - 1, delta: 0 } };
 }

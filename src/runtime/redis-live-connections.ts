@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { createRedisClient, isClusterUrl, type RedisClient } from '../redis-client.js';
+import { createRedisClient, type RedisClient } from '../redis-client.js';
 
 export interface RedisLiveSettings {
   /** One server (`redis://`) or a Redis Cluster (`redis+cluster://`, src/redis-client.ts). */
@@ -11,20 +11,9 @@ export interface RedisLiveSettings {
 }
 
 /** A thread's keys and channels share the hash tag `{thread:<id>}`: one Redis Cluster slot. */
-export function threadKey(prefix: string, threadId: string, part: 'live' | 'deltas'): string {
+export function threadKey(prefix: string, threadId: string, part: 'live' | 'deltas' | 'state'): string {
   return `${prefix}:{thread:${threadId}}:${part}`;
 }
-
-/**
- * PUBLISH names no key, so a cluster client sends each one to any node, and the cluster bus may
- * deliver two publishes sent through different nodes in either order (a run's final event ahead
- * of its last delta). This script names the channel as its key: every publish of a thread goes to
- * the node that owns the thread's slot, in order, on the same connection as the thread's XADDs
- * (which therefore land before the publish that announces them). Without it, in one run of
- * test/unit/redis-cluster-publish-order.test.ts, 2 of 40 durable events overtook deltas.
- */
-const SLOT_PUBLISH = { numberOfKeys: 1, lua: "return redis.call('PUBLISH', KEYS[1], ARGV[1])" };
-type SlotPublisher = RedisClient & { slotPublish(channel: string, message: string): Promise<number> };
 
 /** Reconnection back-off: 50 ms, doubling, at most 2 s — for ever (a request never waits on it). */
 const retryDelay = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
@@ -47,7 +36,6 @@ export class RedisLiveConnections {
   readonly #watchers = new Set<() => void>();
   readonly #log: FastifyBaseLogger;
   readonly #timeoutMs: number;
-  readonly #cluster: boolean;
   #live = false;
   #closed = false;
 
@@ -56,8 +44,6 @@ export class RedisLiveConnections {
     this.#timeoutMs = settings.timeoutMs;
     const options = { commandTimeout: settings.timeoutMs, retryStrategy: retryDelay };
     this.commands = createRedisClient(settings.url, { ...options, enableAutoPipelining: true });
-    this.#cluster = isClusterUrl(settings.url);
-    if (this.#cluster) this.commands.defineCommand('slotPublish', SLOT_PUBLISH);
     this.#subscriber = createRedisClient(settings.url, { ...options, autoResubscribe: false });
     this.commands.on('error', () => undefined);
     this.#subscriber.on('error', (error: Error) => this.#lost(error));
@@ -94,12 +80,6 @@ export class RedisLiveConnections {
   watch(watcher: () => void): () => void {
     this.#watchers.add(watcher);
     return () => this.#watchers.delete(watcher);
-  }
-
-  /** Publishes on the command connection; on a cluster, through the node that owns the channel's slot. */
-  publish(channel: string, message: string): Promise<number> {
-    if (this.#cluster) return (this.commands as SlotPublisher).slotPublish(channel, message);
-    return this.commands.publish(channel, message);
   }
 
   /** Counts one more listener of `channel`; the first one subscribes it. Returns the way to stop. */

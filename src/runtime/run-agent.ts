@@ -160,7 +160,8 @@ export class AgentRuntime implements RunRecovery {
       return { runs: interrupted.length, processes, published };
     });
     // Runs recovery failed end as `failed` in the run outcome metric, as any failed run does.
-    for (let index = 0; index < recovered.runs; index++) this.dependencies.telemetry?.metrics.runEnded('failed');
+    for (let index = 0; index < recovered.runs; index++)
+      this.dependencies.telemetry?.metrics.runEnded('failed', 'chat');
     if (recovered.published > 0) webhooks?.wake();
     return { runs: recovered.runs, processes: recovered.processes };
   }

@@ -32,7 +32,7 @@ export function openRunScope(
     end: (result, progress) => {
       // A run that could not be stored at its end is logged as such by the runtime; it counts as failed.
       const status = result?.status ?? 'failed';
-      if (ENDED.has(status)) telemetry.metrics.runEnded(status);
+      if (ENDED.has(status)) telemetry.metrics.runEnded(status, 'chat');
       endAgentSpan(span, { status, usage: progress.usage, errorCode: result?.error?.code });
       logger.debug({ status }, ENDED.has(status) ? 'run ended' : 'run stopped for now');
     },

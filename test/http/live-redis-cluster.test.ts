@@ -104,7 +104,9 @@ describe('on a Redis Cluster', () => {
     const owners = await Promise.all(
       cluster.ports.map(async (node) => Number(await cluster.cli(node, 'cluster', 'countkeysinslot', slot))),
     );
-    expect(owners.filter((count) => count === 1)).toHaveLength(1);
+    // The slot holds the stream and the thread's state hash (its latest sequence and delta count).
+    expect(owners.filter((count) => count === 2)).toHaveLength(1);
+    expect(owners.filter((count) => count === 0)).toHaveLength(2);
   });
 
   it('orders the ids of a second run owned by B after A’s, and resumes on A from B’s mid-reply id', async () => {

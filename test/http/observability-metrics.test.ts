@@ -98,10 +98,10 @@ describe('GET /metrics', () => {
     expect(reply.body.content).toContain('42');
     const after = await pollUntil(async () => {
       const values = await scrape();
-      return values.get('parley_runs_total{outcome="completed"}') === undefined ? undefined : values;
+      return values.get('parley_runs_total{outcome="completed",source="chat"}') === undefined ? undefined : values;
     });
     const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
-    expect(delta('parley_runs_total{outcome="completed"}')).toBe(1);
+    expect(delta('parley_runs_total{outcome="completed",source="chat"}')).toBe(1);
     expect(delta('parley_tool_calls_total{kind="built_in",outcome="ok"}')).toBe(1);
     const usage = reply.body.metadata.usage;
     expect(delta('parley_model_tokens_total{model="demo",type="input"}')).toBe(usage.input_tokens);

@@ -122,7 +122,7 @@ it('a process that stops beating is dead after three of its intervals: another f
   // The run recovery failed counts in the survivor's run outcome metric, as any failed run.
   const scraped = await survivor.app.inject({ method: 'GET', url: '/metrics' });
   expect(scraped.statusCode).toBe(200);
-  expect(scraped.body.split('\n')).toContain('parley_runs_total{outcome="failed"} 1');
+  expect(scraped.body.split('\n')).toContain('parley_runs_total{outcome="failed",source="chat"} 1');
   const rowsAfterRecovery = (await store.processes.list()).map((row) => row.id);
   expect(rowsAfterRecovery).toHaveLength(1);
   const events = async () =>

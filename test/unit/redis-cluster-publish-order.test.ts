@@ -9,10 +9,11 @@ import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.j
 
 /**
  * On a Redis Cluster a thread's events must reach a follower in the order they were published,
- * and only after the delta they carry is in the replay stream. A PUBLISH has no key, so a cluster
- * client sends each one to any node, and the cluster bus can deliver two of them in either order;
- * the live layer routes a thread's publishes to the node that owns the thread's slot, where its
- * replay stream is written too (docs/adr/0032-redis-live-layer.md, amendment 2026-12-03).
+ * and only after the delta they carry is in the replay stream. A bare PUBLISH has no key, so a
+ * cluster client sends each one to any node, and the cluster bus can deliver two of them in either
+ * order; the live layer publishes from scripts keyed by the thread's state hash, which run on the
+ * node that owns the thread's slot, where its replay stream is written too
+ * (docs/adr/0032-redis-live-layer.md, amendments of 2026-12-03).
  */
 
 const EVENTS = 400;
@@ -63,24 +64,26 @@ it('delivers a thread’s deltas and durable events in publish order, each alrea
   await follower.subscribed(threadId);
 
   // Every tenth event is durable (it advances the sequence) and published in a turn of its own,
-  // as a run's commits are; the deltas before it are recorded and published in one turn.
+  // as a run's commits are; the deltas before it are published in one turn. Redis numbers the
+  // deltas after the latest durable sequence: 0.1–0.9, 2.0, 2.1–2.9, 3.0, …
   const published: string[] = [];
   const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  let seq = 0;
+  let delta = 0;
   for (let index = 1; index <= EVENTS; index++) {
     if (index % 10 === 0) {
       await nextTurn();
-      const seq = index / 10 + 1;
-      deltas.advance(threadId, seq);
+      seq = index / 10 + 1;
+      delta = 0;
       const data = { message_id: `m${seq}`, role: 'assistant', run_id: null };
-      const event: LiveEvent = { type: 'message-start', data, id: { seq, delta: 0 } };
-      publisher.publish(threadId, event);
+      deltas.publishDurable(publisher, threadId, { type: 'message-start', data, id: { seq, delta: 0 } });
       published.push(`${seq}.0`);
       await nextTurn();
     } else {
       const data = { message_id: 'm', run_id: 'r', step: 1, delta: `${index} ` };
-      const event = deltas.record(threadId, { type: 'text-delta', data });
-      publisher.publish(threadId, event);
-      published.push(`${event.id.seq}.${event.id.delta}`);
+      deltas.publishTransient(publisher, threadId, { type: 'text-delta', data });
+      delta += 1;
+      published.push(`${seq}.${delta}`);
     }
   }
   await all;

@@ -58,19 +58,27 @@ describe('the Redis live bus', () => {
 });
 
 describe('the Redis replay stream', () => {
-  it('keeps a thread’s deltas under its hash-tagged key, read after any id', async () => {
+  it('keeps a thread’s deltas under its hash-tagged key, numbered after the latest durable event', async () => {
     const threadId = randomUUID();
     const key = `${prefix}:{thread:${threadId}}:deltas`;
-    live.deltas.advance(threadId, 4);
-    const recorded = ['a', 'b', 'c'].map((text) => live.deltas.record(threadId, delta(text)));
-    expect(recorded.map((event) => event.id)).toEqual([
-      { seq: 4, delta: 1 },
-      { seq: 4, delta: 2 },
-      { seq: 4, delta: 3 },
+    const published: string[] = [];
+    const stop = live.bus.subscribe(threadId, (event) => published.push(formatted(event)));
+    await live.bus.subscribed(threadId);
+    durable(threadId, 4);
+    for (const text of ['a', 'b', 'c']) live.deltas.publishTransient(live.bus, threadId, delta(text));
+    durable(threadId, 6);
+    live.deltas.publishTransient(live.bus, threadId, delta('d'));
+    await pollUntil(async () => ((await redis.xlen(key)) === 4 && published.length === 6 ? true : undefined));
+    stop();
+    // Published in id order, durable events included.
+    expect(published).toEqual([
+      '4.0 message-start',
+      '4.1 text-delta',
+      '4.2 text-delta',
+      '4.3 text-delta',
+      '6.0 message-start',
+      '6.1 text-delta',
     ]);
-    live.deltas.advance(threadId, 6);
-    live.deltas.record(threadId, delta('d'));
-    await pollUntil(async () => ((await redis.xlen(key)) === 4 ? true : undefined));
 
     const after = async (seq: number, n: number) =>
       (await live.deltas.after(threadId, { seq, delta: n })).map(formatted);
@@ -78,16 +86,45 @@ describe('the Redis replay stream', () => {
     expect(await after(4, 2)).toEqual(['4.3 text-delta', '6.1 text-delta']);
     expect(await after(5, 0)).toEqual(['6.1 text-delta']);
     expect(await after(6, 1)).toEqual([]);
-    const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(TTL_SECONDS);
+    for (const part of ['deltas', 'state']) {
+      const ttl = await redis.ttl(`${prefix}:{thread:${threadId}}:${part}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(TTL_SECONDS);
+    }
+  });
+
+  it('numbers after a durable event another process published, never going back to an older one', async () => {
+    const threadId = randomUUID();
+    const key = `${prefix}:{thread:${threadId}}:deltas`;
+    const other = createLiveLayer(liveConfig(REDIS_URL, prefix), pino({ level: 'silent' }));
+    try {
+      await pollUntil(() => (other.bus.live ? true : undefined), { timeoutMs: 20_000, what: 'the other layer' });
+      durable(threadId, 2);
+      live.deltas.publishTransient(live.bus, threadId, delta('a'));
+      other.deltas.publishDurable(other.bus, threadId, durableEvent(3));
+      await pollUntil(async () =>
+        (await redis.hget(`${prefix}:{thread:${threadId}}:state`, 's')) === '3' ? true : undefined,
+      );
+      live.deltas.publishTransient(live.bus, threadId, delta('b'));
+      // A late publish of an older durable event does not move the count back.
+      durable(threadId, 2);
+      live.deltas.publishTransient(live.bus, threadId, delta('c'));
+      await pollUntil(async () => ((await redis.xlen(key)) === 3 ? true : undefined));
+      expect((await live.deltas.after(threadId, { seq: 0, delta: 0 })).map(formatted)).toEqual([
+        '2.1 text-delta',
+        '3.1 text-delta',
+        '3.2 text-delta',
+      ]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('is bounded: MAXLEN ~ trims whole nodes past the configured length', async () => {
     const threadId = randomUUID();
     const key = `${prefix}:{thread:${threadId}}:deltas`;
-    live.deltas.advance(threadId, 1);
-    for (let index = 0; index < 1000; index++) live.deltas.record(threadId, delta(`t${index}`));
+    durable(threadId, 1);
+    for (let index = 0; index < 1000; index++) live.deltas.publishTransient(live.bus, threadId, delta(`t${index}`));
     await pollUntil(async () => {
       const last = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
       return last[0]?.[0] === '1-1000' ? true : undefined;
@@ -101,6 +138,14 @@ describe('the Redis replay stream', () => {
     expect(kept).toHaveLength(length);
   });
 });
+
+function durableEvent(seq: number): LiveEvent {
+  return { id: { seq, delta: 0 }, type: 'message-start', data: { message_id: 'm', role: 'assistant', run_id: 'r' } };
+}
+
+function durable(threadId: string, seq: number): void {
+  live.deltas.publishDurable(live.bus, threadId, durableEvent(seq));
+}
 
 function formatted(event: LiveEvent): string {
   return `${event.id.seq}.${event.id.delta} ${event.type}`;

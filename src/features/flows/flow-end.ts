@@ -42,26 +42,10 @@ export async function endExecution(input: {
   const { dependencies, execution, ending } = input;
   const { store, clock, pricing, webhooks } = dependencies.runtime;
   const ended = clock.now();
-  const { inputTokens, outputTokens } = ending.progress.usage;
   const cost = ending.modelId === null ? null : pricing.costOf(ending.modelId, ending.progress.usage);
-  const figures = {
-    steps: ending.progress.steps,
-    tokens_used: inputTokens + outputTokens,
-    tool_calls_count: ending.progress.toolCalls.length,
-    cost_estimate: cost,
-    duration_ms: ended.getTime() - input.started.getTime(),
-    performance_metrics: {
-      model: ending.modelId,
-      input_tokens: inputTokens,
-      output_tokens: outputTokens,
-      model_calls: ending.progress.steps.filter((step) => step.step_type === 'llm').length,
-      ...(ending.unavailableTools.length > 0 ? { unavailable_tools: ending.unavailableTools } : {}),
-    },
-    updated_at: ended.toISOString(),
-    // The journal (flow-journal.ts) is done with: the steps keep what it held.
-    checkpoint: null,
-  };
+  const figures = figuresOf(ending, cost, input.started, ended);
   const key = { organizationId: execution.organization_id, id: execution.id };
+  let counted: string | null = null;
   const published = await store.write(async (writers) => {
     const outcome = {
       ...figures,
@@ -72,7 +56,8 @@ export async function endExecution(input: {
       error_details: ending.error?.details ?? null,
     };
     const moved = await writers.flowExecutions.move({ ...key, from: ['running'], changes: outcome });
-    if (!moved) await writers.flowExecutions.move({ ...key, from: ['cancelled'], changes: figures });
+    const cancelled = !moved && (await writers.flowExecutions.move({ ...key, from: ['cancelled'], changes: figures }));
+    counted = moved ? ending.status : cancelled ? 'cancelled' : null;
     if (ending.modelId !== null) {
       const status = moved ? ending.status : 'cancelled';
       await recordUsage(writers, {
@@ -92,6 +77,30 @@ export async function endExecution(input: {
       : 0;
   });
   if (published > 0) webhooks?.wake();
+  // Counted once stored, as it was stored: an execution cancelled meanwhile counts as cancelled.
+  if (counted !== null) dependencies.runtime.telemetry?.metrics.runEnded(counted, 'flow');
+}
+
+/** What an execution's row records of how it ran, however it ended. */
+function figuresOf(ending: Ending, cost: number | null, started: Date, ended: Date) {
+  const { inputTokens, outputTokens } = ending.progress.usage;
+  return {
+    steps: ending.progress.steps,
+    tokens_used: inputTokens + outputTokens,
+    tool_calls_count: ending.progress.toolCalls.length,
+    cost_estimate: cost,
+    duration_ms: ended.getTime() - started.getTime(),
+    performance_metrics: {
+      model: ending.modelId,
+      input_tokens: inputTokens,
+      output_tokens: outputTokens,
+      model_calls: ending.progress.steps.filter((step) => step.step_type === 'llm').length,
+      ...(ending.unavailableTools.length > 0 ? { unavailable_tools: ending.unavailableTools } : {}),
+    },
+    updated_at: ended.toISOString(),
+    // The journal (flow-journal.ts) is done with: the steps keep what it held.
+    checkpoint: null,
+  };
 }
 
 /** The execution's run in the usage ledger (docs/usage.md). */
