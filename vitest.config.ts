@@ -15,6 +15,7 @@ export default defineConfig({
         : [
             'test/storage/postgres.contract.test.ts',
             'test/storage/postgres-group-commit.test.ts',
+            'test/storage/postgres-batched-creates.test.ts',
             'test/e2e/crash-recovery-postgres.test.ts',
             'test/cluster/**',
           ]),
