@@ -17,6 +17,7 @@ export default defineConfig({
             'test/storage/postgres.contract.test.ts',
             'test/storage/postgres-group-commit.test.ts',
             'test/storage/job-queue-notify.test.ts',
+            'test/storage/postgres-batched-creates.test.ts',
             'test/e2e/crash-recovery-postgres.test.ts',
             'test/e2e/job-queue-notify-postgres.test.ts',
             'test/cluster/**',

@@ -21,6 +21,16 @@ export class AuthFailureLimiter {
     return state !== null && state.remaining === 0 ? state.resetSeconds : 0;
   }
 
+  /**
+   * `retryAfterSeconds` without a promise when the failures are counted in this process (memory);
+   * undefined when they are counted elsewhere (Redis) and the answer must be awaited.
+   */
+  retryAfterSecondsNow(address: string): number | undefined {
+    if (this.failures.peekNow === undefined) return undefined;
+    const state = this.failures.peekNow(addressKey(address));
+    return state !== null && state.remaining === 0 ? state.resetSeconds : 0;
+  }
+
   async recordFailure(address: string): Promise<void> {
     await this.failures.consume(addressKey(address));
   }

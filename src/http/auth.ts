@@ -110,10 +110,14 @@ export function registerAuthentication(
     const config = request.routeOptions.config as { public?: boolean; scope?: Scope; anonymous?: boolean } | undefined;
     if (config?.public) return done();
     if (failures === undefined) return authenticate(request, { authenticators, config, done });
-    failures.retryAfterSeconds(request.ip).then((retryAfter) => {
+    const admitOrRefuse = (retryAfter: number) => {
       if (retryAfter === 0) return authenticate(request, { authenticators, config, failures, done });
       done(new AppError('too_many_auth_failures', { headers: { 'retry-after': String(retryAfter) } }));
-    }, done);
+    };
+    // Counted in memory: answered at once, without a promise per request.
+    const known = failures.retryAfterSecondsNow(request.ip);
+    if (known !== undefined) return admitOrRefuse(known);
+    failures.retryAfterSeconds(request.ip).then(admitOrRefuse, done);
   });
 }
 

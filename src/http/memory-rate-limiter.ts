@@ -63,9 +63,13 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   peek(key: string): Promise<RateLimitState | null> {
+    return Promise.resolve(this.peekNow(key));
+  }
+
+  peekNow(key: string): RateLimitState | null {
     const now = Date.now();
     const window = this.#windows.get(key);
-    return Promise.resolve(window === undefined || window.endsAt <= now ? null : this.#state(window, now));
+    return window === undefined || window.endsAt <= now ? null : this.#state(window, now);
   }
 
   /** Windows open now (ended ones still at the front count until the next request drops them). */

@@ -16,6 +16,8 @@ export interface RateLimiter {
   refund(key: string): Promise<void>;
   /** The state of `key`'s current window without spending; null when nothing was spent in it. */
   peek(key: string): Promise<RateLimitState | null>;
+  /** `peek` answered at once, by a limiter that counts in this process (memory): no promise per request. */
+  peekNow?(key: string): RateLimitState | null;
 }
 
 export interface RateLimitState {

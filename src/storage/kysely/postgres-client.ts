@@ -13,6 +13,14 @@ import type { Socket } from 'node:net';
 import type pg from 'pg';
 import type { Database } from './schema.js';
 import { registerDirectConnection } from './prepared-query.js';
+import type { BatchedStatement, BatchingConnection, BatchSender } from './batched-statement.js';
+
+interface BatchedCall {
+  values: unknown;
+  run: () => Promise<unknown>;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * One pooled PostgreSQL client seen as a Kysely connection: the view the group-commit writer's
@@ -20,9 +28,14 @@ import { registerDirectConnection } from './prepared-query.js';
  * prepared statement (parsed and planned once per connection): only PreparedQuery templates go
  * through such a connection, and their SQL texts are a small fixed set.
  */
-export class PostgresClientConnection implements DatabaseConnection {
+export class PostgresClientConnection implements DatabaseConnection, BatchingConnection {
   readonly #client: pg.PoolClient;
   readonly #named: boolean;
+  /** BatchedStatement calls of this tick, by statement (see `batched`). */
+  readonly #groups = new Map<BatchedStatement<unknown, unknown>, BatchedCall[]>();
+  readonly #sender: BatchSender = {
+    send: (sql, parameters) => query(this.#client, { name: statementName(sql), text: sql, values: [...parameters] }),
+  };
 
   constructor(client: pg.PoolClient, options: { named: boolean }) {
     this.#client = client;
@@ -40,6 +53,44 @@ export class PostgresClientConnection implements DatabaseConnection {
       ...(changed ? { numAffectedRows: BigInt(result.rowCount ?? 0) } : {}),
       rows: (result.rows ?? []) as R[],
     };
+  }
+
+  /**
+   * Gathers the calls of `statement` made in this tick (the units of a batch start together, so
+   * their first statements are all issued in one tick) and sends them as one statement on the
+   * next tick, still ahead of the batch's first round trip; a lone call runs as it would alone.
+   */
+  batched<Values, Result>(
+    statement: BatchedStatement<Values, Result>,
+    run: () => Promise<Result>,
+    values: Values,
+  ): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      const key = statement as BatchedStatement<unknown, unknown>;
+      let group = this.#groups.get(key);
+      if (group === undefined) {
+        group = [];
+        this.#groups.set(key, group);
+        process.nextTick(() => this.#sendGroup(key));
+      }
+      group.push({ values, run, resolve: resolve as (result: unknown) => void, reject });
+    });
+  }
+
+  #sendGroup(statement: BatchedStatement<unknown, unknown>): void {
+    const group = this.#groups.get(statement) ?? [];
+    this.#groups.delete(statement);
+    const [first] = group;
+    if (group.length === 1 && first !== undefined) return void first.run().then(first.resolve, first.reject);
+    statement
+      .many(
+        this.#sender,
+        group.map((call) => call.values),
+      )
+      .then(
+        (results) => group.forEach((call, index) => call.resolve(results[index])),
+        (error: unknown) => group.forEach((call) => call.reject(error)),
+      );
   }
 
   // eslint-disable-next-line require-yield -- a unit never streams; the method only satisfies the interface

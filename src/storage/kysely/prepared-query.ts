@@ -20,6 +20,11 @@ export function registerDirectConnection(db: Executor, connection: DatabaseConne
   directConnections.set(db, connection);
 }
 
+/** The connection registered for `db` (a group-commit unit's view), if any. */
+export function directConnectionOf(db: Executor): DatabaseConnection | undefined {
+  return directConnections.get(db);
+}
+
 export class PreparedQuery<Values extends object, Row = unknown> {
   readonly #names: readonly (keyof Values & string)[];
   readonly #build: (db: Executor, values: Values) => Compilable<Row>;

@@ -5,6 +5,7 @@ import type { ThreadChanges } from '../../domain/web-threads.js';
 import type { Database, ThreadRow } from './schema.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
+import { columnsOf, runBatched, type BatchedStatement } from './batched-statement.js';
 import { readKeysetPage, type KeysetCursor } from './keyset-page.js';
 
 /** Threads leave the store without their messages: those are read (and attached) on their own. */
@@ -118,31 +119,54 @@ const INSERT_THREAD_COLUMNS = [
   'updated_at',
 ] as const;
 
-const INSERT_THREAD = new PreparedQuery<ThreadRow & { widget_user_id: string | null }>(
-  INSERT_THREAD_COLUMNS,
-  (db, row) =>
-    db
-      .insertInto('chat_threads')
-      .columns(INSERT_THREAD_COLUMNS)
-      .expression((eb) =>
-        eb
-          .selectFrom('agents')
-          .select([
-            eb.val(row.id).as('id'),
-            'agents.organization_id',
-            'agents.id as agent_id',
-            eb.val(row.user_id).as('user_id'),
-            eb.val(row.anon_user_id).as('anon_user_id'),
-            eb.val(row.widget_user_id).as('widget_user_id'),
-            eb.val(row.title).as('title'),
-            eb.val(row.metadata).as('metadata'),
-            eb.val(row.created_at).as('created_at'),
-            eb.val(row.updated_at).as('updated_at'),
-          ])
-          .where('agents.id', '=', row.agent_id)
-          .where('agents.organization_id', '=', row.organization_id),
-      ),
+const INSERT_THREAD = new PreparedQuery<InsertThreadRow>(INSERT_THREAD_COLUMNS, (db, row) =>
+  db
+    .insertInto('chat_threads')
+    .columns(INSERT_THREAD_COLUMNS)
+    .expression((eb) =>
+      eb
+        .selectFrom('agents')
+        .select([
+          eb.val(row.id).as('id'),
+          'agents.organization_id',
+          'agents.id as agent_id',
+          eb.val(row.user_id).as('user_id'),
+          eb.val(row.anon_user_id).as('anon_user_id'),
+          eb.val(row.widget_user_id).as('widget_user_id'),
+          eb.val(row.title).as('title'),
+          eb.val(row.metadata).as('metadata'),
+          eb.val(row.created_at).as('created_at'),
+          eb.val(row.updated_at).as('updated_at'),
+        ])
+        .where('agents.id', '=', row.agent_id)
+        .where('agents.organization_id', '=', row.organization_id),
+    ),
 );
+
+type InsertThreadRow = ThreadRow & { widget_user_id: string | null };
+
+/**
+ * The creates of one PostgreSQL batch as one statement (ADR 0033 amendment): the same tenant
+ * check (the join on the agent of the organisation), one row per call; a call is inserted when its
+ * id comes back. One fixed text whatever the batch size, so it stays a named prepared statement.
+ */
+const INSERT_THREADS_SQL =
+  `insert into chat_threads (${INSERT_THREAD_COLUMNS.join(', ')}) ` +
+  'select v.id, agents.organization_id, agents.id, v.user_id, v.anon_user_id, v.widget_user_id, v.title, ' +
+  'v.metadata, v.created_at, v.updated_at ' +
+  `from unnest(${INSERT_THREAD_COLUMNS.map((_, index) => `$${index + 1}::text[]`).join(', ')}) ` +
+  `as v(${INSERT_THREAD_COLUMNS.join(', ')}) ` +
+  'join agents on agents.id = v.agent_id and agents.organization_id = v.organization_id ' +
+  'returning chat_threads.id';
+
+const INSERT_THREADS: BatchedStatement<InsertThreadRow, boolean> = {
+  single: async (db, row) => Number((await INSERT_THREAD.execute(db, row)).numAffectedRows ?? 0) > 0,
+  many: async (connection, rows) => {
+    const result = await connection.send(INSERT_THREADS_SQL, columnsOf(INSERT_THREAD_COLUMNS, rows));
+    const inserted = new Set(result.rows.map((row) => row.id));
+    return rows.map((row) => inserted.has(row.id));
+  },
+};
 
 export class ThreadWriter {
   constructor(private readonly db: Executor) {}
@@ -154,7 +178,7 @@ export class ThreadWriter {
    * links a widget visitor's thread to the identified user it belongs to.
    */
   async insert(thread: NewThread, options: { widgetUserId?: string | null } = {}): Promise<ChatThread | null> {
-    const row: ThreadRow & { widget_user_id: string | null } = {
+    const row: InsertThreadRow = {
       id: thread.id,
       organization_id: thread.organization_id,
       agent_id: thread.agent_id,
@@ -166,8 +190,7 @@ export class ThreadWriter {
       created_at: thread.created_at,
       updated_at: thread.updated_at,
     };
-    const result = await INSERT_THREAD.execute(this.db, row);
-    return Number(result.numAffectedRows ?? 0) > 0 ? { ...thread, messages: [] } : null;
+    return (await runBatched(this.db, INSERT_THREADS, row)) ? { ...thread, messages: [] } : null;
   }
 
   async update(input: ThreadKey & { changes: ThreadChanges; now: string }): Promise<ChatThread | null> {

@@ -2,6 +2,7 @@ import type { NewWebhook, Webhook, WebhookChanges, WebhookSigningKeys } from '..
 import type { WebhookRow } from './schema-webhooks.js';
 import { parseJson, type Executor } from './executor.js';
 import { PreparedQuery } from './prepared-query.js';
+import { runBatched, type BatchedStatement } from './batched-statement.js';
 
 /** The one row → domain mapping of an endpoint: never its secrets. */
 function webhookRowToWebhook(row: WebhookRow): Webhook {
@@ -38,6 +39,34 @@ const ENABLED_SUBSCRIPTIONS = new PreparedQuery<
     .where('organization_id', '=', values.organization_id)
     .where('is_enabled', '=', values.is_enabled),
 );
+
+/**
+ * The reads of one PostgreSQL batch as one (ADR 0033 amendment): every organisation the batch's
+ * units publish for, each call answered with its organisation's rows. The units are in one
+ * transaction and issued their reads in the same tick, before any of them ran a later statement.
+ */
+const ENABLED_SUBSCRIPTIONS_MANY_SQL =
+  'select organization_id, id, events from webhooks where organization_id = any($1::text[]) and is_enabled = 1';
+
+const ENABLED_SUBSCRIPTIONS_BATCHED: BatchedStatement<string, WebhookSubscription[]> = {
+  single: async (db, organizationId) => {
+    const { rows } = await ENABLED_SUBSCRIPTIONS.execute(db, { organization_id: organizationId, is_enabled: 1 });
+    return rows.map((row) => ({ id: row.id, events: parseJson<string[]>(row.events) }));
+  },
+  many: async (connection, organizationIds) => {
+    const { rows } = await connection.send(ENABLED_SUBSCRIPTIONS_MANY_SQL, [[...new Set(organizationIds)]]);
+    const byOrganization = new Map<string, WebhookSubscription[]>();
+    for (const row of rows as { organization_id: string; id: string; events: string }[]) {
+      const list = byOrganization.get(row.organization_id) ?? [];
+      byOrganization.set(row.organization_id, list);
+      list.push({ id: row.id, events: parseJson<string[]>(row.events) });
+    }
+    // Each call gets its own copy: a unit may change what it was given.
+    return organizationIds.map((id) =>
+      (byOrganization.get(id) ?? []).map((entry) => ({ ...entry, events: [...entry.events] })),
+    );
+  },
+};
 
 export class WebhookReader {
   constructor(private readonly db: Executor) {}
@@ -106,8 +135,7 @@ export class WebhookWriter {
    * publishes an event (webhooks_organization index; no rows for an organisation without any).
    */
   async enabledSubscriptions(organizationId: string): Promise<WebhookSubscription[]> {
-    const { rows } = await ENABLED_SUBSCRIPTIONS.execute(this.db, { organization_id: organizationId, is_enabled: 1 });
-    return rows.map((row) => ({ id: row.id, events: parseJson<string[]>(row.events) }));
+    return runBatched(this.db, ENABLED_SUBSCRIPTIONS_BATCHED, organizationId);
   }
 
   /** Fields left undefined stay; null when there is no such endpoint in the organisation. */
