@@ -64,6 +64,9 @@ describe('webhook delivery retention', () => {
       const [young] = await settledDeliveries(context, { key: tenant.key, webhookId: good.id, count: 2 }).then(
         (deliveries) => deliveries.filter((delivery) => delivery.id !== oldDelivered.id),
       );
+      // The broken endpoint's young delivery too: one still retrying when the clock moves back
+      // would end "40 days ago" between the two sweeps below.
+      await settledDeliveries(context, { key: tenant.key, webhookId: bad.id, count: 2 });
       offsetMs = -40 * DAY_MS;
       const oldPending = await context.store.write(async (writers) => {
         const delivery = {
