@@ -161,6 +161,8 @@ describe('the widget on the demo host page', () => {
     const { page, visitor } = await newPage();
     await page.goto(demoUrl());
     await openWidget(page);
+    // The greeting is rendered after the panel opens (read before it, the count was 0 once).
+    await page.locator('li.message').first().waitFor();
     expect(await page.locator('li.message').count()).toBe(1); // the greeting only
     const second = await storedSession(page);
     const headers = { authorization: `Bearer ${second.token}`, origin: base };
