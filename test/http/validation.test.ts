@@ -3,6 +3,8 @@ import { client, createTestContext, type TestContext, type TestOrganization } fr
 import type { Api, Response } from '../helpers/harness.js';
 import { BLANK_TEMPLATE, SUPPORT_TEMPLATE, UUID_PATTERN as UUID } from '../helpers/ids.js';
 
+const SWEEP_TIMEOUT_MS = 120_000;
+
 /**
  * Malformed input (T12, T14) gets 422 in FastAPI's shape with the exact `loc`, or the matching
  * 4xx, never a 5xx — and changes nothing. Server-owned fields in bodies are ignored (T10).
@@ -104,44 +106,49 @@ describe('path ids', () => {
     return operations;
   }
 
-  it('every operation with a UUID in its path answers a bad one with 422 at ["path",<name>] and changes nothing', async () => {
-    const operations = await operationsWithUuidParams();
-    // The agent and chat routes this suite was written for must be among them.
-    expect(operations.map((operation) => `${operation.method} ${operation.path}`)).toEqual(
-      expect.arrayContaining([
-        'GET /api/v1/agents/{agent_id}',
-        'PUT /api/v1/agents/{agent_id}',
-        'DELETE /api/v1/agents/{agent_id}',
-        'GET /api/v1/chat/{agent_id}/threads',
-        'POST /api/v1/chat/{agent_id}/threads',
-        'GET /api/v1/chat/{agent_id}/threads/{thread_id}',
-        'PATCH /api/v1/chat/{agent_id}/threads/{thread_id}',
-        'DELETE /api/v1/chat/{agent_id}/threads/{thread_id}',
-        'GET /api/v1/chat/{agent_id}/threads/{thread_id}/messages',
-        'GET /api/v1/api-keys/{key_id}',
-        'DELETE /api/v1/api-keys/{key_id}',
-      ]),
-    );
-    const valid: Record<string, string> = { agent_id: agentId, thread_id: threadId, key_id: organization.keyId };
-    for (const operation of operations) {
-      for (const param of operation.params) {
-        for (const bad of BAD_UUIDS) {
-          const url = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
-            name === param ? bad : (valid[name] ?? MISSING_AGENT),
-          );
-          // Path parameters are checked before the body, so an empty object will do for any body.
-          const response = await unchanged(() =>
-            api.request(operation.method, url, operation.hasBody ? {} : undefined),
-          );
-          expect(
-            { status: response.status, detail: response.body?.detail },
-            `${operation.method} ${operation.path} with ${param}=${bad}`,
-          ).toEqual({ status: 422, detail: [uuidIssue(['path', param])] });
-          expect(response.body.code).toBe('validation_error');
+  // A sweep over every operation: its time grows with the machine (seen past 30 s on a slower host under load).
+  it(
+    'every operation with a UUID in its path answers a bad one with 422 at ["path",<name>] and changes nothing',
+    async () => {
+      const operations = await operationsWithUuidParams();
+      // The agent and chat routes this suite was written for must be among them.
+      expect(operations.map((operation) => `${operation.method} ${operation.path}`)).toEqual(
+        expect.arrayContaining([
+          'GET /api/v1/agents/{agent_id}',
+          'PUT /api/v1/agents/{agent_id}',
+          'DELETE /api/v1/agents/{agent_id}',
+          'GET /api/v1/chat/{agent_id}/threads',
+          'POST /api/v1/chat/{agent_id}/threads',
+          'GET /api/v1/chat/{agent_id}/threads/{thread_id}',
+          'PATCH /api/v1/chat/{agent_id}/threads/{thread_id}',
+          'DELETE /api/v1/chat/{agent_id}/threads/{thread_id}',
+          'GET /api/v1/chat/{agent_id}/threads/{thread_id}/messages',
+          'GET /api/v1/api-keys/{key_id}',
+          'DELETE /api/v1/api-keys/{key_id}',
+        ]),
+      );
+      const valid: Record<string, string> = { agent_id: agentId, thread_id: threadId, key_id: organization.keyId };
+      for (const operation of operations) {
+        for (const param of operation.params) {
+          for (const bad of BAD_UUIDS) {
+            const url = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
+              name === param ? bad : (valid[name] ?? MISSING_AGENT),
+            );
+            // Path parameters are checked before the body, so an empty object will do for any body.
+            const response = await unchanged(() =>
+              api.request(operation.method, url, operation.hasBody ? {} : undefined),
+            );
+            expect(
+              { status: response.status, detail: response.body?.detail },
+              `${operation.method} ${operation.path} with ${param}=${bad}`,
+            ).toEqual({ status: 422, detail: [uuidIssue(['path', param])] });
+            expect(response.body.code).toBe('validation_error');
+          }
         }
       }
-    }
-  });
+    },
+    SWEEP_TIMEOUT_MS,
+  );
 
   it('reports every bad path id at once', async () => {
     const response = await api.delete('/api/v1/chat/x/threads/y');
