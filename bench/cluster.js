@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { cpuTimeMs, findFreePort, startNode, stopChild, waitForHttpOk, waitForOutput } from './lib/children.js';
+import { pidsNamed, startMachineWindow, withChildren } from './lib/machine-cpu.js';
 import { describeCode, describeMachine, machineSummary, replaceSection } from './lib/doc-section.js';
 import { requestJson } from './lib/http-json.js';
 import { runLoad } from './lib/load.js';
@@ -30,16 +32,18 @@ import { fixed, markdownTable, summarize, whole } from './lib/stats.js';
  */
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** BENCH_CLUSTER_CPU_PROFILE_DIR: each server writes a V8 CPU profile there as it exits (`<size>-of-<size>/`). */
+const PROFILE_DIR = process.env.BENCH_CLUSTER_CPU_PROFILE_DIR;
 const KEY_PATTERN = /\bpk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}\b/;
 const settings = Object.freeze({
-  connections: 100,
+  connections: Number(process.env.BENCH_CLUSTER_CONNECTIONS ?? 100),
   warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 2),
   durationSeconds: Number(process.env.BENCH_DURATION_SECONDS ?? 10),
   replies: Number(process.env.BENCH_CLUSTER_REPLIES ?? 20),
   resumes: Number(process.env.BENCH_CLUSTER_RESUMES ?? 40),
 });
 
-async function startCluster(size) {
+export async function startCluster(size) {
   const database = await createBenchDatabase();
   const env = {
     HOST: '127.0.0.1',
@@ -58,6 +62,7 @@ async function startCluster(size) {
       name: `parley-${index + 1}`,
       script: CLI,
       args: ['serve'],
+      nodeArgs: PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE_DIR, `${size}-of-${size}`)] : [],
       env: { ...env, PORT: String(port) },
     });
     if (index === 0) apiKey = (await waitForOutput(handle, KEY_PATTERN))[0];
@@ -97,11 +102,16 @@ async function newThread(cluster) {
   return `/api/v1/chat/${cluster.agentId}/threads/${thread.json.id}`;
 }
 
-/** (a) Creates through nginx; CPU summed over every server process, nginx's apart. */
-async function measureCreates(cluster) {
+/**
+ * (a) Creates through nginx; CPU summed over every server process, nginx's apart; the machine's
+ * busy share over the measured window split by role; group-commit batch sizes from each
+ * server's /metrics (warm-up and measured run together).
+ */
+export async function measureCreates(cluster) {
   const pids = cluster.servers.map((server) => server.handle.pid);
   const serversCpu = () => pids.reduce((sum, pid) => sum + (cpuTimeMs(pid) ?? 0), 0);
   const nginxBefore = nginxCpuMs(cluster.nginx.pid);
+  const batchesBefore = await groupCommitBatches(cluster);
   const { measured } = await runLoad({
     url: `${cluster.nginx.baseUrl}/api/v1/chat/${cluster.agentId}/threads`,
     headers: { 'x-api-key': cluster.apiKey },
@@ -110,10 +120,39 @@ async function measureCreates(cluster) {
     warmupSeconds: settings.warmupSeconds,
     durationSeconds: settings.durationSeconds,
     cpuTimeMs: serversCpu,
+    startWindow: () =>
+      startMachineWindow({
+        servers: () => pids,
+        nginx: () => withChildren(cluster.nginx.pid),
+        postgres: () => pidsNamed('postgres'),
+        redis: () => pidsNamed('redis-server'),
+        load: () => [process.pid],
+      }),
   });
+  const batchesAfter = await groupCommitBatches(cluster);
   const responses = measured.ok + measured.non2xx;
   const nginxMs = nginxCpuMs(cluster.nginx.pid) - nginxBefore;
-  return { ...measured, nginxCpuMicrosPerRequest: responses > 0 ? (nginxMs * 1000) / responses : null };
+  const batches = batchesAfter.count - batchesBefore.count;
+  return {
+    ...measured,
+    nginxCpuMicrosPerRequest: responses > 0 ? (nginxMs * 1000) / responses : null,
+    meanBatchSize: batches > 0 ? (batchesAfter.sum - batchesBefore.sum) / batches : null,
+  };
+}
+
+/** Group commits and the units they carried so far, summed over the servers (parley_db_group_commit_batch_size). */
+async function groupCommitBatches(cluster) {
+  const totals = { sum: 0, count: 0 };
+  for (const server of cluster.servers) {
+    const response = await requestJson({ url: `${server.baseUrl}/metrics` });
+    for (const field of ['sum', 'count']) {
+      const match = new RegExp(`^parley_db_group_commit_batch_size_${field}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
+        response.text ?? '',
+      );
+      totals[field] += match ? Number(match[1]) : 0;
+    }
+  }
+  return totals;
 }
 
 /** CPU time of nginx's master and its worker processes (its children). */
@@ -231,7 +270,16 @@ const benchmark = {
 export function render(result) {
   const { single, triple, followers, resumes } = result;
   const creates = markdownTable(
-    ['processes behind nginx', 'creates/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'nginx CPU µs/req'],
+    [
+      'processes behind nginx',
+      'creates/s',
+      'p50 ms',
+      'p99 ms',
+      'server CPU µs/req',
+      'nginx CPU µs/req',
+      'units per commit',
+      'machine busy',
+    ],
     [single, triple].map((load, index) => [
       index === 0 ? '1' : '3',
       whole(load.requestsPerSecond),
@@ -239,7 +287,19 @@ export function render(result) {
       fixed(load.latencyP99Ms, 0),
       whole(load.serverCpuMicrosPerRequest),
       whole(load.nginxCpuMicrosPerRequest),
+      fixed(load.meanBatchSize, 1),
+      percent(load.window?.busyShare),
     ]),
+  );
+  const split = [single, triple].map(
+    (load, index) =>
+      `${index === 0 ? '1 process' : '3 processes'}: ${
+        load.window
+          ? Object.entries(load.window.shares)
+              .map(([role, share]) => `${role} ${percent(share)}`)
+              .join(', ')
+          : 'no /proc/stat'
+      }`,
   );
   return [
     `Run: ${result.started}, code ${result.code}. ${machineSummary(result.machine)}`,
@@ -248,10 +308,20 @@ export function render(result) {
     '',
     creates,
     '',
+    `Machine CPU over each measured window (/proc/stat; shares of ${cpuCount()} cores × the window, by pid): ${split.join('; ')}.`,
+    '',
     `**(b) A follower on another process**: added latency per text delta (other − same process), ${whole(followers.count)} deltas over ${settings.replies} replies: p50 ${fixed(followers.p50)} ms, p99 **${fixed(followers.p99)} ms** (aim < 5 ms), max ${fixed(followers.max)} ms.`,
     '',
     `**(c) Resume after a dropped connection** (reopen with \`Last-Event-ID\`, until the first event): on another process p50 ${fixed(resumes.other.p50)} ms, p99 ${fixed(resumes.other.p99)} ms; on the same process (baseline) p50 ${fixed(resumes.same.p50)} ms, p99 ${fixed(resumes.same.p99)} ms; ${resumes.other.count + resumes.same.count} resumes.`,
   ].join('\n');
+}
+
+function percent(share) {
+  return share === undefined || share === null ? '–' : `${Math.round(share * 100)} %`;
+}
+
+function cpuCount() {
+  return os.cpus().length;
 }
 
 runIfMain(import.meta.url, benchmark);

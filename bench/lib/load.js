@@ -5,9 +5,19 @@ import autocannon from 'autocannon';
  * its figures are discarded except for the 2xx count, which the durability check needs) followed
  * by the measured run, both with the same request. `cpuTimeMs` reads the server's CPU time, so
  * the measured run also yields CPU per request: a figure that other load on the machine disturbs
- * far less than requests per second.
+ * far less than requests per second. `startWindow`, when given, is called as the measured run
+ * starts and returns a function called as it ends, whose value becomes `measured.window`.
  */
-export async function runLoad({ url, headers, body, connections, warmupSeconds, durationSeconds, cpuTimeMs }) {
+export async function runLoad({
+  url,
+  headers,
+  body,
+  connections,
+  warmupSeconds,
+  durationSeconds,
+  cpuTimeMs,
+  startWindow = () => () => undefined,
+}) {
   const options = {
     url,
     method: 'POST',
@@ -18,7 +28,9 @@ export async function runLoad({ url, headers, body, connections, warmupSeconds, 
   };
   const warmup = warmupSeconds > 0 ? summarise(await autocannon({ ...options, duration: warmupSeconds })) : null;
   const cpuBefore = cpuTimeMs();
+  const endWindow = startWindow();
   const measured = summarise(await autocannon({ ...options, duration: durationSeconds }));
+  measured.window = endWindow();
   const cpuAfter = cpuTimeMs();
   if (cpuBefore !== null && cpuAfter !== null) {
     const responses = measured.ok + measured.non2xx;
