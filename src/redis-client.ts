@@ -88,3 +88,16 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     },
   });
 }
+
+/**
+ * `promise`, or a rejection once `ms` passed. For what ioredis does not time out itself: its
+ * cluster subscriber connection is made without the node options (no `commandTimeout`), and a
+ * cluster command waiting in a retry (MOVED, CLUSTERDOWN, a failover) is timed only while sent.
+ */
+export function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

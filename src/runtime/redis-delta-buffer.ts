@@ -1,3 +1,4 @@
+import { bounded } from '../redis-client.js';
 import type { DeltaBuffer, TransientEvent } from './delta-buffer.js';
 import { START, compareEventIds, type EventId } from './event-id.js';
 import type { LiveEvent } from './live-bus.js';
@@ -97,7 +98,7 @@ export class RedisDeltaBuffer implements DeltaBuffer {
         JSON.stringify(event),
         this.#ttlSeconds,
       )
-      .catch(() => undefined);
+      .catch(() => this.#redis.suspect());
   }
 
   publishTransient(_bus: unknown, threadId: string, transient: TransientEvent): void {
@@ -118,15 +119,17 @@ export class RedisDeltaBuffer implements DeltaBuffer {
         const id = { seq: Number(seq), delta: Number(delta) };
         if (compareEventIds(id, this.#floor(threadId)) > 0) this.#remember(threadId, id);
       })
-      .catch(() => undefined);
+      .catch(() => this.#redis.suspect());
   }
 
   /** The stream's deltas after `after`; none while Redis is unreachable (followers then poll the store). */
   async after(threadId: string, after: EventId): Promise<LiveEvent[]> {
     let entries: [string, string[]][];
     try {
-      entries = await this.#redis.commands.xrange(this.#key(threadId, 'deltas'), `(${after.seq}-${after.delta}`, '+');
+      const read = this.#redis.commands.xrange(this.#key(threadId, 'deltas'), `(${after.seq}-${after.delta}`, '+');
+      entries = await bounded(read, this.#redis.timeoutMs);
     } catch {
+      this.#redis.suspect();
       return [];
     }
     return entries.map(([, fields]) => JSON.parse(fields[1]!) as LiveEvent);

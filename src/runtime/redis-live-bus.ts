@@ -36,7 +36,7 @@ export class RedisLiveBus implements LiveBus {
   }
 
   publish(threadId: string, event: LiveEvent): void {
-    this.#redis.commands.publish(this.#channel(threadId), JSON.stringify(event)).catch(() => undefined);
+    this.#redis.commands.publish(this.#channel(threadId), JSON.stringify(event)).catch(() => this.#redis.suspect());
   }
 
   subscribe(threadId: string, listener: (event: LiveEvent) => void): () => void {

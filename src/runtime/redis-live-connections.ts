@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { createRedisClient, type RedisClient } from '../redis-client.js';
+import { Cluster } from 'ioredis';
+import { bounded, createRedisClient, type RedisClient } from '../redis-client.js';
+import { ClusterHealth } from './redis-cluster-health.js';
 
 export interface RedisLiveSettings {
   /** One server (`redis://`) or a Redis Cluster (`redis+cluster://`, src/redis-client.ts). */
@@ -25,7 +27,8 @@ const retryDelay = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6),
  * instead of hanging: `commandTimeout`, no offline queue, no retry of a command. ioredis
  * reconnects in the background; the subscriber's channels are subscribed again here (not by
  * ioredis) so `live` turns true only once they all are — a follower that sees `live` misses no
- * later message.
+ * later message. On a Redis Cluster `live` also needs every master to serve its slots
+ * (`ClusterHealth`): a dead master is not reported by the subscriber, which may sit on another node.
  */
 export class RedisLiveConnections {
   readonly commands: RedisClient;
@@ -36,6 +39,8 @@ export class RedisLiveConnections {
   readonly #watchers = new Set<() => void>();
   readonly #log: FastifyBaseLogger;
   readonly #timeoutMs: number;
+  /** Null on one server: the subscriber's connection then says all. */
+  readonly #health: ClusterHealth | null;
   #live = false;
   #closed = false;
 
@@ -52,6 +57,28 @@ export class RedisLiveConnections {
     this.#subscriber.on('message', (channel: string, message: string) => {
       for (const handler of this.#handlers.get(channel) ?? []) handler(message);
     });
+    this.#health =
+      this.commands instanceof Cluster
+        ? new ClusterHealth({
+            cluster: this.commands,
+            timeoutMs: settings.timeoutMs,
+            retryDelay,
+            changed: () => this.#healthChanged(),
+          })
+        : null;
+  }
+
+  /**
+   * A live-layer command failed (timed out, connection closed, CLUSTERDOWN, too many
+   * redirections): on a cluster, not live until every master answers again.
+   */
+  suspect(): void {
+    this.#health?.suspect();
+  }
+
+  /** The longest any command may take. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   /** True while the subscriber is connected with every channel subscribed. */
@@ -116,6 +143,7 @@ export class RedisLiveConnections {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#health?.close();
     this.#setLive(false);
     this.#subscriber.disconnect();
     let timer: NodeJS.Timeout | undefined;
@@ -129,7 +157,7 @@ export class RedisLiveConnections {
   }
 
   #subscribe(channels: string[]): Promise<void> {
-    return this.#subscriber.subscribe(...channels).then(
+    return bounded(this.#subscriber.subscribe(...channels), this.#timeoutMs).then(
       () => undefined,
       () => undefined,
     );
@@ -138,13 +166,13 @@ export class RedisLiveConnections {
   async #resubscribe(): Promise<void> {
     const channels = [...this.#handlers.keys()];
     try {
-      if (channels.length > 0) await this.#subscriber.subscribe(...channels);
+      if (channels.length > 0) await bounded(this.#subscriber.subscribe(...channels), this.#timeoutMs);
     } catch (error) {
       // The connection went again (or hangs): `close` follows, and the next `ready` retries.
       this.#log.warn({ err: error }, 'Redis live layer: subscribing again failed');
       return;
     }
-    if (this.#subscriber.status !== 'ready' || this.#closed) return;
+    if (this.#subscriber.status !== 'ready' || this.#closed || this.#health?.healthy === false) return;
     for (const channel of channels) {
       // Left meanwhile (while not live, so not unsubscribed then): unsubscribed now.
       if (this.#handlers.has(channel)) this.#confirmed.set(channel, Promise.resolve());
@@ -155,6 +183,13 @@ export class RedisLiveConnections {
       if (!this.#confirmed.has(channel)) this.#confirmed.set(channel, this.#subscribe([channel]));
     this.#log.info('Redis live layer connected: live events are shared by every process using it');
     this.#setLive(true);
+  }
+
+  #healthChanged(): void {
+    if (this.#health?.healthy) {
+      // The subscriber may have moved node meanwhile: every channel is confirmed again.
+      if (this.#subscriber.status === 'ready') void this.#resubscribe();
+    } else this.#lost(new Error('a Redis Cluster master does not serve its slots'));
   }
 
   #lost(error: Error | null): void {

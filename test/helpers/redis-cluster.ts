@@ -19,7 +19,22 @@ export interface RedisCluster {
   ports: number[];
   /** `redis-cli -p <port> <args…>` against one node (`-c`: following redirections). */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** The port of the master that serves `key`'s slot (CLUSTER KEYSLOT, then CLUSTER NODES). */
+  masterOf(key: string): Promise<number>;
+  /** SIGKILLs the node on `port` (nothing kept: no RDB, no AOF); resolves once it has exited. */
+  kill(port: number): Promise<void>;
+  /**
+   * Starts the node on `port` again, with its nodes.conf (same id, same slots); resolves once
+   * every node reports `cluster_state:ok` (the others clear its FAIL flag, which for a master
+   * that kept its slots takes twice the node timeout).
+   */
+  restart(port: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  /** `cluster-node-timeout` (ms): how long a silent node takes to be marked failed. 5000 by default. */
+  nodeTimeoutMs?: number;
 }
 
 /** A node's port must leave room for its cluster bus port (port + 10000). */
@@ -30,37 +45,46 @@ async function clusterPort(taken: number[]): Promise<number> {
   }
 }
 
-export async function startRedisCluster(): Promise<RedisCluster> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   if (REDIS_SERVER_BINARY === undefined || REDIS_CLI_BINARY === undefined) throw new Error('redis is not installed');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-redis-cluster-'));
   const ports: number[] = [];
   for (let index = 0; index < 3; index++) ports.push(await clusterPort([...ports, ...ports.map((p) => p + 10_000)]));
-  const children: ChildProcess[] = ports.map((port) =>
+  const nodeTimeout = String(options.nodeTimeoutMs ?? 5000);
+  const spawnNode = (port: number) =>
     spawn(
       REDIS_SERVER_BINARY!,
       [
         ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
         ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
-        ...['--cluster-node-timeout', '5000', '--save', '', '--appendonly', 'no'],
+        ...['--cluster-node-timeout', nodeTimeout, '--save', '', '--appendonly', 'no'],
       ],
       { stdio: 'ignore' },
-    ),
-  );
+    );
+  const children = new Map<number, ChildProcess>(ports.map((port) => [port, spawnNode(port)]));
   const cli = async (port: number, ...args: string[]) =>
     (await run(REDIS_CLI_BINARY!, ['-h', '127.0.0.1', '-p', String(port), ...args])).stdout.trim();
+  const kill = (port: number) => {
+    const child = children.get(port);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    return exited;
+  };
   const cluster: RedisCluster = {
     url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`,
     ports,
     cli,
+    masterOf: (key) => masterOf(cli, ports, key),
+    kill,
+    async restart(port) {
+      await kill(port);
+      children.set(port, spawnNode(port));
+      await untilAnswers(() => cli(port, 'ping'), 'PONG');
+      for (const node of ports) await untilAnswers(() => cli(node, 'cluster', 'info'), 'cluster_state:ok');
+    },
     async stop() {
-      await Promise.all(
-        children.map((child) => {
-          if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGKILL');
-          return exited;
-        }),
-      );
+      await Promise.all(ports.map(kill));
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -77,6 +101,22 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     throw error;
   }
   return cluster;
+}
+
+/** CLUSTER NODES lines: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>`. */
+async function masterOf(cli: RedisCluster['cli'], ports: number[], key: string): Promise<number> {
+  const asked = ports[0]!;
+  const slot = Number(await cli(asked, 'cluster', 'keyslot', key));
+  for (const line of (await cli(asked, 'cluster', 'nodes')).split('\n')) {
+    const [, address, flags, , , , , , ...ranges] = line.split(' ');
+    if (!flags?.split(',').includes('master')) continue;
+    const serves = ranges.some((range) => {
+      const [first, last = first] = range.split('-').map(Number);
+      return slot >= first! && slot <= last!;
+    });
+    if (serves) return Number(address!.split('@')[0]!.split(':').at(-1));
+  }
+  throw new Error(`no master serves slot ${slot}`);
 }
 
 async function untilAnswers(ask: () => Promise<string>, expected: string): Promise<void> {
