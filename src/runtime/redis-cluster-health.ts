@@ -73,7 +73,9 @@ export class ClusterHealth {
     if (cluster.status !== 'ready') return false;
     try {
       await bounded(
-        new Promise<void>((resolve, reject) => cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve()))),
+        new Promise<void>((resolve, reject) =>
+          cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve())),
+        ),
         timeoutMs,
       );
       const masters = cluster.nodes('master');

@@ -92,9 +92,7 @@ describe('the Redis Cluster master of a thread’s slot killed mid-reply', () =>
       const received = follower.received;
       expect(statuses(received)).toEqual(['degraded', 'live']);
       expect(texts(received)).toEqual(['One ', 'two ', 'Six ', 'seven.']);
-      const ends = received.filter(
-        (event) => event.event === 'message-end' && event.data.message.role === 'assistant',
-      );
+      const ends = received.filter((event) => event.event === 'message-end' && event.data.message.role === 'assistant');
       expect(ends.map((event) => event.data.message.content)).toEqual(['One two three four five.', 'Six seven.']);
       expect(lastTail.at(-1)!.id).toBe(secondEnd.id);
       expect(lastTail.at(-1)!.data).toMatchObject({ status: 'completed' });
